@@ -1,0 +1,103 @@
+/**
+ * The one interface every backend implements: the system-call surface a KVM
+ * selftest uses, with file descriptors as plain numbers and every call
+ * returning what the kernel would (`ret`, `errno`), never throwing for a bad
+ * argument. The `model` backend simulates it; the `kvm` backend forwards it to
+ * the host's /dev/kvm. Nothing here knows about either.
+ */
+
+/** A raw call's result: `ret` is -1 and `errno` set on failure, `errno` 0 on success. */
+export interface SysResult {
+  readonly ret: number;
+  readonly errno: number;
+}
+
+/** mmap(2)'s result: `addr` is MAP_FAILED (2^64-1) on failure. */
+export interface MmapResult {
+  readonly addr: bigint;
+  readonly errno: number;
+}
+
+export interface StatResult extends SysResult {
+  readonly stat?: FileStat;
+}
+
+export interface FileStat {
+  readonly size: bigint;
+  readonly blksize: number;
+  readonly ino: bigint;
+  /** S_IFREG and friends, plus permission bits, as st_mode. */
+  readonly mode: number;
+}
+
+/** An ioctl argument: an integer for _IO requests, the struct's bytes (updated in place for _IOWR) otherwise. */
+export type IoctlArg = number | bigint | Uint8Array;
+
+export const MAP_FAILED = (1n << 64n) - 1n;
+
+/** Which signal a host memory access raised, with the details siginfo carries. */
+export type HostSignal = 'SIGBUS' | 'SIGSEGV';
+
+/**
+ * Thrown by `hostRead`/`hostWrite` when the access would raise a signal in a
+ * real process (SIGBUS on a private guest_memfd page or past i_size, SIGSEGV
+ * on an unmapped address or a page the host no longer owns). A test can
+ * expect it; it never takes the test process down.
+ */
+export class HostFault extends Error {
+  constructor(
+    readonly signal: HostSignal,
+    readonly addr: bigint,
+    /** siginfo si_code name, e.g. BUS_ADRERR, SEGV_MAPERR, SEGV_ACCERR. */
+    readonly code: string,
+    readonly detail = '',
+  ) {
+    super(`${signal} (${code}) at 0x${addr.toString(16)}${detail ? `: ${detail}` : ''}`);
+    this.name = 'HostFault';
+  }
+}
+
+export interface Backend {
+  /** 'model' or 'kvm'. */
+  readonly name: string;
+  /** A one-line description for logs, e.g. `model (kernel 6.18)`. */
+  readonly description: string;
+
+  open(path: string, flags?: number): SysResult;
+  close(fd: number): SysResult;
+  dup(fd: number): SysResult;
+  /** Every ioctl but KVM_RUN. */
+  ioctl(fd: number, request: number, arg?: IoctlArg): SysResult;
+  /**
+   * KVM_RUN on a vCPU fd. Asynchronous so that several vCPUs (and the test's
+   * main flow) interleave while a guest runs, as vCPU threads do in C.
+   */
+  kvmRun(vcpuFd: number): Promise<SysResult>;
+  /**
+   * Ask a running KVM_RUN to return -1/EINTR at its next opportunity, as
+   * `immediate_exit` plus a signal does; a no-op when the vCPU is not running.
+   */
+  kick(vcpuFd: number): void;
+  /** The vCPU's `struct kvm_run`, i.e. mmap(vcpu_fd, 0, KVM_RUN_SIZE), as live bytes. */
+  kvmRunView(vcpuFd: number): Uint8Array;
+
+  fstat(fd: number): StatResult;
+  read(fd: number, buf: Uint8Array): SysResult;
+  write(fd: number, buf: Uint8Array): SysResult;
+  pread(fd: number, buf: Uint8Array, offset: bigint): SysResult;
+  pwrite(fd: number, buf: Uint8Array, offset: bigint): SysResult;
+  lseek(fd: number, offset: bigint, whence: number): SysResult;
+  ftruncate(fd: number, length: bigint): SysResult;
+  fallocate(fd: number, mode: number, offset: bigint, len: bigint): SysResult;
+  /** memfd_create(2): a plain shmem file, used as a "not a guest_memfd" fd. */
+  memfdCreate(name: string, flags?: number): SysResult;
+
+  mmap(addr: bigint, length: bigint, prot: number, flags: number, fd: number, offset: bigint): MmapResult;
+  munmap(addr: bigint, length: bigint): SysResult;
+  /** Read host memory at `hva`; throws HostFault where a real access would take a signal. */
+  hostRead(hva: bigint, length: number): Uint8Array;
+  /** Write host memory at `hva`; throws HostFault where a real access would take a signal. */
+  hostWrite(hva: bigint, data: Uint8Array): void;
+  /** Fill host memory with one byte value (memset). */
+  hostFill(hva: bigint, length: number, value: number): void;
+}

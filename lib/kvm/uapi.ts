@@ -1,0 +1,182 @@
+/**
+ * The KVM uAPI surface used by the private-memory selftests, x86-64 values.
+ *
+ * Numbers and layouts are those of include/uapi/linux/kvm.h and
+ * arch/x86/include/uapi/asm/kvm.h (6.12, plus the 6.18 guest_memfd flags);
+ * every backend, model or real, speaks exactly these values.
+ */
+
+export const KVMIO = 0xae;
+
+/* ioctl request numbers: _IO/_IOW/_IOWR(KVMIO, nr, struct) */
+export const KVM_CREATE_VM = 0xae01;
+export const KVM_CHECK_EXTENSION = 0xae03;
+export const KVM_GET_VCPU_MMAP_SIZE = 0xae04;
+export const KVM_CREATE_VCPU = 0xae41;
+export const KVM_SET_USER_MEMORY_REGION = 0x4020ae46;
+export const KVM_SET_USER_MEMORY_REGION2 = 0x40a0ae49;
+export const KVM_RUN = 0xae80;
+export const KVM_ENABLE_CAP = 0x4068aea3;
+export const KVM_MEMORY_ENCRYPT_OP = 0xc008aeba;
+export const KVM_SET_MEMORY_ATTRIBUTES = 0x4020aed2;
+export const KVM_CREATE_GUEST_MEMFD = 0xc040aed4;
+export const KVM_PRE_FAULT_MEMORY = 0xc040aed5;
+/**
+ * [P] per-guest_memfd attributes (in-place conversion series). The number is
+ * still in flux upstream; this is the value the series posted last, used only
+ * by the `inplace` release profile.
+ */
+export const KVM_SET_MEMORY_ATTRIBUTES2 = 0xc040aed6;
+
+/** Human names for request numbers, for KVM_IOCTL_ERROR-style messages. */
+export const IOCTL_NAMES: Readonly<Record<number, string>> = {
+  [KVM_CREATE_VM]: 'KVM_CREATE_VM',
+  [KVM_CHECK_EXTENSION]: 'KVM_CHECK_EXTENSION',
+  [KVM_GET_VCPU_MMAP_SIZE]: 'KVM_GET_VCPU_MMAP_SIZE',
+  [KVM_CREATE_VCPU]: 'KVM_CREATE_VCPU',
+  [KVM_SET_USER_MEMORY_REGION]: 'KVM_SET_USER_MEMORY_REGION',
+  [KVM_SET_USER_MEMORY_REGION2]: 'KVM_SET_USER_MEMORY_REGION2',
+  [KVM_RUN]: 'KVM_RUN',
+  [KVM_ENABLE_CAP]: 'KVM_ENABLE_CAP',
+  [KVM_MEMORY_ENCRYPT_OP]: 'KVM_MEMORY_ENCRYPT_OP',
+  [KVM_SET_MEMORY_ATTRIBUTES]: 'KVM_SET_MEMORY_ATTRIBUTES',
+  [KVM_CREATE_GUEST_MEMFD]: 'KVM_CREATE_GUEST_MEMFD',
+  [KVM_PRE_FAULT_MEMORY]: 'KVM_PRE_FAULT_MEMORY',
+  [KVM_SET_MEMORY_ATTRIBUTES2]: 'KVM_SET_MEMORY_ATTRIBUTES2',
+};
+
+/* Capabilities (KVM_CHECK_EXTENSION / KVM_ENABLE_CAP) */
+export const KVM_CAP_NR_MEMSLOTS = 10;
+export const KVM_CAP_IMMEDIATE_EXIT = 136;
+export const KVM_CAP_EXIT_HYPERCALL = 201;
+export const KVM_CAP_USER_MEMORY2 = 231;
+export const KVM_CAP_MEMORY_FAULT_INFO = 232;
+export const KVM_CAP_MEMORY_ATTRIBUTES = 233;
+export const KVM_CAP_GUEST_MEMFD = 234;
+export const KVM_CAP_VM_TYPES = 235;
+export const KVM_CAP_PRE_FAULT_MEMORY = 236;
+export const KVM_CAP_GUEST_MEMFD_FLAGS = 244;
+
+export const CAP_NAMES: Readonly<Record<number, string>> = {
+  [KVM_CAP_NR_MEMSLOTS]: 'KVM_CAP_NR_MEMSLOTS',
+  [KVM_CAP_IMMEDIATE_EXIT]: 'KVM_CAP_IMMEDIATE_EXIT',
+  [KVM_CAP_EXIT_HYPERCALL]: 'KVM_CAP_EXIT_HYPERCALL',
+  [KVM_CAP_USER_MEMORY2]: 'KVM_CAP_USER_MEMORY2',
+  [KVM_CAP_MEMORY_FAULT_INFO]: 'KVM_CAP_MEMORY_FAULT_INFO',
+  [KVM_CAP_MEMORY_ATTRIBUTES]: 'KVM_CAP_MEMORY_ATTRIBUTES',
+  [KVM_CAP_GUEST_MEMFD]: 'KVM_CAP_GUEST_MEMFD',
+  [KVM_CAP_VM_TYPES]: 'KVM_CAP_VM_TYPES',
+  [KVM_CAP_PRE_FAULT_MEMORY]: 'KVM_CAP_PRE_FAULT_MEMORY',
+  [KVM_CAP_GUEST_MEMFD_FLAGS]: 'KVM_CAP_GUEST_MEMFD_FLAGS',
+};
+
+/* x86 VM types (arch/x86/include/uapi/asm/kvm.h) */
+export const KVM_X86_DEFAULT_VM = 0;
+export const KVM_X86_SW_PROTECTED_VM = 1;
+export const KVM_X86_SEV_VM = 2;
+export const KVM_X86_SEV_ES_VM = 3;
+export const KVM_X86_SNP_VM = 4;
+export const KVM_X86_TDX_VM = 5;
+/** arm64 machine-type bits used by the pKVM and CCA plugins (out-of-tree series). */
+export const KVM_VM_TYPE_ARM_PROTECTED = 1 << 31;
+export const KVM_VM_TYPE_ARM_REALM = 1 << 8;
+
+/* Memslot flags */
+export const KVM_MEM_LOG_DIRTY_PAGES = 1 << 0;
+export const KVM_MEM_READONLY = 1 << 1;
+export const KVM_MEM_GUEST_MEMFD = 1 << 2;
+
+/* Memory attributes */
+export const KVM_MEMORY_ATTRIBUTE_PRIVATE = 1n << 3n;
+
+/* guest_memfd flags [6.18] */
+export const GUEST_MEMFD_FLAG_MMAP = 1n << 0n;
+export const GUEST_MEMFD_FLAG_INIT_SHARED = 1n << 1n;
+
+/* [P] KVM_SET_MEMORY_ATTRIBUTES2 content modes (in-place conversion series) */
+export const KVM_SET_MEMORY_ATTRIBUTES2_ZERO = 1n << 0n;
+export const KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE = 1n << 1n;
+
+/* Exit reasons */
+export const KVM_EXIT_UNKNOWN = 0;
+export const KVM_EXIT_IO = 2;
+export const KVM_EXIT_HYPERCALL = 3;
+export const KVM_EXIT_HLT = 5;
+export const KVM_EXIT_MMIO = 6;
+export const KVM_EXIT_SHUTDOWN = 8;
+export const KVM_EXIT_INTERNAL_ERROR = 17;
+export const KVM_EXIT_SYSTEM_EVENT = 24;
+export const KVM_EXIT_MEMORY_FAULT = 39;
+
+export const EXIT_REASON_NAMES: Readonly<Record<number, string>> = {
+  [KVM_EXIT_UNKNOWN]: 'UNKNOWN',
+  [KVM_EXIT_IO]: 'IO',
+  [KVM_EXIT_HYPERCALL]: 'HYPERCALL',
+  [KVM_EXIT_HLT]: 'HLT',
+  [KVM_EXIT_MMIO]: 'MMIO',
+  [KVM_EXIT_SHUTDOWN]: 'SHUTDOWN',
+  [KVM_EXIT_INTERNAL_ERROR]: 'INTERNAL_ERROR',
+  [KVM_EXIT_SYSTEM_EVENT]: 'SYSTEM_EVENT',
+  [KVM_EXIT_MEMORY_FAULT]: 'MEMORY_FAULT',
+};
+
+export const KVM_EXIT_IO_IN = 0;
+export const KVM_EXIT_IO_OUT = 1;
+export const KVM_PIO_PAGE_OFFSET = 1;
+export const KVM_SYSTEM_EVENT_SEV_TERM = 6;
+
+export const KVM_MEMORY_EXIT_FLAG_PRIVATE = 1n << 3n;
+export const KVM_EXIT_HYPERCALL_LONG_MODE = 1n << 0n;
+
+/* Hypercalls (include/uapi/linux/kvm_para.h, arch/x86/include/uapi/asm/kvm_para.h) */
+export const KVM_HC_MAP_GPA_RANGE = 12;
+export const KVM_ENOSYS = 1000;
+export const KVM_EINVAL = 22;
+export const KVM_MAP_GPA_RANGE_PAGE_SZ_4K = 0n;
+export const KVM_MAP_GPA_RANGE_PAGE_SZ_2M = 1n << 0n;
+export const KVM_MAP_GPA_RANGE_PAGE_SZ_1G = 1n << 1n;
+export const KVM_MAP_GPA_RANGE_ENCRYPTED = 1n << 4n;
+export const KVM_MAP_GPA_RANGE_DECRYPTED = 0n;
+
+/* ucall (tools/testing/selftests/kvm/include/ucall_common.h) */
+export const UCALL_PIO_PORT = 0x1000;
+export const UCALL_NONE = 0;
+export const UCALL_SYNC = 1;
+export const UCALL_ABORT = 2;
+export const UCALL_PRINTF = 3;
+export const UCALL_DONE = 4;
+export const UCALL_UNHANDLED = 5;
+
+/* fallocate(2) modes */
+export const FALLOC_FL_KEEP_SIZE = 0x01;
+export const FALLOC_FL_PUNCH_HOLE = 0x02;
+
+/* mmap(2) */
+export const PROT_NONE = 0;
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const MAP_SHARED = 0x01;
+export const MAP_PRIVATE = 0x02;
+export const MAP_ANONYMOUS = 0x20;
+
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 4096;
+export const SZ_2M = 0x200000;
+
+/** KVM_MEM_SLOTS_NUM on x86: KVM_USER_MEM_SLOTS (32764) user slots per address space. */
+export const KVM_USER_MEM_SLOTS = 32764;
+
+/** sizeof(struct kvm_run) on x86-64, and the offset of the PIO data page. */
+export const KVM_RUN_SIZE = 2352;
+export const KVM_VCPU_MMAP_SIZE = 3 * PAGE_SIZE;
+
+/* vCPU register access, used by get_ucall (RDI holds the struct ucall address) */
+export const KVM_GET_REGS = 0x8090ae81;
+export const KVM_SET_REGS = 0x4090ae82;
+export const SIZEOF_KVM_REGS = 144;
+/** struct kvm_regs offsets: rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp, r8..r15, rip, rflags. */
+export const KVM_REGS_OFFSET = { rax: 0, rbx: 8, rcx: 16, rdx: 24, rsi: 32, rdi: 40, rsp: 48, rbp: 56, rip: 128, rflags: 136 } as const;
+/** sizeof(struct ucall) = cmd + args[7] + buffer[1024] + hva. */
+export const UCALL_MAX_ARGS = 7;
+export const UCALL_BUFFER_LEN = 1024;
+export const SIZEOF_UCALL = 8 + 8 * UCALL_MAX_ARGS + UCALL_BUFFER_LEN + 8;
