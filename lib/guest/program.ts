@@ -47,4 +47,12 @@ export type GuestOp =
 
 export interface GuestProgram {
   readonly ops: readonly GuestOp[];
+  /**
+   * GPA of the `struct ucall` kvm_util reserved for this vCPU in slot 0
+   * (shared memory at GPA 0, present in every VM made by vmCreate()). A
+   * backend writes each ucall there and passes it in RDI; when absent the
+   * backend picks a place itself. The host reads the struct back through
+   * RDI either way (get_ucall()), so the choice is the backend's.
+   */
+  readonly ucallGpa?: bigint;
 }
