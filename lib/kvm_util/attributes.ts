@@ -1,0 +1,35 @@
+/**
+ * KVM_SET_MEMORY_ATTRIBUTES and its intent-named wrappers.
+ */
+import type { SysResult } from '../kvm/backend.js';
+import { encodeMemoryAttributes } from '../kvm/structs.js';
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_SET_MEMORY_ATTRIBUTES } from '../kvm/uapi.js';
+import { TEST_ASSERT } from './assert.js';
+import { __vmIoctl, vmIoctl } from './ioctl.js';
+import type { KvmVm } from './vm.js';
+
+type Num = bigint | number;
+
+/** Raw KVM_SET_MEMORY_ATTRIBUTES, any attributes and flags (negative tests). */
+export function __vmSetMemoryAttributes(vm: KvmVm, gpa: Num, size: Num, attributes: Num, flags: Num = 0n): SysResult {
+  return __vmIoctl(vm, KVM_SET_MEMORY_ATTRIBUTES, encodeMemoryAttributes({ address: gpa, size, attributes, flags }));
+}
+
+/**
+ * vm_set_memory_attributes(): the ioctl replaces *all* attributes of the
+ * range, so only "private" and "nothing" can be expressed safely here.
+ */
+export function vmSetMemoryAttributes(vm: KvmVm, gpa: Num, size: Num, attributes: Num): void {
+  const attrs = BigInt(attributes);
+  TEST_ASSERT(!attrs || attrs === KVM_MEMORY_ATTRIBUTE_PRIVATE, 'Update me to support multiple attributes!');
+  vmIoctl(vm, KVM_SET_MEMORY_ATTRIBUTES, encodeMemoryAttributes({ address: gpa, size, attributes: attrs, flags: 0 }));
+  vm.memEvents.push({ kind: 'attr', gpa: BigInt(gpa), size: BigInt(size), private: attrs !== 0n });
+}
+
+export function vmMemSetPrivate(vm: KvmVm, gpa: Num, size: Num): void {
+  vmSetMemoryAttributes(vm, gpa, size, KVM_MEMORY_ATTRIBUTE_PRIVATE);
+}
+
+export function vmMemSetShared(vm: KvmVm, gpa: Num, size: Num): void {
+  vmSetMemoryAttributes(vm, gpa, size, 0n);
+}

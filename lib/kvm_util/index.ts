@@ -1,0 +1,21 @@
+/** kvm_util for TypeScript: the private-memory subset of tools/testing/selftests/kvm/include/kvm_util.h. */
+export * from './assert.js';
+export * from './attributes.js';
+export * from './caps.js';
+export * from './gmem.js';
+export { loadGuestProgram, vcpuUcallGpa } from './guest_loader.js';
+export * from './ioctl.js';
+export { kvmBackend, setKvmBackend, openKvmDevPathOrExit, KVM_DEV_PATH } from './kvm_dev.js';
+export { guestRandomSeed, kvmSelftestInit, kvmSelftestMain, DEFAULT_RANDOM_SEED } from './main.js';
+export * from './memslots.js';
+export { ksftEnv, parseKsftEnv, KsftEnvSchema, type KsftEnv } from './options.js';
+export { pageState, pageStateMap, type PageState } from './page_states.js';
+export { PLATFORM_NAMES, PLATFORM_VM_TYPES, type PlatformName } from './platform_types.js';
+export * from './syscalls.js';
+export * from './types.js';
+export * from './ucall.js';
+export * from './vcpu.js';
+export * from './visibility.js';
+export * from './vm.js';
+export * from './vm_create.js';
+export { getErrno } from './errno_state.js';

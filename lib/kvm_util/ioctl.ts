@@ -1,0 +1,55 @@
+/**
+ * __vm_ioctl / vm_ioctl and the vCPU pair: raw calls return {ret, errno}
+ * (and set errno like libc); asserting calls print the ioctl's *name*.
+ *
+ * Before blaming the ioctl, the asserting form checks whether KVM killed the
+ * VM: then every ioctl on it gives EIO, and so does KVM_CHECK_EXTENSION
+ * (kvm_util.h, __TEST_ASSERT_VM_VCPU_IOCTL).
+ */
+import type { IoctlArg, SysResult } from '../kvm/backend.js';
+import { EIO } from '../kvm/errno.js';
+import { IOCTL_NAMES, KVM_CAP_USER_MEMORY2, KVM_CHECK_EXTENSION } from '../kvm/uapi.js';
+import { KVM_IOCTL_ERROR, testAssertAt } from './assert.js';
+import { getErrno, noteResult, setErrno } from './errno_state.js';
+import type { KvmVcpu, KvmVm } from './vm.js';
+
+const SELF = ['lib/kvm_util/ioctl.ts'];
+
+export const ioctlName = (request: number): string => IOCTL_NAMES[request] ?? `0x${request.toString(16)}`;
+
+export function __kvmIoctl(vm: KvmVm, request: number, arg?: IoctlArg): SysResult {
+  return noteResult(vm.backend.ioctl(vm.kvmFd, request, arg));
+}
+
+export function __vmIoctl(vm: KvmVm, request: number, arg?: IoctlArg): SysResult {
+  return noteResult(vm.backend.ioctl(vm.fd, request, arg));
+}
+
+export function __vcpuIoctl(vcpu: KvmVcpu, request: number, arg?: IoctlArg): SysResult {
+  return noteResult(vcpu.vm.backend.ioctl(vcpu.fd, request, arg));
+}
+
+/** __TEST_ASSERT_VM_VCPU_IOCTL(cond, name, ret, vm). */
+export function assertVmVcpuIoctl(vm: KvmVm, cond: boolean, name: string, ret: number, expr = '!ret'): void {
+  if (cond) return;
+  const saved = getErrno();
+  if (saved === EIO && __vmIoctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY2).ret < 0) {
+    testAssertAt(getErrno() === EIO, 'errno == EIO', 'KVM killed the VM, should return -EIO', SELF);
+    testAssertAt(false, 'Failed', 'KVM killed/bugged the VM, check the kernel log for clues', SELF);
+  }
+  setErrno(saved);
+  testAssertAt(cond, expr, KVM_IOCTL_ERROR(name, ret), SELF);
+}
+
+/** vm_ioctl(): asserts ret == 0 (or the ret >= 0 of ioctls returning an fd or a value, via `expectNonNegative`). */
+export function vmIoctl(vm: KvmVm, request: number, arg?: IoctlArg, expectNonNegative = false): number {
+  const r = __vmIoctl(vm, request, arg);
+  assertVmVcpuIoctl(vm, expectNonNegative ? r.ret >= 0 : r.ret === 0, ioctlName(request), r.ret, expectNonNegative ? 'ret >= 0' : '!ret');
+  return r.ret;
+}
+
+export function vcpuIoctl(vcpu: KvmVcpu, request: number, arg?: IoctlArg): number {
+  const r = __vcpuIoctl(vcpu, request, arg);
+  assertVmVcpuIoctl(vcpu.vm, r.ret === 0, ioctlName(request), r.ret);
+  return r.ret;
+}

@@ -1,0 +1,154 @@
+/**
+ * Memslots: KVM_SET_USER_MEMORY_REGION(2) raw and asserted, and vm_mem_add()
+ * with the checks kvm_util.c makes before it asks KVM (alignment, max_gfn,
+ * GPA overlap with a tracked region, duplicate slot), which are test bugs
+ * and therefore TEST_FAILs, not errno results.
+ */
+import type { SysResult } from '../kvm/backend.js';
+import { strerror } from '../kvm/errno.js';
+import { encodeUserspaceMemoryRegion, encodeUserspaceMemoryRegion2 } from '../kvm/structs.js';
+import {
+  KVM_CAP_USER_MEMORY2, KVM_MEM_GUEST_MEMFD, KVM_SET_USER_MEMORY_REGION, KVM_SET_USER_MEMORY_REGION2,
+} from '../kvm/uapi.js';
+import { getErrno } from './errno_state.js';
+import { TEST_ASSERT, TEST_FAIL, __TEST_REQUIRE, testAssertAt } from './assert.js';
+import { __vmIoctl, vmIoctl } from './ioctl.js';
+import { kvmHasCap } from './kvm_dev.js';
+import { vmCreateGuestMemfd } from './gmem.js';
+import { dup, kvmClose, kvmMmapAnonymous, kvmMunmap } from './syscalls.js';
+import { type Gpa, type Hva, gmemOffset, gpa as asGpa, hva as asHva, hex } from './types.js';
+import type { KvmVm, MemRegion } from './vm.js';
+
+/** enum vm_mem_backing_src_type: only anonymous memory exists in this build. */
+export type BackingSrc = 'anonymous';
+export const VM_MEM_SRC_ANONYMOUS: BackingSrc = 'anonymous';
+/** Every name kvm_util's -s option knows (tools/testing/selftests/kvm/lib/test_util.c). */
+export const BACKING_SRC_NAMES = [
+  'anonymous', 'anonymous_thp', 'anonymous_hugetlb', 'anonymous_hugetlb_16kb', 'anonymous_hugetlb_64kb',
+  'anonymous_hugetlb_512kb', 'anonymous_hugetlb_1mb', 'anonymous_hugetlb_2mb', 'anonymous_hugetlb_8mb',
+  'anonymous_hugetlb_16mb', 'anonymous_hugetlb_32mb', 'anonymous_hugetlb_256mb', 'anonymous_hugetlb_512mb',
+  'anonymous_hugetlb_1gb', 'anonymous_hugetlb_2gb', 'anonymous_hugetlb_16gb', 'shmem', 'shared_hugetlb',
+] as const;
+
+let hasMem2: boolean | undefined;
+
+/** TEST_REQUIRE_SET_USER_MEMORY_REGION2(). */
+function requireMem2(): void {
+  hasMem2 ??= kvmHasCap(KVM_CAP_USER_MEMORY2);
+  __TEST_REQUIRE(hasMem2, 'KVM selftests now require KVM_SET_USER_MEMORY_REGION2 (introduced in v6.8)');
+}
+
+type Num = bigint | number;
+
+/** __vm_set_user_memory_region(): the v1 ioctl, raw. */
+export function __vmSetUserMemoryRegion(vm: KvmVm, slot: number, flags: number, gpa: Num, size: Num, hva: Num): SysResult {
+  return __vmIoctl(vm, KVM_SET_USER_MEMORY_REGION, encodeUserspaceMemoryRegion({ slot, flags, guestPhysAddr: gpa, memorySize: size, userspaceAddr: hva }));
+}
+
+export function vmSetUserMemoryRegion(vm: KvmVm, slot: number, flags: number, gpa: Num, size: Num, hva: Num): void {
+  const r = __vmSetUserMemoryRegion(vm, slot, flags, gpa, size, hva);
+  TEST_ASSERT(!r.ret, `KVM_SET_USER_MEMORY_REGION failed, errno = ${getErrno()} (${strerror(getErrno())})`);
+}
+
+/** __vm_set_user_memory_region2(): the v2 ioctl, raw; `guestMemfd` is a u32 field (-1 → 0xffffffff). */
+export function __vmSetUserMemoryRegion2(
+  vm: KvmVm, slot: number, flags: number, gpa: Num, size: Num, hva: Num, guestMemfd: number, guestMemfdOffset: Num,
+): SysResult {
+  requireMem2();
+  return __vmIoctl(vm, KVM_SET_USER_MEMORY_REGION2, encodeUserspaceMemoryRegion2({
+    slot, flags, guestPhysAddr: gpa, memorySize: size, userspaceAddr: hva, guestMemfd, guestMemfdOffset,
+  }));
+}
+
+export function vmSetUserMemoryRegion2(
+  vm: KvmVm, slot: number, flags: number, gpa: Num, size: Num, hva: Num, guestMemfd: number, guestMemfdOffset: Num,
+): void {
+  const r = __vmSetUserMemoryRegion2(vm, slot, flags, gpa, size, hva, guestMemfd, guestMemfdOffset);
+  TEST_ASSERT(!r.ret, `KVM_SET_USER_MEMORY_REGION2 failed, errno = ${getErrno()} (${strerror(getErrno())})`);
+}
+
+/** userspace_mem_region_find(): the tracked region overlapping [start, end]. */
+export function memRegionFind(vm: KvmVm, start: bigint, end: bigint): MemRegion | undefined {
+  for (const r of vm.regions.values()) {
+    const last = r.gpa + r.size - 1n;
+    if (start <= last && end >= r.gpa) return r;
+  }
+  return undefined;
+}
+
+/**
+ * vm_mem_add(): map the shared backing, create (flags 0, offset 0) or dup the
+ * guest_memfd for a KVM_MEM_GUEST_MEMFD slot, then KVM_SET_USER_MEMORY_REGION2.
+ */
+export function vmMemAdd(
+  vm: KvmVm, src: BackingSrc, gpa: Num, slot: number, npages: Num, flags: number, guestMemfd = -1, guestMemfdOffset: Num = 0n,
+): MemRegion {
+  const base = BigInt(gpa);
+  const pages = BigInt(npages);
+  const size = pages * BigInt(vm.pageSize);
+  const ps = vm.pageSize;
+  TEST_ASSERT(base % BigInt(ps) === 0n,
+    `Guest physical address not on a page boundary.\n  guest_paddr: ${hex(base)} vm->page_size: ${hex(ps)}`);
+  TEST_ASSERT((base >> BigInt(vm.pageShift)) + pages - 1n <= vm.maxGfn,
+    `Physical range beyond maximum supported physical address,\n  guest_paddr: ${hex(base)} npages: ${hex(pages)}\n  vm->max_gfn: ${hex(vm.maxGfn)} vm->page_size: ${hex(ps)}`);
+  const overlap = memRegionFind(vm, base, base + size - 1n);
+  if (overlap) {
+    TEST_FAIL(`overlapping userspace_mem_region already exists\n  requested guest_paddr: ${hex(base)} npages: ${hex(pages)} page_size: ${hex(ps)}\n  existing guest_paddr: ${hex(overlap.gpa)} size: ${hex(overlap.size)}`);
+  }
+  const dupSlot = vm.regions.get(slot);
+  if (dupSlot) {
+    TEST_FAIL(`A mem region with the requested slot already exists.\n  requested slot: ${slot} paddr: ${hex(base)} npages: ${hex(pages)}\n  existing slot: ${dupSlot.slot} paddr: ${hex(dupSlot.gpa)} size: ${hex(dupSlot.size)}`);
+  }
+  if (src !== VM_MEM_SRC_ANONYMOUS) TEST_FAIL(`Unknown backing src type: ${String(src)}`);
+
+  const hva = kvmMmapAnonymous(size);
+  let gmemFd = -1;
+  if (flags & KVM_MEM_GUEST_MEMFD) {
+    if (guestMemfd < 0) {
+      TEST_ASSERT(BigInt(guestMemfdOffset) === 0n, 'Offset must be zero when creating new guest_memfd');
+      gmemFd = vmCreateGuestMemfd(vm, size, 0n);
+    } else {
+      const d = dup(guestMemfd);
+      testAssertAt(d.ret >= 0, 'guest_memfd >= 0', `dup() failed, errno = ${d.errno} (${strerror(d.errno)})`, ['lib/kvm_util/memslots.ts']);
+      gmemFd = d.ret;
+    }
+  }
+  const r = __vmSetUserMemoryRegion2(vm, slot, flags, base, size, hva, gmemFd, guestMemfdOffset);
+  TEST_ASSERT(r.ret === 0, `KVM_SET_USER_MEMORY_REGION2 IOCTL failed,\n  rc: ${r.ret} errno: ${r.errno}\n  slot: ${slot} flags: ${hex(flags)}\n  guest_phys_addr: ${hex(base)} size: ${hex(size)} guest_memfd: ${gmemFd}`);
+  const region: MemRegion = {
+    slot, flags, gpa: asGpa(base), size, hva, mmapSize: size, guestMemfd: gmemFd, guestMemfdOffset: gmemOffset(BigInt(guestMemfdOffset)),
+  };
+  vm.regions.set(slot, region);
+  return region;
+}
+
+/** vm_userspace_mem_region_add(): vm_mem_add() with a new guest_memfd when flags ask for one. */
+export function vmUserspaceMemRegionAdd(vm: KvmVm, src: BackingSrc, gpa: Num, slot: number, npages: Num, flags: number): MemRegion {
+  return vmMemAdd(vm, src, gpa, slot, npages, flags, -1, 0n);
+}
+
+/** __vm_mem_region_delete(): size 0 through the v2 ioctl, then drop the HVA and the gmem dup. */
+export function __vmMemRegionDelete(vm: KvmVm, region: MemRegion): void {
+  vmIoctl(vm, KVM_SET_USER_MEMORY_REGION2, encodeUserspaceMemoryRegion2({
+    slot: region.slot, flags: region.flags, guestPhysAddr: region.gpa, memorySize: 0, userspaceAddr: region.hva,
+    guestMemfd: region.guestMemfd, guestMemfdOffset: region.guestMemfdOffset,
+  }));
+  vm.regions.delete(region.slot);
+  if (region.mmapSize) kvmMunmap(region.hva, region.mmapSize);
+  if (region.guestMemfd >= 0) kvmClose(region.guestMemfd);
+}
+
+/** vm_mem_region_delete(vm, slot). */
+export function vmMemRegionDelete(vm: KvmVm, slot: number): void {
+  const region = vm.regions.get(slot);
+  TEST_ASSERT(region, `No mem region with the requested slot found,\n  requested slot: ${slot}`);
+  __vmMemRegionDelete(vm, region);
+}
+
+/** addr_gpa2hva(): the shared backing of `gpa` in the test process. */
+export function addrGpa2Hva(vm: KvmVm, gpa: Gpa | bigint): Hva {
+  const g = BigInt(gpa);
+  const r = memRegionFind(vm, g, g);
+  if (!r) TEST_FAIL(`No vm physical memory at ${hex(g)}`);
+  return asHva(r.hva + (g - r.gpa));
+}

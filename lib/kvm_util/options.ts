@@ -1,0 +1,71 @@
+/**
+ * Options every KVM selftest takes from the environment, so that the runner
+ * (or a user) can pass them without touching a test's command line:
+ *
+ *   KSFT_BACKEND   model | kvm          where VMs live (default: model)
+ *   KSFT_PLATFORM  default | sw_protected | sev | sev_es | snp | tdx | pkvm | cca
+ *                                       the VM type the private-memory tests
+ *                                       create (default: sw_protected)
+ *   KSFT_KERNEL    6.12 | 6.18 | inplace the release profile the model follows
+ *                                       (default: 6.18)
+ *   KSFT_RANDOM_SEED  integer (decimal or 0x hex) for the guest RNG seed
+ *
+ * Validated with typebox; a bad value is one line naming the variable, the
+ * value and what is accepted, then exit 1 (a test program's usage error).
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { PLATFORM_NAMES } from './platform_types.js';
+
+export const KsftEnvSchema = Type.Object({
+  KSFT_BACKEND: Type.Union([Type.Literal('model'), Type.Literal('kvm')]),
+  KSFT_PLATFORM: Type.Union(PLATFORM_NAMES.map((n) => Type.Literal(n))),
+  KSFT_KERNEL: Type.Union([Type.Literal('6.12'), Type.Literal('6.18'), Type.Literal('inplace')]),
+  KSFT_RANDOM_SEED: Type.Optional(Type.String({ pattern: '^(0[xX][0-9a-fA-F]{1,8}|[0-9]{1,10})$' })),
+});
+export type KsftEnv = Static<typeof KsftEnvSchema>;
+
+export const ENV_DEFAULTS = { KSFT_BACKEND: 'model', KSFT_PLATFORM: 'sw_protected', KSFT_KERNEL: '6.18' } as const;
+
+const ACCEPTED: Readonly<Record<keyof KsftEnv, string>> = {
+  KSFT_BACKEND: 'model|kvm',
+  KSFT_PLATFORM: PLATFORM_NAMES.join('|'),
+  KSFT_KERNEL: '6.12|6.18|inplace',
+  KSFT_RANDOM_SEED: 'a 32-bit integer, decimal or 0x-hex',
+};
+
+export type EnvResult = { ok: true; env: KsftEnv } | { ok: false; error: string };
+
+/** Parse the KSFT_* variables of `env`; the error names the first bad variable. */
+export function parseKsftEnv(env: NodeJS.ProcessEnv): EnvResult {
+  const raw = {
+    KSFT_BACKEND: env.KSFT_BACKEND || ENV_DEFAULTS.KSFT_BACKEND,
+    KSFT_PLATFORM: env.KSFT_PLATFORM || ENV_DEFAULTS.KSFT_PLATFORM,
+    KSFT_KERNEL: env.KSFT_KERNEL || ENV_DEFAULTS.KSFT_KERNEL,
+    ...(env.KSFT_RANDOM_SEED ? { KSFT_RANDOM_SEED: env.KSFT_RANDOM_SEED } : {}),
+  };
+  if (Value.Check(KsftEnvSchema, raw)) return { ok: true, env: raw };
+  const first = Value.Errors(KsftEnvSchema, raw).First();
+  const key = (first?.path.replace(/^\//, '') ?? 'KSFT_BACKEND') as keyof KsftEnv;
+  const value = (raw as Record<string, string | undefined>)[key];
+  return { ok: false, error: `${key}: invalid value '${value ?? ''}' (expected ${ACCEPTED[key] ?? 'a valid value'})` };
+}
+
+let cached: KsftEnv | undefined;
+
+/** The validated environment; on a bad value prints the error to stderr and exits 1. */
+export function ksftEnv(): KsftEnv {
+  if (cached) return cached;
+  const r = parseKsftEnv(process.env);
+  if (!r.ok) {
+    process.stderr.write(`${r.error}\n`);
+    process.exit(1);
+  }
+  cached = r.env;
+  return cached;
+}
+
+/** Forget the cached environment (tests of this module change process.env). */
+export function resetKsftEnv(): void {
+  cached = undefined;
+}

@@ -1,0 +1,50 @@
+/**
+ * A short map of page states around a GPA, for failure messages: what the
+ * host last asked for each page (attribute private/shared, and whether its
+ * guest_memfd range was last punched or allocated). It is the test's own
+ * record of its requests, not a read of KVM state, and says so.
+ */
+import { memRegionFind } from './memslots.js';
+import { hex } from './types.js';
+import type { KvmVm, MemEvent } from './vm.js';
+
+export type PageState = 'shared' | 'private' | 'private/hole' | 'shared/hole' | 'no-slot';
+
+export function pageState(vm: KvmVm, gpa: bigint): PageState {
+  const region = memRegionFind(vm, gpa, gpa);
+  if (!region) return 'no-slot';
+  let priv = false;
+  let hole = false;
+  let attrSeen = false;
+  let gmemSeen = region.guestMemfd < 0;
+  const gmemOff = region.guestMemfdOffset + (gpa - region.gpa);
+  for (let i = vm.memEvents.length - 1; i >= 0 && !(attrSeen && gmemSeen); i--) {
+    const e: MemEvent = vm.memEvents[i]!;
+    if (e.kind === 'attr' && !attrSeen && gpa >= e.gpa && gpa < e.gpa + e.size) {
+      priv = e.private;
+      attrSeen = true;
+    } else if (e.kind === 'gmem' && !gmemSeen && e.fd === region.guestMemfd && gmemOff >= e.offset && gmemOff < e.offset + e.len) {
+      hole = e.punch;
+      gmemSeen = true;
+    }
+  }
+  return `${priv ? 'private' : 'shared'}${hole ? '/hole' : ''}` as PageState;
+}
+
+/**
+ * `page states (as last requested by the test): 0x...000 shared, >0x...1000 private/hole, ...`
+ * for `radius` pages either side of `gpa` (the page holding `gpa` is marked `>`).
+ */
+export function pageStateMap(vm: KvmVm, gpa: bigint, radius = 2): string {
+  const ps = BigInt(vm.pageSize);
+  const page = gpa & ~(ps - 1n);
+  const parts: string[] = [];
+  for (let i = -radius; i <= radius; i++) {
+    const p = page + BigInt(i) * ps;
+    if (p < 0n) continue;
+    const st = pageState(vm, p);
+    if (st === 'no-slot' && i !== 0) continue;
+    parts.push(`${i === 0 ? '>' : ''}${hex(p)} ${st}`);
+  }
+  return `page states (as last requested by the test): ${parts.join(', ')}`;
+}

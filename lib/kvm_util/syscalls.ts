@@ -1,0 +1,81 @@
+/**
+ * The file and memory syscalls selftests make on fds the backend owns
+ * (guest_memfd, VM fds, memfds) and on host memory it maps. Raw forms return
+ * what the kernel would and set errno like libc; the `kvm*` forms assert,
+ * as tools/testing/selftests/kvm/include/kvm_syscalls.h does.
+ */
+import { HostFault, MAP_FAILED, type MmapResult, type StatResult, type SysResult } from '../kvm/backend.js';
+import { strerror } from '../kvm/errno.js';
+import { PROT_READ, PROT_WRITE, MAP_ANONYMOUS, MAP_PRIVATE } from '../kvm/uapi.js';
+import { argText, failureSite, testAssertAt, testAssertFail } from './assert.js';
+import { noteResult, setErrno } from './errno_state.js';
+import { kvmBackend } from './kvm_dev.js';
+import { type Hva, hva as asHva } from './types.js';
+
+const b = kvmBackend;
+
+export const close = (fd: number): SysResult => noteResult(b().close(fd));
+export const dup = (fd: number): SysResult => noteResult(b().dup(fd));
+export const fstat = (fd: number): StatResult => noteResult(b().fstat(fd));
+export const read = (fd: number, buf: Uint8Array): SysResult => noteResult(b().read(fd, buf));
+export const write = (fd: number, buf: Uint8Array): SysResult => noteResult(b().write(fd, buf));
+export const pread = (fd: number, buf: Uint8Array, off: bigint | number): SysResult => noteResult(b().pread(fd, buf, BigInt(off)));
+export const pwrite = (fd: number, buf: Uint8Array, off: bigint | number): SysResult => noteResult(b().pwrite(fd, buf, BigInt(off)));
+export const fallocate = (fd: number, mode: number, off: bigint | number, len: bigint | number): SysResult =>
+  noteResult(b().fallocate(fd, mode, BigInt(off), BigInt(len)));
+export const memfdCreate = (name: string, flags = 0): SysResult => noteResult(b().memfdCreate(name, flags));
+
+/** mmap(2): `addr` is MAP_FAILED on failure, with errno set. */
+export function mmap(addr: bigint, length: bigint | number, prot: number, flags: number, fd: number, offset: bigint | number = 0n): MmapResult {
+  const r = b().mmap(addr, BigInt(length), prot, flags, fd, BigInt(offset));
+  if (r.addr === MAP_FAILED) setErrno(r.errno);
+  return r;
+}
+export const munmap = (addr: bigint, length: bigint | number): SysResult => noteResult(b().munmap(addr, BigInt(length)));
+
+/** kvm_mmap(size, prot, flags, fd): asserted mmap at offset 0. */
+export function kvmMmap(size: bigint | number, prot: number, flags: number, fd: number): Hva {
+  const r = mmap(0n, size, prot, flags, fd, 0n);
+  testAssertAt(r.addr !== MAP_FAILED, 'mem != MAP_FAILED', `mmap() failed, errno = ${r.errno} (${strerror(r.errno)})`, ['lib/kvm_util/syscalls.ts']);
+  return asHva(r.addr);
+}
+
+/** An anonymous private mapping (VM_MEM_SRC_ANONYMOUS). */
+export const kvmMmapAnonymous = (size: bigint | number): Hva => kvmMmap(size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+
+export function kvmMunmap(addr: bigint, size: bigint | number): void {
+  const r = munmap(addr, size);
+  testAssertAt(r.ret === 0, '!ret', `munmap() failed, errno = ${r.errno} (${strerror(r.errno)})`, ['lib/kvm_util/syscalls.ts']);
+}
+
+export function kvmFallocate(fd: number, mode: number, off: bigint | number, len: bigint | number): void {
+  const r = fallocate(fd, mode, off, len);
+  testAssertAt(r.ret === 0, '!ret', `fallocate() failed, errno = ${r.errno} (${strerror(r.errno)})`, ['lib/kvm_util/syscalls.ts']);
+}
+
+export function kvmClose(fd: number): void {
+  const r = close(fd);
+  testAssertAt(r.ret === 0, '!ret', `close() failed, errno = ${r.errno} (${strerror(r.errno)})`, ['lib/kvm_util/syscalls.ts']);
+}
+
+/** Load host memory (may throw HostFault where a real access takes SIGBUS/SIGSEGV). */
+export const hostRead = (addr: bigint, length: number): Uint8Array => b().hostRead(addr, length);
+export const hostWrite = (addr: bigint, data: Uint8Array): void => b().hostWrite(addr, data);
+/** memset() on host memory. */
+export const hostFill = (addr: bigint, length: number, value: number): void => b().hostFill(addr, length, value);
+
+/**
+ * TEST_EXPECT_SIGBUS(action): `action` must raise SIGBUS; otherwise
+ * `'<action>' should have triggered SIGBUS`. Any other fault propagates.
+ */
+export function TEST_EXPECT_SIGBUS(action: () => unknown): void {
+  try {
+    action();
+  } catch (e) {
+    if (e instanceof HostFault && e.signal === 'SIGBUS') return;
+    throw e;
+  }
+  const site = failureSite(['lib/kvm_util/syscalls.ts']);
+  const text = argText(site, 'TEST_EXPECT_SIGBUS', 0, 'action').replace(/^\(\)\s*=>\s*/, '');
+  testAssertFail(site, 'Failed', `'${text}' should have triggered SIGBUS`);
+}

@@ -1,0 +1,116 @@
+/**
+ * vCPUs: creation, guest arguments, KVM_RUN and exit-reason checks.
+ *
+ * KVM_RUN is asynchronous: the model's KVM_RUN yields to the event loop, so
+ * each vCPU's host loop written as its own async task interleaves with the
+ * others and with the test's main flow, the way one pthread per vCPU does
+ * in C. Every helper that awaits returns its result as a value; nothing
+ * relies on a global errno surviving an await.
+ */
+import type { SysResult } from '../kvm/backend.js';
+import { EINTR } from '../kvm/errno.js';
+import { KvmRun } from '../kvm/kvm_run.js';
+import {
+  EXIT_REASON_NAMES, KVM_CREATE_VCPU, KVM_EXIT_IO, KVM_GET_REGS, KVM_REGS_OFFSET, SIZEOF_KVM_REGS, UCALL_UNHANDLED,
+} from '../kvm/uapi.js';
+import type { GuestCode } from '../guest/builder.js';
+import { KVM_IOCTL_ERROR, TEST_ASSERT, TEST_FAIL, argText, failureSite, testAssertAt, testAssertFail } from './assert.js';
+import { noteResult, setErrno } from './errno_state.js';
+import { loadGuestProgram } from './guest_loader.js';
+import { vcpuIoctl, __vmIoctl, assertVmVcpuIoctl } from './ioctl.js';
+import { getUcall } from './ucall.js';
+import { KvmVcpu, type KvmVm } from './vm.js';
+
+/** vm_vcpu_add(vm, id, guest_code): KVM_CREATE_VCPU and the kvm_run mapping. */
+export function vmVcpuAdd(vm: KvmVm, id: number, guestCode?: GuestCode): KvmVcpu {
+  const r = __vmIoctl(vm, KVM_CREATE_VCPU, id);
+  assertVmVcpuIoctl(vm, r.ret >= 0, 'KVM_CREATE_VCPU', r.ret, 'vcpu->fd >= 0');
+  const vcpu = new KvmVcpu(vm, id, r.ret, new KvmRun(vm.backend.kvmRunView(r.ret)), guestCode);
+  vm.vcpus.push(vcpu);
+  return vcpu;
+}
+
+/**
+ * vcpu_args_set(vcpu, num, ...): the guest code's arguments (RDI, RSI, RDX,
+ * RCX, R8, R9). The program is recorded again with them if it was loaded.
+ */
+export function vcpuArgsSet(vcpu: KvmVcpu, ...args: (bigint | number)[]): void {
+  TEST_ASSERT(args.length >= 1 && args.length <= 6, `Unsupported number of args,\n  num: ${args.length}\n`);
+  vcpu.args = args.map((a) => BigInt(a));
+  if (vcpu.attached) loadGuestProgram(vcpu);
+}
+
+/** Replace the vCPU's guest code (vcpu_arch_set_entry_point). */
+export function vcpuSetGuestCode(vcpu: KvmVcpu, guestCode: GuestCode): void {
+  vcpu.guestCode = guestCode;
+  if (vcpu.attached) loadGuestProgram(vcpu);
+}
+
+/** __vcpu_run(): one KVM_RUN, raw. */
+export async function __vcpuRun(vcpu: KvmVcpu): Promise<SysResult> {
+  if (!vcpu.attached) loadGuestProgram(vcpu);
+  const r = await vcpu.vm.backend.kvmRun(vcpu.fd);
+  return noteResult(r);
+}
+
+/**
+ * _vcpu_run(): KVM_RUN, retried while it is interrupted (EINTR), with the
+ * guest's unhandled-exception report checked on success.
+ */
+export async function _vcpuRun(vcpu: KvmVcpu): Promise<SysResult> {
+  let r: SysResult;
+  do {
+    r = await __vcpuRun(vcpu);
+  } while (r.ret === -1 && r.errno === EINTR);
+  setErrno(r.ret < 0 ? r.errno : 0);
+  if (r.ret === 0) assertOnUnhandledException(vcpu);
+  return r;
+}
+
+/** vcpu_run(): _vcpu_run() asserting success. */
+export async function vcpuRun(vcpu: KvmVcpu): Promise<void> {
+  const r = await _vcpuRun(vcpu);
+  setErrno(r.errno);
+  testAssertAt(r.ret === 0, '!ret', KVM_IOCTL_ERROR('KVM_RUN', r.ret, r.errno), ['lib/kvm_util/vcpu.ts']);
+}
+
+function assertOnUnhandledException(vcpu: KvmVcpu): void {
+  if (vcpu.run.exitReason !== KVM_EXIT_IO) return;
+  const uc = getUcall(vcpu);
+  if (uc.cmd === UCALL_UNHANDLED) TEST_FAIL(`Unexpected exception (vector:0x${uc.args[0]!.toString(16)})`);
+}
+
+export interface KvmRegs {
+  readonly rax: bigint;
+  readonly rbx: bigint;
+  readonly rcx: bigint;
+  readonly rdx: bigint;
+  readonly rsi: bigint;
+  readonly rdi: bigint;
+  readonly rip: bigint;
+}
+
+/** vcpu_regs_get(): KVM_GET_REGS, asserted. */
+export function vcpuRegsGet(vcpu: KvmVcpu): KvmRegs {
+  const buf = new Uint8Array(SIZEOF_KVM_REGS);
+  vcpuIoctl(vcpu, KVM_GET_REGS, buf);
+  const dv = new DataView(buf.buffer);
+  const g = (off: number): bigint => dv.getBigUint64(off, true);
+  const o = KVM_REGS_OFFSET;
+  return { rax: g(o.rax), rbx: g(o.rbx), rcx: g(o.rcx), rdx: g(o.rdx), rsi: g(o.rsi), rdi: g(o.rdi), rip: g(o.rip) };
+}
+
+/** exit_reason_str(). */
+export function exitReasonStr(reason: number): string {
+  return EXIT_REASON_NAMES[reason] ?? 'Unknown';
+}
+
+/** TEST_ASSERT_KVM_EXIT_REASON(vcpu, expected). */
+export function TEST_ASSERT_KVM_EXIT_REASON(vcpu: KvmVcpu, expected: number): void {
+  const got = vcpu.run.exitReason;
+  if (got === expected) return;
+  const site = failureSite(['lib/kvm_util/vcpu.ts']);
+  testAssertFail(site, `exit_reason == (${argText(site, 'TEST_ASSERT_KVM_EXIT_REASON', 1, String(expected))})`,
+    `Wanted KVM exit reason: ${expected} (${exitReasonStr(expected)}), got: ${got} (${exitReasonStr(got)})`);
+}
+

@@ -1,0 +1,80 @@
+/**
+ * Visibility assertions: what the guest and the host see at a GPA.
+ *
+ * - expectGuestSees(g, gpa, size, pattern): records a guest check op (the
+ *   guest's memcmp_g); a mismatch comes back as UCALL_ABORT and
+ *   REPORT_GUEST_ASSERT prints it with the page-state map.
+ * - expectHostSees(vm, gpa, size, pattern): the host's memcmp_h through the
+ *   slot's shared HVA, right now.
+ *
+ * Both report the first mismatching offset, its GPA, expected and actual
+ * bytes in hex, which side looked, and the page states around it. The
+ * comparison is over whole typed arrays; bytes are walked only to locate a
+ * mismatch already found.
+ */
+import { HostFault } from '../kvm/backend.js';
+import type { GuestBuilder } from '../guest/builder.js';
+import type { GuestView } from '../guest/program.js';
+import { failureSite, testAssertFail } from './assert.js';
+import { addrGpa2Hva } from './memslots.js';
+import { pageStateMap } from './page_states.js';
+import { hostRead } from './syscalls.js';
+import { hex } from './types.js';
+import type { KvmVm } from './vm.js';
+
+type Num = bigint | number;
+
+/** Index of the first byte of `a` that differs from `value`, or -1 (whole-array compare first). */
+export function firstMismatch(a: Uint8Array, value: number): number {
+  const expected = Buffer.alloc(a.length, value);
+  if (expected.equals(a)) return -1;
+  // Narrow down by halves with whole-array compares, then the last few bytes.
+  let lo = 0;
+  let hi = a.length;
+  while (hi - lo > 64) {
+    const mid = lo + ((hi - lo) >> 1);
+    if (!expected.subarray(lo, mid).equals(a.subarray(lo, mid))) hi = mid;
+    else lo = mid;
+  }
+  for (let i = lo; i < hi; i++) if (a[i] !== value) return i;
+  return -1;
+}
+
+const b2 = (v: number): string => `0x${v.toString(16).padStart(2, '0')}`;
+
+/** The bytes around a mismatch, in hex: `actual[off..off+8): 22 22 11 11 ...`. */
+function bytesAround(a: Uint8Array, off: number): string {
+  const end = Math.min(a.length, off + 8);
+  return Array.from(a.subarray(off, end), (x) => x.toString(16).padStart(2, '0')).join(' ');
+}
+
+/** The guest's memcmp_g, recorded: every byte of [gpa, gpa+size) must be `pattern`. */
+export function expectGuestSees(g: GuestBuilder, gpa: Num, size: Num, pattern: number, view: GuestView = 'auto'): void {
+  g.memcmp(gpa, size, pattern, { view, expr: `guest sees ${b2(pattern & 0xff)} at [${hex(gpa)}, ${hex(BigInt(gpa) + BigInt(size))})` });
+}
+
+/**
+ * The host's memcmp_h: every byte of [gpa, gpa+size) read through the
+ * slot's shared HVA must be `pattern`; otherwise the assertion block
+ * (exit 254) names the first mismatch and the page states around it.
+ */
+export function expectHostSees(vm: KvmVm, gpa: Num, size: Num, pattern: number): void {
+  const base = BigInt(gpa);
+  const expr = `host sees ${b2(pattern & 0xff)} at [${hex(base)}, ${hex(base + BigInt(size))})`;
+  const hva = addrGpa2Hva(vm, base);
+  let data: Uint8Array;
+  try {
+    data = hostRead(hva, Number(size));
+  } catch (e) {
+    if (!(e instanceof HostFault)) throw e;
+    const at = e.addr - hva + base;
+    testAssertFail(failureSite(['lib/kvm_util/visibility.ts']), expr,
+      `Host read of gpa ${hex(at)} (hva ${hex(e.addr)}) took ${e.signal} (${e.code}) (host side, via the shared HVA)\n  ${pageStateMap(vm, at)}`);
+  }
+  const off = firstMismatch(data, pattern & 0xff);
+  if (off < 0) return;
+  const at = base + BigInt(off);
+  testAssertFail(failureSite(['lib/kvm_util/visibility.ts']), expr,
+    `Host expected ${b2(pattern & 0xff)} at offset ${hex(off)} (gpa ${hex(at)}), got ${b2(data[off]!)} (host side, via the shared HVA ${hex(hva + BigInt(off))})\n` +
+    `  bytes at gpa ${hex(at)}: ${bytesAround(data, off)}\n  ${pageStateMap(vm, at)}`);
+}

@@ -1,0 +1,85 @@
+/**
+ * struct kvm_vm and struct kvm_vcpu of kvm_util: what the library tracks
+ * about a VM it created (fds, memslots with their shared HVA and
+ * guest_memfd, vCPUs) plus the host's own record of the memory attributes
+ * and guest_memfd holes it asked for, used only to describe failures.
+ */
+import type { Backend } from '../kvm/backend.js';
+import type { KvmRun } from '../kvm/kvm_run.js';
+import type { GuestProgram } from '../guest/program.js';
+import type { GuestCode } from '../guest/builder.js';
+import type { Gpa, Hva, GmemOffset } from './types.js';
+
+export interface VmShape {
+  readonly type: number;
+  /** VM_MODE_*; only VM_MODE_PXXV48_4K (x86-64, 4 KiB pages) exists here. */
+  readonly mode: number;
+}
+
+export const VM_MODE_PXXV48_4K = 4;
+export const VM_TYPE_DEFAULT = 0;
+export const VM_SHAPE_DEFAULT: VmShape = { type: VM_TYPE_DEFAULT, mode: VM_MODE_PXXV48_4K };
+export const vmShape = (type: number): VmShape => ({ type, mode: VM_MODE_PXXV48_4K });
+
+/** struct userspace_mem_region: one memslot and its backing. */
+export interface MemRegion {
+  readonly slot: number;
+  flags: number;
+  gpa: Gpa;
+  readonly size: bigint;
+  /** userspace_addr: the shared backing (0 for a gmem-only slot). */
+  readonly hva: Hva;
+  /** Bytes of HVA this library mmap'ed for the slot (0 when the caller gave the HVA). */
+  readonly mmapSize: bigint;
+  /** The slot's guest_memfd (kvm_util's own dup), or -1. */
+  readonly guestMemfd: number;
+  readonly guestMemfdOffset: GmemOffset;
+}
+
+/** One recorded host action on memory state, newest last (for page-state maps in failures). */
+export type MemEvent =
+  | { readonly kind: 'attr'; readonly gpa: bigint; readonly size: bigint; readonly private: boolean }
+  | { readonly kind: 'gmem'; readonly fd: number; readonly ino: bigint; readonly offset: bigint; readonly len: bigint; readonly punch: boolean };
+
+export class KvmVm {
+  readonly regions = new Map<number, MemRegion>();
+  readonly vcpus: KvmVcpu[] = [];
+  readonly memEvents: MemEvent[] = [];
+  readonly pageSize = 4096;
+  readonly pageShift = 12;
+  /** Guest physical address bits: 52 (x86-64 with 5-level EPT capable MAXPHYADDR). */
+  readonly paBits = 52;
+  readonly maxGfn: bigint;
+  /** GPA of the per-vCPU struct ucall array in slot 0 (0 until __vmCreate adds slot 0). */
+  ucallPoolGpa: Gpa | 0n = 0n;
+  freed = false;
+
+  constructor(
+    readonly backend: Backend,
+    readonly kvmFd: number,
+    readonly fd: number,
+    readonly shape: VmShape,
+  ) {
+    this.maxGfn = ((1n << BigInt(this.paBits)) >> BigInt(this.pageShift)) - 1n;
+  }
+
+  get type(): number {
+    return this.shape.type;
+  }
+}
+
+export class KvmVcpu {
+  /** Arguments from vcpuArgsSet (RDI, RSI, RDX, RCX, R8, R9). */
+  args: bigint[] = [];
+  /** The program attached to the vCPU (recorded on first run, or after vcpuArgsSet). */
+  program: GuestProgram | undefined;
+  attached = false;
+
+  constructor(
+    readonly vm: KvmVm,
+    readonly id: number,
+    readonly fd: number,
+    readonly run: KvmRun,
+    public guestCode: GuestCode | undefined,
+  ) {}
+}

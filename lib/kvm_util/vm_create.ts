@@ -1,0 +1,103 @@
+/**
+ * Layered VM constructors, one contract each (kvm_util.c):
+ *
+ * - `____vmCreate(shape)`: KVM_CREATE_VM and little else.
+ * - `vmCreateBarebones()` / `vmCreateBarebonesType(type)`: the same, for
+ *   tests that want no memory and no vCPUs.
+ * - `__vmCreate(shape, nrRunnableVcpus, nrExtraPages)`: also slot 0, the
+ *   anonymous memory at GPA 0 that holds what the guest needs (here the
+ *   per-vCPU struct ucall array).
+ * - `vmCreate(shape, nrRunnableVcpus)`: __vmCreate with no extra pages.
+ * - `__vmCreateWithVcpus(shape, n, extraPages, guestCode)`,
+ *   `vmCreateWithVcpus(n, guestCode)`, `vmCreateWithOneVcpu(guestCode)`,
+ *   `vmCreateShapeWithOneVcpu(shape, guestCode)`: plus vCPUs 0..n-1 that
+ *   start in guestCode.
+ * - `kvmVmFree(vm)`: vCPUs, memslots, the VM fd and the /dev/kvm fd, closed.
+ */
+import { KVM_CAP_IMMEDIATE_EXIT, KVM_CREATE_VM } from '../kvm/uapi.js';
+import type { GuestCode } from '../guest/builder.js';
+import { KVM_IOCTL_ERROR, TEST_ASSERT, TEST_REQUIRE } from './assert.js';
+import { noteResult } from './errno_state.js';
+import { UCALL_STRIDE } from './guest_loader.js';
+import { kvmBackend, kvmHasCap, openKvmDevPathOrExit } from './kvm_dev.js';
+import { VM_MEM_SRC_ANONYMOUS, __vmMemRegionDelete, vmUserspaceMemRegionAdd } from './memslots.js';
+import { kvmClose } from './syscalls.js';
+import { gpa as asGpa } from './types.js';
+import { vmVcpuAdd } from './vcpu.js';
+import { KvmVm, VM_SHAPE_DEFAULT, vmShape, type KvmVcpu, type VmShape } from './vm.js';
+
+/** DEFAULT_GUEST_PHY_PAGES: slot 0's base size, before per-vCPU and extra pages. */
+export const DEFAULT_GUEST_PHY_PAGES = 512;
+/** Pages per vCPU in slot 0 (stack and ucall share; DEFAULT_STACK_PGS in C). */
+export const DEFAULT_STACK_PGS = 5;
+/** Where slot 0 keeps the struct ucall array (above the first 64 KiB). */
+export const UCALL_POOL_GPA = 0x10000n;
+/** Slot 0: kvm_util's own memory, present in every VM made by __vmCreate(). */
+export const SLOT0 = 0;
+
+/** ____vm_create(shape): open /dev/kvm, require KVM_CAP_IMMEDIATE_EXIT, KVM_CREATE_VM(type). */
+export function ____vmCreate(shape: VmShape): KvmVm {
+  const b = kvmBackend();
+  const kvmFd = openKvmDevPathOrExit();
+  TEST_REQUIRE(kvmHasCap(KVM_CAP_IMMEDIATE_EXIT), 'kvm_has_cap(KVM_CAP_IMMEDIATE_EXIT)');
+  const r = noteResult(b.ioctl(kvmFd, KVM_CREATE_VM, shape.type));
+  TEST_ASSERT(r.ret >= 0, KVM_IOCTL_ERROR('KVM_CREATE_VM', r.ret));
+  return new KvmVm(b, kvmFd, r.ret, shape);
+}
+
+export const vmCreateBarebones = (): KvmVm => ____vmCreate(VM_SHAPE_DEFAULT);
+export const vmCreateBarebonesType = (type: number): KvmVm => ____vmCreate(vmShape(type));
+
+/** vm_nr_pages_required(): slot 0's size for n vCPUs and the extra pages asked for. */
+function slot0Pages(nrRunnableVcpus: number, nrExtraPages: number): number {
+  const ucallPages = Math.ceil(Number(UCALL_POOL_GPA) / 4096 + (Math.max(nrRunnableVcpus, 1) * Number(UCALL_STRIDE)) / 4096);
+  return DEFAULT_GUEST_PHY_PAGES + nrRunnableVcpus * DEFAULT_STACK_PGS + nrExtraPages + ucallPages;
+}
+
+/** __vm_create(shape, nr_runnable_vcpus, nr_extra_pages): the VM plus slot 0 at GPA 0. */
+export function __vmCreate(shape: VmShape, nrRunnableVcpus: number, nrExtraPages: number): KvmVm {
+  const vm = ____vmCreate(shape);
+  vmUserspaceMemRegionAdd(vm, VM_MEM_SRC_ANONYMOUS, 0n, SLOT0, slot0Pages(nrRunnableVcpus, nrExtraPages), 0);
+  vm.ucallPoolGpa = asGpa(UCALL_POOL_GPA);
+  return vm;
+}
+
+export function vmCreate(shape: VmShape, nrRunnableVcpus: number): KvmVm {
+  return __vmCreate(shape, nrRunnableVcpus, 0);
+}
+
+/** __vm_create_with_vcpus(shape, n, extra_pages, guest_code, vcpus[]). */
+export function __vmCreateWithVcpus(shape: VmShape, nrVcpus: number, extraPages: number, guestCode?: GuestCode): { vm: KvmVm; vcpus: KvmVcpu[] } {
+  TEST_ASSERT(nrVcpus > 0, 'Must create at least one vCPU');
+  const vm = __vmCreate(shape, nrVcpus, extraPages);
+  const vcpus: KvmVcpu[] = [];
+  for (let i = 0; i < nrVcpus; i++) vcpus.push(vmVcpuAdd(vm, i, guestCode));
+  return { vm, vcpus };
+}
+
+export function vmCreateWithVcpus(nrVcpus: number, guestCode?: GuestCode): { vm: KvmVm; vcpus: KvmVcpu[] } {
+  return __vmCreateWithVcpus(VM_SHAPE_DEFAULT, nrVcpus, 0, guestCode);
+}
+
+export function __vmCreateShapeWithOneVcpu(shape: VmShape, extraPages: number, guestCode?: GuestCode): { vm: KvmVm; vcpu: KvmVcpu } {
+  const { vm, vcpus } = __vmCreateWithVcpus(shape, 1, extraPages, guestCode);
+  return { vm, vcpu: vcpus[0]! };
+}
+
+export function vmCreateShapeWithOneVcpu(shape: VmShape, guestCode?: GuestCode): { vm: KvmVm; vcpu: KvmVcpu } {
+  return __vmCreateShapeWithOneVcpu(shape, 0, guestCode);
+}
+
+export function vmCreateWithOneVcpu(guestCode?: GuestCode): { vm: KvmVm; vcpu: KvmVcpu } {
+  return __vmCreateShapeWithOneVcpu(VM_SHAPE_DEFAULT, 0, guestCode);
+}
+
+/** kvm_vm_free(): close the vCPUs, delete every memslot, close the VM and /dev/kvm fds. */
+export function kvmVmFree(vm: KvmVm): void {
+  if (vm.freed) return;
+  for (const vcpu of vm.vcpus.splice(0)) kvmClose(vcpu.fd);
+  for (const region of [...vm.regions.values()]) __vmMemRegionDelete(vm, region);
+  kvmClose(vm.fd);
+  kvmClose(vm.kvmFd);
+  vm.freed = true;
+}
