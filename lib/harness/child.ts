@@ -1,0 +1,116 @@
+/**
+ * The test process: one fixture × variant × test, started by the harness
+ * (run.ts). This is the forked child of `__run_test()` together with the
+ * grandchild that TEST_F's wrapper forks in C: setup, the test, and the
+ * teardown exactly once (`no_teardown` guard), also after a failed ASSERT
+ * (`__bail()`), but not after a setup that failed.
+ */
+import { serialize } from 'node:v8';
+import { inspect } from 'node:util';
+import { KSFT_FAIL } from '../kselftest/codes.js';
+import { writeFd } from '../kselftest/stdio.js';
+import { thLogFd } from './config.js';
+import { newMetadata, setCurrentTest, type TestMetadata } from './metadata.js';
+import { writeState, type ChildMarker, type ChildState } from './protocol.js';
+import { allFixtures, type FixtureDef, type TestDef } from './registry.js';
+import { isAssertionAbort, isSkipReturn } from './sentinels.js';
+
+type Outcome = 'done' | 'abort';
+
+/** An exception that is not a harness sentinel: the test is broken, not aborted. */
+export function reportUnexpected(md: TestMetadata, err: unknown): void {
+  const text = err instanceof Error && err.stack ? err.stack : inspect(err);
+  writeFd(thLogFd(), text.split('\n').map((l) => `# ${md.name}: ${l}\n`).join(''));
+  md.exitCode = KSFT_FAIL;
+}
+
+/** Runs one user function; SKIP() returns from it, ASSERT_* aborts it. */
+export async function section(md: TestMetadata, fn: () => unknown): Promise<Outcome> {
+  try {
+    await fn();
+    return 'done';
+  } catch (err) {
+    if (isSkipReturn(err)) return 'done';
+    if (isAssertionAbort(err)) return 'abort';
+    reportUnexpected(md, err);
+    return 'done';
+  }
+}
+
+/**
+ * Ends the process the way abort() does, so the harness reports "Test
+ * terminated by assertion". Signalling ourselves keeps Node from printing
+ * the native backtrace that process.abort() writes.
+ */
+function raiseAbort(): never {
+  process.kill(process.pid, 'SIGABRT');
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) Atomics.wait(pause, 0, 0, 1000);
+}
+
+function lookup(marker: ChildMarker): { f: FixtureDef; variantData: unknown; t: TestDef } {
+  const f = allFixtures()[marker.fixture];
+  const t = f?.tests[marker.test];
+  const v = marker.variant >= 0 ? f?.variants[marker.variant] : undefined;
+  if (!f || !t || (marker.variant >= 0 && !v))
+    throw new Error('kselftest_harness: the test process did not register the same tests as the harness process');
+  return { f, variantData: v?.data, t };
+}
+
+export async function runTestProcess(marker: ChildMarker): Promise<never> {
+  const { f, variantData, t } = lookup(marker);
+  const state: ChildState = { reason: '', armed: false };
+  const md = newMetadata(t.name, () => {
+    state.reason = md.reason;
+    writeState(marker.state, state);
+  });
+  setCurrentTest(md);
+  // An await on something that never settles must end in the harness
+  // timeout, as a blocked C test would, not in a silent exit with status 0.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+
+  const self = f.init();
+  let noTeardown = true;
+  const parentTeardown = f.isFixture && f.teardownParent && f.teardown !== undefined;
+  const snapshot = (): void => {
+    if (!parentTeardown) return;
+    state.armed = !noTeardown;
+    state.self = serialize(self).toString('base64');
+    writeState(marker.state, state);
+  };
+  // A test that calls process.exit() still hands its `self` to the parent teardown.
+  if (parentTeardown) process.on('exit', snapshot);
+
+  const teardownHere = async (): Promise<Outcome> => {
+    if (!f.isFixture || f.teardownParent || !f.teardown || noTeardown) return 'done';
+    noTeardown = true;
+    const teardown = f.teardown;
+    return section(md, () => teardown(self, variantData));
+  };
+  const bail = async (): Promise<never> => {
+    // A failing ASSERT in the teardown itself finds the guard set and just aborts.
+    await teardownHere();
+    snapshot();
+    return raiseAbort();
+  };
+  const finish = (): never => {
+    clearInterval(keepAlive);
+    snapshot();
+    return process.exit(md.exitCode);
+  };
+
+  if (f.isFixture) {
+    const setup = f.setup;
+    if (setup && (await section(md, () => setup(self, variantData))) === 'abort') await bail();
+    // A setup that failed an EXPECT or SKIPped ends the test without a teardown.
+    if (md.exitCode) finish();
+    noTeardown = false;
+    snapshot();
+  }
+  if ((await section(md, () => t.fn(self, variantData))) === 'abort') await bail();
+  if ((await teardownHere()) === 'abort') {
+    snapshot();
+    raiseAbort();
+  }
+  return finish();
+}

@@ -1,0 +1,221 @@
+/**
+ * `__FILE__`, `__LINE__` and `#expr` for a language without a preprocessor.
+ *
+ * The C macros print the file and line of the macro use and the source text
+ * of their arguments (`Expected 0 (0) == 1 (1)`). Here the call site comes
+ * from a stack trace taken inside the ASSERT/EXPECT/TH_LOG call: selftests
+ * run with --enable-source-maps (and tsx maps too), so the frame names the
+ * .ts file and line. The file is shown by basename, as C shows __FILE__ for
+ * a file compiled from its own directory. The argument text is read back
+ * from the .ts source at that position: from disk when the file is there,
+ * otherwise from the `sourcesContent` of the program's own source map, so an
+ * installed bundle still prints the expressions.
+ */
+import { readFileSync } from 'node:fs';
+import { findSourceMap } from 'node:module';
+import { basename, dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export interface CallSite {
+  /** The path or file: URL as the (source-mapped) stack names it. */
+  readonly path: string;
+  /** basename(path): what the messages print. */
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+const FRAME = /^\s*at (?:.*? \()?(.+?):(\d+):(\d+)\)?$/;
+
+/**
+ * The caller of `skip` (a function on the current stack). Returns undefined
+ * only if the runtime hides the frame, in which case the messages fall back
+ * to `?:0`.
+ */
+export function callSite(skip: (...args: never[]) => unknown): CallSite | undefined {
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, skip);
+  const lines = (holder.stack ?? '').split('\n').slice(1);
+  for (const l of lines) {
+    const m = FRAME.exec(l);
+    if (!m) continue;
+    const path = m[1] ?? '';
+    if (path.startsWith('node:')) continue;
+    const plain = path.startsWith('file://') ? fileURLToPath(path) : path;
+    return { path, file: basename(plain), line: Number(m[2]), column: Number(m[3]) };
+  }
+  return undefined;
+}
+
+const sources = new Map<string, string | null>();
+
+function fromSourceMap(file: string): string | null {
+  const main = process.argv[1];
+  if (!main) return null;
+  for (const key of [resolve(main), pathToFileURL(resolve(main)).href]) {
+    let map;
+    try {
+      map = findSourceMap(key);
+    } catch {
+      map = undefined;
+    }
+    if (!map) continue;
+    const { sources: names, sourcesContent, sourceRoot } = map.payload;
+    if (!sourcesContent) continue;
+    const base = dirname(resolve(main));
+    let byName: number | undefined;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i] ?? '';
+      const abs = name.startsWith('file://') ? fileURLToPath(name) : resolve(base, sourceRoot ?? '', name);
+      if (abs === file) return sourcesContent[i] ?? null;
+      if (basename(abs) === basename(file)) byName = byName === undefined ? i : -1;
+    }
+    if (byName !== undefined && byName >= 0) return sourcesContent[byName] ?? null;
+  }
+  return null;
+}
+
+function sourceText(site: CallSite): string | null {
+  const cached = sources.get(site.path);
+  if (cached !== undefined) return cached;
+  const file = site.path.startsWith('file://') ? fileURLToPath(site.path) : site.path;
+  let text: string | null;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    text = fromSourceMap(file);
+  }
+  sources.set(site.path, text);
+  return text;
+}
+
+function lineStart(text: string, line: number): number {
+  let off = 0;
+  for (let l = 1; l < line; l++) {
+    const nl = text.indexOf('\n', off);
+    if (nl < 0) return -1;
+    off = nl + 1;
+  }
+  return off;
+}
+
+/** Index just past the string or template literal starting at `i`. */
+function skipQuoted(text: string, i: number): number {
+  const q = text[i];
+  i++;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === '\\') {
+      i += 2;
+      continue;
+    }
+    if (c === q) return i + 1;
+    if (q === '`' && c === '$' && text[i + 1] === '{') {
+      i = skipBalanced(text, i + 1);
+      continue;
+    }
+    i++;
+  }
+  return i;
+}
+
+/** Index just past the bracket group opening at `i`. */
+function skipBalanced(text: string, i: number): number {
+  let depth = 0;
+  while (i < text.length) {
+    const c = text[i] ?? '';
+    if (c === '"' || c === "'" || c === '`') {
+      i = skipQuoted(text, i);
+      continue;
+    }
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') {
+      depth--;
+      if (depth === 0) return i + 1;
+    }
+    i++;
+  }
+  return i;
+}
+
+/**
+ * The source text of the first `count` top-level arguments of a call that
+ * starts at `open` (the index of its `(`), whitespace runs collapsed to one
+ * space and comments dropped, as the C preprocessor stringifies `#arg`.
+ */
+export function splitArgs(text: string, open: number, count: number): string[] | undefined {
+  const args: string[] = [];
+  let cur = '';
+  let i = open + 1;
+  const flush = (): void => {
+    args.push(cur.trim());
+    cur = '';
+  };
+  while (i < text.length) {
+    const c = text[i] ?? '';
+    if (c === '"' || c === "'" || c === '`') {
+      const end = skipQuoted(text, i);
+      cur += text.slice(i, end);
+      i = end;
+      continue;
+    }
+    if (c === '/' && text[i + 1] === '/') {
+      const nl = text.indexOf('\n', i);
+      i = nl < 0 ? text.length : nl;
+      continue;
+    }
+    if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 2;
+      if (!cur.endsWith(' ')) cur += ' ';
+      continue;
+    }
+    if (c === '(' || c === '[' || c === '{') {
+      const end = skipBalanced(text, i);
+      cur += text.slice(i, end).replace(/\s+/g, ' ');
+      i = end;
+      continue;
+    }
+    if (c === ')') {
+      if (cur.trim() !== '' || args.length > 0) flush();
+      return args.length >= count ? args.slice(0, count) : undefined;
+    }
+    if (c === ',') {
+      flush();
+      if (args.length >= count) return args.slice(0, count);
+      i++;
+      continue;
+    }
+    if (/\s/.test(c)) {
+      if (!cur.endsWith(' ')) cur += ' ';
+      i++;
+      continue;
+    }
+    cur += c;
+    i++;
+  }
+  return undefined;
+}
+
+/**
+ * The argument texts of the `macro(...)` call at `site`, or undefined when
+ * the source is unavailable or the call cannot be found on that line.
+ */
+export function sourceArgs(site: CallSite | undefined, macro: string, count: number): string[] | undefined {
+  if (!site) return undefined;
+  const text = sourceText(site);
+  if (text === null) return undefined;
+  const start = lineStart(text, site.line);
+  if (start < 0) return undefined;
+  const nl = text.indexOf('\n', start);
+  const end = nl < 0 ? text.length : nl;
+  const re = new RegExp(`(?<![A-Za-z0-9_$])${macro}\\s*\\(`, 'g');
+  re.lastIndex = start;
+  const want = start + site.column - 1;
+  let best: RegExpExecArray | undefined;
+  for (let m = re.exec(text); m && m.index < end; m = re.exec(text)) {
+    if (!best || Math.abs(m.index - want) < Math.abs(best.index - want)) best = m;
+  }
+  if (!best) return undefined;
+  return splitArgs(text, best.index + best[0].length - 1, count);
+}

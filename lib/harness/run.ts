@@ -1,0 +1,229 @@
+/**
+ * test_harness_run() and __run_test(): the harness process.
+ *
+ * For every enabled fixture × variant × test it prints `#  RUN`, starts the
+ * test in a process of its own, waits with the test's timeout, maps the way
+ * the process ended (status.ts), prints `#            OK` or `#          FAIL`
+ * and the TAP result line, and finally the PASSED/FAILED summary and the
+ * Totals.
+ *
+ * C forks and calls setpgrp() in the child. Node cannot fork, so the test
+ * process is this same program started again (same node, same node flags,
+ * same script and arguments) with KSFT_HARNESS_CHILD naming the test, and
+ * `detached: true` gives it a process group (and session) of its own. On
+ * timeout the whole group gets SIGKILL, as `kill(-pid, SIGKILL)` in
+ * `__wait_for_test()`, so anything the test started dies with it. The test
+ * process inherits stdin, stdout and stderr and writes them synchronously, so
+ * its lines land between this process's RUN and OK/FAIL lines in order.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deserialize } from 'node:v8';
+import { KSFT_FAIL, KSFT_PASS, KSFT_XFAIL, KSFT_XPASS } from '../kselftest/codes.js';
+import { ksftExit, ksftPrintHeader, ksftPrintMsg, ksftSetPlan, ksftTestResultCode } from '../kselftest/kselftest.js';
+import { writeFd } from '../kselftest/stdio.js';
+import { runTestProcess, section } from './child.js';
+import { argvCheck, testEnabled, type HarnessOption } from './cli.js';
+import { thLogFd } from './config.js';
+import { newMetadata, setCurrentTest } from './metadata.js';
+import { CHILD_ENV, parseMarker, readState, type ChildMarker, type ChildState } from './protocol.js';
+import { allFixtures, type FixtureDef, type TestDef, type VariantDef } from './registry.js';
+import { SIGABRT, testPassed, testVerdict, type TestEnd } from './status.js';
+
+type Spawned = { ok: true; end: TestEnd } | { ok: false };
+
+let runningGroup: number | undefined;
+
+function signalNumberOf(name: NodeJS.Signals | null): number | null {
+  if (name === null) return null;
+  return (constants.signals as Record<string, number | undefined>)[name] ?? null;
+}
+
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+/**
+ * If the harness itself is terminated (the runner's `timeout` sends SIGTERM
+ * to it alone), take the running test's process group down too; it is in a
+ * group of its own and would otherwise outlive us. Then die by the same
+ * signal.
+ */
+function forwardTermination(): void {
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      if (runningGroup !== undefined) killGroup(runningGroup);
+      process.kill(process.pid, sig);
+    });
+  }
+}
+
+function spawnTest(marker: ChildMarker, timeoutSec: number): Promise<Spawned> {
+  const script = process.argv[1];
+  return new Promise((resolve) => {
+    if (!script) {
+      resolve({ ok: false });
+      return;
+    }
+    const child = spawn(process.execPath, [...process.execArgv, script, ...process.argv.slice(2)], {
+      detached: true,
+      stdio: 'inherit',
+      env: { ...process.env, [CHILD_ENV]: JSON.stringify(marker) },
+    });
+    let timedOut = false;
+    const pid = child.pid;
+    if (pid !== undefined) runningGroup = pid;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (pid !== undefined) killGroup(pid);
+    }, timeoutSec * 1000);
+    child.once('error', () => {
+      clearTimeout(timer);
+      runningGroup = undefined;
+      resolve({ ok: false });
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      runningGroup = undefined;
+      resolve({ ok: true, end: { code, signal: signalNumberOf(signal), timedOut } });
+    });
+  });
+}
+
+/**
+ * FIXTURE_TEARDOWN_PARENT: C runs it in the test's parent process once the
+ * test has ended, with the MAP_SHARED `self`. A failed EXPECT there fails
+ * the test; a failed ASSERT ends it as an assertion; a test killed by a
+ * signal stays killed by that signal.
+ */
+async function teardownInParent(f: FixtureDef, variant: VariantDef | undefined, t: TestDef, state: ChildState, end: TestEnd): Promise<TestEnd> {
+  const teardown = f.teardown;
+  if (!teardown || state.self === undefined) return end;
+  const self = deserialize(Buffer.from(state.self, 'base64')) as object;
+  const md = newMetadata(t.name, () => {
+    state.reason = md.reason;
+  });
+  md.exitCode = end.code ?? KSFT_PASS;
+  setCurrentTest(md);
+  const outcome = await section(md, () => teardown(self, variant?.data));
+  setCurrentTest(undefined);
+  if (outcome === 'abort') return { code: null, signal: SIGABRT, timedOut: false };
+  if (end.code === null) return end;
+  return { code: md.exitCode, signal: null, timedOut: false };
+}
+
+async function runTest(
+  index: number,
+  dir: string,
+  fi: number,
+  f: FixtureDef,
+  vi: number,
+  v: VariantDef | undefined,
+  ti: number,
+  t: TestDef,
+): Promise<boolean> {
+  const name = `${f.name}${v ? '.' : ''}${v ? v.name : ''}.${t.name}`;
+  ksftPrintMsg(' RUN           %s ...\n', name);
+  const statePath = join(dir, `${index}.json`);
+  const spawned = await spawnTest({ fixture: fi, variant: vi, test: ti, state: statePath }, t.timeout);
+  let exitCode: number;
+  let reason = '';
+  if (!spawned.ok) {
+    ksftPrintMsg('ERROR SPAWNING TEST CHILD\n');
+    exitCode = KSFT_FAIL;
+  } else {
+    const state = readState(statePath);
+    let end = spawned.end;
+    if (state && f.teardownParent && state.armed && !end.timedOut) end = await teardownInParent(f, v, t, state, end);
+    reason = state?.reason ?? '';
+    const verdict = testVerdict(t.name, t.termsig, end);
+    if (verdict.message) writeFd(thLogFd(), verdict.message);
+    exitCode = verdict.exitCode;
+  }
+  const passed = testPassed(exitCode);
+  ksftPrintMsg('         %4s  %s\n', passed ? 'OK' : 'FAIL', name);
+  if (v?.xfails.has(t)) exitCode = passed ? KSFT_XPASS : KSFT_XFAIL;
+  let diagnostic: string | null;
+  if (reason) diagnostic = reason;
+  else if (exitCode === KSFT_PASS || exitCode === KSFT_FAIL) diagnostic = null;
+  else diagnostic = 'unknown';
+  if (diagnostic === null) ksftTestResultCode(exitCode, name, null);
+  else ksftTestResultCode(exitCode, name, '%s', diagnostic);
+  return testPassed(exitCode);
+}
+
+interface Planned {
+  fi: number;
+  f: FixtureDef;
+  vi: number;
+  v: VariantDef | undefined;
+  ti: number;
+  t: TestDef;
+}
+
+function plan(options: readonly HarnessOption[]): { tests: Planned[]; cases: number } {
+  const tests: Planned[] = [];
+  let cases = 0;
+  allFixtures().forEach((f, fi) => {
+    const variants: (VariantDef | undefined)[] = f.variants.length ? f.variants : [undefined];
+    variants.forEach((v, vi) => {
+      const before = tests.length;
+      f.tests.forEach((t, ti) => {
+        if (testEnabled(options, f, v, t)) tests.push({ fi, f, vi: v ? vi : -1, v, ti, t });
+      });
+      if (tests.length !== before) cases++;
+    });
+  });
+  return { tests, cases };
+}
+
+/**
+ * TEST_HARNESS_MAIN: run the registered tests selected by `argv` and exit
+ * (0 only if every test passed, skips included). In a test process started
+ * by the harness it runs that one test instead. Call it once, after every
+ * definition, at the top level of the test program.
+ */
+export async function testHarnessRun(argv: readonly string[] = process.argv.slice(2)): Promise<never> {
+  const marker = process.env[CHILD_ENV];
+  if (marker !== undefined) {
+    // Programs the test starts must not mistake themselves for test processes.
+    delete process.env[CHILD_ENV];
+    return runTestProcess(parseMarker(marker));
+  }
+  const prog = process.argv[1] ?? 'harness';
+  const check = argvCheck(argv, prog, allFixtures());
+  if (check.ret !== KSFT_PASS) process.exit(check.ret);
+
+  const { tests, cases } = plan(check.options);
+  ksftPrintHeader();
+  ksftSetPlan(tests.length);
+  ksftPrintMsg('Starting %u tests from %u test cases.\n', tests.length, cases);
+
+  forwardTermination();
+  const dir = mkdtempSync(join(tmpdir(), 'ksft-harness-'));
+  let failed = false;
+  let passCount = 0;
+  let count = 0;
+  try {
+    for (const p of tests) {
+      count++;
+      if (await runTest(count, dir, p.fi, p.f, p.vi, p.v, p.ti, p.t)) passCount++;
+      else failed = true;
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  ksftPrintMsg('%s: %u / %u tests passed.\n', failed ? 'FAILED' : 'PASSED', passCount, count);
+  return ksftExit(!failed);
+}
+
+/** TEST_HARNESS_MAIN, spelled as a call. */
+export function TEST_HARNESS_MAIN(): Promise<never> {
+  return testHarnessRun();
+}

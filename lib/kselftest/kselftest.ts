@@ -1,0 +1,262 @@
+/**
+ * The low-level kselftest TAP API (tools/testing/selftests/kselftest.h).
+ *
+ * Same calls, same bytes: formats are printf formats passed through
+ * unchanged, a newline is added only where C adds one
+ * (ksft_test_result_code(), ksft_perror()), the counters and the plan are
+ * process-wide like C's file-static `ksft_cnt` and `ksft_plan`, and the exit
+ * helpers print the counts and end the process with the KSFT_* code.
+ *
+ * C reads the global `errno` in ksft_perror() and ksft_exit_fail_perror();
+ * here the caller passes the errno value (raw calls in this project return
+ * `{ ret, errno }`).
+ */
+import { strerror } from '../kvm/errno.js';
+import { KSFT_FAIL, KSFT_PASS, KSFT_SKIP, KSFT_XFAIL, KSFT_XPASS } from './codes.js';
+import { vsprintf, type PrintfArg } from './printf.js';
+import { writeStdout } from './stdio.js';
+
+interface Counts {
+  pass: number;
+  fail: number;
+  xfail: number;
+  xpass: number;
+  xskip: number;
+  error: number;
+}
+
+const cnt: Counts = { pass: 0, fail: 0, xfail: 0, xpass: 0, xskip: 0, error: 0 };
+let plan = 0;
+
+/** The test number is the sum of every counter: results increment first, then print it. */
+export function ksftTestNum(): number {
+  return cnt.pass + cnt.fail + cnt.xfail + cnt.xpass + cnt.xskip + cnt.error;
+}
+
+export function ksftIncPassCnt(): void {
+  cnt.pass++;
+}
+export function ksftIncFailCnt(): void {
+  cnt.fail++;
+}
+export function ksftIncXfailCnt(): void {
+  cnt.xfail++;
+}
+export function ksftIncXpassCnt(): void {
+  cnt.xpass++;
+}
+export function ksftIncXskipCnt(): void {
+  cnt.xskip++;
+}
+export function ksftIncErrorCnt(): void {
+  cnt.error++;
+}
+
+export function ksftGetPassCnt(): number {
+  return cnt.pass;
+}
+export function ksftGetFailCnt(): number {
+  return cnt.fail;
+}
+export function ksftGetXfailCnt(): number {
+  return cnt.xfail;
+}
+export function ksftGetXpassCnt(): number {
+  return cnt.xpass;
+}
+export function ksftGetXskipCnt(): number {
+  return cnt.xskip;
+}
+export function ksftGetErrorCnt(): number {
+  return cnt.error;
+}
+export function ksftGetPlan(): number {
+  return plan;
+}
+
+/**
+ * `TAP version 13`, unless KSFT_TAP_LEVEL is set: the runner sets it when it
+ * already printed a header for the enclosing stream.
+ */
+export function ksftPrintHeader(): void {
+  if (!process.env.KSFT_TAP_LEVEL) writeStdout('TAP version 13\n');
+}
+
+export function ksftSetPlan(n: number): void {
+  plan = n;
+  writeStdout(`1..${n}\n`);
+}
+
+export function ksftPrintCnts(): void {
+  if (plan !== ksftTestNum()) writeStdout(`# Planned tests != run tests (${plan} != ${ksftTestNum()})\n`);
+  writeStdout(
+    `# Totals: pass:${cnt.pass} fail:${cnt.fail} xfail:${cnt.xfail} xpass:${cnt.xpass} skip:${cnt.xskip} error:${cnt.error}\n`,
+  );
+}
+
+/** `# ` + fmt; the caller supplies the newline. */
+export function ksftPrintMsg(fmt: string, ...args: PrintfArg[]): void {
+  writeStdout('# ' + vsprintf(fmt, args));
+}
+
+/** `# msg: strerror (errno)` */
+export function ksftPerror(msg: string, errno: number): void {
+  ksftPrintMsg('%s: %s (%d)\n', msg, strerror(errno), errno);
+}
+
+export function ksftTestResultPass(fmt: string, ...args: PrintfArg[]): void {
+  cnt.pass++;
+  writeStdout(`ok ${ksftTestNum()} ` + vsprintf(fmt, args));
+}
+
+export function ksftTestResultFail(fmt: string, ...args: PrintfArg[]): void {
+  cnt.fail++;
+  writeStdout(`not ok ${ksftTestNum()} ` + vsprintf(fmt, args));
+}
+
+export function ksftTestResultXfail(fmt: string, ...args: PrintfArg[]): void {
+  cnt.xfail++;
+  writeStdout(`ok ${ksftTestNum()} # XFAIL ` + vsprintf(fmt, args));
+}
+
+export function ksftTestResultXpass(fmt: string, ...args: PrintfArg[]): void {
+  cnt.xpass++;
+  writeStdout(`ok ${ksftTestNum()} # XPASS ` + vsprintf(fmt, args));
+}
+
+export function ksftTestResultSkip(fmt: string, ...args: PrintfArg[]): void {
+  cnt.xskip++;
+  writeStdout(`ok ${ksftTestNum()} # SKIP ` + vsprintf(fmt, args));
+}
+
+export function ksftTestResultError(fmt: string, ...args: PrintfArg[]): void {
+  cnt.error++;
+  writeStdout(`not ok ${ksftTestNum()} # error ` + vsprintf(fmt, args));
+}
+
+/** Pass if `cond` is truthy, else fail (the ksft_test_result() macro). */
+export function ksftTestResult(cond: unknown, fmt: string, ...args: PrintfArg[]): void {
+  if (cond) ksftTestResultPass(fmt, ...args);
+  else ksftTestResultFail(fmt, ...args);
+}
+
+/**
+ * Report a KSFT_* code through the matching result call. Like the C switch,
+ * a code outside PASS/FAIL/XFAIL/XPASS/SKIP reports nothing.
+ */
+export function ksftTestResultReport(rc: number, fmt: string, ...args: PrintfArg[]): void {
+  switch (rc) {
+    case KSFT_PASS:
+      ksftTestResultPass(fmt, ...args);
+      break;
+    case KSFT_FAIL:
+      ksftTestResultFail(fmt, ...args);
+      break;
+    case KSFT_XFAIL:
+      ksftTestResultXfail(fmt, ...args);
+      break;
+    case KSFT_XPASS:
+      ksftTestResultXpass(fmt, ...args);
+      break;
+    case KSFT_SKIP:
+      ksftTestResultSkip(fmt, ...args);
+      break;
+  }
+}
+
+/**
+ * `ok N name`, `not ok N name`, or `ok N name # SKIP|XFAIL|XPASS msg`, with a
+ * newline appended. A PASS or FAIL that carries a message gets the directive
+ * `" #  "` (hash and two spaces); an unknown code counts as FAIL. `fmt` null
+ * is C's NULL msg: no directive and no message.
+ */
+export function ksftTestResultCode(rc: number, testName: string, fmt: string | null, ...args: PrintfArg[]): void {
+  let tapCode = 'ok';
+  let directive = '';
+  switch (rc) {
+    case KSFT_PASS:
+      cnt.pass++;
+      break;
+    case KSFT_XFAIL:
+      directive = ' # XFAIL ';
+      cnt.xfail++;
+      break;
+    case KSFT_XPASS:
+      directive = ' # XPASS ';
+      cnt.xpass++;
+      break;
+    case KSFT_SKIP:
+      directive = ' # SKIP ';
+      cnt.xskip++;
+      break;
+    default:
+      tapCode = 'not ok';
+      cnt.fail++;
+      break;
+  }
+  if (directive === '' && fmt !== null) directive = ' #  ';
+  writeStdout(`${tapCode} ${ksftTestNum()} ${testName}${directive}` + (fmt !== null ? vsprintf(fmt, args) : '') + '\n');
+}
+
+function exitWith(code: number): never {
+  process.exit(code);
+}
+
+export function ksftExitPass(): never {
+  ksftPrintCnts();
+  return exitWith(KSFT_PASS);
+}
+
+export function ksftExitFail(): never {
+  ksftPrintCnts();
+  return exitWith(KSFT_FAIL);
+}
+
+export function ksftExit(cond: unknown): never {
+  return cond ? ksftExitPass() : ksftExitFail();
+}
+
+/** Exit 0 iff every planned test passed, xfailed or skipped. */
+export function ksftFinished(): never {
+  return ksftExit(plan === cnt.pass + cnt.xfail + cnt.xskip);
+}
+
+export function ksftExitFailMsg(fmt: string, ...args: PrintfArg[]): never {
+  writeStdout('Bail out! ' + vsprintf(fmt, args));
+  ksftPrintCnts();
+  return exitWith(KSFT_FAIL);
+}
+
+/** `Bail out! msg: strerror (errno)` */
+export function ksftExitFailPerror(msg: string, errno: number): never {
+  return ksftExitFailMsg('%s: %s (%d)\n', msg, strerror(errno), errno);
+}
+
+export function ksftExitXfail(): never {
+  ksftPrintCnts();
+  return exitWith(KSFT_XFAIL);
+}
+
+export function ksftExitXpass(): never {
+  ksftPrintCnts();
+  return exitWith(KSFT_XPASS);
+}
+
+/**
+ * Skip the whole program. Before any plan or result this is `1..0 # SKIP
+ * msg` with no counts. Afterwards C counts the skip and then prints
+ * `ok <test number + 1> # SKIP msg` -- the number is taken after the
+ * increment, so it is one past the skip's own number (kselftest.h has done
+ * this since the skip counter was introduced) -- followed by the counts.
+ */
+export function ksftExitSkip(fmt: string | null, ...args: PrintfArg[]): never {
+  if (plan || ksftTestNum()) {
+    cnt.xskip++;
+    writeStdout(`ok ${1 + ksftTestNum()} # SKIP `);
+  } else {
+    writeStdout('1..0 # SKIP ');
+  }
+  if (fmt !== null) writeStdout(vsprintf(fmt, args));
+  if (ksftTestNum()) ksftPrintCnts();
+  return exitWith(KSFT_SKIP);
+}
