@@ -1,0 +1,76 @@
+# ksft-coco: the kselftest make targets (tools/testing/selftests/Makefile).
+#   make [all]                 build every collection (one esbuild call)
+#   make run_tests             build, then run each collection through the runner
+#   make install INSTALL_PATH=DIR   flattened install with run_kselftest.sh and kselftest-list.txt
+#   make emit_tests            print collection:test for every test run_tests would run
+#   make gen_tar               install, then kselftest-packages/kselftest.tar.gz
+#   make clean
+#   make check                 typecheck and the project's own tests (tap)
+# Variables: TARGETS="kvm coco/tdx" (default: every collection under tests/),
+# SKIP_TARGETS=..., summary=1 (per-test logs in /tmp), RUNNER_ARGS=... (extra
+# runner options, e.g. -f for the 6.12 always-0 exit status).
+
+KSFT_TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+include $(KSFT_TOP)/tools/build/npm.mk
+
+NODE ?= node
+# Where collections live and where the build goes (the project's own tests
+# point these at fixtures).
+KSFT_TESTS ?= $(KSFT_TOP)/tests
+KSFT_BUILD ?= $(KSFT_TOP)/build
+export KSFT_TESTS KSFT_BUILD
+BUILD := $(KSFT_BUILD)
+INSTALL_PATH ?= $(KSFT_TOP)/kselftest_install
+override INSTALL_PATH := $(abspath $(INSTALL_PATH))
+FORMAT ?= .gz
+TAR_COMPRESSION_OPT := $(if $(filter .gz,$(FORMAT)),-z,$(if $(filter .xz,$(FORMAT)),-J,$(if $(filter .bz2,$(FORMAT)),-j,$(if $(filter .zst,$(FORMAT)),--zstd,))))
+
+# A collection is a folder under tests/ whose Makefile declares tests.
+KSFT_FOUND := $(sort $(patsubst $(KSFT_TESTS)/%/Makefile,%,$(shell \
+	find $(KSFT_TESTS) -mindepth 2 -name Makefile -not -path '*/node_modules/*' \
+	-exec grep -lE '^[[:space:]]*(TEST_GEN_PROGS|TEST_PROGS)\b' {} + 2>/dev/null)))
+TARGETS ?= $(KSFT_FOUND)
+override TARGETS := $(filter-out $(SKIP_TARGETS),$(TARGETS))
+
+KSFT_SUBMAKE := $(MAKE) --no-print-directory KSFT_BUILT=1
+
+.PHONY: all run_tests install emit_tests gen_tar clean check
+
+all: $(KSFT_NPM_STAMP)
+	@$(NODE) --import tsx $(KSFT_TOP)/tools/build/main.ts -q --tests-dir $(KSFT_TESTS) -o $(BUILD) $(addprefix -C ,$(TARGETS))
+
+# Every collection runs even when an earlier one failed; the exit status is
+# the runner's policy (1 when a test failed unless RUNNER_ARGS=-f).
+run_tests: all
+	@rc=0; for t in $(TARGETS); do \
+		$(KSFT_SUBMAKE) -C $(KSFT_TESTS)/$$t run_tests || rc=1; \
+	done; exit $$rc
+
+install: all
+	@rm -rf $(INSTALL_PATH)/kselftest-list.txt
+	@mkdir -p $(INSTALL_PATH)
+	@cp -p $(BUILD)/run_kselftest.sh $(BUILD)/package.json $(INSTALL_PATH)/
+	@for t in $(TARGETS); do \
+		$(KSFT_SUBMAKE) -C $(KSFT_TESTS)/$$t install INSTALL_PATH=$(INSTALL_PATH)/$$t || exit 1; \
+		$(KSFT_SUBMAKE) -s -C $(KSFT_TESTS)/$$t emit_tests >> $(INSTALL_PATH)/kselftest-list.txt || exit 1; \
+	done
+	@touch $(INSTALL_PATH)/kselftest-list.txt
+	@echo "Installed $(words $(TARGETS)) collection(s) in $(INSTALL_PATH)"
+
+emit_tests:
+	@for t in $(TARGETS); do $(MAKE) -s --no-print-directory -C $(KSFT_TESTS)/$$t emit_tests || exit 1; done
+
+gen_tar: install
+	@mkdir -p $(KSFT_TOP)/kselftest-packages
+	@tar $(TAR_COMPRESSION_OPT) -cf $(KSFT_TOP)/kselftest-packages/kselftest.tar$(FORMAT) -C $(INSTALL_PATH) .
+	@echo "Package created: $(KSFT_TOP)/kselftest-packages/kselftest.tar$(FORMAT)"
+
+clean:
+	@for t in $(TARGETS); do $(MAKE) -s --no-print-directory -C $(KSFT_TESTS)/$$t clean; done
+	rm -rf $(BUILD) $(KSFT_TOP)/kselftest-packages
+
+# The project's own tests. The last line is `N passed, N failed[, N skipped]`
+# counted from tap's TAP output; any failure (typecheck included) exits non-zero.
+check: $(KSFT_NPM_STAMP)
+	npx tsc -p tsconfig.json
+	@$(NODE) --import tsx $(KSFT_TOP)/tools/build/check.ts

@@ -1,0 +1,68 @@
+// esbuild bundling. Tests: one call for every entry point, ESM, inline
+// source maps, written as <name>.mjs beside an executable launcher <name>
+// (see layout.ts). The runner: one CJS file with a node shebang, because it
+// is installed as run_kselftest.sh and Node only runs a `.sh` file as
+// CommonJS.
+import { build, type Message, type OutputFile } from 'esbuild';
+import { BuildError } from './collections.js';
+
+export interface TestEntry {
+  /** Absolute path of the .ts entry point. */
+  source: string;
+  /** Output path relative to the out dir, without extension: tests/kvm/guest_memfd_test. */
+  out: string;
+}
+
+// esbuild's ESM output turns require() of a builtin inside a bundled CJS
+// dependency into a throwing stub; giving the module a real require() fixes it.
+const ESM_REQUIRE_BANNER = "import { createRequire as __ksftCreateRequire } from 'node:module'; const require = __ksftCreateRequire(import.meta.url);";
+
+function failure(what: string, errors: readonly Message[]): BuildError {
+  const lines = errors.map((m) => (m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ${m.text}` : m.text));
+  return new BuildError(`${what} failed:\n${lines.join('\n')}`);
+}
+
+export async function bundleTests(entries: readonly TestEntry[], outdir: string): Promise<OutputFile[]> {
+  if (entries.length === 0) return [];
+  try {
+    const r = await build({
+      entryPoints: entries.map((e) => ({ in: e.source, out: e.out })),
+      outdir,
+      outExtension: { '.js': '.mjs' },
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      sourcemap: 'inline',
+      banner: { js: ESM_REQUIRE_BANNER },
+      write: false,
+      logLevel: 'silent',
+    });
+    return r.outputFiles;
+  } catch (e) {
+    const errors = (e as { errors?: Message[] }).errors;
+    if (errors) throw failure('bundling the tests', errors);
+    throw e;
+  }
+}
+
+export async function bundleRunner(source: string, outfile: string): Promise<OutputFile> {
+  try {
+    const r = await build({
+      entryPoints: [source],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      banner: { js: '#!/usr/bin/env node' },
+      write: false,
+      logLevel: 'silent',
+    });
+    return r.outputFiles[0]!;
+  } catch (e) {
+    const errors = (e as { errors?: Message[] }).errors;
+    if (errors) throw failure('bundling the runner', errors);
+    throw e;
+  }
+}

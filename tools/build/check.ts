@@ -1,0 +1,32 @@
+// `make check`, second half: runs `npx tap` (test/**/*.test.ts, see
+// package.json "tap") with the TAP reporter, shows the stream as it comes
+// and ends with one plain line `N passed, N failed[, N skipped]` for CI.
+import { spawn } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Parser } from 'tap-parser';
+import { countParser, summaryLine } from './tap_count.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const parser = new Parser();
+const counts = countParser(parser);
+let bailedOut = false;
+parser.on('bailout', () => { bailedOut = true; });
+
+const child = spawn('npx', ['tap', '-R', 'tap', ...process.argv.slice(2)], {
+  cwd: root,
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+child.stdout.on('data', (d: Buffer) => {
+  process.stdout.write(d);
+  parser.write(d);
+});
+const code: number = await new Promise((res) => child.on('close', (c, s) => res(c ?? (s ? 1 : 0))));
+parser.end();
+const final = await new Promise<{ ok: boolean }>((res) => {
+  if (parser.results) res(parser.results);
+  else parser.once('complete', res);
+});
+if (bailedOut && counts.fail === 0) counts.fail += 1;
+process.stdout.write(`${summaryLine(counts)}\n`);
+process.exitCode = code !== 0 || counts.fail > 0 || !final.ok ? 1 : 0;

@@ -1,0 +1,73 @@
+# Included by tests/<collection>/Makefile after it sets its variables, in the
+# role of tools/testing/selftests/lib.mk:
+#   TEST_GEN_PROGS           <name>.ts entry points, bundled and run
+#   TEST_GEN_PROGS_EXTENDED  bundled, not run (helpers started by tests)
+#   TEST_PROGS               ready-made executables (shell scripts), run
+#   TEST_PROGS_EXTENDED      ready-made, not run
+#   TEST_FILES               data files installed beside the tests
+# Targets: all, run_tests, install INSTALL_PATH=..., emit_tests, clean.
+# A `settings` file (timeout=N) and a `config` file are copied when present.
+
+KSFT_TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/../..)
+include $(KSFT_TOP)/tools/build/npm.mk
+
+KSFT_TESTS ?= $(KSFT_TOP)/tests
+COLLECTION ?= $(patsubst $(KSFT_TESTS)/%,%,$(CURDIR))
+KSFT_BUILD ?= $(KSFT_TOP)/build
+KSFT_OUT := $(KSFT_BUILD)/tests/$(COLLECTION)
+NODE ?= node
+
+TEST_GEN_PROGS ?=
+TEST_GEN_PROGS_EXTENDED ?=
+TEST_PROGS ?=
+TEST_PROGS_EXTENDED ?=
+TEST_FILES ?=
+
+KSFT_RUN_PROGS := $(notdir $(TEST_GEN_PROGS) $(TEST_PROGS))
+KSFT_INSTALL_FILES := $(foreach p,$(notdir $(TEST_GEN_PROGS) $(TEST_GEN_PROGS_EXTENDED)),$(p) $(p).mjs) \
+	$(notdir $(TEST_PROGS) $(TEST_PROGS_EXTENDED) $(TEST_FILES)) \
+	$(if $(wildcard settings),settings) $(if $(wildcard config),config)
+
+# The top-level Makefile builds everything in one go and then sets
+# KSFT_BUILT=1 so run_tests and install do not build a second time.
+KSFT_BUILD_DEP := $(if $(KSFT_BUILT),,all)
+
+# The runner's flags: summary=1 keeps a log per test in /tmp/<test> (-p);
+# RUNNER_ARGS passes anything else (e.g. RUNNER_ARGS=-f for the 6.12 exit status).
+KSFT_RUNNER_FLAGS := --base-dir $(KSFT_BUILD)/tests --list-file $(KSFT_BUILD)/kselftest-list.txt \
+	$(if $(summary),-p) $(RUNNER_ARGS)
+
+.PHONY: all run_tests install emit_tests clean ksft_vars
+.DEFAULT_GOAL := all
+
+all: $(KSFT_NPM_STAMP)
+	@cd $(KSFT_TOP) && $(NODE) --import tsx tools/build/main.ts -q --tests-dir $(KSFT_TESTS) -o $(KSFT_BUILD) -C $(COLLECTION)
+
+run_tests: $(KSFT_BUILD_DEP)
+ifneq ($(strip $(KSFT_RUN_PROGS)),)
+	@$(KSFT_BUILD)/run_kselftest.sh $(KSFT_RUNNER_FLAGS) -c $(COLLECTION)
+else
+	@printf 'TAP version 13\n1..0\n'
+endif
+
+install: $(KSFT_BUILD_DEP)
+ifeq ($(INSTALL_PATH),)
+	$(error Error: set INSTALL_PATH to use install)
+endif
+	@mkdir -p $(INSTALL_PATH)
+	@$(if $(strip $(KSFT_INSTALL_FILES)),cd $(KSFT_OUT) && cp -p $(KSFT_INSTALL_FILES) $(abspath $(INSTALL_PATH))/)
+
+emit_tests:
+	@$(foreach p,$(KSFT_RUN_PROGS),echo "$(COLLECTION):$(p)";)
+
+clean:
+	@$(if $(strip $(KSFT_INSTALL_FILES)),cd $(KSFT_OUT) 2>/dev/null && rm -f $(KSFT_INSTALL_FILES) || true)
+
+# Read by tools/build/collections.ts: make evaluates the Makefile, so
+# conditionals and += behave as they do for every other target.
+ksft_vars:
+	@echo 'TEST_GEN_PROGS=$(TEST_GEN_PROGS)'
+	@echo 'TEST_GEN_PROGS_EXTENDED=$(TEST_GEN_PROGS_EXTENDED)'
+	@echo 'TEST_PROGS=$(TEST_PROGS)'
+	@echo 'TEST_PROGS_EXTENDED=$(TEST_PROGS_EXTENDED)'
+	@echo 'TEST_FILES=$(TEST_FILES)'

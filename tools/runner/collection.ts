@@ -1,0 +1,69 @@
+// One collection: kselftest/runner.sh run_many(). Every collection is its
+// own TAP stream (`TAP version 13`, `1..N`), numbering restarts at 1, and
+// child output is `# `-prefixed, not indented.
+import { join } from 'node:path';
+import { runOne, type Outcome } from './run_one.js';
+import { FileSink, type Sink } from './sink.js';
+
+export interface CollectionRun {
+  baseDir: string;
+  collection: string;
+  tests: readonly string[];
+  timeout: number;
+  overridden: boolean;
+  argsFor: (test: string) => readonly string[];
+  netns: boolean;
+  out: Sink;
+  /** The run-wide log (stdout, or output.log with -s). */
+  log: Sink;
+  /** -p: each test's body goes to /tmp/<test>, truncated first. */
+  perTestLogDir: string | undefined;
+  signal: AbortSignal;
+  onPid?: (pid: number) => void;
+}
+
+export interface Tally {
+  pass: number;
+  skip: number;
+  fail: number;
+  aborted: boolean;
+}
+
+export async function runCollection(c: CollectionRun): Promise<Tally> {
+  const tally: Tally = { pass: 0, skip: 0, fail: 0, aborted: false };
+  await c.out.write('TAP version 13\n');
+  await c.out.write(`1..${c.tests.length}\n`);
+  for (let i = 0; i < c.tests.length; i++) {
+    if (c.signal.aborted) {
+      tally.aborted = true;
+      break;
+    }
+    const name = c.tests[i]!;
+    const testLog = c.perTestLogDir !== undefined ? new FileSink(join(c.perTestLogDir, name), 'truncate') : undefined;
+    let outcome: Outcome;
+    try {
+      outcome = await runOne({
+        baseDir: c.baseDir,
+        collection: c.collection,
+        name,
+        num: i + 1,
+        timeout: c.timeout,
+        overridden: c.overridden,
+        args: c.argsFor(name),
+        netns: c.netns,
+        out: c.out,
+        log: testLog ?? c.log,
+        signal: c.signal,
+        ...(c.onPid ? { onPid: c.onPid } : {}),
+      });
+    } finally {
+      testLog?.close();
+    }
+    if (outcome === 'aborted') {
+      tally.aborted = true;
+      break;
+    }
+    tally[outcome]++;
+  }
+  return tally;
+}

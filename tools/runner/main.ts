@@ -1,0 +1,146 @@
+// run_kselftest.sh: runs the tests of kselftest-list.txt, one TAP stream per
+// collection. Bundled as build/run_kselftest.sh and installed under that
+// name, so CI scripts that call the kernel's runner work unchanged.
+import { readFileSync, realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { constants } from 'node:os';
+import { runCollection } from './collection.js';
+import { markKmsg } from './kmsg.js';
+import { groupByCollection, ListError, NoSuchError, parseList, selectEntries, type ListEntry } from './list.js';
+import { OptionValueError, parseOptions, UsageError, type RunnerOptions } from './options.js';
+import { effectiveTimeout, loadSettings, SettingsError } from './settings.js';
+import { FileSink, StreamSink, type Sink } from './sink.js';
+import { ArgsError, testArgs } from './test_args.js';
+import { usage } from './usage.js';
+
+export interface MainIo {
+  argv: readonly string[];
+  /** Path of the runner script; its directory is the default base directory. */
+  script: string;
+  env: NodeJS.ProcessEnv;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+interface Plan {
+  collection: string;
+  tests: string[];
+  timeout: number;
+  args: Map<string, string[]>;
+}
+
+class Fatal extends Error {}
+
+function readEntries(listFile: string): { entries: ListEntry[]; text: string } {
+  let text: string;
+  try {
+    text = readFileSync(listFile, 'utf8');
+  } catch {
+    throw new Fatal(`Could not find list of tests to run (${listFile})`);
+  }
+  return { entries: parseList(text, listFile), text };
+}
+
+function plan(opts: RunnerOptions, baseDir: string, entries: readonly ListEntry[], env: NodeJS.ProcessEnv): Plan[] {
+  const selected = selectEntries(entries, opts);
+  return groupByCollection(selected).map(([collection, tests]) => {
+    const settings = loadSettings(join(baseDir, collection, 'settings'));
+    const args = new Map<string, string[]>();
+    for (const t of tests) args.set(t, testArgs(t, env));
+    return { collection, tests, timeout: effectiveTimeout(settings, opts.overrideTimeout), args };
+  });
+}
+
+export async function main(io: MainIo): Promise<number> {
+  const prog = basename(io.script);
+  const err = (msg: string): void => { io.stderr.write(`${prog}: ${msg}\n`); };
+  let opts: RunnerOptions;
+  try {
+    opts = parseOptions(io.argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(e.message);
+      io.stderr.write(usage(prog));
+      return 1;
+    }
+    if (e instanceof OptionValueError) {
+      err(e.message);
+      return 1;
+    }
+    throw e;
+  }
+  if (opts.help) {
+    io.stdout.write(usage(prog));
+    return 0;
+  }
+
+  const scriptDir = dirname(realpathSync(io.script));
+  const baseDir = resolve(opts.baseDir ?? scriptDir);
+  const listFile = resolve(opts.listFile ?? join(baseDir, 'kselftest-list.txt'));
+
+  let plans: Plan[];
+  try {
+    const { entries } = readEntries(listFile);
+    if (opts.list) {
+      io.stdout.write(entries.map((e) => `${e.collection}:${e.test}\n`).join(''));
+      return 0;
+    }
+    plans = plan(opts, baseDir, entries, io.env);
+  } catch (e) {
+    if (e instanceof NoSuchError) {
+      io.stderr.write(`${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof Fatal || e instanceof ListError || e instanceof SettingsError || e instanceof ArgsError) {
+      err(e.message);
+      return 1;
+    }
+    throw e;
+  }
+
+  if (opts.dryRun) {
+    // run_kselftest.sh -d echoes the commands it would run.
+    for (const p of plans) io.stdout.write(`cd ${p.collection}\nrun_many ${p.tests.join(' ')}\n`);
+    return 0;
+  }
+
+  const out = new StreamSink(io.stdout);
+  const log: Sink = opts.summary ? new FileSink(join(baseDir, 'output.log'), 'truncate') : out;
+  const ac = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => { if (!ac.signal.aborted) ac.abort(sig); };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let failed = 0;
+  try {
+    for (const p of plans) {
+      if (ac.signal.aborted) break;
+      markKmsg(p.collection);
+      const tally = await runCollection({
+        baseDir,
+        collection: p.collection,
+        tests: p.tests,
+        timeout: p.timeout,
+        overridden: opts.overrideTimeout !== undefined,
+        argsFor: (t) => p.args.get(t) ?? [],
+        netns: opts.netns,
+        out,
+        log,
+        perTestLogDir: opts.perTestLog ? '/tmp' : undefined,
+        signal: ac.signal,
+      });
+      failed += tally.fail;
+      if (tally.aborted) break;
+    }
+    if (ac.signal.aborted) {
+      const sig = ac.signal.reason as NodeJS.Signals;
+      // Close the stream explicitly; the test that was running has no result.
+      await out.write(`Bail out! ${prog} stopped by ${sig}\n`);
+      return 128 + constants.signals[sig];
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (log !== out) log.close();
+  }
+  return failed > 0 && !opts.noErrorOnFail ? 1 : 0;
+}

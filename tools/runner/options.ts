@@ -1,0 +1,109 @@
+// Command-line options of run_kselftest.sh (tools/testing/selftests/run_kselftest.sh):
+// the 6.12 set plus the later -S/--skip and -f/--no-error-on-fail, and two
+// long-only options that point the runner at a tree laid out differently from
+// an install directory (the build tree keeps the list apart from the tests).
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+export const RunnerOptionsSchema = Type.Object({
+  summary: Type.Boolean(),
+  perTestLog: Type.Boolean(),
+  tests: Type.Array(Type.String({ minLength: 1 })),
+  collections: Type.Array(Type.String({ minLength: 1 })),
+  skip: Type.Array(Type.String({ minLength: 1 })),
+  list: Type.Boolean(),
+  dryRun: Type.Boolean(),
+  netns: Type.Boolean(),
+  overrideTimeout: Type.Optional(Type.Integer({ minimum: 0 })),
+  noErrorOnFail: Type.Boolean(),
+  help: Type.Boolean(),
+  baseDir: Type.Optional(Type.String({ minLength: 1 })),
+  listFile: Type.Optional(Type.String({ minLength: 1 })),
+}, { additionalProperties: false });
+
+export type RunnerOptions = Static<typeof RunnerOptionsSchema>;
+
+type Key = keyof RunnerOptions;
+
+interface OptionSpec {
+  short?: string;
+  long: string;
+  key: Key;
+  value: boolean;
+  /** What a valid value looks like, for the one-line error. */
+  expect?: string;
+}
+
+export const OPTION_SPECS: readonly OptionSpec[] = [
+  { short: '-s', long: '--summary', key: 'summary', value: false },
+  { short: '-p', long: '--per-test-log', key: 'perTestLog', value: false },
+  { short: '-t', long: '--test', key: 'tests', value: true, expect: 'COLLECTION:TEST' },
+  { short: '-c', long: '--collection', key: 'collections', value: true, expect: 'a collection name' },
+  { short: '-S', long: '--skip', key: 'skip', value: true, expect: 'COLLECTION:TEST' },
+  { short: '-l', long: '--list', key: 'list', value: false },
+  { short: '-d', long: '--dry-run', key: 'dryRun', value: false },
+  { short: '-n', long: '--netns', key: 'netns', value: false },
+  { short: '-o', long: '--override-timeout', key: 'overrideTimeout', value: true, expect: 'a whole number of seconds >= 0' },
+  { short: '-f', long: '--no-error-on-fail', key: 'noErrorOnFail', value: false },
+  { short: '-h', long: '--help', key: 'help', value: false },
+  { long: '--base-dir', key: 'baseDir', value: true, expect: 'a directory' },
+  { long: '--list-file', key: 'listFile', value: true, expect: 'a file path' },
+];
+
+/** An option the runner does not know: the caller prints usage and exits 1. */
+export class UsageError extends Error {}
+/** A known option with a bad or missing value: one line, exit 1. */
+export class OptionValueError extends Error {}
+
+function defaults(): RunnerOptions {
+  return {
+    summary: false, perTestLog: false, tests: [], collections: [], skip: [],
+    list: false, dryRun: false, netns: false, noErrorOnFail: false, help: false,
+  };
+}
+
+function findSpec(arg: string): OptionSpec | undefined {
+  return OPTION_SPECS.find((s) => s.short === arg || s.long === arg);
+}
+
+function optionName(spec: OptionSpec): string {
+  return spec.short ? `${spec.short}/${spec.long}` : spec.long;
+}
+
+export function parseOptions(argv: readonly string[]): RunnerOptions {
+  const raw: Record<string, unknown> = defaults();
+  const given = new Map<Key, { spec: OptionSpec; value: string }>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    let name = arg;
+    let inline: string | undefined;
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('--') && eq > 0) {
+      name = arg.slice(0, eq);
+      inline = arg.slice(eq + 1);
+    }
+    const spec = findSpec(name);
+    if (!spec) throw new UsageError(`unknown option '${arg}'`);
+    if (!spec.value) {
+      if (inline !== undefined) throw new OptionValueError(`option ${optionName(spec)} takes no value, got '${inline}'`);
+      raw[spec.key] = true;
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new OptionValueError(`option ${optionName(spec)} needs a value (${spec.expect})`);
+    given.set(spec.key, { spec, value });
+    const cur = raw[spec.key];
+    if (Array.isArray(cur)) cur.push(value);
+    else if (spec.key === 'overrideTimeout') raw[spec.key] = /^[0-9]+$/.test(value) ? Number(value) : value;
+    else raw[spec.key] = value;
+  }
+  const err = Value.Errors(RunnerOptionsSchema, raw).First();
+  if (err) {
+    const key = err.path.split('/')[1] as Key;
+    const g = given.get(key);
+    const spec = g?.spec ?? OPTION_SPECS.find((s) => s.key === key);
+    const shown = g ? `'${g.value}'` : JSON.stringify(err.value);
+    throw new OptionValueError(`invalid value ${shown} for option ${spec ? optionName(spec) : key}: expected ${spec?.expect ?? err.message}`);
+  }
+  return raw as RunnerOptions;
+}

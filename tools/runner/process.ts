@@ -1,0 +1,160 @@
+// Runs one test process the way `timeout T ./test 2>&1 | prefix.pl` does in
+// kselftest/runner.sh, without a shell: its own session and process group,
+// cwd = the test's directory, stdout+stderr merged and streamed through the
+// prefixer, and on timeout the whole group is signalled (coreutils timeout
+// sends SIGTERM to its group; a test that ignores SIGTERM is killed after a
+// grace period instead of hanging the run). The group is also swept with
+// SIGKILL after the test exits, so no grandchild outlives its test.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { constants } from 'node:os';
+import { openMergedPipe } from './merged_pipe.js';
+import { LinePrefixer } from './prefix.js';
+import type { Sink } from './sink.js';
+
+export const TIMEOUT_RC = 124;
+/** Shell conventions for "found but cannot execute" and "not found". */
+export const CANNOT_EXEC_RC = 126;
+export const NOT_FOUND_RC = 127;
+
+const KILL_GRACE_MS = 2000;
+/** After the test exits, how long a silent pipe may stay open (held by an escaped process). */
+const DRAIN_IDLE_MS = 2000;
+
+export interface ProcessSpec {
+  file: string;
+  args: readonly string[];
+  cwd: string;
+  timeoutSec: number;
+  body: Sink;
+  signal: AbortSignal;
+  onSpawn?: ((pid: number) => void) | undefined;
+}
+
+export interface ProcessResult {
+  rc: number;
+  timedOut: boolean;
+  aborted: boolean;
+  pid: number | undefined;
+}
+
+interface Exit {
+  code: number | null;
+  sig: NodeJS.Signals | null;
+  error?: NodeJS.ErrnoException;
+}
+
+function killGroup(child: ChildProcess, sig: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, sig);
+  } catch {
+    // ESRCH: the group is already empty.
+  }
+}
+
+function exitCode(e: Exit): number {
+  if (e.error) return e.error.code === 'ENOENT' ? NOT_FOUND_RC : CANNOT_EXEC_RC;
+  if (e.code !== null) return e.code;
+  // A shell reports death by signal N as 128+N.
+  return 128 + (e.sig ? constants.signals[e.sig] : 0);
+}
+
+export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
+  const prefixer = new LinePrefixer();
+  const { readFd, writeFd } = openMergedPipe();
+  let child: ChildProcess;
+  try {
+    child = spawn(spec.file, spec.args, {
+      cwd: spec.cwd,
+      stdio: ['ignore', writeFd, writeFd],
+      detached: true,
+    });
+  } catch (e) {
+    closeSync(readFd);
+    closeSync(writeFd);
+    const err = e as NodeJS.ErrnoException;
+    await spec.body.write(prefixer.push(Buffer.from(`${spec.file}: ${err.message}\n`)));
+    return { rc: exitCode({ code: null, sig: null, error: err }), timedOut: false, aborted: false, pid: undefined };
+  }
+  closeSync(writeFd);
+  if (child.pid !== undefined) spec.onSpawn?.(child.pid);
+
+  const exited = new Promise<Exit>((resolve) => {
+    child.once('exit', (code, sig) => resolve({ code, sig }));
+    child.once('error', (error: NodeJS.ErrnoException) => resolve({ code: null, sig: null, error }));
+  });
+
+  const reader = new Socket({ fd: readFd, readable: true, writable: false });
+  let lastProgress = Date.now();
+  let pumpError: Error | undefined;
+  let writing = false;
+  const pump = (async () => {
+    try {
+      for await (const chunk of reader) {
+        lastProgress = Date.now();
+        const out = prefixer.push(chunk as Buffer);
+        writing = true;
+        await spec.body.write(out);
+        writing = false;
+        lastProgress = Date.now();
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+      // Our own output failed (EPIPE...): nobody is reading, stop the test.
+      pumpError = e as Error;
+      killGroup(child, 'SIGKILL');
+    }
+  })();
+
+  let timedOut = false;
+  let aborted = false;
+  let graceTimer: NodeJS.Timeout | undefined;
+  const timer = spec.timeoutSec > 0
+    ? setTimeout(() => {
+      timedOut = true;
+      killGroup(child, 'SIGTERM');
+      graceTimer = setTimeout(() => killGroup(child, 'SIGKILL'), KILL_GRACE_MS);
+    }, spec.timeoutSec * 1000)
+    : undefined;
+  const onAbort = (): void => {
+    aborted = true;
+    killGroup(child, 'SIGKILL');
+  };
+  if (spec.signal.aborted) onAbort();
+  else spec.signal.addEventListener('abort', onAbort, { once: true });
+
+  const exit = await exited;
+  clearTimeout(timer);
+  clearTimeout(graceTimer);
+  spec.signal.removeEventListener('abort', onAbort);
+  killGroup(child, 'SIGKILL');
+
+  if (exit.error) {
+    // The exec failed: say so in the body, where a shell's message would be.
+    await spec.body.write(prefixer.push(Buffer.from(`${spec.file}: ${exit.error.message}\n`)));
+  }
+
+  // Drain what is left in the pipe. Group members are dead now; only a
+  // process that left the group could hold the write end open.
+  const watchdog = setInterval(() => {
+    if (!writing && Date.now() - lastProgress > DRAIN_IDLE_MS) reader.destroy();
+  }, 250);
+  try {
+    await pump;
+  } finally {
+    clearInterval(watchdog);
+    reader.destroy();
+  }
+  if (pumpError) throw pumpError;
+  const tail = prefixer.end();
+  if (tail.length > 0) await spec.body.write(tail);
+
+  return {
+    rc: timedOut ? TIMEOUT_RC : exitCode(exit),
+    timedOut,
+    aborted,
+    pid: child.pid,
+  };
+}

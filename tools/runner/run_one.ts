@@ -1,0 +1,128 @@
+// One test, as kselftest/runner.sh run_one() prints it:
+//   # timeout set to T            (log; `# overriding timeout to T` with -o)
+//   # selftests: DIR: NAME
+//   # <test output>               (log)
+//   ok N selftests: DIR: NAME [# SKIP] | not ok N ... [# TIMEOUT T seconds | # exit=RC]
+import { accessSync, constants, existsSync, openSync, readSync, closeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createNetns } from './netns.js';
+import { runProcess, TIMEOUT_RC } from './process.js';
+import type { Sink } from './sink.js';
+
+export const SKIP_RC = 4;
+
+export type Outcome = 'pass' | 'skip' | 'fail' | 'aborted';
+
+export interface TestRun {
+  baseDir: string;
+  collection: string;
+  name: string;
+  num: number;
+  timeout: number;
+  overridden: boolean;
+  args: readonly string[];
+  netns: boolean;
+  /** Result lines. */
+  out: Sink;
+  /** Test body and the timeout line. */
+  log: Sink;
+  signal: AbortSignal;
+  /** Called with the pid of the test once it is known (tests of the runner use it). */
+  onPid?: (pid: number) => void;
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The `#!` line of a file without execute permission, split on whitespace. */
+function interpreterOf(path: string): string[] | undefined {
+  const buf = Buffer.alloc(4096);
+  let n = 0;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      n = readSync(fd, buf, 0, buf.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  const head = buf.subarray(0, n).toString('utf8');
+  if (!head.startsWith('#!')) return undefined;
+  const words = head.slice(2).split('\n')[0]!.trim().split(/\s+/).filter((w) => w !== '');
+  return words.length > 0 ? words : undefined;
+}
+
+export async function runOne(t: TestRun): Promise<Outcome> {
+  const hdr = `selftests: ${t.collection}: ${t.name}`;
+  const path = join(t.baseDir, t.collection, t.name);
+
+  let netns: ReturnType<typeof createNetns>;
+  if (t.netns) {
+    netns = createNetns(t.name);
+    if (!netns) {
+      await t.out.write(`# Warning: Create namespace failed for ${t.name}\n`);
+      await t.out.write(`not ok ${t.num} ${hdr} # Create NS failed\n`);
+      return 'fail';
+    }
+  }
+  try {
+    await t.log.write(t.overridden ? `# overriding timeout to ${t.timeout}\n` : `# timeout set to ${t.timeout}\n`);
+    await t.out.write(`# ${hdr}\n`);
+    if (!existsSync(path)) {
+      await t.out.write(`# Warning: file ${t.name} is missing!\n`);
+      await t.out.write(`not ok ${t.num} ${hdr}\n`);
+      return 'fail';
+    }
+
+    let cmd: string[];
+    if (isExecutable(path)) {
+      cmd = [`./${t.name}`, ...t.args];
+    } else {
+      await t.out.write(`# Warning: file ${t.name} is not executable\n`);
+      const interp = interpreterOf(path);
+      if (!interp) {
+        await t.out.write(`not ok ${t.num} ${hdr}\n`);
+        return 'fail';
+      }
+      // runner.sh runs `$interpreter ./NAME` here, without the test's arguments.
+      cmd = [...interp, `./${t.name}`];
+    }
+    if (netns) cmd = [...netns.exec, ...cmd];
+
+    const r = await runProcess({
+      file: cmd[0]!,
+      args: cmd.slice(1),
+      cwd: dirname(path),
+      timeoutSec: t.timeout,
+      body: t.log,
+      signal: t.signal,
+      onSpawn: t.onPid,
+    });
+    if (r.aborted) return 'aborted';
+    if (r.rc === 0) {
+      await t.out.write(`ok ${t.num} ${hdr}\n`);
+      return 'pass';
+    }
+    if (r.rc === SKIP_RC) {
+      await t.out.write(`ok ${t.num} ${hdr} # SKIP\n`);
+      return 'skip';
+    }
+    if (r.rc === TIMEOUT_RC) {
+      await t.out.write('#\n');
+      await t.out.write(`not ok ${t.num} ${hdr} # TIMEOUT ${t.timeout} seconds\n`);
+      return 'fail';
+    }
+    await t.out.write(`not ok ${t.num} ${hdr} # exit=${r.rc}\n`);
+    return 'fail';
+  } finally {
+    netns?.remove();
+  }
+}

@@ -1,0 +1,28 @@
+// Help text. The option letters and meanings follow run_kselftest.sh; the
+// exit-status paragraph documents both runner generations (6.12: always 0;
+// later: 1 when a test failed, -f restores 0).
+export function usage(prog: string): string {
+  return `Usage: ${prog} [OPTIONS]
+  -s | --summary                Print the summary; test logs go to output.log in the base directory
+  -p | --per-test-log           Write each test's log to /tmp/<test name> (wins over -s)
+  -t | --test COLLECTION:TEST   Run TEST from COLLECTION (repeatable)
+  -c | --collection COLLECTION  Run all tests from COLLECTION (repeatable)
+  -S | --skip COLLECTION:TEST   Leave TEST of COLLECTION out (repeatable)
+  -l | --list                   List the available collection:test entries
+  -d | --dry-run                Print what would run, run nothing
+  -n | --netns                  Run each test in its own network namespace (needs 'ip' and CAP_SYS_ADMIN)
+  -o | --override-timeout N     Time out every test after N seconds (0: no timeout)
+  -f | --no-error-on-fail       Exit 0 even when tests failed (the 6.12 runner's behaviour)
+  -h | --help                   Show this usage info
+       --base-dir DIR           Directory holding the collections (default: this script's directory)
+       --list-file FILE         Test list (default: kselftest-list.txt in the script's directory)
+
+Exit status: 0 when every test passed or was skipped, 1 when any test failed
+(not ok: non-zero exit, timeout, missing or unrunnable file), 1 on bad options,
+130/143 when stopped by SIGINT/SIGTERM. With -f, test failures do not change
+the exit status.
+Per-test arguments come from KSELFTEST_<NAME>_ARGS (NAME: the test's file name
+upper-cased, other characters than A-Z, 0-9 and _ replaced by _), split on
+whitespace with '...' and "..." quoting; no shell is involved.
+`;
+}
