@@ -131,6 +131,13 @@ export interface PlatformVmContext {
   writeBacking(gpa: bigint, data: Uint8Array, backing: Backing): boolean;
   /** Host memory at an HVA, as the VMM process sees it (a launch source buffer). */
   hostRead(hva: bigint, len: number): Uint8Array | HostFaultSpec;
+  /**
+   * Write host memory at an HVA as the kernel does on the VMM's behalf
+   * (copy_to_user of a launch measurement, SEV's in-place encryption of a
+   * LAUNCH_UPDATE_DATA region). Optional so that older contexts still
+   * type-check; a platform treats its absence as -EFAULT.
+   */
+  hostWrite?(hva: bigint, data: Uint8Array): HostFaultSpec | undefined;
   /** The bitmask enabled with KVM_ENABLE_CAP(KVM_CAP_EXIT_HYPERCALL). */
   readonly exitHypercallMask: bigint;
   /** Number of vCPUs created so far. */
@@ -205,6 +212,20 @@ export interface PlatformVm {
   vcpuIoctl?(vcpu: PlatformVcpuContext, request: number, arg: IoctlArg | undefined): SysResult | undefined;
   /** KVM_CHECK_EXTENSION at VM scope; undefined → the common answer. */
   checkExtension?(cap: number): number | undefined;
+  /**
+   * Called at the start of every KVM_RUN, before the guest executes. Return
+   * an errno to fail KVM_RUN with it (TDX before KVM_TDX_FINALIZE_VM:
+   * tdx_vcpu_pre_run() gives -EINVAL); a CCA realm activates on its first run.
+   */
+  beforeRun?(vcpu: number): number | undefined;
+  /**
+   * Called after KVM zapped guest mappings of [gpa, gpa+size): a punch hole
+   * in the backing gmem ('punch') or an attribute change ('attributes').
+   * Platforms that keep per-page state beside the mapping (TDX accepted
+   * pages, the SNP RMP, CCA RIPAS) drop it here, as the S-EPT/NPT/RTT entry
+   * goes away with the zap.
+   */
+  onZap?(gpa: bigint, size: bigint, reason: 'punch' | 'attributes'): void;
   /** Called when KVM_CREATE_VCPU succeeds. */
   onVcpuCreate?(vcpu: number): void;
   /** Called once when the last reference to the VM goes away. */

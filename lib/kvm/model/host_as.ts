@@ -1,0 +1,180 @@
+/**
+ * The simulated process address space: anonymous and file mappings made with
+ * mmap(2), page by page. Anonymous memory is sparse (a page exists once
+ * written; untouched pages read as zeros), file mappings resolve each page
+ * through the file (guest_memfd, memfd, vCPU kvm_run), so a fault there is
+ * the file's fault (SIGBUS), and an address outside every mapping is SIGSEGV
+ * SEGV_MAPERR, as in a real process.
+ */
+
+import { EINVAL, ENOMEM } from '../errno.js';
+import { MAP_PRIVATE, MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../uapi.js';
+import type { HostFaultSpec } from './platform.js';
+import { SparsePages } from './sparse_pages.js';
+
+const PAGE = BigInt(PAGE_SIZE);
+export const MAP_FIXED = 0x10;
+const MAP_SHARED_VALIDATE = 0x03;
+/** TASK_SIZE_MAX on x86-64 with 4-level paging. */
+export const TASK_SIZE = 0x7ffffffff000n;
+/** Where mmap() without MAP_FIXED starts placing mappings. */
+const MMAP_BASE = 0x7f0000000000n;
+
+/** A mappable file: resolves a page offset to the page that backs it, or the signal a touch raises. */
+export interface PageSource {
+  resolve(pgoff: number, write: boolean): { store: SparsePages; index: number } | HostFaultSpec;
+}
+
+interface Mapping {
+  start: bigint;
+  npages: number;
+  prot: number;
+  source: PageSource | null;
+  /** File page offset of `start`. */
+  pgoff: number;
+  /** MAP_PRIVATE of a file: private copies, keyed by absolute page number. */
+  cow: SparsePages | null;
+}
+
+/** The result of resolving one host page. */
+export type Resolved = { store: SparsePages; index: number } | HostFaultSpec;
+
+export function isFault(r: unknown): r is HostFaultSpec {
+  return typeof r === 'object' && r !== null && 'signal' in r;
+}
+
+export class HostAddressSpace {
+  private maps: Mapping[] = [];
+  private readonly anon = new SparsePages();
+  private next = MMAP_BASE;
+
+  /** Resident anonymous pages (for benches). */
+  get anonResidentPages(): number {
+    return this.anon.residentPages;
+  }
+
+  private find(hva: bigint): Mapping | undefined {
+    let lo = 0;
+    let hi = this.maps.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const m = this.maps[mid]!;
+      if (m.start + BigInt(m.npages) * PAGE <= hva) lo = mid + 1;
+      else hi = mid;
+    }
+    const m = this.maps[lo];
+    return m && m.start <= hva ? m : undefined;
+  }
+
+  /**
+   * mmap(2) argument checks (mm/mmap.c, do_mmap() / ksys_mmap_pgoff()), then
+   * placement. `validateFile` runs the file's f_op->mmap checks.
+   */
+  mmap(addr: bigint, length: bigint, prot: number, flags: number, source: PageSource | null,
+    offset: bigint, validateFile?: (shared: boolean) => number): { addr: bigint } | { errno: number } {
+    const len = BigInt.asUintN(64, length);
+    const off = BigInt.asUintN(64, offset);
+    const type = flags & MAP_SHARED_VALIDATE;
+    if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return { errno: EINVAL };
+    if (off % PAGE !== 0n) return { errno: EINVAL };
+    if (len === 0n) return { errno: EINVAL };
+    const rounded = (len + PAGE - 1n) / PAGE * PAGE;
+    if (rounded === 0n || rounded > TASK_SIZE) return { errno: ENOMEM };
+    const npages = Number(rounded / PAGE);
+    const fixed = (flags & MAP_FIXED) !== 0;
+    const a = BigInt.asUintN(64, addr);
+    if (fixed && (a % PAGE !== 0n || a + rounded > TASK_SIZE)) return { errno: EINVAL };
+    if (source && validateFile) {
+      const e = validateFile(type !== MAP_PRIVATE);
+      if (e) return { errno: e };
+    }
+    let start: bigint;
+    if (fixed) {
+      this.unmapRange(a, rounded);
+      start = a;
+    } else {
+      // Top-down placement with a guard page between mappings.
+      if (this.next - rounded - PAGE < 0x10000n) return { errno: ENOMEM };
+      start = this.next - rounded;
+      this.next = start - PAGE;
+    }
+    const m: Mapping = {
+      start, npages, prot, source, pgoff: Number(off / PAGE),
+      cow: source && type === MAP_PRIVATE ? new SparsePages() : null,
+    };
+    const i = this.maps.findIndex((x) => x.start > start);
+    this.maps.splice(i < 0 ? this.maps.length : i, 0, m);
+    return { addr: start };
+  }
+
+  /** munmap(2): EINVAL for an unaligned address or a zero length; unmapped holes are fine. */
+  munmap(addr: bigint, length: bigint): number {
+    const a = BigInt.asUintN(64, addr);
+    const len = BigInt.asUintN(64, length);
+    if (a % PAGE !== 0n || len === 0n) return EINVAL;
+    const rounded = (len + PAGE - 1n) / PAGE * PAGE;
+    if (a + rounded > TASK_SIZE) return EINVAL;
+    this.unmapRange(a, rounded);
+    return 0;
+  }
+
+  private unmapRange(a: bigint, len: bigint): void {
+    const end = a + len;
+    const out: Mapping[] = [];
+    for (const m of this.maps) {
+      const mEnd = m.start + BigInt(m.npages) * PAGE;
+      if (mEnd <= a || m.start >= end) {
+        out.push(m);
+        continue;
+      }
+      if (m.start < a) out.push({ ...m, npages: Number((a - m.start) / PAGE) });
+      if (mEnd > end) {
+        const skip = Number((end - m.start) / PAGE);
+        out.push({ ...m, start: end, npages: m.npages - skip, pgoff: m.pgoff + skip });
+      }
+    }
+    const first = Number(a / PAGE);
+    const last = Number(end / PAGE);
+    if (!this.maps.some((m) => m.source === null && m.start < end && m.start + BigInt(m.npages) * PAGE > a)) {
+      // nothing anonymous was there
+    } else {
+      this.anon.drop(first, last);
+    }
+    this.maps = out;
+  }
+
+  /** The page backing `hva` for an access, or the signal it raises. */
+  resolve(hva: bigint, write: boolean): Resolved {
+    const m = this.find(hva);
+    if (!m) return { signal: 'SIGSEGV', code: 'SEGV_MAPERR', detail: 'no mapping' };
+    if (!(m.prot & (write ? PROT_WRITE : PROT_READ))) return { signal: 'SIGSEGV', code: 'SEGV_ACCERR', detail: write ? 'mapping not writable' : 'mapping not readable' };
+    const abs = Number(hva / PAGE);
+    if (!m.source) return { store: this.anon, index: abs };
+    if (m.cow && m.cow.has(abs)) return { store: m.cow, index: abs };
+    const r = m.source.resolve(m.pgoff + Number((hva - m.start) / PAGE), write);
+    if (isFault(r) || !m.cow || !write) return r;
+    // First write to a MAP_PRIVATE file page: copy it.
+    m.cow.touch(abs).set(r.store.peek(r.index));
+    return { store: m.cow, index: abs };
+  }
+
+  /**
+   * Visit [hva, hva+len) page by page. `fn` gets the page store, the page
+   * index, the offset inside the page, the chunk length and the offset in
+   * the caller's buffer. Stops at the first fault and returns it.
+   */
+  forEach(hva: bigint, len: number, write: boolean,
+    fn: (store: SparsePages, index: number, inPage: number, chunk: number, done: number) => void): HostFaultSpec & { addr: bigint } | undefined {
+    let done = 0;
+    while (done < len) {
+      const at = BigInt.asUintN(64, hva + BigInt(done));
+      const inPage = Number(at % PAGE);
+      const chunk = Math.min(len - done, PAGE_SIZE - inPage);
+      const r = this.resolve(at, write);
+      if (isFault(r)) return { ...r, addr: at };
+      fn(r.store, r.index, inPage, chunk, done);
+      done += chunk;
+    }
+    return undefined;
+  }
+}

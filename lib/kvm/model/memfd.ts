@@ -1,0 +1,88 @@
+/**
+ * memfd_create(2): a plain shmem file (mm/shmem.c). The selftests use it as
+ * "a file that is not a guest_memfd"; it supports read/write, ftruncate,
+ * fallocate and mmap like any tmpfs file.
+ */
+
+import { EINVAL, EOPNOTSUPP, EFBIG } from '../errno.js';
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, PAGE_SIZE } from '../uapi.js';
+import type { OpenFile } from './fd_table.js';
+import { SparsePages } from './sparse_pages.js';
+import type { HostFaultSpec } from './platform.js';
+
+const PAGE = BigInt(PAGE_SIZE);
+const MAX_LFS_FILESIZE = (1n << 63n) - 1n;
+let nextIno = 0x100000n;
+
+export class MemFile implements OpenFile {
+  readonly kind = 'memfd' as const;
+  readonly ino = nextIno++;
+  readonly pages = new SparsePages();
+  size = 0n;
+  pos = 0n;
+
+  constructor(readonly name: string) {}
+
+  release(): void {
+    this.pages.clear();
+  }
+
+  readAt(buf: Uint8Array, offset: bigint): number {
+    if (offset >= this.size) return 0;
+    const n = Number(this.size - offset < BigInt(buf.length) ? this.size - offset : BigInt(buf.length));
+    for (let done = 0; done < n;) {
+      const at = Number(offset) + done;
+      const chunk = Math.min(n - done, PAGE_SIZE - (at % PAGE_SIZE));
+      buf.set(this.pages.read(at, chunk), done);
+      done += chunk;
+    }
+    return n;
+  }
+
+  writeAt(buf: Uint8Array, offset: bigint): number {
+    if (offset + BigInt(buf.length) > MAX_LFS_FILESIZE) return -EFBIG;
+    for (let done = 0; done < buf.length;) {
+      const at = Number(offset) + done;
+      const chunk = Math.min(buf.length - done, PAGE_SIZE - (at % PAGE_SIZE));
+      this.pages.write(at, buf.subarray(done, done + chunk));
+      done += chunk;
+    }
+    const end = offset + BigInt(buf.length);
+    if (end > this.size) this.size = end;
+    return buf.length;
+  }
+
+  truncate(len: bigint): void {
+    if (len < this.size) {
+      const keep = Number((len + PAGE - 1n) / PAGE);
+      this.pages.drop(keep, Number((this.size + PAGE - 1n) / PAGE));
+      const tail = Number(len % PAGE);
+      if (tail) this.pages.touch(Number(len / PAGE)).fill(0, tail);
+    }
+    this.size = len;
+  }
+
+  /** shmem_fallocate() after vfs_fallocate()'s checks. */
+  fallocate(mode: number, offset: bigint, len: bigint): number {
+    const off = BigInt.asIntN(64, offset);
+    const ln = BigInt.asIntN(64, len);
+    if (off < 0n || ln <= 0n) return EINVAL;
+    if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) return EOPNOTSUPP;
+    if ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE)) return EOPNOTSUPP;
+    if (off + ln > MAX_LFS_FILESIZE) return EFBIG;
+    if (mode & FALLOC_FL_PUNCH_HOLE) {
+      const first = (off + PAGE - 1n) / PAGE;
+      const end = (off + ln) / PAGE;
+      if (first < end) this.pages.drop(Number(first), Number(end));
+      return 0;
+    }
+    if (!(mode & FALLOC_FL_KEEP_SIZE) && off + ln > this.size) this.size = off + ln;
+    return 0;
+  }
+
+  /** shmem_fault(): SIGBUS past EOF. */
+  userFault(pgoff: number): number | HostFaultSpec {
+    if (BigInt(pgoff) * PAGE >= this.size) return { signal: 'SIGBUS', code: 'BUS_ADRERR', detail: 'memfd: offset past EOF' };
+    return pgoff;
+  }
+}

@@ -1,0 +1,443 @@
+/**
+ * The model backend: a simulated /dev/kvm and the few process facilities a
+ * KVM selftest touches (fds, mmap, memfd, host memory access). Every call
+ * answers with the kernel's ret/errno; only hostRead/hostWrite/hostFill
+ * throw, and only HostFault, where a real access would take a signal.
+ */
+
+import { HostFault, MAP_FAILED, type Backend, type IoctlArg, type MmapResult, type StatResult, type SysResult } from '../backend.js';
+import { EBADF, EINVAL, ENODEV, ENOENT, ENOTTY, ESPIPE, EINTR } from '../errno.js';
+import type { GuestProgram } from '../../guest/program.js';
+import {
+  KVM_CHECK_EXTENSION, KVM_CREATE_VM, KVM_GET_VCPU_MMAP_SIZE, KVM_SET_MEMORY_ATTRIBUTES2, KVM_VCPU_MMAP_SIZE,
+  MAP_ANONYMOUS, PAGE_SIZE,
+} from '../uapi.js';
+import { registerBuiltinPlatforms } from './builtin_platforms.js';
+import { FdTable, type OpenFile } from './fd_table.js';
+import { Gmem } from './gmem.js';
+import { HostAddressSpace, type PageSource } from './host_as.js';
+import { setMemoryAttributes2 } from './inplace.js';
+import { MemFile } from './memfd.js';
+import { globalPlatforms, type HostAccess, type ModelPlatform, type PlatformRegistry } from './platform.js';
+import { PROFILES, isKernelName, type KernelName, type KernelProfile } from './profiles.js';
+import { SparsePages } from './sparse_pages.js';
+import { Vcpu } from './vcpu.js';
+import { Vm, capValue, err, intArg, ok, type VmHost } from './vm.js';
+
+const PAGE = BigInt(PAGE_SIZE);
+/** KVM_API_VERSION. */
+const KVM_GET_API_VERSION = 0xae00;
+const KVM_API_VERSION = 12;
+const SEEK_MAX = 4;
+const S_IFREG = 0o100000;
+const S_IFCHR = 0o020000;
+/** memfd_create(2) flags (MFD_CLOEXEC|ALLOW_SEALING|HUGETLB|NOEXEC_SEAL|EXEC) and the hugetlb size bits. */
+const MFD_ALL = 0x0001 | 0x0002 | 0x0004 | 0x0008 | 0x0010 | (0x3f << 26);
+const MFD_NAME_MAX = 249;
+
+export interface ModelOptions {
+  /** Kernel release profile; default env KSFT_KERNEL, else '6.18'. */
+  kernel?: KernelName;
+  /** Guest physical address width (kvm_mmu_max_gfn()); default 52. */
+  maxPhysBits?: number;
+  /** false simulates a host without /dev/kvm (open → ENOENT). */
+  devKvm?: boolean;
+}
+
+/** /dev/kvm (kvm_chardev_ops): a character device. */
+class KvmDevFile implements OpenFile {
+  readonly kind = 'kvm' as const;
+  release(): void {}
+}
+
+/** The single anon inode that VM and vCPU files share (fs/anon_inodes.c). */
+const ANON_INODE_INO = 0x2n;
+const KVM_DEV_INO = 0x1n;
+
+export class ModelBackend implements Backend, VmHost {
+  readonly name = 'model';
+  readonly fds = new FdTable();
+  readonly host = new HostAddressSpace();
+  readonly profile: KernelProfile;
+  readonly platforms: PlatformRegistry;
+  readonly maxPhysBits: number;
+  private readonly devKvm: boolean;
+  private readonly vms = new Set<Vm>();
+  /** Exceptions the model caught inside itself (model bugs). Tests assert it stays empty. */
+  readonly internalErrors: string[] = [];
+
+  constructor(opts: ModelOptions = {}) {
+    const env = process.env.KSFT_KERNEL;
+    const k = opts.kernel ?? (env && env.length > 0 ? env : '6.18');
+    if (!isKernelName(k)) throw new Error(`KSFT_KERNEL: unknown kernel profile '${k}' (expected 6.12, 6.18 or inplace)`);
+    this.profile = PROFILES[k];
+    const bits = opts.maxPhysBits ?? 52;
+    if (!Number.isInteger(bits) || bits < 32 || bits > 52) throw new Error(`maxPhysBits: ${bits} is not an integer in 32..52`);
+    this.maxPhysBits = bits;
+    this.devKvm = opts.devKvm ?? true;
+    this.platforms = globalPlatforms.clone();
+    registerBuiltinPlatforms(this.platforms);
+    // Plugins registered globally win over the built-in traits.
+    for (const t of globalPlatforms.types()) this.platforms.register(t, globalPlatforms.get(t)!);
+  }
+
+  get description(): string {
+    return `model (kernel ${this.profile.name})`;
+  }
+
+  /** Register a platform for a VM type in this backend only. */
+  registerPlatform(type: number, platform: ModelPlatform): void {
+    this.platforms.register(type, platform);
+  }
+
+  createVcpu(vm: Vm, id: number): OpenFile {
+    return new Vcpu(vm, id);
+  }
+
+  /** Run `fn`, turning an unexpected exception into -1/EINVAL and a recorded model error. */
+  private guard<T>(what: string, fn: () => T, fallback: T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof HostFault) throw e;
+      this.internalErrors.push(`${what}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      return fallback;
+    }
+  }
+
+  open(path: string, _flags?: number): SysResult {
+    return this.guard('open', () => {
+      if (path !== '/dev/kvm' || !this.devKvm) return err(ENOENT);
+      return ok(this.fds.install(new KvmDevFile()));
+    }, err(EINVAL));
+  }
+
+  close(fd: number): SysResult {
+    return this.guard('close', () => (this.fds.close(fd) ? ok() : err(EBADF)), err(EINVAL));
+  }
+
+  dup(fd: number): SysResult {
+    return this.guard('dup', () => {
+      const n = this.fds.dup(fd);
+      return n === undefined ? err(EBADF) : ok(n);
+    }, err(EINVAL));
+  }
+
+  ioctl(fd: number, request: number, arg?: IoctlArg): SysResult {
+    return this.guard('ioctl', () => {
+      const f = this.fds.get(fd);
+      if (!f) return err(EBADF);
+      const req = Number(BigInt.asUintN(32, BigInt(Number.isFinite(request) ? Math.trunc(request) : 0)));
+      if (f instanceof KvmDevFile) return this.devIoctl(req, arg);
+      if (f instanceof Vm) return f.ioctl(req, arg);
+      if (f instanceof Vcpu) return f.vm.destroyed ? err(EINVAL) : f.ioctl(req, arg);
+      if (f instanceof Gmem) {
+        // [P] in-place: the guest_memfd has its own ioctl; otherwise no unlocked_ioctl at all.
+        if (this.profile.inPlace && req === KVM_SET_MEMORY_ATTRIBUTES2) return setMemoryAttributes2(f, f.vm as Vm, arg);
+        return err(ENOTTY);
+      }
+      return err(ENOTTY);
+    }, err(EINVAL));
+  }
+
+  /** kvm_dev_ioctl() (virt/kvm/kvm_main.c); unknown requests fall to kvm_arch_dev_ioctl(): EINVAL. */
+  private devIoctl(req: number, arg: IoctlArg | undefined): SysResult {
+    switch (req) {
+      case KVM_GET_API_VERSION:
+        return intArg(arg) ? err(EINVAL) : ok(KVM_API_VERSION);
+      case KVM_CHECK_EXTENSION:
+        return ok(capValue(Number(BigInt.asIntN(32, intArg(arg))), this));
+      case KVM_GET_VCPU_MMAP_SIZE:
+        return intArg(arg) ? err(EINVAL) : ok(KVM_VCPU_MMAP_SIZE);
+      case KVM_CREATE_VM: {
+        // kvm_arch_init_vm(): the type must be supported (x86: < 32 and in supported_vm_types).
+        const t = intArg(arg);
+        const p = t <= 0xffffffffn ? this.platforms.get(Number(t)) : undefined;
+        if (!p) return err(EINVAL);
+        const vm = new Vm(this, Number(t), p);
+        this.vms.add(vm);
+        const put = vm.put.bind(vm);
+        vm.put = () => { put(); if (vm.destroyed) this.vms.delete(vm); };
+        return ok(this.fds.install(vm));
+      }
+      default:
+        return err(EINVAL);
+    }
+  }
+
+  async kvmRun(vcpuFd: number): Promise<SysResult> {
+    try {
+      const f = this.fds.get(vcpuFd);
+      if (!f) return err(EBADF);
+      if (f instanceof Vcpu) return await f.kvmRun();
+      // KVM_RUN on /dev/kvm is kvm_arch_dev_ioctl()'s EINVAL; elsewhere ENOTTY.
+      return err(f instanceof KvmDevFile ? EINVAL : ENOTTY);
+    } catch (e) {
+      this.internalErrors.push(`kvmRun: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      return err(EINTR);
+    }
+  }
+
+  kick(vcpuFd: number): void {
+    this.guard('kick', () => {
+      const f = this.fds.get(vcpuFd);
+      if (f instanceof Vcpu) f.kick();
+    }, undefined);
+  }
+
+  kvmRunView(vcpuFd: number): Uint8Array {
+    const f = this.fds.get(vcpuFd);
+    return f instanceof Vcpu ? f.runBytes : new Uint8Array(0);
+  }
+
+  /** The side channel that replaces loading guest code: attach `program` to a vCPU. */
+  setGuestProgram(vcpuFd: number, program: GuestProgram): SysResult {
+    const f = this.fds.get(vcpuFd);
+    if (!f) return err(EBADF);
+    if (!(f instanceof Vcpu)) return err(EINVAL);
+    f.setProgram(program);
+    return ok();
+  }
+
+  fstat(fd: number): StatResult {
+    return this.guard('fstat', (): StatResult => {
+      const f = this.fds.get(fd);
+      if (!f) return err(EBADF);
+      const blksize = PAGE_SIZE;
+      if (f instanceof Gmem) return { ...ok(), stat: { size: f.size, blksize, ino: f.ino, mode: S_IFREG | 0o600 } };
+      if (f instanceof MemFile) return { ...ok(), stat: { size: f.size, blksize, ino: f.ino, mode: S_IFREG | 0o777 } };
+      if (f instanceof KvmDevFile) return { ...ok(), stat: { size: 0n, blksize, ino: KVM_DEV_INO, mode: S_IFCHR | 0o666 } };
+      return { ...ok(), stat: { size: 0n, blksize, ino: ANON_INODE_INO, mode: 0o600 } };
+    }, err(EINVAL));
+  }
+
+  /**
+   * read(2)/write(2): vfs_read()/vfs_write() give EINVAL when the file has no
+   * read/write method (guest_memfd, /dev/kvm, VM and vCPU files).
+   */
+  read(fd: number, buf: Uint8Array): SysResult {
+    return this.guard('read', () => {
+      const f = this.fds.get(fd);
+      if (!f) return err(EBADF);
+      if (f instanceof MemFile) {
+        const n = f.readAt(buf, f.pos);
+        f.pos += BigInt(n);
+        return ok(n);
+      }
+      return err(EINVAL);
+    }, err(EINVAL));
+  }
+
+  write(fd: number, buf: Uint8Array): SysResult {
+    return this.guard('write', () => {
+      const f = this.fds.get(fd);
+      if (!f) return err(EBADF);
+      if (f instanceof MemFile) {
+        const n = f.writeAt(buf, f.pos);
+        if (n < 0) return err(-n);
+        f.pos += BigInt(n);
+        return ok(n);
+      }
+      return err(EINVAL);
+    }, err(EINVAL));
+  }
+
+  /**
+   * pread64/pwrite64: a negative offset is EINVAL; files made by
+   * alloc_file_pseudo() (guest_memfd, VM, vCPU) lack FMODE_PREAD/PWRITE → ESPIPE;
+   * /dev/kvm has them but no read/write method → EINVAL.
+   */
+  pread(fd: number, buf: Uint8Array, offset: bigint): SysResult {
+    return this.positional(fd, buf, offset, false);
+  }
+
+  pwrite(fd: number, buf: Uint8Array, offset: bigint): SysResult {
+    return this.positional(fd, buf, offset, true);
+  }
+
+  private positional(fd: number, buf: Uint8Array, offset: bigint, write: boolean): SysResult {
+    return this.guard(write ? 'pwrite' : 'pread', () => {
+      const f = this.fds.get(fd);
+      if (!f) return err(EBADF);
+      const off = BigInt.asIntN(64, BigInt(offset));
+      if (off < 0n) return err(EINVAL);
+      if (f instanceof MemFile) {
+        const n = write ? f.writeAt(buf, off) : f.readAt(buf, off);
+        return n < 0 ? err(-n) : ok(n);
+      }
+      if (f instanceof KvmDevFile) return err(EINVAL);
+      return err(ESPIPE);
+    }, err(EINVAL));
+  }
+
+  /** lseek(2): whence > SEEK_MAX is EINVAL; guest_memfd has no llseek (ESPIPE); KVM files use noop_llseek. */
+  lseek(fd: number, offset: bigint, whence: number): SysResult {
+    return this.guard('lseek', () => {
+      const f = this.fds.get(fd);
+      if (!f) return err(EBADF);
+      if (!(whence >= 0 && whence <= SEEK_MAX) || !Number.isInteger(whence)) return err(EINVAL);
+      if (f instanceof Gmem) return err(ESPIPE);
+      if (!(f instanceof MemFile)) return ok(0);
+      const off = BigInt.asIntN(64, BigInt(offset));
+      let pos: bigint;
+      if (whence === 0) pos = off;
+      else if (whence === 1) pos = f.pos + off;
+      else if (whence === 2) pos = f.size + off;
+      else {
+        // SEEK_DATA / SEEK_HOLE: shmem treats the whole file as data.
+        if (off < 0n || off >= f.size) return err(6); // ENXIO
+        pos = whence === 3 ? off : f.size;
+      }
+      if (pos < 0n) return err(EINVAL);
+      f.pos = pos;
+      return ok(Number(pos));
+    }, err(EINVAL));
+  }
+
+  /**
+   * ftruncate(2): do_ftruncate() needs a regular file opened for writing
+   * (EINVAL otherwise); guest_memfd's kvm_gmem_setattr() refuses every size
+   * change with EINVAL.
+   */
+  ftruncate(fd: number, length: bigint): SysResult {
+    return this.guard('ftruncate', () => {
+      const f = this.fds.get(fd);
+      if (!f) return err(EBADF);
+      const len = BigInt.asIntN(64, BigInt(length));
+      if (len < 0n) return err(EINVAL);
+      if (f instanceof MemFile) {
+        f.truncate(len);
+        return ok();
+      }
+      return err(EINVAL);
+    }, err(EINVAL));
+  }
+
+  fallocate(fd: number, mode: number, offset: bigint, len: bigint): SysResult {
+    return this.guard('fallocate', () => {
+      const f = this.fds.get(fd);
+      if (!f) return err(EBADF);
+      const m = Number.isFinite(mode) ? Math.trunc(mode) >>> 0 : 0xffffffff;
+      if (f instanceof Gmem || f instanceof MemFile) {
+        const e = f.fallocate(m, BigInt(offset), BigInt(len));
+        return e ? err(e) : ok();
+      }
+      // vfs_fallocate(): the generic checks, then "not a regular file or block device" → ENODEV.
+      const off = BigInt.asIntN(64, BigInt(offset));
+      const ln = BigInt.asIntN(64, BigInt(len));
+      if (off < 0n || ln <= 0n) return err(EINVAL);
+      return err(ENODEV);
+    }, err(EINVAL));
+  }
+
+  memfdCreate(name: string, flags = 0): SysResult {
+    return this.guard('memfd_create', () => {
+      if ((flags >>> 0) & ~MFD_ALL) return err(EINVAL);
+      if (new TextEncoder().encode(name).length > MFD_NAME_MAX) return err(EINVAL);
+      return ok(this.fds.install(new MemFile(name)));
+    }, err(EINVAL));
+  }
+
+  mmap(addr: bigint, length: bigint, prot: number, flags: number, fd: number, offset: bigint): MmapResult {
+    return this.guard('mmap', (): MmapResult => {
+      const fail = (errno: number): MmapResult => ({ addr: MAP_FAILED, errno });
+      let source: PageSource | null = null;
+      let validate: ((shared: boolean) => number) | undefined;
+      if (!(flags & MAP_ANONYMOUS)) {
+        const f = this.fds.get(fd);
+        if (!f) return fail(EBADF);
+        if (f instanceof Gmem) {
+          validate = (shared) => f.mmapCheck(shared);
+          const inPlace = this.profile.inPlace;
+          source = { resolve: (pgoff) => { const r = f.userFault(pgoff, inPlace); return typeof r === 'number' ? { store: f.pages, index: r } : r; } };
+        } else if (f instanceof MemFile) {
+          source = { resolve: (pgoff) => { const r = f.userFault(pgoff); return typeof r === 'number' ? { store: f.pages, index: r } : r; } };
+        } else if (f instanceof Vcpu) {
+          // kvm_vcpu_fault(): kvm_run, then the PIO page; beyond is SIGBUS.
+          const store = new RunPages(f.runBytes);
+          source = { resolve: (pgoff) => (pgoff < KVM_VCPU_MMAP_SIZE / PAGE_SIZE ? { store, index: pgoff } : { signal: 'SIGBUS', code: 'BUS_ADRERR' }) };
+        } else {
+          // /dev/kvm and VM files have no mmap method.
+          return fail(ENODEV);
+        }
+      }
+      const r = this.host.mmap(BigInt(addr), BigInt(length), prot, flags, source, BigInt(offset), validate);
+      return 'errno' in r ? fail(r.errno) : { addr: r.addr, errno: 0 };
+    }, { addr: MAP_FAILED, errno: EINVAL });
+  }
+
+  munmap(addr: bigint, length: bigint): SysResult {
+    return this.guard('munmap', () => {
+      const e = this.host.munmap(BigInt(addr), BigInt(length));
+      return e ? err(e) : ok();
+    }, err(EINVAL));
+  }
+
+  /** Platform hooks on host accesses to a memslot's shared HVA (pKVM, SEV ...). */
+  private platformHostAccess(hva: bigint, len: number, write: boolean, data?: Uint8Array): void {
+    for (const vm of this.vms) {
+      const pvm = vm.pvm;
+      if (!pvm.hostAccess && !pvm.hostReadFilter) continue;
+      for (const s of vm.slots.all()) {
+        const size = BigInt(s.npages) * PAGE;
+        if (hva + BigInt(len) <= s.userspaceAddr || hva >= s.userspaceAddr + size) continue;
+        const start = hva > s.userspaceAddr ? hva : s.userspaceAddr;
+        const a: HostAccess = { hva: start, len, write, slot: vm.slotInfo(s), gpa: BigInt(s.baseGfn) * PAGE + (start - s.userspaceAddr) };
+        const f = pvm.hostAccess?.(a);
+        if (f) throw new HostFault(f.signal, start, f.code, f.detail ?? '');
+        if (data && !write && pvm.hostReadFilter) {
+          const sub = data.subarray(Number(start - hva));
+          pvm.hostReadFilter(a, sub);
+        }
+      }
+    }
+  }
+
+  hostRead(hva: bigint, length: number): Uint8Array {
+    const out = new Uint8Array(Math.max(0, length | 0));
+    const f = this.host.forEach(BigInt(hva), out.length, false, (st, idx, inPage, chunk, done) => out.set(st.peek(idx).subarray(inPage, inPage + chunk), done));
+    if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
+    this.platformHostAccess(BigInt(hva), out.length, false, out);
+    return out;
+  }
+
+  hostWrite(hva: bigint, data: Uint8Array): void {
+    this.platformHostAccess(BigInt(hva), data.length, true);
+    // Like memcpy into a real mapping: bytes before the faulting page stay written.
+    const f = this.host.forEach(BigInt(hva), data.length, true, (st, idx, inPage, chunk, done) => st.touch(idx).set(data.subarray(done, done + chunk), inPage));
+    if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
+  }
+
+  hostFill(hva: bigint, length: number, value: number): void {
+    const len = Math.max(0, length | 0);
+    this.platformHostAccess(BigInt(hva), len, true);
+    const f = this.host.forEach(BigInt(hva), len, true, (st, idx, inPage, chunk) => st.touch(idx).fill(value & 0xff, inPage, inPage + chunk));
+    if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
+  }
+
+  /** Resident pages across anonymous memory, guest_memfds and memfds (benches, tests). */
+  residentPages(): number {
+    let n = this.host.anonResidentPages;
+    const seen = new Set<OpenFile>();
+    for (let fd = 0; fd < 1 << 16; fd++) {
+      const f = this.fds.get(fd);
+      if (!f || seen.has(f)) continue;
+      seen.add(f);
+      if (f instanceof Gmem || f instanceof MemFile) n += f.pages.residentPages;
+    }
+    return n;
+  }
+}
+
+/** The vCPU mmap: kvm_run's pages as a page store (writes land in the live struct). */
+class RunPages extends SparsePages {
+  constructor(private readonly bytes: Uint8Array) {
+    super();
+  }
+  override peek(index: number): Uint8Array {
+    return this.bytes.subarray(index * PAGE_SIZE, (index + 1) * PAGE_SIZE);
+  }
+  override touch(index: number): Uint8Array {
+    return this.peek(index);
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Sparse page storage: 4 KiB pages in a Map keyed by page index, created on
+ * first write. A page never written reads as zeros, so a 1 TiB guest_memfd or
+ * anonymous mapping costs only the pages actually touched.
+ */
+
+import { PAGE_SIZE } from '../uapi.js';
+
+const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+
+export class SparsePages {
+  private readonly pages = new Map<number, Uint8Array>();
+
+  /** Number of materialised pages (for memory accounting and benches). */
+  get residentPages(): number {
+    return this.pages.size;
+  }
+
+  has(index: number): boolean {
+    return this.pages.has(index);
+  }
+
+  /** The page's bytes for reading; a shared zero page when never written (do not modify). */
+  peek(index: number): Uint8Array {
+    return this.pages.get(index) ?? ZERO_PAGE;
+  }
+
+  /** The page's bytes for writing, materialised (zero-filled) on first use. */
+  touch(index: number): Uint8Array {
+    let p = this.pages.get(index);
+    if (!p) {
+      p = new Uint8Array(PAGE_SIZE);
+      this.pages.set(index, p);
+    }
+    return p;
+  }
+
+  /** Drop the pages with index in [first, end): they read as zeros afterwards. */
+  drop(first: number, end: number): void {
+    if (end - first > this.pages.size) {
+      for (const k of [...this.pages.keys()]) if (k >= first && k < end) this.pages.delete(k);
+    } else {
+      for (let i = first; i < end; i++) this.pages.delete(i);
+    }
+  }
+
+  clear(): void {
+    this.pages.clear();
+  }
+
+  /** Copy `len` bytes at byte `offset` (within one page) into a new array. */
+  read(offset: number, len: number): Uint8Array {
+    const idx = Math.floor(offset / PAGE_SIZE);
+    const inPage = offset - idx * PAGE_SIZE;
+    return this.peek(idx).slice(inPage, inPage + len);
+  }
+
+  /** Write bytes at byte `offset` (within one page). */
+  write(offset: number, data: Uint8Array): void {
+    const idx = Math.floor(offset / PAGE_SIZE);
+    this.touch(idx).set(data, offset - idx * PAGE_SIZE);
+  }
+}

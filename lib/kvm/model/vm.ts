@@ -1,0 +1,468 @@
+/**
+ * A VM (struct kvm): memslots, memory attributes, guest_memfd creation, the
+ * enabled hypercall exits, its vCPUs, and the platform bound to its type.
+ * Validation follows the kernel's order; each rule names its source.
+ */
+
+import type { IoctlArg, SysResult } from '../backend.js';
+import { EBADF, EEXIST, EFAULT, EINVAL, EIO, ENOTTY, EOPNOTSUPP } from '../errno.js';
+import {
+  GUEST_MEMFD_FLAG_INIT_SHARED, KVM_CAP_EXIT_HYPERCALL, KVM_CAP_GUEST_MEMFD, KVM_CAP_GUEST_MEMFD_FLAGS,
+  KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_MEMORY_ATTRIBUTES, KVM_CAP_MEMORY_FAULT_INFO, KVM_CAP_NR_MEMSLOTS,
+  KVM_CAP_PRE_FAULT_MEMORY, KVM_CAP_USER_MEMORY2, KVM_CAP_VM_TYPES, KVM_CHECK_EXTENSION, KVM_CREATE_GUEST_MEMFD,
+  KVM_CREATE_VCPU, KVM_ENABLE_CAP, KVM_HC_MAP_GPA_RANGE, KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_MEM_GUEST_MEMFD,
+  KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, KVM_SET_MEMORY_ATTRIBUTES, KVM_SET_USER_MEMORY_REGION,
+  KVM_SET_USER_MEMORY_REGION2, KVM_USER_MEM_SLOTS, KVM_X86_SEV_ES_VM, KVM_X86_SNP_VM, KVM_X86_TDX_VM, PAGE_SIZE,
+
+} from '../uapi.js';
+import {
+  SIZEOF_KVM_CREATE_GUEST_MEMFD, SIZEOF_KVM_ENABLE_CAP, SIZEOF_KVM_MEMORY_ATTRIBUTES,
+  SIZEOF_KVM_USERSPACE_MEMORY_REGION, SIZEOF_KVM_USERSPACE_MEMORY_REGION2,
+  decodeCreateGuestMemfd, decodeEnableCap, decodeMemoryAttributes, decodeUserspaceMemoryRegion2,
+} from '../structs.js';
+import type { FdTable, OpenFile } from './fd_table.js';
+import { Gmem, type GmemVmRef } from './gmem.js';
+import type { HostAddressSpace } from './host_as.js';
+import { TASK_SIZE } from './host_as.js';
+import { Memslots, type Memslot } from './memslots.js';
+import type { Backing, HostFaultSpec, ModelPlatform, PlatformRegistry, PlatformVm, PlatformVmContext, SlotInfo } from './platform.js';
+import type { KernelProfile } from './profiles.js';
+import { RangeMap } from './range_map.js';
+import type { SparsePages } from './sparse_pages.js';
+
+const PAGE = BigInt(PAGE_SIZE);
+const U64 = (1n << 64n) - 1n;
+/** KVM_HC_MAP_GPA_RANGE is the only hypercall that can exit (KVM_EXIT_HYPERCALL_VALID_MASK). */
+export const KVM_EXIT_HYPERCALL_VALID_MASK = 1n << BigInt(KVM_HC_MAP_GPA_RANGE);
+/** KVM_MEM_MAX_NR_PAGES on x86 ((1UL << 31) - 1). */
+const KVM_MEM_MAX_NR_PAGES = (1n << 31n) - 1n;
+/** KVM_MAX_VCPU_IDS / KVM_MAX_VCPUS on x86 (4096). */
+export const KVM_MAX_VCPU_IDS = 4096;
+
+/** What a VM needs from the process it lives in. */
+export interface VmHost {
+  readonly fds: FdTable;
+  readonly host: HostAddressSpace;
+  readonly profile: KernelProfile;
+  readonly platforms: PlatformRegistry;
+  /** Guest physical address bits (kvm_mmu_max_gfn()). */
+  readonly maxPhysBits: number;
+  /** Create a vCPU's open file (vcpu.ts), returning it. */
+  createVcpu(vm: Vm, id: number): OpenFile;
+}
+
+export const ok = (ret = 0): SysResult => ({ ret, errno: 0 });
+export const err = (errno: number): SysResult => ({ ret: -1, errno });
+
+/** An ioctl's struct argument, or undefined when the pointer is bad (EFAULT). */
+export function structArg(arg: IoctlArg | undefined, size: number): Uint8Array | undefined {
+  return arg instanceof Uint8Array && arg.byteLength >= size ? arg : undefined;
+}
+
+/** An _IO ioctl's integer argument as an unsigned long. */
+export function intArg(arg: IoctlArg | undefined): bigint {
+  if (arg === undefined) return 0n;
+  if (arg instanceof Uint8Array) return 0x7f0000001000n; // a pointer value: never a valid small integer
+  try {
+    return BigInt.asUintN(64, BigInt(arg));
+  } catch {
+    return U64;
+  }
+}
+
+export class Vm implements OpenFile, GmemVmRef {
+  readonly kind = 'vm' as const;
+  readonly pvm: PlatformVm;
+  readonly slots = new Memslots();
+  readonly attrs = new RangeMap();
+  readonly ctx: PlatformVmContext;
+  exitHypercallMask = 0n;
+  private refs = 0;
+  destroyed = false;
+  readonly vcpuIds = new Set<number>();
+  readonly vcpus: OpenFile[] = [];
+
+  constructor(readonly sys: VmHost, readonly type: number, readonly platform: ModelPlatform) {
+    this.get();
+    const vm = this;
+    this.ctx = {
+      vmType: type,
+      profile: sys.profile,
+      attributes: (gpa) => vm.attributesAt(Number(BigInt.asUintN(64, gpa) / PAGE)),
+      setAttributes: (gpa, size, attributes) => vm.applyAttributes(Number(gpa / PAGE), Number((gpa + size) / PAGE), attributes),
+      slotAt: (gpa) => {
+        const s = vm.slots.find(0, Number(BigInt.asUintN(64, gpa) / PAGE));
+        return s ? vm.slotInfo(s) : undefined;
+      },
+      readBacking: (gpa, len, backing) => {
+        const r = vm.backingPage(Number(gpa / PAGE), backing, false);
+        if (!r || 'signal' in r) return undefined;
+        const inPage = Number(gpa % PAGE);
+        return r.store.peek(r.index).slice(inPage, inPage + len);
+      },
+      writeBacking: (gpa, data, backing) => {
+        const r = vm.backingPage(Number(gpa / PAGE), backing, true);
+        if (!r || 'signal' in r) return false;
+        r.store.touch(r.index).set(data, Number(gpa % PAGE));
+        return true;
+      },
+      hostRead: (hva, len) => {
+        const out = new Uint8Array(len);
+        const f = sys.host.forEach(hva, len, false, (st, idx, inPage, chunk, done) => out.set(st.peek(idx).subarray(inPage, inPage + chunk), done));
+        return f ?? out;
+      },
+      hostWrite: (hva, data) => {
+        const f = sys.host.forEach(hva, data.length, true, (st, idx, inPage, chunk, done) => st.touch(idx).set(data.subarray(done, done + chunk), inPage));
+        return f;
+      },
+      get exitHypercallMask() { return vm.exitHypercallMask; },
+      get nrVcpus() { return vm.vcpus.length; },
+    };
+    this.pvm = platform.attach(this.ctx);
+  }
+
+  get hasPrivateMem(): boolean {
+    return this.platform.hasPrivateMem;
+  }
+
+  /** kvm_arch_has_readonly_mem(): not for VMs with protected state (SEV-ES, SNP, TDX). */
+  get hasProtectedState(): boolean {
+    return this.type === KVM_X86_SEV_ES_VM || this.type === KVM_X86_SNP_VM || this.type === KVM_X86_TDX_VM;
+  }
+
+  get(): void {
+    this.refs++;
+  }
+
+  /** kvm_put_kvm(): the last reference destroys the VM and its memslots. */
+  put(): void {
+    if (--this.refs > 0) return;
+    this.destroyed = true;
+    for (const s of this.slots.all()) s.gmem?.unbind(s);
+    this.slots.clear();
+    this.attrs.clear();
+    try { this.pvm.onDestroy?.(); } catch { /* a plugin's teardown error must not escape close() */ }
+  }
+
+  release(): void {
+    this.put();
+  }
+
+  /** kvm_gmem_punch_hole() → kvm_gmem_invalidate_begin(): zap the GFNs of every bound slot in range. */
+  gmemPunched(g: Gmem, first: number, end: number): void {
+    if (this.destroyed || !this.pvm.onZap) return;
+    for (const b of g.bindings) {
+      const s = b.owner as Memslot;
+      const a = Math.max(first, b.start);
+      const e = Math.min(end, b.end);
+      if (a >= e) continue;
+      const gfn = s.baseGfn + a - s.gmemPgoff;
+      this.zap(BigInt(gfn) * PAGE, BigInt(e - a) * PAGE, 'punch');
+    }
+  }
+
+  private zap(gpa: bigint, size: bigint, reason: 'punch' | 'attributes'): void {
+    try { this.pvm.onZap?.(gpa, size, reason); } catch { /* plugin errors stay inside the plugin */ }
+  }
+
+  gmemReleased(g: Gmem): void {
+    for (const s of this.slots.all()) if (s.gmem === g) s.gmem = null;
+  }
+
+  slotInfo(s: Memslot): SlotInfo {
+    return {
+      slot: s.asId * 0x10000 + s.id, gpa: BigInt(s.baseGfn) * PAGE, size: BigInt(s.npages) * PAGE,
+      flags: s.flags, userspaceAddr: s.userspaceAddr, hasGmem: s.hasGmemFlag, gmemOnly: s.gmemOnly,
+    };
+  }
+
+  /** kvm_supported_mem_attributes(): PRIVATE only for VMs with private memory. */
+  get supportedAttributes(): bigint {
+    return this.hasPrivateMem ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0n;
+  }
+
+  /** kvm_get_memory_attributes(), with the [P] in-place per-gmem tree taking over for bound GFNs. */
+  attributesAt(gfn: number): bigint {
+    if (this.sys.profile.inPlace) {
+      const s = this.slots.find(0, gfn);
+      if (s && s.gmem) return s.gmem.attrs.get(s.gmemPgoff + gfn - s.baseGfn);
+    }
+    return this.attrs.get(gfn);
+  }
+
+  isPrivateGfn(gfn: number): boolean {
+    return this.hasPrivateMem && (this.attributesAt(gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n;
+  }
+
+  /**
+   * Replace attributes of GFNs [start, end). Under the in-place profile the
+   * per-VM ioctl is kept (the series' compatibility switch) and also writes
+   * the bound gmem trees; pages leaving the private state are zeroed there,
+   * because a single gmem page backs both states and the old private bytes
+   * must not reach the host.
+   */
+  applyAttributes(start: number, end: number, value: bigint): void {
+    this.attrs.set(start, end, value);
+    // kvm_vm_set_mem_attributes() unmaps the changed GFNs.
+    this.zap(BigInt(start) * PAGE, BigInt(end - start) * PAGE, 'attributes');
+    if (!this.sys.profile.inPlace) return;
+    for (const s of this.slots.all()) {
+      if (s.asId !== 0 || !s.gmem) continue;
+      const a = Math.max(start, s.baseGfn);
+      const b = Math.min(end, s.baseGfn + s.npages);
+      if (a >= b) continue;
+      const o = s.gmemPgoff - s.baseGfn;
+      for (let g = a; g < b;) {
+        // Walk runs instead of pages so that huge ranges stay cheap.
+        const wasPrivate = s.gmem.pagePrivate(g + o);
+        let e = g + 1;
+        while (e < b && s.gmem.pagePrivate(e + o) === wasPrivate && e - g < 1 << 20) e++;
+        if (wasPrivate && (value & KVM_MEMORY_ATTRIBUTE_PRIVATE) === 0n) s.gmem.pages.drop(g + o, e + o);
+        g = e;
+      }
+      s.gmem.attrs.set(a + o, b + o, value);
+    }
+  }
+
+  /**
+   * The page backing a GFN. 'private' is the slot's guest_memfd page;
+   * 'shared' is the gmem page for a KVM_MEMSLOT_GMEM_ONLY slot, otherwise the
+   * userspace_addr page in the host address space.
+   */
+  backingPage(gfn: number, backing: Backing, write: boolean): { store: SparsePages; index: number } | HostFaultSpec | undefined {
+    const s = this.slots.find(0, gfn);
+    if (!s) return undefined;
+    if (backing === 'private' || s.gmemOnly) {
+      if (!s.gmem) return undefined;
+      return { store: s.gmem.pages, index: s.gmemPgoff + gfn - s.baseGfn };
+    }
+    const r = this.sys.host.resolve(s.userspaceAddr + BigInt(gfn - s.baseGfn) * PAGE, write);
+    return r;
+  }
+
+  ioctl(request: number, arg: IoctlArg | undefined): SysResult {
+    // kvm_vm_ioctl(): a dead VM answers EIO to everything.
+    if (this.destroyed) return err(EIO);
+    switch (request) {
+      case KVM_CHECK_EXTENSION: return ok(this.checkExtension(Number(BigInt.asIntN(32, intArg(arg)))));
+      case KVM_CREATE_VCPU: return this.createVcpu(intArg(arg));
+      case KVM_ENABLE_CAP: return this.enableCap(arg);
+      case KVM_CREATE_GUEST_MEMFD: return this.createGuestMemfd(arg);
+      case KVM_SET_USER_MEMORY_REGION: return this.setUserMemoryRegion(arg, false);
+      case KVM_SET_USER_MEMORY_REGION2: return this.setUserMemoryRegion(arg, true);
+      case KVM_SET_MEMORY_ATTRIBUTES: return this.setMemoryAttributes(arg);
+      default: {
+        const own = this.pvm.vmIoctl?.(request, arg);
+        if (own) return own;
+        for (const p of this.sys.platforms.all()) {
+          if (p === this.platform || !p.foreignVmIoctl) continue;
+          const r = p.foreignVmIoctl(this.ctx, request, arg);
+          if (r) return r;
+        }
+        // kvm_arch_vm_ioctl(): unknown requests are ENOTTY.
+        return err(ENOTTY);
+      }
+    }
+  }
+
+  /** kvm_vm_ioctl_check_extension_generic() + kvm_vm_ioctl_check_extension() at VM scope. */
+  checkExtension(cap: number): number {
+    const own = this.pvm.checkExtension?.(cap);
+    if (own !== undefined) return own;
+    return capValue(cap, this.sys, this);
+  }
+
+  /** kvm_vm_ioctl_create_vcpu(): id range, then uniqueness. */
+  private createVcpu(id: bigint): SysResult {
+    if (id >= BigInt(KVM_MAX_VCPU_IDS)) return err(EINVAL);
+    if (this.vcpus.length >= KVM_MAX_VCPU_IDS) return err(EINVAL);
+    const n = Number(id);
+    if (this.vcpuIds.has(n)) return err(EEXIST);
+    this.vcpuIds.add(n);
+    const f = this.sys.createVcpu(this, n);
+    this.vcpus.push(f);
+    this.get();
+    try { this.pvm.onVcpuCreate?.(n); } catch { /* plugin errors stay inside the model */ }
+    return ok(this.sys.fds.install(f));
+  }
+
+  /** kvm_vm_ioctl_enable_cap() (arch/x86/kvm/x86.c): flags must be 0; EXIT_HYPERCALL takes only the valid mask. */
+  private enableCap(arg: IoctlArg | undefined): SysResult {
+    const b = structArg(arg, SIZEOF_KVM_ENABLE_CAP);
+    if (!b) return err(EFAULT);
+    const c = decodeEnableCap(b);
+    if (c.flags) return err(EINVAL);
+    switch (c.cap) {
+      case KVM_CAP_EXIT_HYPERCALL:
+        if (c.args[0]! & ~KVM_EXIT_HYPERCALL_VALID_MASK) return err(EINVAL);
+        this.exitHypercallMask = c.args[0]!;
+        return ok();
+      default:
+        // KVM_CAP_MEMORY_FAULT_INFO and the rest cannot be enabled: EINVAL.
+        return err(EINVAL);
+    }
+  }
+
+  /** The gmem flags this VM accepts (kvm_gmem_get_supported_flags()). */
+  get gmemFlags(): bigint {
+    const p = this.platform.gmemFlags?.(this.sys.profile);
+    if (p !== undefined) return p;
+    return this.hasPrivateMem ? this.sys.profile.gmemFlags.privateMem : this.sys.profile.gmemFlags.noPrivateMem;
+  }
+
+  /** kvm_gmem_create(): unsupported flags, then size <= 0 or unaligned; reserved is not checked. */
+  private createGuestMemfd(arg: IoctlArg | undefined): SysResult {
+    const b = structArg(arg, SIZEOF_KVM_CREATE_GUEST_MEMFD);
+    if (!b) return err(EFAULT);
+    const a = decodeCreateGuestMemfd(b);
+    if (a.flags & ~this.gmemFlags) return err(EINVAL);
+    const size = BigInt.asIntN(64, a.size);
+    if (size <= 0n || size % PAGE !== 0n) return err(EINVAL);
+    const initShared = (a.flags & GUEST_MEMFD_FLAG_INIT_SHARED) !== 0n;
+    const g = new Gmem(this, size, a.flags, this.hasPrivateMem && !initShared);
+    return ok(this.sys.fds.install(g));
+  }
+
+  /**
+   * KVM_SET_USER_MEMORY_REGION(2): kvm_vm_ioctl() (v1 flag sanity),
+   * kvm_vm_ioctl_set_memory_region() (user slot id), then
+   * kvm_set_memory_region() in order, and kvm_gmem_bind().
+   */
+  private setUserMemoryRegion(arg: IoctlArg | undefined, v2: boolean): SysResult {
+    const b = structArg(arg, v2 ? SIZEOF_KVM_USERSPACE_MEMORY_REGION2 : SIZEOF_KVM_USERSPACE_MEMORY_REGION);
+    if (!b) return err(EFAULT);
+    const m = decodeUserspaceMemoryRegion2(v2 ? b.subarray(0, SIZEOF_KVM_USERSPACE_MEMORY_REGION2) : b.subarray(0, SIZEOF_KVM_USERSPACE_MEMORY_REGION));
+    // kvm_vm_ioctl(): the v1 ioctl knows only LOG_DIRTY_PAGES and READONLY.
+    if (!v2 && (m.flags & ~(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY))) return err(EINVAL);
+    // kvm_vm_ioctl_set_memory_region(): (u16)slot must be a user slot.
+    const id = m.slot & 0xffff;
+    const asId = m.slot >>> 16;
+    if (id >= KVM_USER_MEM_SLOTS) return err(EINVAL);
+    // check_memory_region_flags().
+    let valid = KVM_MEM_LOG_DIRTY_PAGES;
+    if (this.sys.profile.memslotGmemFlag === 'always' || this.hasPrivateMem) valid |= KVM_MEM_GUEST_MEMFD;
+    const wantsGmem = (m.flags & KVM_MEM_GUEST_MEMFD) !== 0;
+    // Dirty logging of private memory is not supported.
+    if (wantsGmem) valid &= ~KVM_MEM_LOG_DIRTY_PAGES;
+    // READONLY: x86 has it except for protected-state VMs, and never with GUEST_MEMFD.
+    if (!this.hasProtectedState && !wantsGmem) valid |= KVM_MEM_READONLY;
+    if (m.flags & ~valid) return err(EINVAL);
+    // General sanity checks: alignment, access_ok() of the user range.
+    if (m.memorySize % PAGE !== 0n) return err(EINVAL);
+    if (m.guestPhysAddr % PAGE !== 0n) return err(EINVAL);
+    if (m.userspaceAddr % PAGE !== 0n || m.userspaceAddr + m.memorySize > TASK_SIZE) return err(EINVAL);
+    if (wantsGmem && (m.guestMemfdOffset % PAGE !== 0n || m.guestMemfdOffset + m.memorySize > U64)) return err(EINVAL);
+    // Address space id (SMM is a second one unless the VM has protected state), slot id, GPA wrap, size.
+    const nrAs = this.hasProtectedState ? 1 : 2;
+    if (asId >= nrAs) return err(EINVAL);
+    if (m.guestPhysAddr + m.memorySize > U64) return err(EINVAL);
+    if (m.memorySize / PAGE > KVM_MEM_MAX_NR_PAGES) return err(EINVAL);
+    const old = this.slots.get(asId, id);
+    if (m.memorySize === 0n) {
+      if (!old) return err(EINVAL);
+      this.deleteSlot(old);
+      return ok();
+    }
+    const baseGfn = Number(m.guestPhysAddr / PAGE);
+    const npages = Number(m.memorySize / PAGE);
+    let change: 'create' | 'move' | 'flags';
+    if (!old) {
+      change = 'create';
+    } else {
+      // Private memslots are immutable: they can only be deleted.
+      if (wantsGmem) return err(EINVAL);
+      if (m.userspaceAddr !== old.userspaceAddr || npages !== old.npages ||
+        ((m.flags ^ old.flags) & (KVM_MEM_READONLY | KVM_MEM_GUEST_MEMFD))) return err(EINVAL);
+      if (baseGfn !== old.baseGfn) change = 'move';
+      else if (m.flags !== old.flags) change = 'flags';
+      else return ok();
+    }
+    if (change !== 'flags' && this.slots.overlaps(asId, id, baseGfn, baseGfn + npages)) return err(EEXIST);
+    // kvm_arch_prepare_memory_region() (x86): the slot must end below kvm_mmu_max_gfn().
+    if (change !== 'flags' && BigInt(baseGfn + npages - 1) > (1n << BigInt(this.sys.maxPhysBits - 12)) - 1n) return err(EINVAL);
+    if (change === 'move') {
+      this.slots.move(old!, baseGfn);
+      return ok();
+    }
+    if (change === 'flags') {
+      old!.flags = m.flags;
+      return ok();
+    }
+    let gmem: Gmem | null = null;
+    let pgoff = 0;
+    if (wantsGmem) {
+      // kvm_gmem_bind(): EBADF for no file, EINVAL for anything else wrong.
+      const f = this.sys.fds.get(m.guestMemfd | 0);
+      if (!f) return err(EBADF);
+      if (!(f instanceof Gmem) || f.vm !== this) return err(EINVAL);
+      const off = BigInt.asIntN(64, m.guestMemfdOffset);
+      if (off < 0n || off % PAGE !== 0n || off + m.memorySize > f.size) return err(EINVAL);
+      pgoff = Number(off / PAGE);
+      if (f.rangeBound(pgoff, pgoff + npages)) return err(EINVAL);
+      gmem = f;
+    }
+    const slot: Memslot = {
+      asId, id, flags: m.flags, baseGfn, npages, userspaceAddr: m.userspaceAddr, gmem,
+      hasGmemFlag: wantsGmem, gmemPgoff: pgoff, gmemOnly: !!gmem && this.sys.profile.gmemOnlySlots && gmem.mmapable,
+    };
+    gmem?.bind({ start: pgoff, end: pgoff + npages, owner: slot });
+    this.slots.insert(slot);
+    return ok();
+  }
+
+  deleteSlot(s: Memslot): void {
+    // kvm_gmem_unbind() on delete: the gmem range can be bound again.
+    s.gmem?.unbind(s);
+    this.slots.remove(s);
+  }
+
+  /** kvm_vm_ioctl_set_mem_attributes() (virt/kvm/kvm_main.c). */
+  private setMemoryAttributes(arg: IoctlArg | undefined): SysResult {
+    const b = structArg(arg, SIZEOF_KVM_MEMORY_ATTRIBUTES);
+    if (!b) return err(EFAULT);
+    const a = decodeMemoryAttributes(b);
+    if (a.flags) return err(EINVAL);
+    if (a.attributes & ~this.supportedAttributes) return err(EINVAL);
+    if (a.size === 0n || a.address + a.size > U64) return err(EINVAL);
+    if (a.address % PAGE !== 0n || a.size % PAGE !== 0n) return err(EINVAL);
+    this.applyAttributes(Number(a.address / PAGE), Number((a.address + a.size) / PAGE), a.attributes);
+    return ok();
+  }
+
+  /** Whether KVM_PRE_FAULT_MEMORY is allowed (kvm->arch.pre_fault_allowed). */
+  get preFaultAllowed(): boolean {
+    return this.pvm.preFaultAllowed?.() ?? this.platform.preFault;
+  }
+}
+
+/**
+ * KVM_CHECK_EXTENSION answers shared by /dev/kvm (vm undefined) and VM fds
+ * (kvm_vm_ioctl_check_extension_generic(), arch/x86/kvm/x86.c
+ * kvm_vm_ioctl_check_extension()). Unknown capabilities are 0.
+ */
+export function capValue(cap: number, sys: Pick<VmHost, 'profile' | 'platforms'>, vm?: Vm): number {
+  const p = sys.profile;
+  switch (cap) {
+    case KVM_CAP_IMMEDIATE_EXIT:
+    case KVM_CAP_USER_MEMORY2:
+    case KVM_CAP_MEMORY_FAULT_INFO:
+    case KVM_CAP_PRE_FAULT_MEMORY:
+      return 1;
+    case KVM_CAP_NR_MEMSLOTS:
+      return KVM_USER_MEM_SLOTS;
+    case KVM_CAP_EXIT_HYPERCALL:
+      return Number(KVM_EXIT_HYPERCALL_VALID_MASK);
+    case KVM_CAP_VM_TYPES:
+      return sys.platforms.vmTypesMask() | 0;
+    case KVM_CAP_MEMORY_ATTRIBUTES:
+      // kvm_supported_mem_attributes(): all attributes at system scope.
+      return vm ? Number(vm.supportedAttributes) : Number(KVM_MEMORY_ATTRIBUTE_PRIVATE);
+    case KVM_CAP_GUEST_MEMFD:
+      return p.capGuestMemfd === 'always' || !vm || vm.hasPrivateMem ? 1 : 0;
+    case KVM_CAP_GUEST_MEMFD_FLAGS:
+      if (!p.hasGmemFlagsCap) return 0;
+      return Number(vm ? vm.gmemFlags : p.gmemFlagsSystem);
+    default:
+      return 0;
+  }
+}
