@@ -49,7 +49,9 @@ run_tests: all
 install: all
 	@rm -rf $(INSTALL_PATH)/kselftest-list.txt
 	@mkdir -p $(INSTALL_PATH)
-	@cp -p $(BUILD)/run_kselftest.sh $(BUILD)/package.json $(INSTALL_PATH)/
+	@mkdir -p $(INSTALL_PATH)/kselftest
+	@cp -p $(BUILD)/run_kselftest.sh $(INSTALL_PATH)/
+	@cp -p $(BUILD)/kselftest/runner.cjs $(INSTALL_PATH)/kselftest/
 	@for t in $(TARGETS); do \
 		$(KSFT_SUBMAKE) -C $(KSFT_TESTS)/$$t install INSTALL_PATH=$(INSTALL_PATH)/$$t || exit 1; \
 		$(KSFT_SUBMAKE) -s -C $(KSFT_TESTS)/$$t emit_tests >> $(INSTALL_PATH)/kselftest-list.txt || exit 1; \

@@ -1,7 +1,7 @@
 // The build: bundles and copies the selected collections into build/, writes
 // the runner and build/kselftest-list.txt. Used by the top-level Makefile
 // (all collections, one esbuild call) and by lib.mk (one collection).
-import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { bundleRunner, bundleTests, type TestEntry } from './bundle.js';
 import { BuildError, readCollection, runList, type Collection } from './collections.js';
@@ -35,13 +35,23 @@ function checkNames(c: Collection): void {
   }
 }
 
+/**
+ * run_kselftest.sh is a two-line POSIX sh launcher for kselftest/runner.cjs
+ * (the bundled runner). A node script named `.sh` would break whenever
+ * NODE_OPTIONS registers module hooks (test harnesses, tsx): Node's ESM
+ * loader then refuses the unknown extension. `.cjs` has no such case.
+ */
+export const RUNNER_LAUNCHER = `#!/bin/sh
+# Runs the kselftest runner (kselftest/runner.cjs, bundled from tools/runner); --help lists the options.
+KSFT_RUNNER_SCRIPT="$0" exec node "$(dirname "$0")/kselftest/runner.cjs" "$@"
+`;
+
 export async function buildRunner(root: string, out: string): Promise<string> {
+  const bundle = join(out, 'kselftest', 'runner.cjs');
+  const file = await bundleRunner(join(root, 'tools/runner/cli.ts'), bundle);
+  writePlain(bundle, file.contents);
   const target = join(out, 'run_kselftest.sh');
-  const file = await bundleRunner(join(root, 'tools/runner/cli.ts'), target);
-  writeExecutable(target, file.contents);
-  // Node runs a `.sh` file only as CommonJS, so the runner's directory says so
-  // even when it sits inside this repository's "type": "module" tree.
-  writeFileSync(join(out, 'package.json'), '{ "type": "commonjs" }\n');
+  writeExecutable(target, RUNNER_LAUNCHER);
   return target;
 }
 

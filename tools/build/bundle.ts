@@ -1,8 +1,7 @@
 // esbuild bundling. Tests: one call for every entry point, ESM, inline
 // source maps, written as <name>.mjs beside an executable launcher <name>
-// (see layout.ts). The runner: one CJS file with a node shebang, because it
-// is installed as run_kselftest.sh and Node only runs a `.sh` file as
-// CommonJS.
+// (see layout.ts). The runner: one CommonJS file, kselftest/runner.cjs,
+// started by the run_kselftest.sh launcher (see build.ts).
 import { build, type Message, type OutputFile } from 'esbuild';
 import { BuildError } from './collections.js';
 
@@ -55,7 +54,6 @@ export async function bundleRunner(source: string, outfile: string): Promise<Out
       platform: 'node',
       format: 'cjs',
       target: 'node20',
-      banner: { js: '#!/usr/bin/env node' },
       write: false,
       logLevel: 'silent',
     });

@@ -1,6 +1,6 @@
 // The build tree, laid out like an install directory so `make install` is a
 // copy:
-//   build/run_kselftest.sh          the runner (CJS) + build/package.json {"type":"commonjs"}
+//   build/run_kselftest.sh          launcher of build/kselftest/runner.cjs (the runner)
 //   build/kselftest-list.txt        collection:test lines
 //   build/tests/<collection>/<name> executable launcher, started as plain node
 //   build/tests/<collection>/<name>.mjs  the bundled test (ESM, inline source map)

@@ -1,9 +1,14 @@
-// Entry point of the bundled runner (build/run_kselftest.sh).
+// Entry point of the bundled runner (build/kselftest/runner.cjs), started by
+// the run_kselftest.sh launcher, which passes its own path in
+// KSFT_RUNNER_SCRIPT: that directory is the default base directory.
 import { main } from './main.js';
+
+const script = process.env.KSFT_RUNNER_SCRIPT ?? process.argv[1] ?? 'run_kselftest.sh';
+delete process.env.KSFT_RUNNER_SCRIPT;
 
 main({
   argv: process.argv.slice(2),
-  script: process.argv[1] ?? 'run_kselftest.sh',
+  script,
   env: process.env,
   stdout: process.stdout,
   stderr: process.stderr,
