@@ -52,7 +52,10 @@ const sources = new Map<string, string | null>();
 function fromSourceMap(file: string): string | null {
   const main = process.argv[1];
   if (!main) return null;
-  for (const key of [resolve(main), pathToFileURL(resolve(main)).href]) {
+  // The built test is <name>.mjs started through a small launcher <name>
+  // (tools/build/layout.ts); the source map belongs to the .mjs.
+  const keys = [resolve(main), `${resolve(main)}.mjs`].flatMap((p) => [p, pathToFileURL(p).href]);
+  for (const key of keys) {
     let map;
     try {
       map = findSourceMap(key);
@@ -62,7 +65,7 @@ function fromSourceMap(file: string): string | null {
     if (!map) continue;
     const { sources: names, sourcesContent, sourceRoot } = map.payload;
     if (!sourcesContent) continue;
-    const base = dirname(resolve(main));
+    const base = dirname(key.startsWith('file://') ? fileURLToPath(key) : key);
     let byName: number | undefined;
     for (let i = 0; i < names.length; i++) {
       const name = names[i] ?? '';

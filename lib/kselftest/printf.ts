@@ -93,6 +93,35 @@ function formatInteger(v: PrintfArg, spec: Spec, fmt: string): string {
   return pad(digits, prefix, { ...spec, zero: spec.zero && zeroOk }, true);
 }
 
+/**
+ * toFixed() for a non-negative finite x, rounding an exact tie to even as
+ * glibc does (toFixed() rounds ties up: 99.25 -> "99.3", printf "99.2").
+ */
+function fixed(x: number, prec: number): string {
+  const plain = x.toFixed(prec);
+  if (x >= 1e21 || !Number.isFinite(x)) return plain;
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const hi = view.getUint32(0);
+  const lo = view.getUint32(4);
+  const biased = (hi >>> 20) & 0x7ff;
+  let mant = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+  let exp = biased - 1075;
+  if (biased === 0) exp = -1074;
+  else mant |= 1n << 52n;
+  // x = mant * 2^exp exactly; scaled = x * 10^prec as the fraction num / den.
+  let num = mant * 10n ** BigInt(prec);
+  let den = 1n;
+  if (exp >= 0) num <<= BigInt(exp);
+  else den <<= BigInt(-exp);
+  if ((2n * num) % den !== 0n || ((2n * num) / den) % 2n === 0n) return plain;
+  // An exact tie between q and q + 1: keep the even one.
+  const q = num / den;
+  const n = q % 2n === 0n ? q : q + 1n;
+  const digits = n.toString().padStart(prec + 1, '0');
+  return prec === 0 ? digits : `${digits.slice(0, -prec)}.${digits.slice(-prec)}`;
+}
+
 function expDigits(s: string): string {
   // JavaScript writes e+5, C writes e+05: at least two exponent digits.
   return s.replace(/e([+-])(\d)$/, 'e$10$2');
@@ -121,14 +150,14 @@ function formatFloat(v: PrintfArg, spec: Spec, fmt: string): string {
   const prec = spec.precision ?? 6;
   const c = spec.conv.toLowerCase();
   if (c === 'f') {
-    body = x.toFixed(prec);
+    body = fixed(x, prec);
     if (spec.alt && prec === 0) body += '.';
   } else if (c === 'e') {
     body = expDigits(x.toExponential(prec));
   } else {
     const p = prec === 0 ? 1 : prec;
     const exp = x === 0 ? 0 : Number(x.toExponential(p - 1).split('e')[1]);
-    if (p > exp && exp >= -4) body = x.toFixed(p - 1 - exp);
+    if (p > exp && exp >= -4) body = fixed(x, p - 1 - exp);
     else body = expDigits(x.toExponential(p - 1));
     if (!spec.alt && body.includes('.')) body = body.replace(/\.?0+(?=e|$)/, '');
   }
