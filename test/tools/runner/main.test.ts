@@ -1,0 +1,160 @@
+// run_kselftest.sh's command line: selection (-t/-c/-S), -l, -d, -o, -s, -p,
+// KSELFTEST_*_ARGS, unknown names and options, bad settings.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { makeTree, parseStreams, runRunner } from './helpers.js';
+
+const twoCollections = () => makeTree({
+  collections: {
+    zeta: { z_one: { fixture: 'pass.sh' } },
+    alpha: { a_one: { fixture: 'pass.sh' }, a_two: { fixture: 'skip.sh' }, a_three: { fixture: 'fail.sh' } },
+    'coco/tdx': { tdx_smoke: { fixture: 'pass.sh' } },
+  },
+});
+
+t.test('collections run in sorted order, one TAP stream each, numbering restarts', async (t) => {
+  const r = await runRunner(twoCollections(), []);
+  const streams = await parseStreams(r.stdout);
+  t.equal(streams.length, 3);
+  t.same(streams.map((s) => s.asserts.map((a) => `${a.id} ${a.name}`)), [
+    ['1 selftests: alpha: a_one', '2 selftests: alpha: a_two', '3 selftests: alpha: a_three # exit=1'],
+    ['1 selftests: coco/tdx: tdx_smoke'],
+    ['1 selftests: zeta: z_one'],
+  ]);
+  t.same(streams.map((s) => s.plan.end), [3, 1, 1]);
+  t.equal(r.code, 1);
+});
+
+t.test('-t and -c select, -S removes, names are checked', async (t) => {
+  const tree = twoCollections();
+  const a = await runRunner(tree, ['-t', 'zeta:z_one', '-c', 'coco/tdx']);
+  t.same((await parseStreams(a.stdout)).map((s) => s.asserts.map((x) => x.name)), [
+    ['selftests: coco/tdx: tdx_smoke'],
+    ['selftests: zeta: z_one'],
+  ]);
+  t.equal(a.code, 0);
+  const b = await runRunner(tree, ['--collection', 'alpha', '--skip', 'alpha:a_three', '-S', 'alpha:a_one']);
+  const [s] = await parseStreams(b.stdout);
+  t.same(s!.asserts.map((x) => `${x.id} ${x.name}`), ['1 selftests: alpha: a_two']);
+  t.equal(b.code, 0, 'the failing test was skipped');
+
+  const noTest = await runRunner(tree, ['-t', 'alpha:nope']);
+  t.equal(noTest.code, 1);
+  t.equal(noTest.stderr, "No such test 'alpha:nope'\n");
+  t.equal(noTest.stdout, '', 'nothing runs');
+  const noColl = await runRunner(tree, ['-c', 'beta']);
+  t.equal(noColl.code, 1);
+  t.equal(noColl.stderr, "No such collection 'beta'\n");
+  const prefixOnly = await runRunner(tree, ['-c', 'coco']);
+  t.equal(prefixOnly.stderr, "No such collection 'coco'\n", 'a collection is matched whole, not as a path prefix');
+  const noSkip = await runRunner(tree, ['-S', 'alpha:nope']);
+  t.equal(noSkip.code, 1);
+  t.equal(noSkip.stderr, "No such test 'alpha:nope'\n");
+});
+
+t.test('-l lists, -d prints what would run', async (t) => {
+  const tree = twoCollections();
+  const l = await runRunner(tree, ['-l']);
+  t.equal(l.code, 0);
+  t.equal(l.stdout, readFileSync(tree.list, 'utf8'));
+  const d = await runRunner(tree, ['-d', '-c', 'alpha', '-t', 'zeta:z_one']);
+  t.equal(d.code, 0);
+  t.equal(d.stdout, 'cd alpha\nrun_many a_one a_two a_three\ncd zeta\nrun_many z_one\n');
+});
+
+t.test('-h prints usage on stdout; unknown option prints it on stderr and exits 1', async (t) => {
+  const h = await runRunner(undefined, ['-h']);
+  t.equal(h.code, 0);
+  t.match(h.stdout, /^Usage: run_kselftest\.sh \[OPTIONS\]/);
+  t.match(h.stdout, /--no-error-on-fail/);
+  const u = await runRunner(undefined, ['--bogus']);
+  t.equal(u.code, 1);
+  t.equal(u.stdout, '');
+  t.match(u.stderr, /^run_kselftest\.sh: unknown option '--bogus'\nUsage: /);
+});
+
+t.test('option values are validated with one-line errors', async (t) => {
+  const tree = twoCollections();
+  const bad = await runRunner(tree, ['-o', 'soon']);
+  t.equal(bad.code, 1);
+  t.equal(bad.stderr, "run_kselftest.sh: invalid value 'soon' for option -o/--override-timeout: expected a whole number of seconds >= 0\n");
+  const neg = await runRunner(tree, ['--override-timeout=-3']);
+  t.equal(neg.stderr, "run_kselftest.sh: invalid value '-3' for option -o/--override-timeout: expected a whole number of seconds >= 0\n");
+  const missing = await runRunner(tree, ['-t']);
+  t.equal(missing.code, 1);
+  t.equal(missing.stderr, 'run_kselftest.sh: option -t/--test needs a value (COLLECTION:TEST)\n');
+  const flagValue = await runRunner(tree, ['--list=yes']);
+  t.equal(flagValue.stderr, "run_kselftest.sh: option -l/--list takes no value, got 'yes'\n");
+});
+
+t.test('timeouts: default 45, settings file, -o wins', async (t) => {
+  const tree = makeTree({
+    collections: { kvm: { a: { fixture: 'pass.sh' } }, other: { b: { fixture: 'pass.sh' } } },
+    settings: { kvm: '# kvm settings\n\ntimeout=120\n' },
+  });
+  const r = await runRunner(tree, []);
+  t.match(r.stdout, /^# timeout set to 120\n# selftests: kvm: a$/m);
+  t.match(r.stdout, /^# timeout set to 45\n# selftests: other: b$/m);
+  const o = await runRunner(tree, ['-o', '7']);
+  t.match(o.stdout, /^# overriding timeout to 7\n# selftests: kvm: a$/m);
+  t.match(o.stdout, /^# overriding timeout to 7\n# selftests: other: b$/m);
+});
+
+t.test('a malformed settings file is an error naming file and line', async (t) => {
+  const tree = makeTree({ collections: { kvm: { a: { fixture: 'pass.sh' } } }, settings: { kvm: '# ok\ntimeout=10\ntimeout 30\n' } });
+  const r = await runRunner(tree, []);
+  t.equal(r.code, 1);
+  t.equal(r.stdout, '', 'checked before any TAP is printed');
+  t.equal(r.stderr, `run_kselftest.sh: ${join(tree.base, 'kvm/settings')}:3: malformed line 'timeout 30': expected key=value\n`);
+  writeFileSync(join(tree.base, 'kvm/settings'), 'timeout=2m\n');
+  const v = await runRunner(tree, []);
+  t.equal(v.code, 1);
+  t.equal(v.stderr, `run_kselftest.sh: ${join(tree.base, 'kvm/settings')}:1: invalid timeout '2m': expected a whole number of seconds\n`);
+});
+
+t.test('KSELFTEST_<NAME>_ARGS reaches the test, split without a shell', async (t) => {
+  const tree = makeTree({ collections: { kvm: { 'private-mem.test': { fixture: 'args.sh' } } } });
+  const r = await runRunner(tree, [], { env: { KSELFTEST_PRIVATE_MEM_TEST_ARGS: `-n 2 "two words" 'a $HOME b' ;x` } });
+  t.match(r.stdout, '# argc=5\n# arg=[-n]\n# arg=[2]\n# arg=[two words]\n# arg=[a $HOME b]\n# arg=[;x]\n');
+  const bad = await runRunner(tree, [], { env: { KSELFTEST_PRIVATE_MEM_TEST_ARGS: '"open' } });
+  t.equal(bad.code, 1);
+  t.match(bad.stderr, /KSELFTEST_PRIVATE_MEM_TEST_ARGS: unterminated " quote/);
+});
+
+t.test('-s writes test bodies to output.log, -p to /tmp/<test>', async (t) => {
+  const tree = makeTree({ collections: { kvm: { ksft_runner_log_probe: { fixture: 'pass.sh' } } } });
+  const s = await runRunner(tree, ['-s']);
+  t.equal(s.stdout, 'TAP version 13\n1..1\n# selftests: kvm: ksft_runner_log_probe\nok 1 selftests: kvm: ksft_runner_log_probe\n');
+  t.equal(readFileSync(join(tree.base, 'output.log'), 'utf8'), '# timeout set to 45\n# pass: stdout line\n# pass: stderr line\n');
+  const p = await runRunner(tree, ['-p']);
+  t.equal(p.stdout, s.stdout);
+  t.equal(readFileSync('/tmp/ksft_runner_log_probe', 'utf8'), '# timeout set to 45\n# pass: stdout line\n# pass: stderr line\n');
+});
+
+t.test('a missing or malformed list file', async (t) => {
+  const tree = twoCollections();
+  const gone = join(tree.base, 'no-such-list.txt');
+  const r = await runRunner(undefined, ['--base-dir', tree.base, '--list-file', gone]);
+  t.equal(r.code, 1);
+  t.equal(r.stderr, `run_kselftest.sh: Could not find list of tests to run (${gone})\n`);
+  writeFileSync(tree.list, 'alpha:a_one\nbroken line\n');
+  const m = await runRunner(tree, []);
+  t.equal(m.code, 1);
+  t.equal(m.stderr, `run_kselftest.sh: ${tree.list}:2: malformed entry 'broken line': expected COLLECTION:TEST\n`);
+});
+
+t.test('-n runs each test in a fresh network namespace', async (t) => {
+  const tree = makeTree({ collections: { net: { ns_test: { fixture: 'netns.sh' } } } });
+  const r = await runRunner(tree, ['-n']);
+  if (/Create namespace failed/.test(r.stdout)) {
+    // Without CAP_SYS_ADMIN the kernel's answer is a failed result, not a crash.
+    t.match(r.stdout, /^# Warning: Create namespace failed for ns_test\nnot ok 1 selftests: net: ns_test # Create NS failed$/m);
+    t.equal(r.code, 1);
+    return;
+  }
+  t.equal(r.code, 0, r.stdout);
+  t.match(r.stdout, /^# links: lo$/m, 'only the loopback device exists in the namespace');
+  const left = existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith('ns_test-')) : [];
+  t.same(left, [], 'namespace removed');
+});

@@ -1,0 +1,93 @@
+// The test process: a 100+ MB output flood streams through a bounded runner,
+// and SIGTERM/SIGINT to the runner take the running test's whole group down
+// while the TAP printed so far stays valid.
+import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import t from 'tap';
+import { bundledRunner, makeTree, parseTap, pidsFrom, tmpFile, waitDead } from './helpers.js';
+
+function vmHWMkB(pid: number): number | undefined {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+t.test('a 110 MB output flood: every line prefixed, runner memory bounded', async (t) => {
+  const FLOOD = 110_000_000;
+  const tree = makeTree({ collections: { kvm: { flood_test: { fixture: 'flood.sh' } } } });
+  const runner = await bundledRunner();
+  const child = spawn(runner, ['--base-dir', tree.base, '--list-file', tree.list], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, KSFT_FLOOD_BYTES: String(FLOOD) },
+  });
+  // The runner is exec'd by its sh launcher, so this pid is the node process.
+  let peakKb = 0;
+  const poll = setInterval(() => { peakKb = Math.max(peakKb, vmHWMkB(child.pid!) ?? 0); }, 20);
+  let bytes = 0;
+  let floodLines = 0;
+  let badLines = 0;
+  let rest = '';
+  const other: string[] = [];
+  const FLOOD_LINE = '# flood 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+  child.stdout.setEncoding('latin1');
+  child.stdout.on('data', (d: string) => {
+    bytes += d.length;
+    const lines = (rest + d).split('\n');
+    rest = lines.pop()!;
+    for (const l of lines) {
+      if (l === FLOOD_LINE) floodLines++;
+      else if (l.startsWith('# flood 0123')) badLines++;
+      else other.push(l);
+    }
+  });
+  const t0 = Date.now();
+  const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+  const ms = Date.now() - t0;
+  clearInterval(poll);
+  if (rest !== '') other.push(rest);
+  const lineLen = FLOOD_LINE.length - 2 + 1;
+  t.equal(code, 0);
+  t.equal(floodLines, Math.floor(FLOOD / lineLen), 'every whole flood line arrived with its prefix');
+  t.equal(badLines, 1, 'the one cut line (head -c) is prefixed and joined with the next output');
+  t.ok(bytes > FLOOD, `${bytes} bytes of TAP`);
+  const s = await parseTap(`${other.join('\n')}\n`);
+  t.equal(s.ok, true);
+  t.same(s.asserts.map((a) => a.name), ['selftests: kvm: flood_test']);
+  t.ok(peakKb > 0, 'peak RSS measured');
+  t.ok(peakKb < 200 * 1024, `runner peak RSS ${Math.round(peakKb / 1024)} MB < 200 MB (flood took ${ms} ms)`);
+  t.comment(`flood: ${bytes} bytes in ${ms} ms, runner VmHWM ${Math.round(peakKb / 1024)} MB`);
+});
+
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  t.test(`${sig} to the runner mid-test: no orphan, TAP valid so far`, async (t) => {
+    const pids = tmpFile('pids');
+    const tree = makeTree({
+      collections: { kvm: { first_test: { fixture: 'pass.sh' }, hang_test: { fixture: 'hang.sh' }, never_test: { fixture: 'pass.sh' } } },
+    });
+    const runner = await bundledRunner();
+    const child = spawn(runner, ['--base-dir', tree.base, '--list-file', tree.list], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, KSFT_FIXTURE_PIDS: pids },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('# hanging\n')) child.kill(sig);
+    });
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((res) => child.on('close', (c, s) => res([c, s])));
+    t.equal(signal, null, 'the runner exits by itself');
+    t.equal(code, sig === 'SIGTERM' ? 143 : 130);
+    t.ok(await waitDead(pidsFrom(pids)), 'the hanging test and its grandchild are gone');
+    t.notMatch(out, /never_test/, 'nothing runs after the signal');
+    t.match(out, new RegExp(`\\nBail out! run_kselftest.sh stopped by ${sig}\\n$`));
+    const s = await parseTap(out);
+    t.same(s.asserts.map((a) => [a.ok, a.name]), [[true, 'selftests: kvm: first_test']]);
+    t.equal(s.bailout, `run_kselftest.sh stopped by ${sig}`);
+    for (const line of out.trimEnd().split('\n')) {
+      t.match(line, /^(TAP version 13|1\.\.\d+|#( .*)?|ok \d+ .*|Bail out! .*)$/, `well-formed: ${line}`);
+    }
+  });
+}
