@@ -1,0 +1,92 @@
+/**
+ * private_mem_kvm_exits_test: a private access that KVM cannot serve exits
+ * to userspace as KVM_EXIT_MEMORY_FAULT (KVM_RUN = -1/EFAULT) with
+ * flags = PRIVATE, the page-aligned GPA and size 4096:
+ *  - the gmem slot is deleted while the vCPU runs (the KVM_RUN promise is
+ *    started, the slot deleted from the main flow, then the promise awaited,
+ *    as the C program deletes from main while a thread runs the vCPU);
+ *  - the slot has no guest_memfd but the attribute says private.
+ */
+import { EFAULT } from '../../lib/kvm/errno.js';
+import {
+  KVM_CAP_VM_TYPES, KVM_EXIT_MEMORY_FAULT, KVM_MEM_GUEST_MEMFD, KVM_MEMORY_EXIT_FLAG_PRIVATE, PAGE_SIZE,
+} from '../../lib/kvm/uapi.js';
+import type { GuestBuilder } from '../../lib/guest/builder.js';
+import {
+  KVM_IOCTL_ERROR, PLATFORM_VM_TYPES, TEST_ASSERT, TEST_ASSERT_EQ, TEST_REQUIRE, _vcpuRun, ksftEnv, kvmCheckCap,
+  kvmSelftestMain, kvmVmFree, vmCreateShapeWithOneVcpu, vmMemRegionDelete, vmMemSetPrivate, vmShape,
+  vmUserspaceMemRegionAdd, VM_MEM_SRC_ANONYMOUS, type KvmVcpu, type VmShape,
+} from '../../lib/kvm_util/index.js';
+
+/* Arbitrary, clear of everything else; identity-mapped (GVA == GPA). */
+const EXITS_TEST_GVA = 0xc0000000n;
+const EXITS_TEST_GPA = EXITS_TEST_GVA;
+const EXITS_TEST_NPAGES = 1;
+const EXITS_TEST_SIZE = EXITS_TEST_NPAGES * PAGE_SIZE;
+const EXITS_TEST_SLOT = 10;
+
+/** for (;;) value = *(u64 *)EXITS_TEST_GVA; */
+const guestRepeatedlyRead = (g: GuestBuilder): void => {
+  g.loop('forever', (body) => body.read(EXITS_TEST_GVA, 8));
+};
+
+/** _vcpu_run(); a failure must be EFAULT with a memory-fault exit. */
+async function runVcpuGetExitReason(vcpu: KvmVcpu): Promise<number> {
+  const r = await _vcpuRun(vcpu);
+  if (r.ret) {
+    TEST_ASSERT(r.errno === EFAULT, KVM_IOCTL_ERROR('KVM_RUN', r.ret, r.errno));
+    TEST_ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_MEMORY_FAULT);
+  }
+  return vcpu.run.exitReason;
+}
+
+async function testPrivateAccessMemslotDeleted(shape: VmShape): Promise<void> {
+  const { vm, vcpu } = vmCreateShapeWithOneVcpu(shape, guestRepeatedlyRead);
+
+  vmUserspaceMemRegionAdd(vm, VM_MEM_SRC_ANONYMOUS, EXITS_TEST_GPA, EXITS_TEST_SLOT, EXITS_TEST_NPAGES, KVM_MEM_GUEST_MEMFD);
+
+  // Ask for private access to the page.
+  vmMemSetPrivate(vm, EXITS_TEST_GPA, EXITS_TEST_SIZE);
+
+  const vmThread = runVcpuGetExitReason(vcpu);
+
+  // Let the guest enter its read loop (KVM_RUN yields while it runs), then pull the slot from under it.
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  vmMemRegionDelete(vm, EXITS_TEST_SLOT);
+
+  const exitReason = await vmThread;
+
+  TEST_ASSERT_EQ(exitReason, KVM_EXIT_MEMORY_FAULT);
+  TEST_ASSERT_EQ(vcpu.run.memoryFaultFlags, KVM_MEMORY_EXIT_FLAG_PRIVATE);
+  TEST_ASSERT_EQ(vcpu.run.memoryFaultGpa, EXITS_TEST_GPA);
+  TEST_ASSERT_EQ(vcpu.run.memoryFaultSize, EXITS_TEST_SIZE);
+
+  kvmVmFree(vm);
+}
+
+async function testPrivateAccessMemslotNotPrivate(shape: VmShape): Promise<void> {
+  const { vm, vcpu } = vmCreateShapeWithOneVcpu(shape, guestRepeatedlyRead);
+
+  // A plain memslot (flags = 0): no guest_memfd behind it.
+  vmUserspaceMemRegionAdd(vm, VM_MEM_SRC_ANONYMOUS, EXITS_TEST_GPA, EXITS_TEST_SLOT, EXITS_TEST_NPAGES, 0);
+
+  vmMemSetPrivate(vm, EXITS_TEST_GPA, EXITS_TEST_SIZE);
+
+  const exitReason = await runVcpuGetExitReason(vcpu);
+
+  TEST_ASSERT_EQ(exitReason, KVM_EXIT_MEMORY_FAULT);
+  TEST_ASSERT_EQ(vcpu.run.memoryFaultFlags, KVM_MEMORY_EXIT_FLAG_PRIVATE);
+  TEST_ASSERT_EQ(vcpu.run.memoryFaultGpa, EXITS_TEST_GPA);
+  TEST_ASSERT_EQ(vcpu.run.memoryFaultSize, EXITS_TEST_SIZE);
+
+  kvmVmFree(vm);
+}
+
+kvmSelftestMain(async () => {
+  const plat = PLATFORM_VM_TYPES[ksftEnv().KSFT_PLATFORM];
+  TEST_REQUIRE((kvmCheckCap(KVM_CAP_VM_TYPES) >>> 0) & (1 << plat.type) >>> 0,
+    `kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(${plat.macro})`);
+
+  await testPrivateAccessMemslotDeleted(vmShape(plat.type));
+  await testPrivateAccessMemslotNotPrivate(vmShape(plat.type));
+});
