@@ -20,6 +20,7 @@ KSFT_TESTS ?= $(KSFT_TOP)/tests
 KSFT_BUILD ?= $(KSFT_TOP)/build
 export KSFT_TESTS KSFT_BUILD
 BUILD := $(KSFT_BUILD)
+KSFT_PACKAGES ?= $(KSFT_TOP)/kselftest-packages
 INSTALL_PATH ?= $(KSFT_TOP)/kselftest_install
 override INSTALL_PATH := $(abspath $(INSTALL_PATH))
 FORMAT ?= .gz
@@ -63,13 +64,13 @@ emit_tests:
 	@for t in $(TARGETS); do $(MAKE) -s --no-print-directory -C $(KSFT_TESTS)/$$t emit_tests || exit 1; done
 
 gen_tar: install
-	@mkdir -p $(KSFT_TOP)/kselftest-packages
-	@tar $(TAR_COMPRESSION_OPT) -cf $(KSFT_TOP)/kselftest-packages/kselftest.tar$(FORMAT) -C $(INSTALL_PATH) .
-	@echo "Package created: $(KSFT_TOP)/kselftest-packages/kselftest.tar$(FORMAT)"
+	@mkdir -p $(KSFT_PACKAGES)
+	@tar $(TAR_COMPRESSION_OPT) -cf $(KSFT_PACKAGES)/kselftest.tar$(FORMAT) -C $(INSTALL_PATH) .
+	@echo "Package created: $(KSFT_PACKAGES)/kselftest.tar$(FORMAT)"
 
 clean:
 	@for t in $(TARGETS); do $(MAKE) -s --no-print-directory -C $(KSFT_TESTS)/$$t clean; done
-	rm -rf $(BUILD) $(KSFT_TOP)/kselftest-packages
+	rm -rf $(BUILD) $(KSFT_PACKAGES)
 
 # The project's own tests. The last line is `N passed, N failed[, N skipped]`
 # counted from tap's TAP output; any failure (typecheck included) exits non-zero.
