@@ -1,0 +1,75 @@
+/**
+ * Small pieces every behaviour shares: page arithmetic, the guest's own view
+ * of its page tables (what an `auto` access means on a marker platform), and
+ * struct reading for ioctl arguments that point into host memory.
+ */
+import type { GuestView } from '../guest/program.js';
+import type { HostFaultSpec } from '../kvm/model/platform.js';
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PAGE_SIZE } from '../kvm/uapi.js';
+
+export const PAGE = BigInt(PAGE_SIZE);
+export const SZ_2M_N = 0x200000n;
+
+export const gfnOf = (gpa: bigint): bigint => gpa >> 12n;
+export const pageBase = (gpa: bigint): bigint => gpa & ~(PAGE - 1n);
+export const isPageAligned = (v: bigint): boolean => (v & (PAGE - 1n)) === 0n;
+
+/** Pages of [gpa, gpa+size), page-aligned start. */
+export function* pagesOf(gpa: bigint, size: bigint): Generator<bigint> {
+  for (let p = pageBase(gpa); p < gpa + size; p += PAGE) yield p;
+}
+
+export const isPrivateAttr = (attrs: bigint): boolean => (attrs & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n;
+
+/**
+ * The guest's page-table state per gfn on a marker platform: which view
+ * (private or shared) the guest's own mapping of the page uses after its
+ * last conversion. An `auto` access follows it; pages the guest never
+ * converted follow `fallback` (usually the attribute the VMM set up).
+ */
+export class GuestMapping {
+  private readonly priv = new Map<bigint, boolean>();
+
+  set(gpa: bigint, size: bigint, isPrivate: boolean): void {
+    for (const p of pagesOf(gpa, size)) this.priv.set(gfnOf(p), isPrivate);
+  }
+
+  get(gpa: bigint): boolean | undefined {
+    return this.priv.get(gfnOf(gpa));
+  }
+
+  resolve(view: GuestView, gpa: bigint, fallback: () => boolean): boolean {
+    if (view === 'private') return true;
+    if (view === 'shared') return false;
+    return this.get(gpa) ?? fallback();
+  }
+}
+
+export function isHostFault(v: Uint8Array | HostFaultSpec): v is HostFaultSpec {
+  return !(v instanceof Uint8Array);
+}
+
+export function dv(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+export function u64(b: Uint8Array, off: number): bigint {
+  return dv(b).getBigUint64(off, true);
+}
+
+export function u32(b: Uint8Array, off: number): number {
+  return dv(b).getUint32(off, true);
+}
+
+export function setU64(b: Uint8Array, off: number, v: bigint): void {
+  dv(b).setBigUint64(off, BigInt.asUintN(64, v), true);
+}
+
+export function setU32(b: Uint8Array, off: number, v: number): void {
+  dv(b).setUint32(off, v >>> 0, true);
+}
+
+/** Strip one address bit (TDX shared bit, CCA top IPA bit, SEV C-bit). */
+export function stripBit(addr: bigint, bit: number): bigint {
+  return addr & ~(1n << BigInt(bit));
+}

@@ -1,0 +1,92 @@
+/**
+ * The guest conversion protocol of each behaviour, for generic tests
+ * (types.ts, GuestConversion). All x86 platforms reach the VMM as
+ * KVM_EXIT_HYPERCALL(KVM_HC_MAP_GPA_RANGE); CCA as KVM_EXIT_MEMORY_FAULT.
+ */
+import type { KvmRun } from '../kvm/kvm_run.js';
+import {
+  KVM_EXIT_HYPERCALL, KVM_EXIT_MEMORY_FAULT, KVM_HC_MAP_GPA_RANGE, KVM_MAP_GPA_RANGE_DECRYPTED, KVM_MAP_GPA_RANGE_ENCRYPTED,
+  KVM_MAP_GPA_RANGE_PAGE_SZ_1G, KVM_MAP_GPA_RANGE_PAGE_SZ_2M, KVM_MEMORY_EXIT_FLAG_PRIVATE,
+} from '../kvm/uapi.js';
+import { PAGE } from './common.js';
+import type { ConversionRequest, GuestConversion, PlatformOpSink } from './types.js';
+
+function pageSizeOf(attrs: bigint): ConversionRequest['pageSize'] {
+  if (attrs & KVM_MAP_GPA_RANGE_PAGE_SZ_1G) return 0x40000000;
+  if (attrs & KVM_MAP_GPA_RANGE_PAGE_SZ_2M) return 0x200000;
+  return 4096;
+}
+
+/** Decode KVM_EXIT_HYPERCALL(KVM_HC_MAP_GPA_RANGE): a0 = gpa, a1 = pages, a2 = attributes. */
+export function decodeMapGpaRange(run: KvmRun): ConversionRequest | null {
+  if (run.exitReason !== KVM_EXIT_HYPERCALL || run.hypercallNr !== BigInt(KVM_HC_MAP_GPA_RANGE)) return null;
+  const raw = run.hypercallArg(2);
+  return { gpa: run.hypercallArg(0), size: run.hypercallArg(1) * PAGE, toPrivate: (raw & KVM_MAP_GPA_RANGE_ENCRYPTED) !== 0n, pageSize: pageSizeOf(raw), raw };
+}
+
+const hypercallComplete = (run: KvmRun, status: bigint): void => {
+  run.hypercallRet = status;
+};
+
+/** SW_PROTECTED: the raw hypercall; KVM passes a2 through unchecked, so test flags ride along. */
+export const swProtectedConversion: GuestConversion = {
+  convert(g: PlatformOpSink, gpa, size, toPrivate, rawFlags = 0n) {
+    g.hypercall(KVM_HC_MAP_GPA_RANGE, [gpa, size / PAGE, (toPrivate ? KVM_MAP_GPA_RANGE_ENCRYPTED : KVM_MAP_GPA_RANGE_DECRYPTED) | rawFlags], { expect: 0n });
+  },
+  decodeExit: decodeMapGpaRange,
+  complete: hypercallComplete,
+  passesRawFlags: true,
+  privateView: 'auto',
+  sharedView: 'auto',
+};
+
+/** TDX: MapGPA (shared bit set for →shared), then ACCEPT every page after →private. */
+export function tdxConversion(sharedBit: number): GuestConversion {
+  const bit = 1n << BigInt(sharedBit);
+  return {
+    convert(g, gpa, size, toPrivate) {
+      g.platform('tdx.map_gpa', { gpa: toPrivate ? gpa : gpa | bit, size }, { expect: 0n, expr: 'tdvmcall_map_gpa() == TDVMCALL_STATUS_SUCCESS' });
+      if (toPrivate) g.platform('tdx.accept', { gpa, size, level: '4K' }, { expect: 0n, expr: 'tdg_mem_page_accept() == TDX_SUCCESS' });
+    },
+    decodeExit: decodeMapGpaRange,
+    complete: hypercallComplete,
+    passesRawFlags: false,
+    privateView: 'private',
+    sharedView: 'shared',
+  };
+}
+
+/** SNP: rescind validation before →shared, GHCB PSC for the range, PVALIDATE after →private. */
+export const snpConversion: GuestConversion = {
+  convert(g, gpa, size, toPrivate) {
+    const npages = size / PAGE;
+    if (!toPrivate) g.platform('snp.pvalidate', { gpa, npages, size: '4K', validate: false });
+    const entries: string[] = [];
+    for (let i = 0n; i < npages; i++) entries.push(`0x${(gpa / PAGE + i).toString(16)}:${toPrivate ? 'private' : 'shared'}:4K`);
+    g.platform('snp.psc', { entries: entries.join(',') }, { expect: 0n, expr: 'snp_page_state_change() == 0' });
+    if (toPrivate) g.platform('snp.pvalidate', { gpa, npages, size: '4K', validate: true }, { expect: 0n, expr: 'pvalidate() == 0' });
+  },
+  decodeExit: decodeMapGpaRange,
+  complete: hypercallComplete,
+  passesRawFlags: false,
+  privateView: 'private',
+  sharedView: 'shared',
+};
+
+/** CCA: RSI_IPA_STATE_SET exits as KVM_EXIT_MEMORY_FAULT; the attributes are the answer. */
+export const ccaConversion: GuestConversion = {
+  convert(g, gpa, size, toPrivate) {
+    g.platform('cca.rsi_ipa_state_set', { base: gpa, top: gpa + size, ripas: toPrivate ? 'ram' : 'empty' }, { expect: 0n, expr: 'rsi_ipa_state_set() == RSI_ACCEPT' });
+  },
+  decodeExit(run) {
+    if (run.exitReason !== KVM_EXIT_MEMORY_FAULT) return null;
+    const priv = (run.memoryFaultFlags & KVM_MEMORY_EXIT_FLAG_PRIVATE) !== 0n;
+    return { gpa: run.memoryFaultGpa, size: run.memoryFaultSize, toPrivate: priv, pageSize: 4096, raw: run.memoryFaultFlags };
+  },
+  complete() {
+    // Nothing to write: the next KVM_RUN reads the attributes (RIPAS response).
+  },
+  passesRawFlags: false,
+  privateView: 'private',
+  sharedView: 'shared',
+};

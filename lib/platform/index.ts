@@ -1,0 +1,23 @@
+/**
+ * Platform plugins: the interface (types.ts), the manifest schema
+ * (manifest.ts), validation (validate.ts) and the loader (loader.ts), plus
+ * registration of the plugins' model behaviour with a model backend.
+ */
+import type { ModelPlatform } from '../kvm/model/platform.js';
+import { builtinPlatforms } from './loader.js';
+import type { PlatformPlugin } from './types.js';
+
+export { loadPlatform, builtinPlatforms, buildPlugin, PlatformLoadError, type LoadOptions } from './loader.js';
+export { ManifestError, validateManifest, parseManifest, describeSchema } from './validate.js';
+export { PlatformManifest, type HardwareParams, type BehaviourName } from './manifest.js';
+export type { PlatformPlugin, GuestConversion, ConversionRequest, PlatformOpSink, HostAccessResult } from './types.js';
+
+/** Anything platforms can be registered with: a PlatformRegistry, or a model backend's registerPlatform. */
+export interface PlatformRegistrar {
+  register(type: number, platform: ModelPlatform): void;
+}
+
+/** Register the model behaviour of these plugins (default: all eight built-ins) by VM type. */
+export function registerPlatformModels(reg: PlatformRegistrar, plugins: readonly PlatformPlugin[] = builtinPlatforms()): void {
+  for (const p of plugins) reg.register(p.vmType, p.model);
+}

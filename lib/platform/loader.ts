@@ -1,0 +1,76 @@
+/**
+ * loadPlatform(nameOrPath): a built-in plugin by name (a folder under
+ * platforms/), or a user plugin by path (a folder holding manifest.json, or
+ * the manifest file itself). Every manifest is validated against the typebox
+ * schema; a bad one is a ManifestError whose message is one line naming the
+ * file, the field and the expected type.
+ *
+ * A user plugin reuses a built-in behaviour (`behaviour`) with its own
+ * manifest and hardware parameters, which is how [H] claims are changed
+ * without code.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUILTIN_MANIFESTS, BUILTIN_PLATFORM_NAMES } from '../../platforms/index.js';
+import { conversionFor, modelFor } from './behaviours.js';
+import type { HardwareParams, PlatformManifest } from './manifest.js';
+import type { PlatformPlugin } from './types.js';
+import { ManifestError, parseManifest, validateManifest } from './validate.js';
+
+export interface LoadOptions {
+  /** Override [H] hardware parameters (merged over the manifest's). */
+  readonly hardware?: HardwareParams;
+}
+
+export class PlatformLoadError extends Error {
+  override name = 'PlatformLoadError';
+}
+
+const isPath = (s: string): boolean => s.includes('/') || s.startsWith('.') || s.endsWith('.json');
+
+export function buildPlugin(manifest: PlatformManifest, file: string, opts: LoadOptions = {}): PlatformPlugin {
+  const hardware: HardwareParams = { ...manifest.hardware, ...(opts.hardware ?? {}) };
+  const conversion = manifest.conversion.generic ? conversionFor(manifest.behaviour, hardware) : null;
+  return {
+    name: manifest.name,
+    file,
+    manifest,
+    behaviour: manifest.behaviour,
+    hardware,
+    vmType: manifest.vmType,
+    model: modelFor(manifest, hardware),
+    conversion,
+    genericConversionSkip() {
+      if (conversion) return null;
+      if (!manifest.hasPrivateMem) {
+        return `platform ${manifest.name}: no private memory attribute (${manifest.vmTypeName} has KVM_CAP_MEMORY_ATTRIBUTES = 0), conversion is "${manifest.conversion.call}"`;
+      }
+      return `platform ${manifest.name}: conversion "${manifest.conversion.call}" does not reach the VMM as KVM_HC_MAP_GPA_RANGE or KVM_EXIT_MEMORY_FAULT`;
+    },
+  };
+}
+
+function loadFromPath(p: string, opts: LoadOptions): PlatformPlugin {
+  let file = p;
+  if (existsSync(p) && statSync(p).isDirectory()) file = join(p, 'manifest.json');
+  if (!existsSync(file)) throw new PlatformLoadError(`${file}: no such platform manifest`);
+  return buildPlugin(parseManifest(readFileSync(file, 'utf8'), file), file, opts);
+}
+
+/** The validated plugin for a built-in name or a path; throws ManifestError / PlatformLoadError. */
+export function loadPlatform(nameOrPath: string, opts: LoadOptions = {}): PlatformPlugin {
+  const builtin = BUILTIN_MANIFESTS[nameOrPath];
+  if (builtin) {
+    const [json, file] = builtin;
+    return buildPlugin(validateManifest(json, file), file, opts);
+  }
+  if (isPath(nameOrPath)) return loadFromPath(nameOrPath, opts);
+  throw new PlatformLoadError(`unknown platform '${nameOrPath}' (expected one of ${BUILTIN_PLATFORM_NAMES.join('|')}, or a path to a plugin folder)`);
+}
+
+/** Every built-in plugin, validated. */
+export function builtinPlatforms(): PlatformPlugin[] {
+  return BUILTIN_PLATFORM_NAMES.map((n) => loadPlatform(n));
+}
+
+export { ManifestError };

@@ -1,0 +1,101 @@
+/**
+ * The platform plugin interface: one object per confidential-computing
+ * platform, built from a validated manifest (manifest.ts) plus the code of
+ * its behaviour. Three audiences read it:
+ *
+ *  - the model backend, through `model` (a ModelPlatform for the seam in
+ *    lib/kvm/model/platform.ts) registered for `vmType`;
+ *  - kvm_util and generic tests (private_mem_conversions_test), through
+ *    `conversion`: how a guest asks for a range to change state on this
+ *    platform, and how the host decodes that request from the exit;
+ *  - test authors, through the manifest's outcomes (what a host access to
+ *    private memory does, which launch flow applies) and the typed helpers in
+ *    platforms/<name>/guest.ts and launch helpers.
+ */
+import type { GuestView } from '../guest/program.js';
+import type { KvmRun } from '../kvm/kvm_run.js';
+import type { ModelPlatform } from '../kvm/model/platform.js';
+import type { BehaviourName, HardwareParams, PlatformManifest } from './manifest.js';
+
+/** Argument values a `platform` guest op may carry (program.ts). */
+export type PlatformOpArgs = Readonly<Record<string, bigint | number | string | boolean>>;
+
+/**
+ * Where guest helpers record operations: the guest program builder
+ * satisfies it (`g.platform(...)`, `g.hypercall(...)`). Kept structural so
+ * platform helpers do not depend on one builder implementation.
+ */
+export interface PlatformOpSink {
+  platform(call: string, args: PlatformOpArgs, opts?: { readonly expect?: bigint | number; readonly expr?: string }): void;
+  hypercall(nr: bigint | number, args: readonly (bigint | number)[], opts?: { readonly expect?: bigint | number; readonly expr?: string }): void;
+}
+
+/** A decoded guest request to change the state of a GPA range. */
+export interface ConversionRequest {
+  /** Untagged GPA (shared bit / C-bit stripped). */
+  readonly gpa: bigint;
+  readonly size: bigint;
+  readonly toPrivate: boolean;
+  /** The page size the guest asked with (PAGE_SZ_2M on an SNP 2M entry). */
+  readonly pageSize: 4096 | 0x200000 | 0x40000000;
+  /** Raw attribute word (MAP_GPA_RANGE a2) for tests that encode their own flags. */
+  readonly raw: bigint;
+}
+
+/**
+ * How the generic conversion test drives a conversion on this platform.
+ * `null` on a platform (`conversion` field of the plugin) means it has none;
+ * `skipReason` says why in kselftest words.
+ */
+export interface GuestConversion {
+  /**
+   * Record the guest side of converting [gpa, gpa+size): the request
+   * (MapGPA, PSC, raw hypercall, RSI) and whatever the guest owes
+   * afterwards (TDX ACCEPT, SNP PVALIDATE). `rawFlags` are OR-ed into the
+   * MAP_GPA_RANGE attribute word where the platform passes it through
+   * unchecked (the raw hypercall); other platforms ignore them.
+   */
+  convert(g: PlatformOpSink, gpa: bigint, size: bigint, toPrivate: boolean, rawFlags?: bigint): void;
+  /** The conversion request carried by this exit, or null if the exit is something else. */
+  decodeExit(run: KvmRun): ConversionRequest | null;
+  /**
+   * Complete the request after the VMM updated attributes: write the status
+   * where the platform returns it (hypercall.ret). 0 = success.
+   */
+  complete(run: KvmRun, status: bigint): void;
+  /** Whether the raw attribute word carries test-private flags through (SW_PROTECTED only). */
+  readonly passesRawFlags: boolean;
+  /** Views the guest uses for a private / shared access after a conversion. */
+  readonly privateView: GuestView;
+  readonly sharedView: GuestView;
+}
+
+/** A typed host-access outcome: what a host read or write of private memory does. */
+export type HostAccessResult =
+  | { readonly kind: 'ok'; readonly data?: Uint8Array }
+  | { readonly kind: 'ciphertext'; readonly data: Uint8Array }
+  | { readonly kind: 'zeros'; readonly data: Uint8Array }
+  | { readonly kind: 'signal'; readonly signal: 'SIGBUS' | 'SIGSEGV'; readonly code: string }
+  | { readonly kind: 'rmp-fault'; readonly gpa: bigint }
+  | { readonly kind: 'poisoned'; readonly gpa: bigint };
+
+export interface PlatformPlugin {
+  readonly name: string;
+  /** Where the manifest came from, for messages. */
+  readonly file: string;
+  readonly manifest: PlatformManifest;
+  readonly behaviour: BehaviourName;
+  /** [H] parameters (manifest `hardware`), already merged with the behaviour's defaults. */
+  readonly hardware: HardwareParams;
+  readonly vmType: number;
+  /** The platform's model behaviour, registered for `vmType` in the model backend. */
+  readonly model: ModelPlatform;
+  /** The guest conversion protocol, or null when the platform has none. */
+  readonly conversion: GuestConversion | null;
+  /**
+   * Why the generic MAP_GPA_RANGE conversion test cannot run here, as a
+   * kselftest skip text naming the platform and the missing capability; null
+   * when it can.
+   */
+  genericConversionSkip(): string | null;
+}

@@ -1,0 +1,132 @@
+/**
+ * Manifest validation with one-line errors: the file, the field (as a JSON
+ * pointer) and the expected type, the way typebox users expect a bad option
+ * to be reported. The first error wins; one fix at a time keeps the message
+ * readable.
+ */
+import type { TSchema } from '@sinclair/typebox';
+import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
+import { PlatformManifest } from './manifest.js';
+
+export class ManifestError extends Error {
+  constructor(
+    readonly file: string,
+    readonly field: string,
+    readonly expected: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ManifestError';
+  }
+}
+
+interface SchemaLike {
+  const?: unknown;
+  anyOf?: SchemaLike[];
+  type?: string;
+  pattern?: string;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  minItems?: number;
+  items?: SchemaLike;
+  patternProperties?: Record<string, SchemaLike>;
+}
+
+/** A short human description of what a schema accepts, e.g. `one of "4K" | "2M"`. */
+export function describeSchema(schema: TSchema | SchemaLike): string {
+  const s = schema as SchemaLike;
+  if (s.const !== undefined) return JSON.stringify(s.const);
+  if (s.anyOf) {
+    const parts = s.anyOf.map((x) => describeSchema(x));
+    return s.anyOf.every((x) => x.const !== undefined) ? `one of ${parts.join(' | ')}` : parts.join(' or ');
+  }
+  switch (s.type) {
+    case 'string':
+      if (s.pattern) return `string matching /${s.pattern}/`;
+      return s.minLength ? 'non-empty string' : 'string';
+    case 'integer':
+    case 'number': {
+      const range =
+        s.minimum !== undefined && s.maximum !== undefined
+          ? ` in [${s.minimum}, ${s.maximum}]`
+          : s.minimum !== undefined
+            ? ` >= ${s.minimum}`
+            : '';
+      return `${s.type}${range}`;
+    }
+    case 'boolean':
+      return 'boolean';
+    case 'array':
+      return `array of ${s.items ? describeSchema(s.items) : 'values'}${s.minItems ? ` (at least ${s.minItems})` : ''}`;
+    case 'object':
+      if (s.patternProperties) {
+        const v = Object.values(s.patternProperties)[0];
+        return `object of ${v ? describeSchema(v) : 'values'}`;
+      }
+      return 'object';
+    default:
+      return 'a valid value';
+  }
+}
+
+function fieldName(path: string): string {
+  return path === '' ? '(root)' : path;
+}
+
+function render(file: string, e: ValueError): ManifestError {
+  const field = fieldName(e.path);
+  const expected = describeSchema(e.schema);
+  let message: string;
+  if (e.type === ValueErrorType.ObjectRequiredProperty) {
+    message = `${file}: missing field ${field} (expected ${expected})`;
+  } else if (e.type === ValueErrorType.ObjectAdditionalProperties) {
+    message = `${file}: unknown field ${field} (not part of the platform manifest)`;
+  } else {
+    message = `${file}: field ${field} expected ${expected}, got ${JSON.stringify(e.value)}`;
+  }
+  return new ManifestError(file, field, expected, message);
+}
+
+/**
+ * Typebox reports an unknown key on the object itself; point at the key so
+ * the message names the field the user wrote.
+ */
+function locateExtraKey(e: ValueError): ValueError {
+  if (e.type !== ValueErrorType.ObjectAdditionalProperties) return e;
+  const obj = e.value as Record<string, unknown> | undefined;
+  const props = (e.schema as { properties?: Record<string, unknown> }).properties ?? {};
+  const extra = obj && typeof obj === 'object' ? Object.keys(obj).find((k) => !(k in props)) : undefined;
+  return extra === undefined ? e : { ...e, path: `${e.path}/${extra}` };
+}
+
+/** Validate parsed manifest JSON; throws a ManifestError with a one-line message on the first problem. */
+export function validateManifest(value: unknown, file: string): PlatformManifest {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ManifestError(file, '(root)', 'object', `${file}: expected a JSON object, got ${JSON.stringify(value)}`);
+  }
+  const first = Value.Errors(PlatformManifest, value).First();
+  if (first) throw render(file, locateExtraKey(first));
+  const m = value as PlatformManifest;
+  // Cross-field rules the schema cannot say.
+  if (m.marker.model === 'address-bit' && (m.marker.bit === undefined || m.marker.bitMeans === undefined)) {
+    const field = m.marker.bit === undefined ? '/marker/bit' : '/marker/bitMeans';
+    throw new ManifestError(file, field, 'present when /marker/model is "address-bit"', `${file}: missing field ${field} (required when /marker/model is "address-bit")`);
+  }
+  if (!m.hasPrivateMem && m.conversion.generic) {
+    throw new ManifestError(file, '/conversion/generic', 'false when /hasPrivateMem is false', `${file}: field /conversion/generic expected false when /hasPrivateMem is false, got true`);
+  }
+  return m;
+}
+
+/** Parse JSON text and validate it; JSON syntax errors are reported on one line too. */
+export function parseManifest(text: string, file: string): PlatformManifest {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new ManifestError(file, '(root)', 'JSON', `${file}: not valid JSON: ${msg}`);
+  }
+  return validateManifest(value, file);
+}
