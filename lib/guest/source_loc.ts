@@ -44,11 +44,26 @@ export function parseStack(stack: string | undefined): StackFrame[] {
   return frames;
 }
 
-/** Source files of the library itself: frames inside them are never "the caller". */
-const LIBRARY_DIRS = [`${sep}lib${sep}kvm_util${sep}`, `${sep}lib${sep}guest${sep}`, `${sep}lib${sep}kselftest${sep}`];
+let libraryDirs: string[] | undefined;
 
+/**
+ * The library's own source folders, as absolute paths. Taken from this
+ * module's own frame (source-mapped in a bundle), so that a test tree that
+ * mirrors lib/ (test/lib/kvm_util/...) is never mistaken for the library.
+ */
+function libraryDirsOf(): string[] {
+  if (libraryDirs) return libraryDirs;
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder);
+  const self = parseStack(holder.stack)[0]?.file ?? '';
+  const lib = dirname(dirname(self));
+  libraryDirs = ['kvm_util', 'guest', 'kselftest'].map((d) => `${lib}${sep}${d}${sep}`);
+  return libraryDirs;
+}
+
+/** Source files of the library itself: frames inside them are never "the caller". */
 export function isLibraryFrame(f: StackFrame): boolean {
-  return LIBRARY_DIRS.some((d) => f.file.includes(d));
+  return libraryDirsOf().some((d) => f.file.startsWith(d));
 }
 
 /** The current stack, innermost first, without this module's own frame. */
