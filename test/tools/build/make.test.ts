@@ -99,3 +99,16 @@ t.test('make gen_tar and clean', async (t) => {
   t.notOk(existsSync(build), 'build directory removed');
   t.notOk(existsSync(pkgs), 'packages removed');
 });
+
+t.test('npm ci runs only when node_modules is older than package-lock.json', async (t) => {
+  const lock = join(ROOT, 'package-lock.json');
+  for (const target of ['all', 'run_tests', 'check']) {
+    const fresh = make(['-n', target, ...vars]);
+    t.notMatch(fresh.stdout, /npm ci/, `${target}: installed tree is up to date`);
+    // -W: make treats package-lock.json as just modified.
+    const stale = make(['-n', '-W', lock, target, ...vars]);
+    t.match(stale.stdout, /npm ci/, `${target}: a newer lock file triggers npm ci`);
+  }
+  const sub = make(['-n', '-W', lock, '-C', join(FIXTURE_TESTS, 'demo'), 'run_tests', ...vars]);
+  t.match(sub.stdout, /npm ci/, 'make -C <collection> run_tests too');
+});
