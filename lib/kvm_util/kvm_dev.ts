@@ -9,6 +9,8 @@
 import type { Backend } from '../kvm/backend.js';
 import { ENOENT, strerror } from '../kvm/errno.js';
 import { KVM_CHECK_EXTENSION } from '../kvm/uapi.js';
+import { createModelBackend } from '../kvm/model/index.js';
+import { registerPlatformModels } from '../platform/index.js';
 import { TEST_ASSERT, KVM_IOCTL_ERROR, __TEST_REQUIRE } from './assert.js';
 import { noteResult } from './errno_state.js';
 import { ksftEnv } from './options.js';
@@ -17,13 +19,6 @@ export const KVM_DEV_PATH = '/dev/kvm';
 export const O_RDWR = 2;
 
 let current: Backend | undefined;
-
-type ModelFactory = (opts: { kernel: '6.12' | '6.18' | 'inplace' }) => Backend;
-let createModelBackend: ModelFactory | undefined;
-/** The model backend's factory (set by the model glue module). */
-export function setModelBackendFactory(f: ModelFactory): void {
-  createModelBackend = f;
-}
 
 /** Use `b` for every later call (tests of the library, or a harness that made its own backend). */
 export function setKvmBackend(b: Backend | undefined): void {
@@ -36,8 +31,9 @@ export function kvmBackend(): Backend {
   const env = ksftEnv();
   __TEST_REQUIRE(env.KSFT_BACKEND === 'model',
     'Requirement not met: KSFT_BACKEND=kvm (the real /dev/kvm backend is not available in this build)');
-  TEST_ASSERT(createModelBackend, 'model backend factory not registered');
   const b = createModelBackend({ kernel: env.KSFT_KERNEL });
+  // The platform plugins (platforms/<name>) replace the model's minimal built-in traits.
+  registerPlatformModels({ register: (type, p) => b.registerPlatform(type, p) });
   current = b;
   return b;
 }

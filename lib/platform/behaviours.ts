@@ -10,12 +10,13 @@ import { createPkvmModel } from '../../platforms/pkvm/model.js';
 import { createSevModel } from '../../platforms/sev/model.js';
 import { createSnpModel } from '../../platforms/snp/model.js';
 import { createTdxModel } from '../../platforms/tdx/model.js';
+import { withPoisonInjection } from './poison.js';
 import { ccaConversion, snpConversion, swProtectedConversion, tdxConversion } from './conversions.js';
 import type { BehaviourName, HardwareParams, PlatformManifest } from './manifest.js';
 import type { GuestConversion } from './types.js';
 
 export function modelFor(m: PlatformManifest, hw: HardwareParams): ModelPlatform {
-  const named = (p: ModelPlatform): ModelPlatform => ({ ...p, name: m.name });
+  const named = (p: ModelPlatform): ModelPlatform => withPoisonInjection({ ...p, name: m.name });
   switch (m.behaviour) {
     case 'default': return named(defaultPlatform);
     case 'sw_protected': return named(swProtectedPlatform);

@@ -33,7 +33,7 @@ import type { HardwareParams } from '../../lib/platform/manifest.js';
 import { TdxLaunch, type PopulateRules } from './launch.js';
 import {
   KVM_INTERRUPT, KVM_TDX_FINALIZE_VM, KVM_TDX_INIT_MEM_REGION, KVM_TDX_INIT_VCPU, KVM_TDX_INIT_VM,
-  KVM_TDX_MEASURE_MEMORY_REGION, KVM_TDX_MODEL_HOST_WRITE, SIZEOF_KVM_TDX_CMD, SIZEOF_KVM_TDX_INIT_MEM_REGION,
+  KVM_TDX_MEASURE_MEMORY_REGION, KVM_TDX_MODEL_GET_MRTD, KVM_TDX_MODEL_HOST_WRITE, SIZEOF_KVM_TDX_CMD, SIZEOF_KVM_TDX_INIT_MEM_REGION,
   SIZEOF_KVM_TDX_INIT_VM, TDVMCALL_STATUS_INVALID_OPERAND, TDVMCALL_STATUS_RETRY, TDVMCALL_STATUS_SUBFUNC_UNSUPPORTED,
   TDVMCALL_STATUS_SUCCESS, TDX_PAGE_ALREADY_ACCEPTED, TDX_PAGE_SIZE_MISMATCH, TDX_SUCCESS, decodeCpuidEntries,
   decodeInitMemRegion, decodeTdxCmd, encodeInitMemRegion,
@@ -259,6 +259,8 @@ export function createTdxModel(hw: HardwareParams): ModelPlatform {
               const e = launch.finalize();
               return e ? err(e) : ok();
             }
+            case KVM_TDX_MODEL_GET_MRTD:
+              return ctx.hostWrite?.(c.data, launch.mrtd.value) === undefined ? ok() : err(EFAULT);
             case KVM_TDX_MODEL_HOST_WRITE: {
               // A host partial write to a private line: silent poison [H].
               const gpa = pageBase(c.data);

@@ -13,6 +13,8 @@ export const KVM_TDX_FINALIZE_VM = 4;
 export const KVM_TDX_GET_CPUID = 5;
 /** Model-only, destructive: a host kernel partial write (MOVNTI) to the private page of a GPA (scenario 20). */
 export const KVM_TDX_MODEL_HOST_WRITE = 0x7f00;
+/** Model-only: copy the 48-byte MRTD to `data` (a TD report would carry it). */
+export const KVM_TDX_MODEL_GET_MRTD = 0x7f01;
 
 export const KVM_TDX_MEASURE_MEMORY_REGION = 1 << 0;
 

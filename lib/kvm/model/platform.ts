@@ -90,6 +90,8 @@ export type ExitSpec =
  * - `exit`: leave to userspace. With `retry`, the next KVM_RUN executes the
  *   op again (a faulting instruction); otherwise `resume` turns what
  *   userspace left in kvm_run (e.g. `hypercall.ret`) into the op's status.
+ *   With both, `resume` sees userspace's answer first and the op then runs
+ *   again (an op that exits several times: TDX MapGPA chunks, SNP PSC runs).
  * - `fatal`: the guest dies (e.g. SNP #VC on an unvalidated page): the model
  *   reports the exit given (SHUTDOWN when omitted) and the vCPU stops.
  */

@@ -52,7 +52,7 @@ type Pending =
   | { kind: 'pio' }
   | { kind: 'mmio'; read: boolean }
   | { kind: 'hypercall'; expect?: bigint; expr: string; loc: SourceLoc }
-  | { kind: 'platform'; resume?: (run: ResumeView) => bigint | undefined; expect?: bigint; expr: string; loc: SourceLoc };
+  | { kind: 'platform'; resume?: (run: ResumeView) => bigint | undefined; again?: boolean; expect?: bigint; expr: string; loc: SourceLoc };
 
 type Step = { exit: SysResult } | undefined;
 
@@ -257,6 +257,8 @@ export class Vcpu implements OpenFile {
         } catch {
           return this.stop({ reason: 'internal_error', suberror: KVM_INTERNAL_ERROR_EMULATION });
         }
+        // retry + resume: the op consumed userspace's answer and runs again (multi-exit ops: MapGPA chunks, PSC runs).
+        if (p.again) return undefined;
         this.advance();
         if (p.expect !== undefined && status !== undefined && status !== BigInt.asUintN(64, p.expect)) {
           return this.guestAssert(p.loc, p.expr, `${hex(status)} != ${hex(p.expect)} (${p.expr})`);
@@ -440,6 +442,7 @@ export class Vcpu implements OpenFile {
         return undefined;
       case 'exit':
         if (!out.retry) this.pending = { kind: 'platform', resume: out.resume, expect: op.expect, expr: op.expr, loc: op.loc };
+        else if (out.resume) this.pending = { kind: 'platform', resume: out.resume, again: true, expr: op.expr, loc: op.loc };
         return { exit: this.finish(out.exit) };
       case 'fatal':
         return this.stop(out.exit ?? { reason: 'shutdown' });

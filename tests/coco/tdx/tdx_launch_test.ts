@@ -1,0 +1,90 @@
+/**
+ * TDX launch: KVM_TDX_INIT_MEM_REGION and KVM_TDX_FINALIZE_VM
+ * (reference/platforms.md §2.1 d; scenarios 3, 4, 7, 8, 9).
+ */
+import { EEXIST, EINVAL, EIO } from '../../../lib/kvm/errno.js';
+import { KVM_EXIT_IO, UCALL_DONE } from '../../../lib/kvm/uapi.js';
+import { ASSERT_EQ, ASSERT_NE, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.js';
+import { getUcall, vcpuRun, vmMemSetPrivate, REPORT_GUEST_ASSERT } from '../../../lib/kvm_util/index.js';
+import { toHex } from '../../../lib/platform/digest.js';
+import { cocoVmCreate, sourcePage } from '../../../lib/platform/testing.js';
+import {
+  __tdxInitMemRegion, tdxFinalizeVm, tdxInitMemRegion, tdxInitVcpu, tdxInitVm, tdxModelMrtd,
+} from '../../../platforms/tdx/host.js';
+import { expectedMrtd } from '../../../platforms/tdx/mrtd.js';
+
+function tdReadyForPopulate(guest?: Parameters<typeof cocoVmCreate>[1], hardware?: Record<string, string | number | boolean>) {
+  const c = cocoVmCreate('tdx', guest, hardware ? { hardware } : {});
+  tdxInitVm(c.vm);
+  tdxInitVcpu(c.vcpu);
+  return c;
+}
+
+TEST('scenario_03_populate_without_private_attribute', () => {
+  const { vcpu, gpa } = tdReadyForPopulate();
+  const r = __tdxInitMemRegion(vcpu, { sourceAddr: sourcePage(0x5a), gpa, nrPages: 1n, measure: true });
+  ASSERT_EQ(r.ret, -1);
+  ASSERT_EQ(r.errno, EINVAL);
+});
+
+TEST('scenario_04_populate_same_gfn_twice', () => {
+  const { vm, vcpu, gpa } = tdReadyForPopulate();
+  vmMemSetPrivate(vm, gpa, 4096);
+  tdxInitMemRegion(vcpu, { sourceAddr: sourcePage(0x5a), gpa, nrPages: 1n, measure: false });
+  const r = __tdxInitMemRegion(vcpu, { sourceAddr: sourcePage(0x5a), gpa, nrPages: 1n, measure: false });
+  ASSERT_EQ(r.ret, -1);
+  ASSERT_EQ(r.errno, EEXIST);
+});
+
+TEST('scenario_04_populate_same_gfn_twice_7_0_rules', () => {
+  // 7.0 dropped the prepared tracking: TDH.MEM.PAGE.ADD itself refuses.
+  const { vm, vcpu, gpa } = tdReadyForPopulate(undefined, { populateRules: '7.0' });
+  vmMemSetPrivate(vm, gpa, 4096);
+  tdxInitMemRegion(vcpu, { sourceAddr: sourcePage(0x5a), gpa, nrPages: 1n, measure: false });
+  const r = __tdxInitMemRegion(vcpu, { sourceAddr: sourcePage(0x5a), gpa, nrPages: 1n, measure: false });
+  ASSERT_EQ(r.errno, EIO);
+});
+
+async function launchAndRead(measure: boolean): Promise<Uint8Array> {
+  const c = tdReadyForPopulate((g, base) => {
+    g.memcmp(base, 4096, 0x5a, { view: 'private' });
+    g.done();
+  });
+  const { vm, vcpu, gpa } = c;
+  vmMemSetPrivate(vm, gpa, 4096);
+  tdxInitMemRegion(vcpu, { sourceAddr: sourcePage(0x5a), gpa, nrPages: 1n, measure });
+  tdxFinalizeVm(vm);
+  vcpu.args = [gpa];
+  await vcpuRun(vcpu);
+  ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_IO);
+  const uc = getUcall(vcpu);
+  if (uc.cmd !== UCALL_DONE) REPORT_GUEST_ASSERT(uc, vcpu);
+  const mrtd = tdxModelMrtd(vm);
+  ASSERT_EQ(toHex(mrtd), toHex(expectedMrtd([{ gpa, data: new Uint8Array(4096).fill(0x5a), measure }])));
+  return mrtd;
+}
+
+TEST('scenario_07_init_mem_region_with_and_without_measure', async () => {
+  const measured = await launchAndRead(true);
+  const unmeasured = await launchAndRead(false);
+  ASSERT_NE(toHex(measured), toHex(unmeasured));
+});
+
+TEST('scenario_08_populate_source_not_4k_aligned', () => {
+  const { vm, vcpu, gpa } = tdReadyForPopulate();
+  vmMemSetPrivate(vm, gpa, 4096);
+  const r = __tdxInitMemRegion(vcpu, { sourceAddr: sourcePage(0x5a, 2) + 16n, gpa, nrPages: 1n, measure: true });
+  ASSERT_EQ(r.errno, EINVAL);
+});
+
+TEST('scenario_09_populate_after_finalize', () => {
+  const { vm, vcpu, gpa } = tdReadyForPopulate();
+  vmMemSetPrivate(vm, gpa, 8192);
+  tdxInitMemRegion(vcpu, { sourceAddr: sourcePage(0x5a), gpa, nrPages: 1n, measure: true });
+  tdxFinalizeVm(vm);
+  const r = __tdxInitMemRegion(vcpu, { sourceAddr: sourcePage(0x5a), gpa: gpa + 4096n, nrPages: 1n, measure: true });
+  ASSERT_EQ(r.ret, -1);
+  ASSERT_EQ(r.errno, EINVAL);
+});
+
+void TEST_HARNESS_MAIN();
