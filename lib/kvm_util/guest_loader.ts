@@ -4,18 +4,12 @@
  * "instruction pointer" is the program's first op, as vcpu_arch_set_entry_point()
  * points RIP at guest_code in C.
  */
-import type { Backend } from '../kvm/backend.js';
+import { modelSetGuestProgram } from '../kvm/model/index.js';
 import { recordGuestProgram } from '../guest/builder.js';
 import type { GuestProgram } from '../guest/program.js';
 import { SIZEOF_UCALL } from '../kvm/uapi.js';
 import { TEST_ASSERT } from './assert.js';
 import type { KvmVcpu } from './vm.js';
-
-type ProgramSetter = (backend: Backend, vcpuFd: number, program: GuestProgram) => { ret: number } | void;
-let modelSetGuestProgram: ProgramSetter = () => ({ ret: -1 });
-export function setGuestProgramSetter(f: ProgramSetter): void {
-  modelSetGuestProgram = f;
-}
 
 /** Each vCPU's struct ucall sits at ucallPoolGpa + id * sizeof(struct ucall), 8-byte aligned. */
 export const UCALL_STRIDE = BigInt((SIZEOF_UCALL + 7) & ~7);
@@ -32,7 +26,7 @@ export function loadGuestProgram(vcpu: KvmVcpu): void {
   const ucallGpa = vcpuUcallGpa(vcpu);
   const program: GuestProgram = ucallGpa !== undefined ? { ...recorded, ucallGpa } : recorded;
   const r = modelSetGuestProgram(vcpu.vm.backend, vcpu.fd, program);
-  TEST_ASSERT(!r || r.ret === 0, `Cannot load the guest program into vCPU ${vcpu.id}`);
+  TEST_ASSERT(r.ret === 0, `Cannot load the guest program into vCPU ${vcpu.id}: errno ${r.errno}`);
   vcpu.program = program;
   vcpu.attached = true;
 }

@@ -32,15 +32,16 @@ export function vmVcpuAdd(vm: KvmVm, id: number, guestCode?: GuestCode): KvmVcpu
 
 /**
  * vcpu_args_set(vcpu, num, ...): the guest code's arguments (RDI, RSI, RDX,
- * RCX, R8, R9). The program is recorded again with them if it was loaded.
+ * RCX, R8, R9). The program is recorded with them at the first KVM_RUN; once
+ * the guest runs, new values change nothing, as rewriting argument registers
+ * under running code would not.
  */
 export function vcpuArgsSet(vcpu: KvmVcpu, ...args: (bigint | number)[]): void {
   TEST_ASSERT(args.length >= 1 && args.length <= 6, `Unsupported number of args,\n  num: ${args.length}\n`);
   vcpu.args = args.map((a) => BigInt(a));
-  if (vcpu.attached) loadGuestProgram(vcpu);
 }
 
-/** Replace the vCPU's guest code (vcpu_arch_set_entry_point). */
+/** Replace the vCPU's guest code (vcpu_arch_set_entry_point): it starts over at the new entry. */
 export function vcpuSetGuestCode(vcpu: KvmVcpu, guestCode: GuestCode): void {
   vcpu.guestCode = guestCode;
   if (vcpu.attached) loadGuestProgram(vcpu);

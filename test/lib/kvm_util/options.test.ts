@@ -1,0 +1,32 @@
+import t from 'tap';
+import { parseKsftEnv } from '../../../lib/kvm_util/options.js';
+import { hexLx } from '../../../lib/kvm_util/assert.js';
+import { firstMismatch } from '../../../lib/kvm_util/visibility.js';
+
+t.test('defaults: model, sw_protected, 6.18', async (t) => {
+  t.same(parseKsftEnv({}), { ok: true, env: { KSFT_BACKEND: 'model', KSFT_PLATFORM: 'sw_protected', KSFT_KERNEL: '6.18' } });
+  t.same(parseKsftEnv({ KSFT_KERNEL: '6.12', KSFT_PLATFORM: 'tdx', KSFT_RANDOM_SEED: '0xdead' }),
+    { ok: true, env: { KSFT_BACKEND: 'model', KSFT_PLATFORM: 'tdx', KSFT_KERNEL: '6.12', KSFT_RANDOM_SEED: '0xdead' } });
+});
+
+t.test('a bad value names the variable, the value and what is accepted', async (t) => {
+  t.same(parseKsftEnv({ KSFT_BACKEND: 'xen' }), { ok: false, error: "KSFT_BACKEND: invalid value 'xen' (expected model|kvm)" });
+  t.same(parseKsftEnv({ KSFT_RANDOM_SEED: 'abc' }),
+    { ok: false, error: "KSFT_RANDOM_SEED: invalid value 'abc' (expected a 32-bit integer, decimal or 0x-hex)" });
+});
+
+t.test('%#lx: 0 without prefix, negatives as u64', async (t) => {
+  t.equal(hexLx(0), '0');
+  t.equal(hexLx(0xaa), '0xaa');
+  t.equal(hexLx(-1), '0xffffffffffffffff');
+  t.equal(hexLx(true), '0x1');
+});
+
+t.test('firstMismatch finds the first differing byte of a large array', async (t) => {
+  const a = new Uint8Array(0x201000).fill(0xcc);
+  t.equal(firstMismatch(a, 0xcc), -1);
+  a[0x1fff43] = 0;
+  a[0x200ff0] = 1;
+  t.equal(firstMismatch(a, 0xcc), 0x1fff43);
+  t.equal(firstMismatch(new Uint8Array([5]), 4), 0);
+});

@@ -1,0 +1,64 @@
+/**
+ * Every tests/kvm program on the model, for the 6.12 and 6.18 profiles:
+ * it must exit 0 and print the seed line first. KSFT_BACKEND=kvm must skip.
+ */
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const DIR = fileURLToPath(new URL('../../../tests/kvm/', import.meta.url));
+const PROGS = /TEST_GEN_PROGS := (.*)/.exec(readFileSync(`${DIR}Makefile`, 'utf8'))![1]!.trim().split(/\s+/);
+
+function run(prog: string, env: Record<string, string>, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', `${DIR}${prog}.ts`, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+t.same(PROGS, ['guest_memfd_test', 'private_mem_conversions_test', 'private_mem_kvm_exits_test', 'set_memory_region_test', 'pre_fault_memory_test']);
+
+for (const kernel of ['6.12', '6.18']) {
+  for (const prog of PROGS) {
+    t.test(`${prog} passes on the model, KSFT_KERNEL=${kernel}`, async (t) => {
+      const r = await run(prog, { KSFT_BACKEND: 'model', KSFT_KERNEL: kernel, KSFT_PLATFORM: '' });
+      t.equal(r.code, 0, r.stderr);
+      t.match(r.stdout, /^Random seed: 0x6b8b4567\n/);
+      t.equal(r.stderr, '');
+    });
+  }
+}
+
+t.test('set_memory_region_test prints what the C program prints', async (t) => {
+  const r = await run('set_memory_region_test', { KSFT_KERNEL: '6.18' });
+  t.equal(r.stdout, [
+    'Random seed: 0x6b8b4567',
+    'Testing KVM_RUN with zero added memory regions',
+    'Allowed number of memory slots: 32764',
+    'Adding slots 0..32763, each memory region with 2048K size',
+    'Testing ADD of KVM_MEM_GUEST_MEMFD memory regions',
+    'Testing ADD of overlapping KVM_MEM_GUEST_MEMFD memory regions',
+    '',
+  ].join('\n'));
+});
+
+t.test('private_mem_conversions_test with several vCPUs and memslots', async (t) => {
+  const r = await run('private_mem_conversions_test', { KSFT_KERNEL: '6.18' }, ['-n', '2', '-m', '2']);
+  t.equal(r.code, 0, r.stderr);
+  const bad = await run('private_mem_conversions_test', {}, ['-n', '2', '-m', '3']);
+  t.equal(bad.code, 254);
+  t.match(bad.stderr, /The memfd size \(0x800000\) needs to be cleanly divisible by the number of memslots \(3\)/);
+});
+
+t.test('KSFT_BACKEND=kvm: every program skips with the reason', async (t) => {
+  for (const prog of PROGS) {
+    const r = await run(prog, { KSFT_BACKEND: 'kvm' });
+    t.equal(r.code, 4, prog);
+    t.match(r.stdout, /\n1\.\.0 # SKIP - Requirement not met: KSFT_BACKEND=kvm \(the real \/dev\/kvm backend is not available in this build\)\n$/);
+  }
+});
