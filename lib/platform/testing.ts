@@ -8,7 +8,7 @@ import type { GuestCode } from '../guest/builder.js';
 import { isModelBackend } from '../kvm/model/index.js';
 import { KVM_CAP_EXIT_HYPERCALL, KVM_HC_MAP_GPA_RANGE, KVM_MEM_GUEST_MEMFD } from '../kvm/uapi.js';
 import {
-  TEST_ASSERT, __vmCreateWithVcpus, kvmBackend, vmEnableCap, vmMemAdd, vmShape, VM_MEM_SRC_ANONYMOUS,
+  TEST_ASSERT, __vmCreateWithVcpus, kvmBackend, kvmClose, vmCreateGuestMemfd, vmEnableCap, vmMemAdd, vmShape, VM_MEM_SRC_ANONYMOUS,
   type KvmVcpu, type KvmVm, type MemRegion,
 } from '../kvm_util/index.js';
 import { loadPlatform } from './loader.js';
@@ -26,6 +26,8 @@ export interface CocoVmOptions {
   readonly gmem?: boolean;
   /** Enable KVM_CAP_EXIT_HYPERCALL for MAP_GPA_RANGE (x86; default true). */
   readonly exitHypercall?: boolean;
+  /** GUEST_MEMFD_FLAG_* for the region's guest_memfd (default 0). */
+  readonly gmemFlags?: bigint;
   /** [H] parameter overrides for this VM's platform behaviour. */
   readonly hardware?: HardwareParams;
 }
@@ -54,9 +56,14 @@ export function cocoVmCreate(name: string, guestCode: GuestCode | undefined, opt
     vmEnableCap(vm, KVM_CAP_EXIT_HYPERCALL, 1 << KVM_HC_MAP_GPA_RANGE);
   }
   const npages = opts.npages ?? 16;
-  const region = npages > 0
-    ? vmMemAdd(vm, VM_MEM_SRC_ANONYMOUS, COCO_TEST_GPA, COCO_TEST_SLOT, npages, opts.gmem === false ? 0 : KVM_MEM_GUEST_MEMFD)
-    : undefined;
+  let region: MemRegion | undefined;
+  if (npages > 0 && opts.gmem !== false && opts.gmemFlags) {
+    const fd = vmCreateGuestMemfd(vm, npages * 4096, opts.gmemFlags);
+    region = vmMemAdd(vm, VM_MEM_SRC_ANONYMOUS, COCO_TEST_GPA, COCO_TEST_SLOT, npages, KVM_MEM_GUEST_MEMFD, fd, 0);
+    kvmClose(fd);
+  } else if (npages > 0) {
+    region = vmMemAdd(vm, VM_MEM_SRC_ANONYMOUS, COCO_TEST_GPA, COCO_TEST_SLOT, npages, opts.gmem === false ? 0 : KVM_MEM_GUEST_MEMFD);
+  }
   return { plugin, vm, vcpu: vcpus[0]!, region, gpa: COCO_TEST_GPA };
 }
 

@@ -177,6 +177,9 @@ export function createTdxModel(hw: HardwareParams): ModelPlatform {
         const r = decodeInitMemRegion(rb);
         // tdx_vcpu_init_mem_region(): page-aligned source and GPA, non-empty,
         // no wrap, and a private (shared-bit clear) GPA.
+        // [P] in-place conversion: a NULL source adds the page with what the
+        // VMM wrote while it was shared (converted with PRESERVE).
+        const inPlaceSource = r.sourceAddr === 0n && ctx.profile.inPlace;
         if (!isPageAligned(r.sourceAddr) || !isPageAligned(r.gpa) || r.nrPages === 0n ||
             r.gpa + r.nrPages * PAGE <= r.gpa || (r.gpa & (1n << BigInt(sharedBit()))) !== 0n) return err(EINVAL);
         let { sourceAddr, gpa, nrPages } = r;
@@ -187,13 +190,13 @@ export function createTdxModel(hw: HardwareParams): ModelPlatform {
           if (!attrPrivate(gpa) || !slot || !slot.hasGmem) { e = EINVAL; break; }
           e = launch.checkAdd(gfnOf(gpa), rules);
           if (e) break;
-          const src = ctx.hostRead(sourceAddr, Number(PAGE));
-          if (isHostFault(src)) { e = EFAULT; break; }
+          const src = inPlaceSource ? ctx.readBacking(gpa, Number(PAGE), 'private') : ctx.hostRead(sourceAddr, Number(PAGE));
+          if (src === undefined || isHostFault(src)) { e = EFAULT; break; }
           // TDH.MEM.PAGE.ADD copies the source into the private page.
           if (!ctx.writeBacking(gpa, src, 'private')) { e = EINVAL; break; }
           launch.add(gfnOf(gpa), gpa, src, (flags & KVM_TDX_MEASURE_MEMORY_REGION) !== 0);
           mapping.set(gpa, PAGE, true);
-          sourceAddr += PAGE;
+          if (!inPlaceSource) sourceAddr += PAGE;
           gpa += PAGE;
           nrPages -= 1n;
         }

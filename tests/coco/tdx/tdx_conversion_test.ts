@@ -1,0 +1,131 @@
+/**
+ * TDX conversions and wrong-state accesses (reference/platforms.md §2.1 b, c;
+ * scenarios 10, 11, 12, 13): MapGPA reaching the VMM as
+ * KVM_EXIT_HYPERCALL(KVM_HC_MAP_GPA_RANGE), RETRY on a pending interrupt,
+ * the shared-bit/attribute mismatch and the unaccepted page.
+ */
+import { EFAULT, EINVAL, EIO } from '../../../lib/kvm/errno.js';
+import {
+  KVM_EXIT_HYPERCALL, KVM_EXIT_IO, KVM_EXIT_MEMORY_FAULT, KVM_HC_MAP_GPA_RANGE, KVM_MAP_GPA_RANGE_ENCRYPTED,
+  KVM_MEMORY_EXIT_FLAG_PRIVATE, UCALL_DONE,
+} from '../../../lib/kvm/uapi.js';
+import { ASSERT_EQ, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.js';
+import {
+  REPORT_GUEST_ASSERT, __vmSetMemoryAttributes, _vcpuRun, getUcall, vcpuIoctl, vmMemSetPrivate, vmSetMemoryAttributes,
+  type KvmVcpu,
+} from '../../../lib/kvm_util/index.js';
+import { cocoVmCreate } from '../../../lib/platform/testing.js';
+import { tdxInitAndFinalize } from '../../../platforms/tdx/host.js';
+import { tdxAccept, tdxMapGpa, tdxMapGpaResume } from '../../../platforms/tdx/guest.js';
+import { KVM_INTERRUPT, TDVMCALL_STATUS_RETRY, TDVMCALL_STATUS_SUBFUNC_UNSUPPORTED } from '../../../platforms/tdx/uapi.js';
+
+async function expectDone(vcpu: KvmVcpu): Promise<void> {
+  const r = await _vcpuRun(vcpu);
+  ASSERT_EQ(r.ret, 0);
+  ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_IO);
+  const uc = getUcall(vcpu);
+  if (uc.cmd !== UCALL_DONE) REPORT_GUEST_ASSERT(uc, vcpu);
+}
+
+TEST('scenario_10_shared_bit_on_private_gfn', async () => {
+  const { vm, vcpu, gpa } = cocoVmCreate('tdx', (g, base) => {
+    g.read(base, 8, { view: 'shared' });
+    g.done();
+  });
+  vcpu.args = [1n << 32n];
+  tdxInitAndFinalize(vm);
+  vmMemSetPrivate(vm, gpa, 4096);
+  const r = await _vcpuRun(vcpu);
+  ASSERT_EQ(r.ret, -1);
+  ASSERT_EQ(r.errno, EFAULT);
+  ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_MEMORY_FAULT);
+  ASSERT_EQ(vcpu.run.memoryFaultFlags, 0n);
+  // The GPA comes with the shared bit stripped.
+  ASSERT_EQ(vcpu.run.memoryFaultGpa, gpa);
+  ASSERT_EQ(vcpu.run.memoryFaultSize, 4096n);
+});
+
+TEST('scenario_11_access_before_accept_kills_the_td', async () => {
+  const { vm, vcpu, gpa } = cocoVmCreate('tdx', (g, base) => {
+    g.read(base, 8, { view: 'private' });
+    g.done();
+  });
+  vcpu.args = [1n << 32n];
+  tdxInitAndFinalize(vm);
+  vmMemSetPrivate(vm, gpa, 4096);
+  // 6.16: "Guest access before accepting", the VM is dead: -EIO, and again on every later KVM_RUN.
+  for (let i = 0; i < 2; i++) {
+    const r = await _vcpuRun(vcpu);
+    ASSERT_EQ(r.ret, -1);
+    ASSERT_EQ(r.errno, EIO);
+  }
+});
+
+TEST('scenario_11_access_before_accept_memory_fault_size_0', async () => {
+  const { vm, vcpu, gpa } = cocoVmCreate('tdx', (g, base) => {
+    g.read(base, 8, { view: 'private' });
+    g.done();
+  }, { hardware: { pendingAccess: 'memory-fault-size0' } });
+  vcpu.args = [1n << 32n];
+  tdxInitAndFinalize(vm);
+  vmMemSetPrivate(vm, gpa, 4096);
+  const r = await _vcpuRun(vcpu);
+  ASSERT_EQ(r.ret, -1);
+  ASSERT_EQ(r.errno, EFAULT);
+  ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_MEMORY_FAULT);
+  ASSERT_EQ(vcpu.run.memoryFaultFlags, KVM_MEMORY_EXIT_FLAG_PRIVATE);
+  ASSERT_EQ(vcpu.run.memoryFaultSize, 0n);
+  // A VMM converting "size 0" gets EINVAL from KVM_SET_MEMORY_ATTRIBUTES.
+  const s = __vmSetMemoryAttributes(vm, vcpu.run.memoryFaultGpa, vcpu.run.memoryFaultSize, 0n);
+  ASSERT_EQ(s.ret, -1);
+  ASSERT_EQ(s.errno, EINVAL);
+});
+
+TEST('scenario_12_map_gpa_without_exit_hypercall', async () => {
+  const { vm, vcpu } = cocoVmCreate('tdx', (g, base) => {
+    tdxMapGpa(g, base, 4096, { expect: TDVMCALL_STATUS_SUBFUNC_UNSUPPORTED });
+    g.done();
+  }, { exitHypercall: false });
+  vcpu.args = [1n << 32n];
+  tdxInitAndFinalize(vm);
+  // No KVM_EXIT_HYPERCALL: the guest sees SUBFUNC_UNSUPPORTED and finishes.
+  await expectDone(vcpu);
+});
+
+TEST('scenario_13_map_gpa_large_range_retry_on_pending_irq', async () => {
+  const size = 4n << 20n;
+  const { vm, vcpu, gpa } = cocoVmCreate('tdx', (g, base) => {
+    tdxMapGpa(g, base, size, { expect: TDVMCALL_STATUS_RETRY });
+    tdxMapGpaResume(g);
+    tdxAccept(g, base, size);
+    g.memset(base, 4096, 0x42, { view: 'private' });
+    g.memcmp(base, 4096, 0x42, { view: 'private' });
+    g.done();
+  }, { npages: 1024 });
+  vcpu.args = [gpa];
+  tdxInitAndFinalize(vm);
+
+  const chunks: bigint[] = [];
+  for (;;) {
+    const r = await _vcpuRun(vcpu);
+    ASSERT_EQ(r.ret, 0);
+    if (vcpu.run.exitReason !== KVM_EXIT_HYPERCALL) break;
+    ASSERT_EQ(vcpu.run.hypercallNr, BigInt(KVM_HC_MAP_GPA_RANGE));
+    ASSERT_EQ(vcpu.run.hypercallArg(2) & KVM_MAP_GPA_RANGE_ENCRYPTED, KVM_MAP_GPA_RANGE_ENCRYPTED);
+    const at = vcpu.run.hypercallArg(0);
+    const n = vcpu.run.hypercallArg(1);
+    chunks.push(at);
+    vmSetMemoryAttributes(vm, at, n * 4096n, 8n);
+    vcpu.run.hypercallRet = 0n;
+    // An interrupt arrives while the first chunk is handled: the TD gets RETRY.
+    if (chunks.length === 1) vcpuIoctl(vcpu, KVM_INTERRUPT, new Uint8Array(4));
+  }
+  ASSERT_EQ(chunks.length, 2);
+  ASSERT_EQ(chunks[0], gpa);
+  ASSERT_EQ(chunks[1], gpa + (2n << 20n));
+  ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_IO);
+  const uc = getUcall(vcpu);
+  if (uc.cmd !== UCALL_DONE) REPORT_GUEST_ASSERT(uc, vcpu);
+});
+
+void TEST_HARNESS_MAIN();
