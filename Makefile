@@ -40,10 +40,13 @@ KSFT_SUBMAKE := $(MAKE) --no-print-directory KSFT_BUILT=1
 all: $(KSFT_NPM_STAMP)
 	@$(NODE) --import tsx $(KSFT_TOP)/tools/build/main.ts -q --tests-dir $(KSFT_TESTS) -o $(BUILD) $(addprefix -C ,$(TARGETS))
 
-# Every collection runs even when an earlier one failed; the exit status is
-# the runner's policy (1 when a test failed unless RUNNER_ARGS=-f).
-run_tests: all
-	@rc=0; for t in $(TARGETS); do \
+# Every collection runs even when an earlier one failed to build or failed
+# its tests: a collection that did not build keeps its list lines and its
+# tests show up as missing (not ok). The exit status is the runner's policy
+# (1 when a test failed unless RUNNER_ARGS=-f), or 1 when the build failed.
+run_tests: $(KSFT_NPM_STAMP)
+	@rc=0; $(MAKE) --no-print-directory all || rc=1; \
+	for t in $(TARGETS); do \
 		$(KSFT_SUBMAKE) -C $(KSFT_TESTS)/$$t run_tests || rc=1; \
 	done; exit $$rc
 

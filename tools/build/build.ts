@@ -1,7 +1,8 @@
 // The build: bundles and copies the selected collections into build/, writes
 // the runner and build/kselftest-list.txt. Used by the top-level Makefile
 // (all collections, one esbuild call) and by lib.mk (one collection).
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import type { OutputFile } from 'esbuild';
 import { join, relative } from 'node:path';
 import { bundleRunner, bundleTests, type TestEntry } from './bundle.js';
 import { BuildError, readCollection, runList, type Collection } from './collections.js';
@@ -17,10 +18,17 @@ export interface BuildOptions {
   testsDir?: string;
 }
 
+export interface BuildFailure {
+  collection: string;
+  message: string;
+}
+
 export interface BuildResult {
   collections: Collection[];
   bundled: number;
   list: string;
+  /** Collections that did not build; their tests stay in the list and run as missing. */
+  failures: BuildFailure[];
 }
 
 function checkNames(c: Collection): void {
@@ -55,43 +63,95 @@ export async function buildRunner(root: string, out: string): Promise<string> {
   return target;
 }
 
+function entriesOf(c: Collection, root: string): TestEntry[] {
+  const mk = relative(root, join(c.dir, 'Makefile'));
+  checkNames(c);
+  const entries: TestEntry[] = [];
+  for (const p of [...c.genProgs, ...c.genProgsExtended]) {
+    const source = join(c.dir, `${p}.ts`);
+    if (!existsSync(source)) throw new BuildError(`${mk}: ${p} is listed but ${relative(root, source)} does not exist`);
+    entries.push({ source, out: `tests/${c.name}/${flatName(p)}` });
+  }
+  for (const p of [...c.progs, ...c.progsExtended, ...c.files]) {
+    const src = join(c.dir, p);
+    if (!existsSync(src)) throw new BuildError(`${mk}: ${p} is listed but ${relative(root, src)} does not exist`);
+  }
+  return entries;
+}
+
+/** Removes a collection's previous outputs, so a failed build leaves its tests missing, not stale. */
+function removeOutputs(c: Collection, out: string): void {
+  const dir = join(out, 'tests', c.name);
+  const names = [...c.genProgs, ...c.genProgsExtended].flatMap((p) => [flatName(p), `${flatName(p)}.mjs`])
+    .concat([...c.progs, ...c.progsExtended, ...c.files].map(flatName));
+  for (const n of names) rmSync(join(dir, n), { force: true });
+}
+
+/**
+ * Builds what it can. One esbuild call covers every collection; if it fails,
+ * each collection is bundled alone to find the broken ones, and the others
+ * are still written. As with the kernel's per-target build, one broken
+ * collection does not stop the rest: its tests stay in the list and the
+ * runner reports them `not ok` as missing files.
+ */
 export async function buildCollections(opts: BuildOptions): Promise<BuildResult> {
   const testsDir = opts.testsDir ?? join(opts.root, 'tests');
-  const collections = opts.collections.map((n) => readCollection(testsDir, n));
-  const entries: TestEntry[] = [];
-  for (const c of collections) {
-    checkNames(c);
-    for (const p of [...c.genProgs, ...c.genProgsExtended]) {
-      const source = join(c.dir, `${p}.ts`);
-      if (!existsSync(source)) {
-        throw new BuildError(`${relative(opts.root, join(c.dir, 'Makefile'))}: ${p} is listed but ${relative(opts.root, source)} does not exist`);
-      }
-      entries.push({ source, out: `tests/${c.name}/${flatName(p)}` });
+  const failures: BuildFailure[] = [];
+  const collections: Collection[] = [];
+  for (const name of opts.collections) {
+    try {
+      collections.push(readCollection(testsDir, name));
+    } catch (e) {
+      if (!(e instanceof BuildError)) throw e;
+      failures.push({ collection: name, message: e.message });
     }
-    for (const p of [...c.progs, ...c.progsExtended, ...c.files]) {
-      const src = join(c.dir, p);
-      if (!existsSync(src)) throw new BuildError(`${relative(opts.root, join(c.dir, 'Makefile'))}: ${p} is listed but ${relative(opts.root, src)} does not exist`);
+  }
+  const good = new Map<Collection, TestEntry[]>();
+  for (const c of collections) {
+    try {
+      good.set(c, entriesOf(c, opts.root));
+    } catch (e) {
+      if (!(e instanceof BuildError)) throw e;
+      failures.push({ collection: c.name, message: e.message });
     }
   }
 
-  const outputs = await bundleTests(entries, opts.out);
-  for (const f of outputs) writePlain(f.path, f.contents);
-  for (const e of entries) {
-    const outPath = join(opts.out, e.out);
-    writeLauncher(join(outPath, '..'), flatName(e.out));
+  let outputs: OutputFile[] = [];
+  try {
+    outputs = await bundleTests([...good.values()].flat(), opts.out);
+  } catch (e) {
+    if (!(e instanceof BuildError)) throw e;
+    outputs = [];
+    for (const [c, entries] of [...good]) {
+      try {
+        outputs.push(...await bundleTests(entries, opts.out));
+      } catch (e2) {
+        if (!(e2 instanceof BuildError)) throw e2;
+        failures.push({ collection: c.name, message: e2.message });
+        good.delete(c);
+      }
+    }
   }
+  for (const f of outputs) writePlain(f.path, f.contents);
 
   const built = new Map<string, string[]>();
   for (const c of collections) {
+    built.set(c.name, runList(c));
+    const entries = good.get(c);
+    if (!entries) {
+      removeOutputs(c, opts.out);
+      continue;
+    }
     const outDir = join(opts.out, 'tests', c.name);
     mkdirSync(outDir, { recursive: true });
+    for (const e of entries) writeLauncher(outDir, flatName(e.out));
     for (const p of [...c.progs, ...c.progsExtended, ...c.files]) copyKeepMode(join(c.dir, p), join(outDir, flatName(p)));
     for (const extra of ['settings', 'config']) {
       if (existsSync(join(c.dir, extra))) copyKeepMode(join(c.dir, extra), join(outDir, extra));
     }
-    built.set(c.name, runList(c));
   }
   await buildRunner(opts.root, opts.out);
   const list = mergeList(join(opts.out, 'kselftest-list.txt'), built);
-  return { collections, bundled: entries.length, list };
+  const bundled = [...good.values()].reduce((n, e) => n + e.length, 0);
+  return { collections, bundled, list, failures };
 }

@@ -43,11 +43,14 @@ KSFT_RUNNER_FLAGS := --base-dir $(KSFT_BUILD)/tests --list-file $(KSFT_BUILD)/ks
 all: $(KSFT_NPM_STAMP)
 	@cd $(KSFT_TOP) && $(NODE) --import tsx tools/build/main.ts -q --tests-dir $(KSFT_TESTS) -o $(KSFT_BUILD) -C $(COLLECTION)
 
-run_tests: $(KSFT_BUILD_DEP)
+# A failed build still runs the runner: the tests it could not build are
+# reported `not ok` as missing files; make then fails either way.
+run_tests: $(KSFT_NPM_STAMP)
 ifneq ($(strip $(KSFT_RUN_PROGS)),)
-	@$(KSFT_BUILD)/run_kselftest.sh $(KSFT_RUNNER_FLAGS) -c $(COLLECTION)
+	@rc=0; $(if $(KSFT_BUILT),,$(MAKE) --no-print-directory all || rc=1;) \
+	$(KSFT_BUILD)/run_kselftest.sh $(KSFT_RUNNER_FLAGS) -c $(COLLECTION) || rc=1; exit $$rc
 else
-	@printf 'TAP version 13\n1..0\n'
+	@$(if $(KSFT_BUILT),,$(MAKE) --no-print-directory all &&) printf 'TAP version 13\n1..0\n'
 endif
 
 install: $(KSFT_BUILD_DEP)

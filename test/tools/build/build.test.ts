@@ -77,13 +77,26 @@ t.test('errors name the Makefile and the problem', async (t) => {
   mk('nofile', 'TEST_GEN_PROGS := absent_test');
   mk('clash', 'TEST_GEN_PROGS := x86/dup sub/dup', { 'x86/dup.ts': '', 'sub/dup.ts': '' });
   mk('broken', 'TEST_GEN_PROGS := broken_test', { 'broken_test.ts': 'const = ;\n' });
+  mk('fine', 'TEST_GEN_PROGS := fine_test', { 'fine_test.ts': 'process.exitCode = 0;\n' });
   const out = tmp();
-  await t.rejects(buildCollections({ root: ROOT, out, testsDir: tests, collections: ['nofile'] }),
-    { message: /nofile\/Makefile: absent_test is listed but .*nofile\/absent_test\.ts does not exist/ });
-  await t.rejects(buildCollections({ root: ROOT, out, testsDir: tests, collections: ['clash'] }),
-    { message: /clash\/Makefile: 'x86\/dup' and 'sub\/dup' would both install as clash\/dup/ });
-  await t.rejects(buildCollections({ root: ROOT, out, testsDir: tests, collections: ['broken'] }),
-    { message: /bundling the tests failed:\n.*broken_test\.ts:1:6: / });
-  await t.rejects(buildCollections({ root: ROOT, out, testsDir: tests, collections: ['nowhere'] }),
-    { message: /no collection 'nowhere'/ });
+  // A stale program from an earlier good build must not survive a failed one.
+  writeFileSync(join(tests, 'broken/broken_test.ts'), 'process.exitCode = 0;\n');
+  const first = await buildCollections({ root: ROOT, out, testsDir: tests, collections: ['broken'] });
+  t.same(first.failures, []);
+  t.ok(existsSync(join(out, 'tests/broken/broken_test')));
+  writeFileSync(join(tests, 'broken/broken_test.ts'), 'const = ;\n');
+
+  const r = await buildCollections({ root: ROOT, out, testsDir: tests, collections: ['nofile', 'clash', 'broken', 'nowhere', 'fine'] });
+  const why = new Map(r.failures.map((f) => [f.collection, f.message]));
+  t.same([...why.keys()].sort(), ['broken', 'clash', 'nofile', 'nowhere']);
+  t.match(why.get('nofile'), /nofile\/Makefile: absent_test is listed but .*nofile\/absent_test\.ts does not exist/);
+  t.match(why.get('clash'), /clash\/Makefile: 'x86\/dup' and 'sub\/dup' would both install as clash\/dup/);
+  t.match(why.get('broken'), /bundling the tests failed:\n.*broken_test\.ts:1:6: /);
+  t.match(why.get('nowhere'), /no collection 'nowhere'/);
+  t.equal(r.bundled, 1, 'the good collection is still built');
+  t.ok(existsSync(join(out, 'tests/fine/fine_test')));
+  t.notOk(existsSync(join(out, 'tests/broken/broken_test')), 'stale launcher removed');
+  t.notOk(existsSync(join(out, 'tests/broken/broken_test.mjs')), 'stale bundle removed');
+  t.equal(r.list, 'broken:broken_test\nnofile:absent_test\nclash:dup\nclash:dup\nfine:fine_test\n',
+    'failed collections keep their list lines, so their tests run as missing');
 });

@@ -2,9 +2,9 @@
 // per collection), exit policy, TARGETS/SKIP_TARGETS, summary=1, install and
 // the installed runner, emit_tests, gen_tar, clean.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import t from 'tap';
 import { parseStreams, ROOT } from '../runner/helpers.js';
 
@@ -111,4 +111,27 @@ t.test('npm ci runs only when node_modules is older than package-lock.json', asy
   }
   const sub = make(['-n', '-W', lock, '-C', join(FIXTURE_TESTS, 'demo'), 'run_tests', ...vars]);
   t.match(sub.stdout, /npm ci/, 'make -C <collection> run_tests too');
+});
+
+t.test('a collection that does not build: the others still run, its tests are missing', async (t) => {
+  const tests = tmp();
+  const lib = join(ROOT, 'tools/build/lib.mk');
+  const write = (p: string, text: string): void => {
+    mkdirSync(dirname(join(tests, p)), { recursive: true });
+    writeFileSync(join(tests, p), text);
+  };
+  write('good/Makefile', `TEST_GEN_PROGS := good_test\ninclude ${lib}\n`);
+  write('good/good_test.ts', "console.log('fine');\n");
+  write('bad/Makefile', `TEST_GEN_PROGS := bad_test\ninclude ${lib}\n`);
+  write('bad/bad_test.ts', 'const = ;\n');
+  const v = [`KSFT_TESTS=${tests}`, `KSFT_BUILD=${join(tests, '.build')}`];
+  const r = make(['run_tests', ...v]);
+  t.not(r.code, 0);
+  t.match(r.stderr, /build: collection bad failed: bundling the tests failed:/);
+  const streams = await parseStreams(r.stdout);
+  t.same(streams.map((s) => s.asserts.map((a) => `${a.ok} ${a.name}`)), [
+    ['false selftests: bad: bad_test'],
+    ['true selftests: good: good_test'],
+  ]);
+  t.match(r.stdout, /^# Warning: file bad_test is missing!$/m);
 });
