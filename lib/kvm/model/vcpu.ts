@@ -191,9 +191,13 @@ export class Vcpu implements OpenFile {
   }
 
   private async runOnce(): Promise<SysResult> {
-    // kvm_arch_vcpu_ioctl_run(): immediate_exit, or a pending signal, returns EINTR before entering the guest.
-    if (this.run.immediateExit || this.kickRequested) return this.intr();
     if (this.vm.destroyed || this.released) return err(EINVAL);
+    // kvm_arch_vcpu_ioctl_run(): complete_userspace_io() (PIO, MMIO, hypercall
+    // return) runs first, so immediate_exit can finish a pending exit without
+    // re-entering the guest; then immediate_exit or a signal gives EINTR.
+    const done = this.completePending();
+    if (done) return done.exit;
+    if (this.run.immediateExit || this.kickRequested) return this.intr();
     if (!this.program) return this.finish({ reason: 'internal_error', suberror: KVM_INTERNAL_ERROR_EMULATION, data: [] });
     if (this.stopped) return writeExit(this.runBytes, this.stopped);
     try {
@@ -202,8 +206,6 @@ export class Vcpu implements OpenFile {
     } catch {
       return err(EINVAL);
     }
-    const done = this.completePending();
-    if (done) return done.exit;
     let steps = 0;
     let last = performance.now();
     for (;;) {
