@@ -1,6 +1,6 @@
-// One collection: kselftest/runner.sh run_many(). Every collection is its
-// own TAP stream (`TAP version 13`, `1..N`), numbering restarts at 1, and
-// child output is `# `-prefixed, not indented.
+// One collection: kselftest/runner.sh run_many(). In the 6.12 shape every
+// collection is its own TAP stream (`TAP version 13`, `1..N`), numbering
+// restarts at 1; child output is `# `-prefixed, not indented.
 import { join } from 'node:path';
 import { runOne, type Outcome } from './run_one.js';
 import { FileSink, type Sink } from './sink.js';
@@ -20,19 +20,28 @@ export interface CollectionRun {
   perTestLogDir: string | undefined;
   signal: AbortSignal;
   onPid?: (pid: number) => void;
+  /**
+   * The later runner's shape: no per-collection header or plan, and numbers
+   * continue from `firstNum` across collections.
+   */
+  ktap: boolean;
+  firstNum: number;
 }
 
 export interface Tally {
   pass: number;
   skip: number;
+  xfail: number;
   fail: number;
   aborted: boolean;
 }
 
 export async function runCollection(c: CollectionRun): Promise<Tally> {
-  const tally: Tally = { pass: 0, skip: 0, fail: 0, aborted: false };
-  await c.out.write('TAP version 13\n');
-  await c.out.write(`1..${c.tests.length}\n`);
+  const tally: Tally = { pass: 0, skip: 0, xfail: 0, fail: 0, aborted: false };
+  if (!c.ktap) {
+    await c.out.write('TAP version 13\n');
+    await c.out.write(`1..${c.tests.length}\n`);
+  }
   for (let i = 0; i < c.tests.length; i++) {
     if (c.signal.aborted) {
       tally.aborted = true;
@@ -46,11 +55,12 @@ export async function runCollection(c: CollectionRun): Promise<Tally> {
         baseDir: c.baseDir,
         collection: c.collection,
         name,
-        num: i + 1,
+        num: c.firstNum + i,
         timeout: c.timeout,
         overridden: c.overridden,
         args: c.argsFor(name),
         netns: c.netns,
+        ktap: c.ktap,
         out: c.out,
         log: testLog ?? c.log,
         signal: c.signal,

@@ -110,8 +110,14 @@ export async function main(io: MainIo): Promise<number> {
   const onSignal = (sig: NodeJS.Signals): void => { if (!ac.signal.aborted) ac.abort(sig); };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  let failed = 0;
+  const totals = { pass: 0, fail: 0, xfail: 0, skip: 0 };
+  let num = 1;
   try {
+    if (opts.ktap) {
+      // The later run_kselftest.sh: ktap_print_header and one plan for the run.
+      await out.write('TAP version 13\n');
+      await out.write(`1..${plans.reduce((n, p) => n + p.tests.length, 0)}\n`);
+    }
     for (const p of plans) {
       if (ac.signal.aborted) break;
       markKmsg(p.collection);
@@ -127,8 +133,14 @@ export async function main(io: MainIo): Promise<number> {
         log,
         perTestLogDir: opts.perTestLog ? '/tmp' : undefined,
         signal: ac.signal,
+        ktap: opts.ktap,
+        firstNum: opts.ktap ? num : 1,
       });
-      failed += tally.fail;
+      num += p.tests.length;
+      totals.pass += tally.pass;
+      totals.fail += tally.fail;
+      totals.xfail += tally.xfail;
+      totals.skip += tally.skip;
       if (tally.aborted) break;
     }
     if (ac.signal.aborted) {
@@ -137,10 +149,13 @@ export async function main(io: MainIo): Promise<number> {
       await out.write(`Bail out! ${prog} stopped by ${sig}\n`);
       return 128 + constants.signals[sig];
     }
+    if (opts.ktap) {
+      await out.write(`# Totals: pass:${totals.pass} fail:${totals.fail} xfail:${totals.xfail} xpass:0 skip:${totals.skip} error:0\n`);
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     if (log !== out) log.close();
   }
-  return failed > 0 && !opts.noErrorOnFail ? 1 : 0;
+  return totals.fail > 0 && !opts.noErrorOnFail ? 1 : 0;
 }

@@ -19,6 +19,7 @@ export const RunnerOptionsSchema = Type.Object({
   help: Type.Boolean(),
   baseDir: Type.Optional(Type.String({ minLength: 1 })),
   listFile: Type.Optional(Type.String({ minLength: 1 })),
+  ktap: Type.Boolean(),
 }, { additionalProperties: false });
 
 export type RunnerOptions = Static<typeof RunnerOptionsSchema>;
@@ -48,6 +49,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { short: '-h', long: '--help', key: 'help', value: false },
   { long: '--base-dir', key: 'baseDir', value: true, expect: 'a directory' },
   { long: '--list-file', key: 'listFile', value: true, expect: 'a file path' },
+  { long: '--ktap', key: 'ktap', value: false },
 ];
 
 /** An option the runner does not know: the caller prints usage and exits 1. */
@@ -58,7 +60,7 @@ export class OptionValueError extends Error {}
 function defaults(): RunnerOptions {
   return {
     summary: false, perTestLog: false, tests: [], collections: [], skip: [],
-    list: false, dryRun: false, netns: false, noErrorOnFail: false, help: false,
+    list: false, dryRun: false, netns: false, noErrorOnFail: false, help: false, ktap: false,
   };
 }
 

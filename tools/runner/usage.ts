@@ -15,7 +15,10 @@ export function usage(prog: string): string {
   -f | --no-error-on-fail       Exit 0 even when tests failed (the 6.12 runner's behaviour)
   -h | --help                   Show this usage info
        --base-dir DIR           Directory holding the collections (default: this script's directory)
-       --list-file FILE         Test list (default: kselftest-list.txt in the script's directory)
+       --list-file FILE         Test list (default: kselftest-list.txt in the base directory)
+       --ktap                   The later runner's shape: one plan for the whole run, numbers
+                                continuing across collections, exit 2 as # XFAIL, no bare #
+                                before # TIMEOUT, a final # Totals line
 
 Exit status: 0 when every test passed or was skipped, 1 when any test failed
 (not ok: non-zero exit, timeout, missing or unrunnable file), 1 on bad options,

@@ -2,7 +2,7 @@
 // per collection), exit policy, TARGETS/SKIP_TARGETS, summary=1, install and
 // the installed runner, emit_tests, gen_tar, clean.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import t from 'tap';
@@ -134,4 +134,21 @@ t.test('a collection that does not build: the others still run, its tests are mi
     ['true selftests: good: good_test'],
   ]);
   t.match(r.stdout, /^# Warning: file bad_test is missing!$/m);
+});
+
+t.test('npm ci never runs over a symlinked node_modules', async (t) => {
+  const top = tmp();
+  const shared = tmp();
+  writeFileSync(join(shared, '.package-lock.json'), '{}\n');
+  writeFileSync(join(shared, 'keep-me'), 'x\n');
+  mkdirSync(join(top, 'tools/build'), { recursive: true });
+  for (const f of ['Makefile', 'tools/build/npm.mk', 'tools/build/lib.mk']) writeFileSync(join(top, f), readFileSync(join(ROOT, f)));
+  writeFileSync(join(top, 'package-lock.json'), '{}\n');
+  symlinkSync(shared, join(top, 'node_modules'));
+  utimesSync(join(shared, '.package-lock.json'), new Date(0), new Date(0));
+  const r = spawnSync('make', ['--no-print-directory', join(top, 'node_modules/.package-lock.json')], { cwd: top, env, encoding: 'utf8' });
+  t.equal(r.status, 0);
+  t.match(r.stderr, /node_modules is a symbolic link and older than package-lock\.json; not running npm ci/);
+  t.notMatch(r.stdout, /npm ci/);
+  t.ok(existsSync(join(shared, 'keep-me')), 'the link target is untouched');
 });

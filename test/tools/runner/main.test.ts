@@ -158,3 +158,31 @@ t.test('-n runs each test in a fresh network namespace', async (t) => {
   const left = existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith('ns_test-')) : [];
   t.same(left, [], 'namespace removed');
 });
+
+t.test('--ktap: the later runner shape; 6.12 shape has no XFAIL arm', async (t) => {
+  const tree = makeTree({
+    collections: {
+      beta: { b_xfail: { fixture: 'xfail.sh' }, b_hang: { fixture: 'hang.sh' } },
+      alpha: { a_pass: { fixture: 'pass.sh' }, a_skip: { fixture: 'skip.sh' } },
+    },
+  });
+  const env = { KSFT_FIXTURE_PIDS: join(tree.base, 'pids') };
+  const k = await runRunner(tree, ['--ktap', '-o', '1'], { env });
+  const streams = await parseStreams(k.stdout);
+  t.equal(streams.length, 1, 'one stream for the whole run');
+  const s = streams[0]!;
+  t.match(s.plan, { start: 1, end: 4 });
+  t.same(s.asserts.map((a) => `${a.id} ${a.ok} ${a.name}`), [
+    '1 true selftests: alpha: a_pass',
+    '2 true selftests: alpha: a_skip',
+    '3 true selftests: beta: b_xfail # XFAIL',
+    '4 false selftests: beta: b_hang # TIMEOUT 1 seconds',
+  ], 'numbers continue across collections');
+  t.notMatch(k.stdout, /^#\n/m, 'no bare # before TIMEOUT');
+  t.match(k.stdout, /\n# Totals: pass:1 fail:1 xfail:1 xpass:0 skip:1 error:0\n$/);
+  t.equal(k.code, 1);
+
+  const old = await runRunner(tree, ['-t', 'beta:b_xfail']);
+  t.match(old.stdout, /^not ok 1 selftests: beta: b_xfail # exit=2$/m, '6.12: exit 2 is a failure');
+  t.equal(old.code, 1);
+});
