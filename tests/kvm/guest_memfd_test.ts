@@ -32,7 +32,7 @@ function assertMemEq(mem: bigint, off: number, len: number, val: number): void {
   if (len === 0) return;
   const bytes = hostRead(mem + BigInt(off), len);
   const i = firstMismatch(bytes, val);
-  if (i >= 0) TEST_ASSERT_EQ(bytes[i]!, val);
+  if (i >= 0) TEST_ASSERT_EQ(bytes[i], val);
 }
 
 function testFileReadWrite(fd: number): void {
