@@ -54,7 +54,7 @@ export class Gmem implements OpenFile {
     readonly vm: GmemVmRef,
     readonly size: bigint,
     readonly flags: bigint,
-    /** Whether the VM can have private pages: in-place attributes start private when it can and INIT_SHARED is clear. */
+    /** [P] in-place: pages start private unless GUEST_MEMFD_FLAG_INIT_SHARED was given. */
     privateByDefault: boolean,
   ) {
     vm.get();

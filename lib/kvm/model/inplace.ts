@@ -10,7 +10,9 @@
  * - ZERO (private→shared only) clears them;
  * - 0 (unspecified) clears them, so an unspecified conversion never exposes
  *   private bytes to the host.
- * Pinned pages (EAGAIN + error_offset) are not modelled.
+ * Pinned pages (EAGAIN + error_offset) are not modelled, and a guest_memfd
+ * without GUEST_MEMFD_FLAG_MMAP is refused (EINVAL): the model tracks per-gmem
+ * attributes only where the gmem is the single backing of its GFNs.
  */
 
 import type { IoctlArg, SysResult } from '../backend.js';
@@ -27,6 +29,8 @@ export function setMemoryAttributes2(g: Gmem, vm: Vm, arg: IoctlArg | undefined)
   const b = structArg(arg, SIZEOF_KVM_MEMORY_ATTRIBUTES2);
   if (!b) return err(EFAULT);
   const a = decodeMemoryAttributes2(b);
+  // The model converts in place only where one backing exists: an mmap-able guest_memfd.
+  if (!g.mmapable) return err(EINVAL);
   // Flag and attribute validation mirror kvm_vm_ioctl_set_mem_attributes(), plus the content modes.
   if (a.flags & ~MODES) return err(EINVAL);
   if (a.flags === MODES) return err(EINVAL);

@@ -181,11 +181,15 @@ export class Vm implements OpenFile, GmemVmRef {
     return this.hasPrivateMem ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0n;
   }
 
-  /** kvm_get_memory_attributes(), with the [P] in-place per-gmem tree taking over for bound GFNs. */
+  /**
+   * kvm_get_memory_attributes(). Under the [P] in-place profile the per-gmem
+   * tree is the truth for GFNs bound to an mmap-able guest_memfd (the single
+   * backing in-place conversion needs); other GFNs keep the per-VM attributes.
+   */
   attributesAt(gfn: number): bigint {
     if (this.sys.profile.inPlace) {
       const s = this.slots.find(0, gfn);
-      if (s && s.gmem) return s.gmem.attrs.get(s.gmemPgoff + gfn - s.baseGfn);
+      if (s && s.gmem && s.gmem.mmapable) return s.gmem.attrs.get(s.gmemPgoff + gfn - s.baseGfn);
     }
     return this.attrs.get(gfn);
   }
@@ -207,7 +211,7 @@ export class Vm implements OpenFile, GmemVmRef {
     this.zap(BigInt(start) * PAGE, BigInt(end - start) * PAGE, 'attributes');
     if (!this.sys.profile.inPlace) return;
     for (const s of this.slots.all()) {
-      if (s.asId !== 0 || !s.gmem) continue;
+      if (s.asId !== 0 || !s.gmem || !s.gmem.mmapable) continue;
       const a = Math.max(start, s.baseGfn);
       const b = Math.min(end, s.baseGfn + s.npages);
       if (a >= b) continue;
@@ -319,7 +323,7 @@ export class Vm implements OpenFile, GmemVmRef {
     const size = BigInt.asIntN(64, a.size);
     if (size <= 0n || size % PAGE !== 0n) return err(EINVAL);
     const initShared = (a.flags & GUEST_MEMFD_FLAG_INIT_SHARED) !== 0n;
-    const g = new Gmem(this, size, a.flags, this.hasPrivateMem && !initShared);
+    const g = new Gmem(this, size, a.flags, !initShared);
     return ok(this.sys.fds.install(g));
   }
 

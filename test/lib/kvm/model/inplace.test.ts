@@ -64,3 +64,17 @@ t.test('inplace: the per-VM ioctl still converts and never exposes private bytes
   e.vm.__setMemoryAttributes(GPA, P, 0);
   t.equal(e.b.hostRead(g.__mmap(P).addr, 1)[0], 0);
 });
+
+t.test('inplace: pages start private without INIT_SHARED (SIGBUS); a gmem without MMAP has no in-place ioctl', async (t) => {
+  const d = setup(0, 'inplace');
+  const g = gmem(d, P, GUEST_MEMFD_FLAG_MMAP);
+  expectFault(t, () => d.b.hostRead(g.__mmap(P).addr, 1), 'SIGBUS', 'MMAP-only on a default VM');
+  const s = setup(1, 'inplace');
+  t.same(gmem(s, P).__setMemoryAttributes2(0, P, 8).res, { ret: -1, errno: EINVAL }, 'no MMAP → EINVAL');
+  const legacy = gmem(s, P);
+  addSlot(s, 10, GPA, P, legacy);
+  const slot0 = addSlot(s, 0, 0n, 0x40000n);
+  const v = vcpu(s, [op.write(GPA, 4096, 0x12, 'shared'), op.done()]);
+  await v.__run();
+  t.equal(readUcall(s, (x) => slot0 + x, defaultUcallGpa(0)).cmd, 4n, 'a non-mmap gmem slot keeps the per-VM attributes (shared at start)');
+});
