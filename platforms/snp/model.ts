@@ -174,8 +174,11 @@ export function createSnpModel(hw: HardwareParams): ModelPlatform {
           if (launch.state === 'init') return { errno: EINVAL };
           if (u.len === 0n || !isPageAligned(u.len) || u.flags !== 0 || !(SNP_PAGE_TYPES as readonly number[]).includes(u.type)) return { errno: EINVAL };
           const zero = u.type === KVM_SEV_SNP_PAGE_TYPE_ZERO;
-          // Only ZERO ignores uaddr; 7.0 also wants a 4K-aligned source.
-          if (!zero && u.uaddr === 0n) return { errno: EINVAL };
+          // Only ZERO ignores uaddr, unless [P] in-place conversion lets a NULL
+          // source mean "the page as the VMM wrote it while shared" ("KVM: SEV:
+          // Make 'uaddr' parameter optional for KVM_SEV_SNP_LAUNCH_UPDATE").
+          const inPlaceSource = !zero && u.uaddr === 0n && ctx.profile.inPlace;
+          if (!zero && u.uaddr === 0n && !inPlaceSource) return { errno: EINVAL };
           if (!zero && rules === '7.0' && !isPageAligned(u.uaddr)) return { errno: EINVAL };
           if (launch.state === 'finished') return { errno: EIO, fwError: SEV_RET_INVALID_GUEST_STATE };
           let done = 0n;
@@ -190,7 +193,7 @@ export function createSnpModel(hw: HardwareParams): ModelPlatform {
             if (!slot || !slot.hasGmem || !attrPrivate(gpa)) { op.writeData(encodeSnpLaunchUpdate(u)); return { errno: EINVAL }; }
             // sev_gmem_post_populate(): the RMP entry must still be shared.
             if (rmp.get(u.gfnStart)?.assigned) { op.writeData(encodeSnpLaunchUpdate(u)); return { errno: EEXIST }; }
-            let page = zero ? new Uint8Array(4096) : op.readHost(u.uaddr, 4096);
+            let page = zero ? new Uint8Array(4096) : inPlaceSource ? ctx.readBacking(gpa, 4096, 'private') : op.readHost(u.uaddr, 4096);
             if (!page) { op.writeData(encodeSnpLaunchUpdate(u)); return { errno: EFAULT }; }
             if (u.type === KVM_SEV_SNP_PAGE_TYPE_CPUID) {
               const chk = snpCheckCpuid(decodeCpuidPage(page), DEFAULT_SNP_CPUID_ALLOWED);
@@ -209,7 +212,7 @@ export function createSnpModel(hw: HardwareParams): ModelPlatform {
             mapping.set(gpa, PAGE, true);
             launch.measurePage(gpa, u.type, page);
             u.gfnStart += 1n;
-            if (!zero) u.uaddr += PAGE;
+            if (!zero && !inPlaceSource) u.uaddr += PAGE;
             u.len -= PAGE;
             done++;
           }
