@@ -13,7 +13,7 @@ export interface TestEntry {
 }
 
 // esbuild's ESM output turns require() of a builtin inside a bundled CJS
-// dependency into a throwing stub; giving the module a real require() fixes it.
+// dependency into a function that throws; giving the module a real require() fixes it.
 const ESM_REQUIRE_BANNER = "import { createRequire as __ksftCreateRequire } from 'node:module'; const require = __ksftCreateRequire(import.meta.url);";
 
 function failure(what: string, errors: readonly Message[]): BuildError {

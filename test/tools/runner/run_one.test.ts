@@ -22,7 +22,7 @@ t.test('pass, skip, fail, death by signal: result lines and exit=RC', async (t) 
   t.same(s!.asserts.map((a) => [a.id, a.ok, a.name, a.skip !== false]), [
     [1, true, 'selftests: kvm: pass_test', false],
     [2, true, 'selftests: kvm: skip_test', true],
-    // tap-parser knows only SKIP/TODO directives; `# exit=N` stays in the name.
+    // tap-parser recognises only two directives (skip and to-do); `# exit=N` stays in the name.
     [3, false, 'selftests: kvm: fail_test # exit=1', false],
     [4, false, 'selftests: kvm: segv_test # exit=139', false],
   ]);
@@ -99,10 +99,10 @@ t.test('timeout: whole process group killed, 124 reported as TIMEOUT', async (t)
 
 t.test('timeout: a test ignoring SIGTERM is killed anyway', async (t) => {
   const pids = tmpFile('pids');
-  const tree = makeTree({ collections: { kvm: { stubborn_test: { fixture: 'ignore_term.sh' } } } });
+  const tree = makeTree({ collections: { kvm: { term_ignoring_test: { fixture: 'ignore_term.sh' } } } });
   const r = await runRunner(tree, ['-o', '1'], { env: { KSFT_FIXTURE_PIDS: pids } });
   t.match(r.stdout, /^# overriding timeout to 1$/m);
-  t.match(r.stdout, /^#\nnot ok 1 selftests: kvm: stubborn_test # TIMEOUT 1 seconds$/m);
+  t.match(r.stdout, /^#\nnot ok 1 selftests: kvm: term_ignoring_test # TIMEOUT 1 seconds$/m);
   t.ok(await waitDead(pidsFrom(pids)), 'both processes are gone');
 });
 
