@@ -286,3 +286,20 @@ t.test('SW_PROTECTED 6.18 MMAP-only gmem: host SIGBUS, guest private data stays 
   await v.__run();
   expectFault(t, () => e.b.hostRead(g.__mmap(P).addr, 1), 'SIGBUS', 'host read of private gmem', 'BUS_ADRERR');
 });
+
+t.test('#47 gmem failure: a private access after the guest_memfd was closed → MEMORY_FAULT(PRIVATE); a dup keeps it bound', async (t) => {
+  const e = withUcall(1);
+  const g = gmem(e, P);
+  addSlot(e, 10, GPA, P, g);
+  e.vm.__setMemoryAttributes(GPA, P, 8);
+  const dupFd = e.b.dup(g.fd).ret;
+  const v = vcpu(e, [op.write(GPA, 8, 1), op.read(GPA, 8), op.done()]);
+  g.__close();
+  t.same(await v.__run(), { ret: 0, errno: 0 }, 'the dup keeps the file alive');
+  t.equal(e.uc().cmd, 4n);
+  e.b.close(dupFd);
+  const w = vcpu(e, [op.read(GPA, 8)], 1);
+  t.same(await w.__run(), { ret: -1, errno: EFAULT }, 'kvm_gmem_get_pfn(): file gone → -EFAULT');
+  t.equal(w.run.exitReason, KVM_EXIT_MEMORY_FAULT);
+  t.equal(w.run.memoryFaultFlags, 8n);
+});
