@@ -100,4 +100,6 @@ export interface Backend {
   hostWrite(hva: bigint, data: Uint8Array): void;
   /** Fill host memory with one byte value (memset). */
   hostFill(hva: bigint, length: number, value: number): void;
+  /** madvise(2) on host memory; optional for backends that do not model it. */
+  madvise?(addr: bigint, length: bigint, advice: number): SysResult;
 }

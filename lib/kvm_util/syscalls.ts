@@ -5,7 +5,7 @@
  * as tools/testing/selftests/kvm/include/kvm_syscalls.h does.
  */
 import { HostFault, MAP_FAILED, type MmapResult, type StatResult, type SysResult } from '../kvm/backend.js';
-import { strerror } from '../kvm/errno.js';
+import { ENOSYS, strerror } from '../kvm/errno.js';
 import { PROT_READ, PROT_WRITE, MAP_ANONYMOUS, MAP_PRIVATE } from '../kvm/uapi.js';
 import { argText, failureSite, testAssertAt, testAssertFail } from './assert.js';
 import { noteResult, setErrno } from './errno_state.js';
@@ -42,6 +42,24 @@ export function kvmMmap(size: bigint | number, prot: number, flags: number, fd: 
 
 /** An anonymous private mapping (VM_MEM_SRC_ANONYMOUS). */
 export const kvmMmapAnonymous = (size: bigint | number): Hva => kvmMmap(size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+
+/* mmap(2)/madvise(2) values from the uapi headers (asm-generic/mman-common.h). */
+export const MAP_FIXED = 0x10;
+export const MADV_DONTNEED = 4;
+export const MADV_HUGEPAGE = 14;
+export const MADV_COLLAPSE = 25;
+
+/** madvise(2), raw; -1/ENOSYS where the backend does not model it. */
+export function madvise(addr: bigint, length: bigint | number, advice: number): SysResult {
+  const be = b();
+  return noteResult(be.madvise ? be.madvise(addr, BigInt(length), advice) : { ret: -1, errno: ENOSYS });
+}
+
+/** kvm_madvise(): asserted. */
+export function kvmMadvise(addr: bigint, length: bigint | number, advice: number): void {
+  const r = madvise(addr, length, advice);
+  testAssertAt(r.ret === 0, '!ret', `madvise() failed, errno = ${r.errno} (${strerror(r.errno)})`, ['lib/kvm_util/syscalls.ts']);
+}
 
 export function kvmMunmap(addr: bigint, size: bigint | number): void {
   const r = munmap(addr, size);

@@ -13,15 +13,16 @@ import { MAP_FAILED } from '../../lib/kvm/backend.js';
 import { EINVAL } from '../../lib/kvm/errno.js';
 import {
   FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, GUEST_MEMFD_FLAG_INIT_SHARED, GUEST_MEMFD_FLAG_MMAP, KVM_CAP_GUEST_MEMFD,
-  KVM_CAP_GUEST_MEMFD_FLAGS, KVM_CAP_VM_TYPES, KVM_MEM_GUEST_MEMFD, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE, PROT_READ,
-  PROT_WRITE, UCALL_DONE,
+  KVM_CAP_GUEST_MEMFD_FLAGS, KVM_CAP_VM_TYPES, KVM_MEM_GUEST_MEMFD, MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE, PROT_NONE,
+  PROT_READ, PROT_WRITE, SZ_2M, UCALL_DONE,
 } from '../../lib/kvm/uapi.js';
 import type { GuestBuilder } from '../../lib/guest/builder.js';
 import {
   TEST_ASSERT, TEST_ASSERT_EQ, TEST_EXPECT_SIGBUS, TEST_REQUIRE, VM_SHAPE_DEFAULT, VM_TYPE_DEFAULT, __vmCreateGuestMemfd,
   __vmCreateShapeWithOneVcpu, close, fallocate, firstMismatch, fstat, getUcall, hostFill, hostRead, kvmCheckCap,
   kvmHasCap, kvmMmap, kvmMunmap, kvmSelftestMain, kvmVmFree, mmap, pread, pwrite, read, vcpuArgsSet, vcpuRun,
-  vmCheckCap, vmCreateBarebonesType, vmCreateGuestMemfd, vmSetUserMemoryRegion2, write, type KvmVm,
+  vmCheckCap, vmCreateBarebonesType, vmCreateGuestMemfd, vmSetUserMemoryRegion2, write, getErrno, kvmMadvise, madvise,
+  MADV_COLLAPSE, MADV_DONTNEED, MADV_HUGEPAGE, MAP_FIXED, type KvmVm,
 } from '../../lib/kvm_util/index.js';
 
 const pageSize = PAGE_SIZE;
@@ -66,6 +67,37 @@ function testMmapSupported(fd: number, totalSize: number): void {
   assertMemEq(mem, 0, totalSize, val);
 
   kvmMunmap(mem, totalSize);
+}
+
+/** get_trans_hugepagesz(): the PMD size on x86-64. */
+const getTransHugepagesz = (): number => SZ_2M;
+
+function testCollapse(fd: number, pmdSize: number): void {
+  // guest_memfd folios could only be collapsed with both the HVA and the file
+  // offset PMD-aligned: reserve address space, then map offset 0 MAP_FIXED
+  // at a PMD-aligned address inside it.
+  const reservedAddr = kvmMmap(pmdSize * 2, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+  const alignedAddr = (reservedAddr + BigInt(pmdSize) - 1n) & ~(BigInt(pmdSize) - 1n);
+
+  const mem = mmap(alignedAddr, pmdSize, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_SHARED, fd, 0).addr;
+  TEST_ASSERT(mem % BigInt(pmdSize) === 0n, 'Userspace address must be aligned to PMD size.');
+
+  // Populate the page tables with reads, so that no page is dirtied.
+  hostRead(mem, pmdSize);
+
+  // Asking for huge pages is fine...
+  kvmMadvise(mem, pmdSize, MADV_HUGEPAGE);
+
+  // ...collapsing is not: it could map beyond the shared ranges into host page tables.
+  TEST_ASSERT_EQ(madvise(mem, pmdSize, MADV_COLLAPSE).ret, -1);
+  const errno = getErrno();
+  TEST_ASSERT_EQ(errno, EINVAL);
+
+  // Zapping and re-faulting works, and does not produce a huge folio.
+  kvmMadvise(mem, pmdSize, MADV_DONTNEED);
+  hostRead(mem, 1);
+
+  kvmMunmap(reservedAddr, pmdSize * 2);
 }
 
 function testFaultSigbus(fd: number, accessibleSize: number, mapSize: number): void {
@@ -216,6 +248,7 @@ function __testGuestMemfd(vm: KvmVm, flags: bigint): void {
       gmemTest(testFaultOverflow, vm, flags);
       // numa_allocation and (below) mbind check NUMA placement and return
       // at once unless the host has several nodes; the model host has one.
+      gmemTest(testCollapse, vm, flags, getTransHugepagesz());
     } else {
       gmemTest(testFaultPrivate, vm, flags);
     }

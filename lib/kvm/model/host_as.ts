@@ -23,6 +23,8 @@ const MMAP_BASE = 0x7f0000000000n;
 /** A mappable file: resolves a page offset to the page that backs it, or the signal a touch raises. */
 export interface PageSource {
   resolve(pgoff: number, write: boolean): { store: SparsePages; index: number } | HostFaultSpec;
+  /** The file can never be mapped with huge pages (guest_memfd): MADV_COLLAPSE gives EINVAL. */
+  readonly noThp?: boolean;
 }
 
 interface Mapping {
@@ -141,6 +143,43 @@ export class HostAddressSpace {
       this.anon.drop(first, last);
     }
     this.maps = out;
+  }
+
+  /**
+   * madvise(2) for the advice the selftests use (mm/madvise.c): an unaligned
+   * start is EINVAL, an unmapped page in the range ENOMEM. MADV_HUGEPAGE is a
+   * hint. MADV_DONTNEED zaps the range: anonymous and private-copy pages read
+   * zero again, shared file pages are faulted back from the file.
+   * MADV_COLLAPSE (mm/khugepaged.c, madvise_collapse()) fails with EINVAL on a
+   * mapping that may not use huge pages, which guest_memfd never may.
+   */
+  madvise(addr: bigint, length: bigint, advice: number): number {
+    const MADV_DONTNEED = 4;
+    const MADV_HUGEPAGE = 14;
+    const MADV_NOHUGEPAGE = 15;
+    const MADV_COLLAPSE = 25;
+    const a = BigInt.asUintN(64, addr);
+    if (a % PAGE !== 0n) return EINVAL;
+    const end = a + (BigInt.asUintN(64, length) + PAGE - 1n) / PAGE * PAGE;
+    if (advice !== MADV_DONTNEED && advice !== MADV_HUGEPAGE && advice !== MADV_NOHUGEPAGE && advice !== MADV_COLLAPSE) return EINVAL;
+    const hit: Mapping[] = [];
+    for (let p = a; p < end;) {
+      const m = this.find(p);
+      if (!m) return ENOMEM;
+      hit.push(m);
+      p = m.start + BigInt(m.npages) * PAGE;
+    }
+    if (advice === MADV_COLLAPSE && hit.some((m) => m.source?.noThp)) return EINVAL;
+    if (advice === MADV_DONTNEED) {
+      for (const m of hit) {
+        const from = Number((a > m.start ? a : m.start) / PAGE);
+        const mEnd = m.start + BigInt(m.npages) * PAGE;
+        const to = Number((end < mEnd ? end : mEnd) / PAGE);
+        if (!m.source) this.anon.drop(from, to);
+        else m.cow?.drop(from, to);
+      }
+    }
+    return 0;
   }
 
   /** The page backing `hva` for an access, or the signal it raises. */

@@ -349,7 +349,7 @@ export class ModelBackend implements Backend, VmHost {
         if (f instanceof Gmem) {
           validate = (shared) => f.mmapCheck(shared);
           const inPlace = this.profile.inPlace;
-          source = { resolve: (pgoff) => { const r = f.userFault(pgoff, inPlace); return typeof r === 'number' ? { store: f.pages, index: r } : r; } };
+          source = { noThp: true, resolve: (pgoff) => { const r = f.userFault(pgoff, inPlace); return typeof r === 'number' ? { store: f.pages, index: r } : r; } };
         } else if (f instanceof MemFile) {
           source = { resolve: (pgoff) => { const r = f.userFault(pgoff); return typeof r === 'number' ? { store: f.pages, index: r } : r; } };
         } else if (f instanceof Vcpu) {
@@ -364,6 +364,13 @@ export class ModelBackend implements Backend, VmHost {
       const r = this.host.mmap(BigInt(addr), BigInt(length), prot, flags, source, BigInt(offset), validate);
       return 'errno' in r ? fail(r.errno) : { addr: r.addr, errno: 0 };
     }, { addr: MAP_FAILED, errno: EINVAL });
+  }
+
+  madvise(addr: bigint, length: bigint, advice: number): SysResult {
+    return this.guard('madvise', () => {
+      const e = this.host.madvise(BigInt(addr), BigInt(length), advice);
+      return e ? err(e) : ok();
+    }, err(EINVAL));
   }
 
   munmap(addr: bigint, length: bigint): SysResult {

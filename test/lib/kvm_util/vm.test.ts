@@ -5,10 +5,10 @@
  */
 import t from 'tap';
 import { createModelBackend } from '../../../lib/kvm/model/index.js';
-import { EINTR, EINVAL } from '../../../lib/kvm/errno.js';
+import { EINTR, EINVAL, ENOMEM } from '../../../lib/kvm/errno.js';
 import {
   KVM_CAP_EXIT_HYPERCALL, KVM_EXIT_HYPERCALL, KVM_EXIT_IO, KVM_HC_MAP_GPA_RANGE, KVM_MEM_GUEST_MEMFD, KVM_X86_SW_PROTECTED_VM,
-  UCALL_DONE, UCALL_SYNC,
+  UCALL_DONE, UCALL_SYNC, GUEST_MEMFD_FLAG_INIT_SHARED, GUEST_MEMFD_FLAG_MMAP, MAP_SHARED, PROT_READ, PROT_WRITE,
 } from '../../../lib/kvm/uapi.js';
 import type { GuestBuilder } from '../../../lib/guest/builder.js';
 import type { GuestOp } from '../../../lib/guest/program.js';
@@ -16,7 +16,8 @@ import {
   SLOT0, UCALL_POOL_GPA, __vmEnableCap, _vcpuRun, addrGpa2Hva, getUcall, hostRead, hostWrite, kvmVmFree, pageState,
   setAssertExit, setKvmBackend, vcpuArgsSet, vcpuRun, vmCreate, vmCreateBarebones, vmCreateGuestMemfd, vmCreateWithVcpus,
   vmEnableCap, vmGuestMemPunchHole, vmMemAdd, vmMemSetPrivate, vmShape, vmUserspaceMemRegionAdd, VM_MEM_SRC_ANONYMOUS,
-  vmCreateShapeWithOneVcpu, kvmBackend,
+  vmCreateShapeWithOneVcpu, kvmBackend, getErrno, hostFill, kvmMmap, kvmMmapAnonymous, kvmMunmap, madvise, MADV_COLLAPSE,
+  MADV_DONTNEED, MADV_HUGEPAGE,
 } from '../../../lib/kvm_util/index.js';
 
 class AssertExit extends Error {
@@ -126,5 +127,25 @@ t.test('_vcpuRun retries a KVM_RUN interrupted with EINTR', async (t) => {
   const r = await _vcpuRun(vcpu);
   t.equal(r.ret, 0);
   t.equal(getUcall(vcpu).cmd, UCALL_DONE);
+  kvmVmFree(vm);
+});
+
+t.test('madvise: COLLAPSE is EINVAL on guest_memfd, fine on anonymous memory; DONTNEED re-faults from the file', async (t) => {
+  const vm = vmCreateBarebones();
+  const fd = vmCreateGuestMemfd(vm, 0x200000, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+  const g = kvmMmap(0x200000, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+  const a = kvmMmapAnonymous(0x200000);
+  t.same([madvise(g, 0x200000, MADV_COLLAPSE).ret, getErrno()], [-1, EINVAL]);
+  t.equal(madvise(a, 0x200000, MADV_COLLAPSE).ret, 0);
+  t.equal(madvise(g, 0x200000, MADV_HUGEPAGE).ret, 0);
+  hostFill(g, 4096, 0x5a);
+  hostFill(a, 4096, 0x5a);
+  t.equal(madvise(g, 0x200000, MADV_DONTNEED).ret, 0);
+  t.equal(madvise(a, 0x200000, MADV_DONTNEED).ret, 0);
+  t.equal(hostRead(g, 1)[0], 0x5a, 'shared file page comes back from the guest_memfd');
+  t.equal(hostRead(a, 1)[0], 0, 'anonymous page is zero again');
+  t.equal(madvise(g + 1n, 4096, MADV_HUGEPAGE).errno, EINVAL, 'unaligned start');
+  kvmMunmap(g, 0x200000);
+  t.equal(madvise(g, 4096, MADV_HUGEPAGE).errno, ENOMEM, 'unmapped range');
   kvmVmFree(vm);
 });
