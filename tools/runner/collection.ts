@@ -19,7 +19,6 @@ export interface CollectionRun {
   /** -p: each test's body goes to /tmp/<test>, truncated first. */
   perTestLogDir: string | undefined;
   signal: AbortSignal;
-  onPid?: (pid: number) => void;
   /**
    * The later runner's shape: no per-collection header or plan, and numbers
    * continue from `firstNum` across collections.
@@ -64,7 +63,6 @@ export async function runCollection(c: CollectionRun): Promise<Tally> {
         out: c.out,
         log: testLog ?? c.log,
         signal: c.signal,
-        ...(c.onPid ? { onPid: c.onPid } : {}),
       });
     } finally {
       testLog?.close();

@@ -31,6 +31,9 @@ interface Plan {
 
 class Fatal extends Error {}
 
+/** After SIGINT/SIGTERM, the longest the runner waits for its output to drain. */
+const ABORT_EXIT_MS = 5000;
+
 function readEntries(listFile: string): { entries: ListEntry[]; text: string } {
   let text: string;
   try {
@@ -107,7 +110,13 @@ export async function main(io: MainIo): Promise<number> {
   const out = new StreamSink(io.stdout);
   const log: Sink = opts.summary ? new FileSink(join(baseDir, 'output.log'), 'truncate') : out;
   const ac = new AbortController();
-  const onSignal = (sig: NodeJS.Signals): void => { if (!ac.signal.aborted) ac.abort(sig); };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (ac.signal.aborted) return;
+    ac.abort(sig);
+    // The test's group is killed at once; if our own stdout is stuck (a
+    // reader that stopped reading), do not outlive the signal for long.
+    setTimeout(() => process.exit(128 + constants.signals[sig]), ABORT_EXIT_MS).unref();
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const totals = { pass: 0, fail: 0, xfail: 0, skip: 0 };

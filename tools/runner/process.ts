@@ -29,7 +29,6 @@ export interface ProcessSpec {
   timeoutSec: number;
   body: Sink;
   signal: AbortSignal;
-  onSpawn?: ((pid: number) => void) | undefined;
 }
 
 export interface ProcessResult {
@@ -79,7 +78,6 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
     return { rc: exitCode({ code: null, sig: null, error: err }), timedOut: false, aborted: false, pid: undefined };
   }
   closeSync(writeFd);
-  if (child.pid !== undefined) spec.onSpawn?.(child.pid);
 
   const exited = new Promise<Exit>((resolve) => {
     child.once('exit', (code, sig) => resolve({ code, sig }));

@@ -31,8 +31,6 @@ export interface TestRun {
   /** Test body and the timeout line. */
   log: Sink;
   signal: AbortSignal;
-  /** Called with the pid of the test once it is known (tests of the runner use it). */
-  onPid?: (pid: number) => void;
 }
 
 function isExecutable(path: string): boolean {
@@ -108,7 +106,6 @@ export async function runOne(t: TestRun): Promise<Outcome> {
       timeoutSec: t.timeout,
       body: t.log,
       signal: t.signal,
-      onSpawn: t.onPid,
     });
     if (r.aborted) return 'aborted';
     if (r.rc === 0) {

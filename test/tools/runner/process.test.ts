@@ -91,3 +91,24 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     }
   });
 }
+
+t.test('SIGTERM while nobody reads the runner output: the runner still exits', async (t) => {
+  const pids = tmpFile('pids');
+  const tree = makeTree({ collections: { kvm: { endless_test: { fixture: 'endless.sh' } } } });
+  const runner = await bundledRunner();
+  const child = spawn(runner, ['--base-dir', tree.base, '--list-file', tree.list], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, KSFT_FIXTURE_PIDS: pids },
+  });
+  // Read the first chunk, then stop reading: the pipe fills and the runner blocks.
+  await new Promise((res) => child.stdout.once('data', res));
+  child.stdout.pause();
+  await new Promise((r) => setTimeout(r, 500));
+  const t0 = Date.now();
+  child.kill('SIGTERM');
+  const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+  child.stdout.destroy();
+  t.equal(code, 143);
+  t.ok(Date.now() - t0 < 10_000, `exited ${Date.now() - t0} ms after SIGTERM`);
+  t.ok(await waitDead(pidsFrom(pids)), 'the test is gone');
+});

@@ -124,3 +124,18 @@ t.test('output: stdout and stderr merged in write order, partial last line termi
   t.equal(s!.ok, true);
   t.equal(s!.asserts.length, 3);
 });
+
+t.test('a process that left the group and holds the pipe does not hang the run', async (t) => {
+  const pids = tmpFile('pids');
+  const tree = makeTree({ collections: { kvm: { escape_test: { fixture: 'escape.sh' }, next_test: { fixture: 'pass.sh' } } } });
+  const r = await runRunner(tree, [], { env: { KSFT_FIXTURE_PIDS: pids } });
+  const escaped = pidsFrom(pids);
+  for (const pid of escaped) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+  t.equal(escaped.length, 1);
+  t.equal(r.code, 0);
+  t.match(r.stdout, '# escaped\nok 1 selftests: kvm: escape_test\n');
+  t.match(r.stdout, 'ok 2 selftests: kvm: next_test\n');
+  t.ok(r.ms < 15_000, `finished in ${r.ms} ms, not after the escaped process's 60 s`);
+});
