@@ -74,8 +74,10 @@ export interface Backend {
    */
   kvmRun(vcpuFd: number): Promise<SysResult>;
   /**
-   * Ask a running KVM_RUN to return -1/EINTR at its next opportunity, as
-   * `immediate_exit` plus a signal does; a no-op when the vCPU is not running.
+   * Make KVM_RUN return -1/EINTR at its next opportunity, as setting
+   * `immediate_exit` and signalling the vCPU thread does: a running KVM_RUN
+   * returns at its next preemption point, otherwise the next KVM_RUN returns
+   * at once (KVM checks immediate_exit on entry).
    */
   kick(vcpuFd: number): void;
   /** The vCPU's `struct kvm_run`, i.e. mmap(vcpu_fd, 0, KVM_RUN_SIZE), as live bytes. */
