@@ -36,6 +36,7 @@ override TARGETS := $(filter-out $(SKIP_TARGETS),$(TARGETS))
 KSFT_SUBMAKE := $(MAKE) --no-print-directory KSFT_BUILT=1
 
 .PHONY: all run_tests install emit_tests gen_tar clean check
+.DEFAULT_GOAL := all
 
 all: $(KSFT_NPM_STAMP)
 	@$(NODE) --import tsx $(KSFT_TOP)/tools/build/main.ts -q --tests-dir $(KSFT_TESTS) -o $(BUILD) $(addprefix -C ,$(TARGETS))

@@ -152,3 +152,15 @@ t.test('npm ci never runs over a symlinked node_modules', async (t) => {
   t.notMatch(r.stdout, /npm ci/);
   t.ok(existsSync(join(shared, 'keep-me')), 'the link target is untouched');
 });
+
+t.test('plain `make` builds (the default goal is all)', async (t) => {
+  const out = tmp();
+  const r = make([`KSFT_TESTS=${FIXTURE_TESTS}`, `KSFT_BUILD=${out}`]);
+  t.equal(r.code, 0, r.stderr);
+  t.ok(existsSync(join(out, 'kselftest-list.txt')));
+  t.ok(existsSync(join(out, 'tests/demo/demo_pass')));
+  const sub = tmp();
+  const c = make(['-C', join(FIXTURE_TESTS, 'demo'), `KSFT_TESTS=${FIXTURE_TESTS}`, `KSFT_BUILD=${sub}`]);
+  t.equal(c.code, 0, c.stderr);
+  t.equal(readFileSync(join(sub, 'kselftest-list.txt'), 'utf8'), 'demo:demo_pass\ndemo:demo_skip\ndemo:demo_script.sh\n');
+});
