@@ -10,7 +10,8 @@ export { guestRandomSeed, kvmSelftestInit, kvmSelftestMain, DEFAULT_RANDOM_SEED 
 export * from './memslots.js';
 export { ksftEnv, parseKsftEnv, KsftEnvSchema, type KsftEnv } from './options.js';
 export { pageState, pageStateMap, type PageState } from './page_states.js';
-export { PLATFORM_NAMES, PLATFORM_VM_TYPES, type PlatformName } from './platform_types.js';
+export { PLATFORM_NAMES, PLATFORM_VM_TYPES, type PlatformName, type PlatformVmType } from './platform_types.js';
+export { requirePlatformVmType } from './platform_select.js';
 export * from './syscalls.js';
 export * from './types.js';
 export * from './ucall.js';

@@ -15,7 +15,7 @@
  * Options as in C: -n nr_vcpus, -m nr_memslots, -s backing src (anonymous
  * only here), -h. The VM type is KSFT_PLATFORM's (default sw_protected).
  */
-import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, KVM_CAP_EXIT_HYPERCALL, KVM_CAP_VM_TYPES, KVM_EXIT_HYPERCALL, KVM_EXIT_IO,
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, KVM_CAP_EXIT_HYPERCALL, KVM_EXIT_HYPERCALL, KVM_EXIT_IO,
   KVM_HC_MAP_GPA_RANGE, KVM_MEM_GUEST_MEMFD, KVM_MEMORY_ATTRIBUTE_PRIVATE, PAGE_SHIFT, PAGE_SIZE, SZ_2M, UCALL_ABORT, UCALL_DONE,
   UCALL_SYNC } from '../../lib/kvm/uapi.js';
 import { strerror } from '../../lib/kvm/errno.js';
@@ -23,8 +23,8 @@ import type { GuestBuilder } from '../../lib/guest/builder.js';
 import { kvmHypercallMapGpaRange } from '../../lib/guest/helpers.js';
 import { writeStdout } from '../../lib/kselftest/index.js';
 import {
-  BACKING_SRC_NAMES, PLATFORM_VM_TYPES, REPORT_GUEST_ASSERT, TEST_ASSERT, TEST_FAIL, TEST_REQUIRE, __vmCreateWithVcpus, addrGpa2Hva,
-  close, exitReasonStr, expectGuestSees, expectHostSees, fallocate, getUcall, hostFill, ksftEnv, kvmCheckCap, kvmSelftestMain,
+  BACKING_SRC_NAMES, requirePlatformVmType, REPORT_GUEST_ASSERT, TEST_ASSERT, TEST_FAIL, __vmCreateWithVcpus, addrGpa2Hva,
+  close, exitReasonStr, expectGuestSees, expectHostSees, fallocate, getUcall, hostFill, kvmSelftestMain,
   kvmVmFree, vcpuArgsSet, vcpuRun, vmCreateGuestMemfd, vmEnableCap, vmGuestMemFallocate, vmMemAdd, vmSetMemoryAttributes, vmShape,
   VM_MEM_SRC_ANONYMOUS, type BackingSrc, type KvmVcpu,
 } from '../../lib/kvm_util/index.js';
@@ -313,13 +313,12 @@ function parseBackingSrcType(name: string): BackingSrc {
 }
 
 kvmSelftestMain(async (argv) => {
-  const plat = PLATFORM_VM_TYPES[ksftEnv().KSFT_PLATFORM];
   let srcType: BackingSrc = VM_MEM_SRC_ANONYMOUS;
   let nrMemslots = 1;
   let nrVcpus = 1;
 
-  TEST_REQUIRE((kvmCheckCap(KVM_CAP_VM_TYPES) >>> 0) & (1 << plat.type) >>> 0,
-    `kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(${plat.macro})`);
+  // KSFT_PLATFORM's VM type (C: KVM_X86_SW_PROTECTED_VM), which must have private memory.
+  const plat = requirePlatformVmType({ privateMem: true });
 
   // getopt("hm:s:n:")
   for (let i = 0; i < argv.length; i++) {

@@ -9,11 +9,11 @@
  */
 import { EFAULT } from '../../lib/kvm/errno.js';
 import {
-  KVM_CAP_VM_TYPES, KVM_EXIT_MEMORY_FAULT, KVM_MEM_GUEST_MEMFD, KVM_MEMORY_EXIT_FLAG_PRIVATE, PAGE_SIZE,
+  KVM_EXIT_MEMORY_FAULT, KVM_MEM_GUEST_MEMFD, KVM_MEMORY_EXIT_FLAG_PRIVATE, PAGE_SIZE,
 } from '../../lib/kvm/uapi.js';
 import type { GuestBuilder } from '../../lib/guest/builder.js';
 import {
-  KVM_IOCTL_ERROR, PLATFORM_VM_TYPES, TEST_ASSERT, TEST_ASSERT_EQ, TEST_REQUIRE, _vcpuRun, ksftEnv, kvmCheckCap,
+  KVM_IOCTL_ERROR, requirePlatformVmType, TEST_ASSERT, TEST_ASSERT_EQ, _vcpuRun, kvmCheckCap,
   kvmSelftestMain, kvmVmFree, vmCreateShapeWithOneVcpu, vmMemRegionDelete, vmMemSetPrivate, vmShape,
   vmUserspaceMemRegionAdd, VM_MEM_SRC_ANONYMOUS, type KvmVcpu, type VmShape,
 } from '../../lib/kvm_util/index.js';
@@ -83,9 +83,8 @@ async function testPrivateAccessMemslotNotPrivate(shape: VmShape): Promise<void>
 }
 
 kvmSelftestMain(async () => {
-  const plat = PLATFORM_VM_TYPES[ksftEnv().KSFT_PLATFORM];
-  TEST_REQUIRE((kvmCheckCap(KVM_CAP_VM_TYPES) >>> 0) & (1 << plat.type) >>> 0,
-    `kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(${plat.macro})`);
+  // KSFT_PLATFORM's VM type (C: KVM_X86_SW_PROTECTED_VM), which must have private memory.
+  const plat = requirePlatformVmType({ privateMem: true });
 
   await testPrivateAccessMemslotDeleted(vmShape(plat.type));
   await testPrivateAccessMemslotNotPrivate(vmShape(plat.type));

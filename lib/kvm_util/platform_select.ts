@@ -1,0 +1,31 @@
+/**
+ * The VM type a test creates, from KSFT_PLATFORM, with the requirements a
+ * C test states as TEST_REQUIRE lines: KVM must offer the type
+ * (KVM_CAP_VM_TYPES), and for the private-memory tests its VMs must support
+ * the PRIVATE attribute (KVM_CAP_MEMORY_ATTRIBUTES on a VM of that type;
+ * arch/x86/kvm/x86.c gives 0 for types without private memory).
+ */
+import { KVM_CAP_MEMORY_ATTRIBUTES, KVM_CAP_VM_TYPES, KVM_CHECK_EXTENSION, KVM_CREATE_VM, KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../kvm/uapi.js';
+import { TEST_REQUIRE } from './assert.js';
+import { kvmBackend, kvmCheckCap, openKvmDevPathOrExit } from './kvm_dev.js';
+import { ksftEnv } from './options.js';
+import { PLATFORM_VM_TYPES, type PlatformVmType } from './platform_types.js';
+
+export function requirePlatformVmType(opts: { privateMem?: boolean } = {}): PlatformVmType {
+  const plat = PLATFORM_VM_TYPES[ksftEnv().KSFT_PLATFORM];
+  const b = kvmBackend();
+  if (plat.type < 32) {
+    TEST_REQUIRE(((kvmCheckCap(KVM_CAP_VM_TYPES) >>> plat.type) & 1) !== 0, `kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(${plat.macro})`);
+  }
+  const kvmFd = openKvmDevPathOrExit();
+  const vm = b.ioctl(kvmFd, KVM_CREATE_VM, plat.type);
+  TEST_REQUIRE(vm.ret >= 0, `vm_create_barebones_type(${plat.macro})`);
+  if (opts.privateMem) {
+    const attrs = b.ioctl(vm.ret, KVM_CHECK_EXTENSION, KVM_CAP_MEMORY_ATTRIBUTES).ret;
+    TEST_REQUIRE(attrs > 0 && (BigInt(attrs) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n,
+      'vm_check_cap(vm, KVM_CAP_MEMORY_ATTRIBUTES) & KVM_MEMORY_ATTRIBUTE_PRIVATE');
+  }
+  b.close(vm.ret);
+  b.close(kvmFd);
+  return plat;
+}
