@@ -62,3 +62,11 @@ t.test('KSFT_BACKEND=kvm: every program skips with the reason', async (t) => {
     t.match(r.stdout, /\n1\.\.0 # SKIP - Requirement not met: KSFT_BACKEND=kvm \(the real \/dev\/kvm backend is not available in this build\)\n$/);
   }
 });
+
+t.test('the SW_PROTECTED tests skip on a KSFT_PLATFORM without private memory', async (t) => {
+  for (const prog of ['private_mem_conversions_test', 'private_mem_kvm_exits_test']) {
+    const r = await run(prog, { KSFT_PLATFORM: 'default' });
+    t.equal(r.code, 4, prog);
+    t.equal(r.stdout, 'Random seed: 0x6b8b4567\n1..0 # SKIP - Requirement not met: vm_check_cap(vm, KVM_CAP_MEMORY_ATTRIBUTES) & KVM_MEMORY_ATTRIBUTE_PRIVATE\n');
+  }
+});
