@@ -41,6 +41,8 @@ export function createPkvmModel(hw: HardwareParams): ModelPlatform {
     preFault: false,
     attach(ctx: PlatformVmContext): PlatformVm {
       const pages = new Map<bigint, PkvmPageState>();
+      /** The VMM's HVA of each donated page, kept so teardown can zero it after the memslots are gone. */
+      const hvaOf = new Map<bigint, bigint>();
       let faultIns = 0;
       states.set(ctx, { pages, faultIns: () => faultIns });
       const zero = (gfn: bigint): void => {
@@ -49,8 +51,10 @@ export function createPkvmModel(hw: HardwareParams): ModelPlatform {
       const donate = (gpa: bigint): boolean => {
         const gfn = gfnOf(gpa);
         if (pages.has(gfn)) return true;
-        if (!ctx.slotAt(gpa)) return false;
+        const slot = ctx.slotAt(gpa);
+        if (!slot) return false;
         pages.set(gfn, 'owned');
+        hvaOf.set(gfn, slot.userspaceAddr + (gfn * PAGE - slot.gpa));
         return true;
       };
       return {
@@ -97,7 +101,10 @@ export function createPkvmModel(hw: HardwareParams): ModelPlatform {
         },
         onDestroy() {
           // Teardown reclaims every guest page, zeroed.
-          for (const [gfn, st] of pages) if (st === 'owned') zero(gfn);
+          for (const [gfn, st] of pages) {
+            const hva = hvaOf.get(gfn);
+            if (st === 'owned' && hva !== undefined) ctx.hostWrite?.(hva, new Uint8Array(Number(PAGE)));
+          }
           pages.clear();
         },
       };
