@@ -43,9 +43,16 @@ export async function section(md: TestMetadata, fn: () => unknown): Promise<Outc
  * the native backtrace that process.abort() writes.
  */
 function raiseAbort(): never {
+  // A library may have put a JavaScript listener on SIGABRT (signal-exit
+  // does, for one). Listeners run on the event loop, which never turns again
+  // here, so drop them: with none left Node restores the default action.
+  process.removeAllListeners('SIGABRT');
   process.kill(process.pid, 'SIGABRT');
   const pause = new Int32Array(new SharedArrayBuffer(4));
-  for (;;) Atomics.wait(pause, 0, 0, 1000);
+  for (let i = 0; i < 10; i++) Atomics.wait(pause, 0, 0, 100);
+  // Still here: SIGABRT is blocked or ignored. abort(3) unblocks it and
+  // restores the default action itself (Node prints a backtrace first).
+  return process.abort();
 }
 
 function lookup(marker: ChildMarker): { f: FixtureDef; variantData: unknown; t: TestDef } {

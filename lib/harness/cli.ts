@@ -80,7 +80,9 @@ export function listTests(fixtures: readonly FixtureDef[]): string {
     do {
       const v = f.variants[vi];
       const t = f.tests[ti];
-      out += sprintf('%-20s %-25s %s\n', ti === 0 ? f.name : '', v ? v.name : '', t ? t.name : '');
+      // C prints the name where the test cursor is still at the list head:
+      // the first row, or every row of a fixture without tests.
+      out += sprintf('%-20s %-25s %s\n', ti === 0 || f.tests.length === 0 ? f.name : '', v ? v.name : '', t ? t.name : '');
       vi++;
       ti++;
     } while (vi < f.variants.length || ti < f.tests.length);

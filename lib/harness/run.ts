@@ -17,13 +17,13 @@
  * its lines land between this process's RUN and OK/FAIL lines in order.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deserialize } from 'node:v8';
 import { KSFT_FAIL, KSFT_PASS, KSFT_XFAIL, KSFT_XPASS } from '../kselftest/codes.js';
 import { ksftExit, ksftPrintHeader, ksftPrintMsg, ksftSetPlan, ksftTestResultCode } from '../kselftest/kselftest.js';
-import { writeFd } from '../kselftest/stdio.js';
+import { writeFd, writeStderr } from '../kselftest/stdio.js';
 import { runTestProcess, section } from './child.js';
 import { argvCheck, testEnabled, type HarnessOption } from './cli.js';
 import { thLogFd } from './config.js';
@@ -196,7 +196,12 @@ export async function testHarnessRun(argv: readonly string[] = process.argv.slic
     delete process.env[CHILD_ENV];
     return runTestProcess(parseMarker(marker));
   }
-  const prog = process.argv[1] ?? 'harness';
+  const prog = process.argv[1] ?? '';
+  // Each test process is this program started again, so it must be a file.
+  if (!prog || !existsSync(prog)) {
+    writeStderr(`kselftest_harness: cannot start test processes: the program file ${JSON.stringify(prog)} does not exist\n`);
+    process.exit(KSFT_FAIL);
+  }
   const check = argvCheck(argv, prog, allFixtures());
   if (check.ret !== KSFT_PASS) process.exit(check.ret);
 

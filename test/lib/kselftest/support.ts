@@ -40,10 +40,15 @@ export interface RunResult {
   signal: NodeJS.Signals | null;
 }
 
-function cleanEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.KSFT_TAP_LEVEL;
-  delete env.KSFT_HARNESS_CHILD;
+export function cleanEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  // The programs must run as the runner starts them: without the test
+  // framework's process hooks (NODE_OPTIONS) or its variables.
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k === 'NODE_OPTIONS' || k === 'KSFT_TAP_LEVEL' || k === 'KSFT_HARNESS_CHILD') continue;
+    if (k === 'TAP' || k.startsWith('TAP_') || k.startsWith('_TAPJS_')) continue;
+    env[k] = v;
+  }
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
     else env[k] = v;
@@ -51,9 +56,21 @@ function cleanEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv 
   return env;
 }
 
+/**
+ * The command line that starts a bundled program. Under tap, child_process
+ * is patched to put tap's process-tracking hook back into NODE_OPTIONS of
+ * every child, and that hook catches signals (SIGABRT, SIGUSR2) in a
+ * thread of its own; `env -u NODE_OPTIONS` removes it after the patch ran,
+ * so the program starts as the runner would start it.
+ */
+export function nodeCommand(file: string, args: readonly string[]): [string, string[]] {
+  return ['env', ['-u', 'NODE_OPTIONS', process.execPath, '--enable-source-maps', file, ...args]];
+}
+
 /** Runs a bundled program with separate stdout and stderr. */
 export function runProgram(file: string, args: readonly string[] = [], env: Record<string, string | undefined> = {}): RunResult {
-  const r = spawnSync(process.execPath, ['--enable-source-maps', file, ...args], {
+  const [cmd, argv] = nodeCommand(file, args);
+  const r = spawnSync(cmd, argv, {
     encoding: 'utf8',
     env: cleanEnv(env),
     timeout: 120_000,
@@ -71,7 +88,8 @@ export function runMerged(
   try {
     const out = join(dir, 'out');
     const fd = openSync(out, 'w');
-    const r = spawnSync(process.execPath, ['--enable-source-maps', file, ...args], {
+    const [cmd, argv] = nodeCommand(file, args);
+    const r = spawnSync(cmd, argv, {
       stdio: ['ignore', fd, fd],
       env: cleanEnv(env),
       timeout: 120_000,

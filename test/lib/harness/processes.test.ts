@@ -1,0 +1,118 @@
+/**
+ * The harness's process model: teardown exactly once, timeouts that kill the
+ * whole process group, termination of the harness taking the test down, and
+ * the exact assertion messages.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { bundle, cleanEnv, nodeCommand, runMerged, runProgram, tempDir } from '../kselftest/support.js';
+
+const { dir, remove } = tempDir('ksft-harness-proc-');
+t.teardown(remove);
+
+/** Alive and not a zombie (a container's init may not reap orphans at once). */
+function alive(pid: number): boolean {
+  const stat = `/proc/${pid}/stat`;
+  if (!existsSync(stat)) return false;
+  try {
+    const state = readFileSync(stat, 'utf8').replace(/^.*\) /s, '')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+async function gone(pids: number[], ms = 3000): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (pids.every((p) => !alive(p))) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return pids.every((p) => !alive(p));
+}
+
+t.test('teardown runs exactly once, in the right process', async (t) => {
+  const program = await bundle('test/lib/harness/programs/teardown_once.ts', dir);
+  const log = join(dir, 'teardown.log');
+  const r = runProgram(program, [], { TEARDOWN_LOG: log });
+  t.equal(r.status, 1);
+  const lines = readFileSync(log, 'utf8').trim().split('\n');
+  const what = lines.map((l) => l.split(' ')[0]);
+  t.same(what, [
+    'child-teardown-passes',
+    'child-teardown-asserts',
+    'child-teardown-boom',
+    'parent-setup',
+    'parent-teardown-asserts',
+    'parent-setup',
+    'parent-teardown-exits',
+  ], 'once per test; none after a failed setup or a timeout; ASSERT in teardown does not repeat it');
+  const pid = (i: number) => lines[i]?.split(' ')[1];
+  t.not(pid(3), pid(4), 'FIXTURE_TEARDOWN_PARENT runs outside the test process');
+  t.equal(pid(4), pid(6), 'both parent teardowns run in the harness process');
+  t.match(r.stdout, /^not ok 2 child\.asserts$/m);
+  t.match(r.stderr, /^# asserts: Test terminated by assertion$/m);
+  t.match(r.stderr, /^# teardown_asserts: Test terminated by assertion$/m);
+  t.match(r.stderr, /^# times_out: Test terminated by timeout$/m);
+  t.match(r.stderr, /^# body: Test failed$/m, 'an EXPECT failing in setup fails the test without running it');
+  t.match(r.stdout, /^ok 6 parent\.exits$/m);
+});
+
+t.test('a timeout kills the test process and its grandchild', async (t) => {
+  const program = await bundle('test/lib/harness/programs/grandchild.ts', dir);
+  const started = Date.now();
+  const r = runMerged(program);
+  const elapsed = Date.now() - started;
+  const m = /test pid=(\d+) grandchild pid=(\d+)/.exec(r.output);
+  t.ok(m, 'the test reported its pids');
+  const pids = [Number(m?.[1]), Number(m?.[2])];
+  t.ok(pids.every((p) => p > 0));
+  t.ok(await gone(pids), 'neither the test process nor the sleeping grandchild survives');
+  t.match(r.output, /# hangs: Test terminated by timeout\n#          FAIL  sleeper\.hangs\nnot ok 1 sleeper\.hangs\n/);
+  t.equal(r.status, 1);
+  t.ok(elapsed < 30_000, 'the one-second TEST_F_TIMEOUT applied, not the 60 s sleep');
+});
+
+t.test('terminating the harness takes the running test group down', async (t) => {
+  const program = join(dir, 'grandchild.mjs');
+  const [cmd, argv] = nodeCommand(program, []);
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'], env: cleanEnv({}) });
+  let out = '';
+  const pids = await new Promise<number[]>((resolve) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /test pid=(\d+) grandchild pid=(\d+)/.exec(out);
+      if (m) resolve([Number(m[1]), Number(m[2])]);
+    });
+  });
+  child.kill('SIGTERM');
+  const [, signal] = await new Promise<[number | null, string | null]>((r) => child.once('exit', (c, s) => r([c, s])));
+  t.equal(signal, 'SIGTERM', 'the harness dies by the signal it got');
+  t.ok(await gone(pids), 'the test process group is gone too');
+});
+
+t.test('assertion messages: expressions as written, values as C prints them', async (t) => {
+  const program = await bundle('test/lib/harness/programs/asserts.ts', dir);
+  const r = runMerged(program);
+  t.equal(r.status, 1);
+  const body = r.output.split('\n').filter((l) => l.startsWith('# asserts.ts:'));
+  t.same(body, [
+    '# asserts.ts:26:messages:Expected gpa + 1n (4097) == 0x2000n (8192)',
+    '# asserts.ts:27:messages:Expected size (4096) != 4096 (4096)',
+    '# asserts.ts:28:messages:Expected size (4096) < 10 (10)',
+    '# asserts.ts:29:messages:Expected 2 (2) <= 1 (1)',
+    '# asserts.ts:30:messages:Expected -1 (-1) > 0 (0)',
+    '# asserts.ts:31:messages:Expected Number.MIN_SAFE_INTEGER (-9007199254740991) >= size * 2 (8192)',
+    '# asserts.ts:32:messages:Expected NULL (0) == { fd: 3 } ({ fd: 3 })',
+    '# asserts.ts:33:messages:Expected 0 (0) != false (0)',
+    '# asserts.ts:34:messages:Expected 0 (0) == size (4096)',
+    "# asserts.ts:35:messages:Expected 'guest_memfd' == 'guest_mem'.",
+    "# asserts.ts:36:messages:Expected 'a' != 'a'.",
+    '# asserts.ts:37:messages:Expected Math.max(1, 2, 3) (3) == 4 (4)',
+    '# asserts.ts:39:messages:Expected true (1) == 0 (0)',
+    '# asserts.ts:43:messages:gpa=0x1000',
+  ]);
+  t.match(r.output, /# messages: Test failed\n#          FAIL  global\.messages\nnot ok 1 global\.messages\n/);
+});
