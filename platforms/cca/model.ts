@@ -95,7 +95,14 @@ export function createCcaModel(hw: HardwareParams): ModelPlatform {
       };
 
       return {
-        isPrivateAccess: (a: GuestAccess) => mapping.resolve(a.view, a.gpa, () => attrPrivate(a.gpa)),
+        isPrivateAccess: (a: GuestAccess) => {
+          const protectedIpa = mapping.resolve(a.view, a.gpa, () => attrPrivate(a.gpa));
+          // A protected access to RIPAS EMPTY never reaches KVM's fault path:
+          // the RMM injects the SEA first (beforeGuestAccess), so it must not
+          // be reported as an attribute mismatch.
+          if (protectedIpa && ripasOf(a.gpa) === 'empty' && !attrPrivate(a.gpa)) return false;
+          return protectedIpa;
+        },
         beforeRun(vcpu) {
           if (!active) {
             // RMI_REC_CREATE (measured) for each vCPU, RIPAS init, RMI_REALM_ACTIVATE.
@@ -105,8 +112,9 @@ export function createCcaModel(hw: HardwareParams): ModelPlatform {
           void vcpu;
           return undefined;
         },
-        beforeGuestAccess(a, backing) {
-          if (backing === 'private' && ripasOf(a.gpa) === 'empty') {
+        beforeGuestAccess(a) {
+          const protectedIpa = mapping.resolve(a.view, a.gpa, () => attrPrivate(a.gpa));
+          if (protectedIpa && ripasOf(a.gpa) === 'empty') {
             // Protected IPA with RIPAS EMPTY: the RMM injects an SEA into the realm.
             return { kind: 'fatal', exit: { reason: 'system_event', type: KVM_SYSTEM_EVENT_CRASH, data: [pageBase(a.gpa)] } };
           }

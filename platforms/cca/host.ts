@@ -1,0 +1,23 @@
+/** Host-side CCA helpers for tests: KVM_ARM_RMI_POPULATE (raw and asserting). */
+import type { SysResult } from '../../lib/kvm/backend.js';
+import { KVM_IOCTL_ERROR, TEST_ASSERT, type KvmVm } from '../../lib/kvm_util/index.js';
+import { setErrno } from '../../lib/kvm_util/errno_state.js';
+import { KVM_ARM_RMI_POPULATE, KVM_ARM_RMI_POPULATE_FLAGS_MEASURE, encodeRmiPopulate } from './uapi.js';
+
+export interface RmiPopulate {
+  readonly base: bigint;
+  readonly size: bigint;
+  readonly sourceUaddr: bigint;
+  readonly measure: boolean;
+}
+
+export function __rmiPopulate(vm: KvmVm, p: RmiPopulate): SysResult {
+  const r = vm.backend.ioctl(vm.fd, KVM_ARM_RMI_POPULATE, encodeRmiPopulate({ ...p, flags: p.measure ? KVM_ARM_RMI_POPULATE_FLAGS_MEASURE : 0 }));
+  setErrno(r.errno);
+  return r;
+}
+
+export function rmiPopulate(vm: KvmVm, p: RmiPopulate): void {
+  const r = __rmiPopulate(vm, p);
+  TEST_ASSERT(r.ret === 0, KVM_IOCTL_ERROR('KVM_ARM_RMI_POPULATE', r.ret, r.errno));
+}
