@@ -55,7 +55,7 @@ install: all
 	@rm -rf $(INSTALL_PATH)/kselftest-list.txt
 	@mkdir -p $(INSTALL_PATH)
 	@mkdir -p $(INSTALL_PATH)/kselftest
-	@cp -p $(BUILD)/run_kselftest.sh $(INSTALL_PATH)/
+	@cp -p $(BUILD)/kselftest/run_kselftest.sh $(INSTALL_PATH)/
 	@cp -p $(BUILD)/kselftest/runner.cjs $(INSTALL_PATH)/kselftest/
 	@for t in $(TARGETS); do \
 		$(KSFT_SUBMAKE) -C $(KSFT_TESTS)/$$t install INSTALL_PATH=$(INSTALL_PATH)/$$t || exit 1; \

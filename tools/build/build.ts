@@ -44,22 +44,33 @@ function checkNames(c: Collection): void {
 }
 
 /**
- * run_kselftest.sh is a two-line POSIX sh launcher for kselftest/runner.cjs
+ * run_kselftest.sh is a small POSIX sh launcher for kselftest/runner.cjs
  * (the bundled runner). A node script named `.sh` would break whenever
  * NODE_OPTIONS registers module hooks (test harnesses, tsx): Node's ESM
  * loader then refuses the unknown extension. `.cjs` has no such case.
+ * In build/ the collections sit in tests/; in an install directory they sit
+ * beside the launcher, as in the kernel's install.
  */
-export const RUNNER_LAUNCHER = `#!/bin/sh
+export function runnerLauncher(testsSubdir: string | undefined): string {
+  const tests = testsSubdir === undefined ? '' : `KSFT_RUNNER_TESTS=${testsSubdir} `;
+  return `#!/bin/sh
 # Runs the kselftest runner (kselftest/runner.cjs, bundled from tools/runner); --help lists the options.
-KSFT_RUNNER_SCRIPT="$0" exec node "$(dirname "$0")/kselftest/runner.cjs" "$@"
+KSFT_RUNNER_SCRIPT="$0" ${tests}exec node "$(dirname "$0")/kselftest/runner.cjs" "$@"
 `;
+}
 
+/**
+ * Writes out/kselftest/runner.cjs, out/run_kselftest.sh (collections in
+ * out/tests) and out/kselftest/run_kselftest.sh (the launcher `make install`
+ * puts at the top of the install directory).
+ */
 export async function buildRunner(root: string, out: string): Promise<string> {
   const bundle = join(out, 'kselftest', 'runner.cjs');
   const file = await bundleRunner(join(root, 'tools/runner/cli.ts'), bundle);
   writePlain(bundle, file.contents);
+  writeExecutable(join(out, 'kselftest', 'run_kselftest.sh'), runnerLauncher(undefined));
   const target = join(out, 'run_kselftest.sh');
-  writeExecutable(target, RUNNER_LAUNCHER);
+  writeExecutable(target, runnerLauncher('tests'));
   return target;
 }
 

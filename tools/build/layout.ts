@@ -1,6 +1,7 @@
 // The build tree, laid out like an install directory so `make install` is a
 // copy:
 //   build/run_kselftest.sh          launcher of build/kselftest/runner.cjs (the runner)
+//   build/kselftest/run_kselftest.sh  the launcher for an install directory
 //   build/kselftest-list.txt        collection:test lines
 //   build/tests/<collection>/<name> executable launcher, started as plain node
 //   build/tests/<collection>/<name>.mjs  the bundled test (ESM, inline source map)

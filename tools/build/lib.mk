@@ -34,8 +34,7 @@ KSFT_BUILD_DEP := $(if $(KSFT_BUILT),,all)
 
 # The runner's flags: summary=1 keeps a log per test in /tmp/<test> (-p);
 # RUNNER_ARGS passes anything else (e.g. RUNNER_ARGS=-f for the 6.12 exit status).
-KSFT_RUNNER_FLAGS := --base-dir $(KSFT_BUILD)/tests --list-file $(KSFT_BUILD)/kselftest-list.txt \
-	$(if $(summary),-p) $(RUNNER_ARGS)
+KSFT_RUNNER_FLAGS := $(if $(summary),-p) $(RUNNER_ARGS)
 
 .PHONY: all run_tests install emit_tests clean ksft_vars
 .DEFAULT_GOAL := all

@@ -15,8 +15,10 @@ import { usage } from './usage.js';
 
 export interface MainIo {
   argv: readonly string[];
-  /** Path of the runner script; its directory is the default base directory. */
+  /** Path of the runner launcher; kselftest-list.txt sits beside it. */
   script: string;
+  /** Where the collections are, relative to the launcher (default: beside it). */
+  testsSubdir?: string | undefined;
   env: NodeJS.ProcessEnv;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
@@ -78,8 +80,8 @@ export async function main(io: MainIo): Promise<number> {
   }
 
   const scriptDir = dirname(realpathSync(io.script));
-  const baseDir = resolve(opts.baseDir ?? scriptDir);
-  const listFile = resolve(opts.listFile ?? join(baseDir, 'kselftest-list.txt'));
+  const baseDir = resolve(opts.baseDir ?? join(scriptDir, io.testsSubdir ?? '.'));
+  const listFile = resolve(opts.listFile ?? join(scriptDir, 'kselftest-list.txt'));
 
   let plans: Plan[];
   try {

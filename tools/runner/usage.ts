@@ -14,8 +14,9 @@ export function usage(prog: string): string {
   -o | --override-timeout N     Time out every test after N seconds (0: no timeout)
   -f | --no-error-on-fail       Exit 0 even when tests failed (the 6.12 runner's behaviour)
   -h | --help                   Show this usage info
-       --base-dir DIR           Directory holding the collections (default: this script's directory)
-       --list-file FILE         Test list (default: kselftest-list.txt in the base directory)
+       --base-dir DIR           Directory holding the collections (default: beside this script;
+                                build/tests for build/run_kselftest.sh)
+       --list-file FILE         Test list (default: kselftest-list.txt beside this script)
        --ktap                   The later runner's shape: one plan for the whole run, numbers
                                 continuing across collections, exit 2 as # XFAIL, no bare #
                                 before # TIMEOUT, a final # Totals line
