@@ -14,7 +14,7 @@ const REL = 'test/lib/kvm_util/fixtures/failures.ts';
 const SRC = readFileSync(FIXTURE, 'utf8').split('\n');
 const lineOf = (name: string): number => SRC.findIndex((l) => l.includes(`@case:${name}`)) + 1;
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
 function run(name: string, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
@@ -25,7 +25,7 @@ function run(name: string, env: Record<string, string> = {}): Promise<Run> {
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
 
@@ -141,4 +141,10 @@ t.test('a bad KSFT_* value is one line naming the variable and value, exit 1', a
     t.equal(r.stdout, '', `${k}: nothing on stdout`);
     t.equal(r.stderr, `${k}: invalid value '${v}' (expected ${expected})\n`);
   }
+});
+
+t.test('an unexpected host SIGBUS kills the program with SIGBUS, as in C', async (t) => {
+  const r = await run('uncaught_sigbus');
+  t.equal(r.signal, 'SIGBUS');
+  t.match(r.stderr, /^SIGBUS \(BUS_ADRERR\) at 0x[0-9a-f]+/);
 });
