@@ -1,6 +1,25 @@
 /**
  * kselftest_harness.h for TypeScript: fixtures, variants, per-test
  * processes with timeouts, ASSERT/EXPECT, TH_LOG, SKIP, XFAIL_ADD.
+ *
+ *   TEST('standalone', () => { EXPECT_EQ(0, f()); });
+ *
+ *   interface Self { fd: number }
+ *   const gmem = FIXTURE<Self, { size: number }>('gmem', () => ({ fd: -1 }));
+ *   FIXTURE_VARIANT_ADD(gmem, 'one_page', { size: 4096 });
+ *   FIXTURE_SETUP(gmem, (self, variant) => { self.fd = open(variant.size); ASSERT_GE(self.fd, 0); });
+ *   FIXTURE_TEARDOWN(gmem, (self) => { close(self.fd); });
+ *   TEST_F(gmem, 'punch', async (self, variant) => { ASSERT_EQ(0, await punch(self.fd)); });
+ *
+ *   await TEST_HARNESS_MAIN();
+ *
+ * The names and the output are the C ones (`gmem.one_page.punch`, `#  RUN`,
+ * `ok N`, `# PASSED: ...`, Totals). Differences that come from the
+ * language: the macros are functions, FIXTURE() returns a handle and takes
+ * an initialiser for `self`, bodies may be async, SKIP() ends the body by
+ * throwing (as `return` would in C), and each test runs in a fresh start of
+ * the same program rather than a fork, so module top-level code runs again
+ * in every test process and should only define tests.
  */
 export {
   FIXTURE,

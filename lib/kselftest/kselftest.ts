@@ -245,9 +245,9 @@ export function ksftExitXpass(): never {
 /**
  * Skip the whole program. Before any plan or result this is `1..0 # SKIP
  * msg` with no counts. Afterwards C counts the skip and then prints
- * `ok <test number + 1> # SKIP msg` -- the number is taken after the
- * increment, so it is one past the skip's own number (kselftest.h has done
- * this since the skip counter was introduced) -- followed by the counts.
+ * `ok <test number + 1> # SKIP msg`, the number taken after the increment
+ * (so one past the skip's own position, exactly as kselftest.h prints it),
+ * followed by the counts.
  */
 export function ksftExitSkip(fmt: string | null, ...args: PrintfArg[]): never {
   if (plan || ksftTestNum()) {
