@@ -4,8 +4,6 @@
  * "hlF:f:V:v:t:T:r:" parsing (GNU style: options may follow operands, short
  * options may be grouped, an option's argument may be attached).
  */
-import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
 import { KSFT_FAIL, KSFT_PASS, KSFT_SKIP } from '../kselftest/codes.js';
 import { sprintf } from '../kselftest/printf.js';
 import { writeStderr } from '../kselftest/stdio.js';
@@ -13,11 +11,11 @@ import type { FixtureDef, TestDef, VariantDef } from './registry.js';
 
 const OPTSTRING = 'hlF:f:V:v:t:T:r:';
 
-export const HarnessOption = Type.Object({
-  opt: Type.Union(['h', 'l', 'F', 'f', 'V', 'v', 'T', 't', 'r'].map((c) => Type.Literal(c))),
-  arg: Type.Optional(Type.String()),
-});
-export type HarnessOption = Static<typeof HarnessOption>;
+/** One parsed option; `opt` is always a letter of OPTSTRING, `arg` set for those taking one. */
+export interface HarnessOption {
+  readonly opt: 'h' | 'l' | 'F' | 'f' | 'V' | 'v' | 'T' | 't' | 'r';
+  readonly arg?: string;
+}
 
 export type GetoptResult = { ok: true; options: HarnessOption[] } | { ok: false; options: HarnessOption[]; error: string };
 
@@ -33,7 +31,7 @@ export function getopt(argv: readonly string[], prog: string): GetoptResult {
       const at = OPTSTRING.indexOf(c);
       if (c === ':' || at < 0) return { ok: false, options, error: `${prog}: invalid option -- '${c}'\n` };
       if (OPTSTRING[at + 1] !== ':') {
-        options.push(Value.Parse(HarnessOption, { opt: c }));
+        options.push({ opt: c as HarnessOption['opt'] });
         continue;
       }
       let arg: string | undefined = a.slice(j + 1);
@@ -42,7 +40,7 @@ export function getopt(argv: readonly string[], prog: string): GetoptResult {
         if (arg === undefined) return { ok: false, options, error: `${prog}: option requires an argument -- '${c}'\n` };
         i++;
       }
-      options.push(Value.Parse(HarnessOption, { opt: c, arg }));
+      options.push({ opt: c as HarnessOption['opt'], arg });
       break;
     }
   }

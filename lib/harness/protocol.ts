@@ -12,7 +12,9 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+// Only the checker: the full Value namespace would triple the size of every
+// test bundle, and each test process loads its bundle afresh.
+import { Check } from '@sinclair/typebox/value';
 
 export const CHILD_ENV = 'KSFT_HARNESS_CHILD';
 
@@ -47,7 +49,7 @@ export function parseMarker(text: string): ChildMarker {
   } catch {
     value = undefined;
   }
-  if (!Value.Check(ChildMarker, value)) throw new Error(`${CHILD_ENV}: malformed value ${JSON.stringify(text)}`);
+  if (!Check(ChildMarker, value)) throw new Error(`${CHILD_ENV}: malformed value ${JSON.stringify(text)}`);
   return value;
 }
 
@@ -72,6 +74,6 @@ export function readState(path: string): ChildState | undefined {
   } catch {
     value = undefined;
   }
-  if (!Value.Check(ChildState, value)) throw new Error(`harness state file ${path}: malformed contents`);
+  if (!Check(ChildState, value)) throw new Error(`harness state file ${path}: malformed contents`);
   return value;
 }
