@@ -1,15 +1,13 @@
-// run_kselftest.sh: runs the tests of kselftest-list.txt, one TAP stream per
-// collection. Bundled as build/run_kselftest.sh and installed under that
-// name, so CI scripts that call the kernel's runner work unchanged.
+// run_kselftest.sh: options, the test list, settings and per-test arguments
+// are all checked before the first TAP line; then run_all.ts runs the plan.
+// Bundled as kselftest/runner.cjs behind the run_kselftest.sh launcher, so CI
+// scripts that call the kernel's runner by name work unchanged.
 import { readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { constants } from 'node:os';
-import { runCollection } from './collection.js';
-import { markKmsg } from './kmsg.js';
 import { groupByCollection, ListError, NoSuchError, parseList, selectEntries, type ListEntry } from './list.js';
 import { OptionValueError, parseOptions, UsageError, type RunnerOptions } from './options.js';
 import { effectiveTimeout, loadSettings, SettingsError } from './settings.js';
-import { FileSink, StreamSink, type Sink } from './sink.js';
+import { runAll, type Plan } from './run_all.js';
 import { ArgsError, testArgs } from './test_args.js';
 import { usage } from './usage.js';
 
@@ -24,17 +22,7 @@ export interface MainIo {
   stderr: NodeJS.WritableStream;
 }
 
-interface Plan {
-  collection: string;
-  tests: string[];
-  timeout: number;
-  args: Map<string, string[]>;
-}
-
 class Fatal extends Error {}
-
-/** After SIGINT/SIGTERM, the longest the runner waits for its output to drain. */
-const ABORT_EXIT_MS = 5000;
 
 function readEntries(listFile: string): { entries: ListEntry[]; text: string } {
   let text: string;
@@ -109,64 +97,5 @@ export async function main(io: MainIo): Promise<number> {
     return 0;
   }
 
-  const out = new StreamSink(io.stdout);
-  const log: Sink = opts.summary ? new FileSink(join(baseDir, 'output.log'), 'truncate') : out;
-  const ac = new AbortController();
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (ac.signal.aborted) return;
-    ac.abort(sig);
-    // The test's group is killed at once; if our own stdout is stuck (a
-    // reader that stopped reading), do not outlive the signal for long.
-    setTimeout(() => process.exit(128 + constants.signals[sig]), ABORT_EXIT_MS).unref();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const totals = { pass: 0, fail: 0, xfail: 0, skip: 0 };
-  let num = 1;
-  try {
-    if (opts.ktap) {
-      // The later run_kselftest.sh: ktap_print_header and one plan for the run.
-      await out.write('TAP version 13\n');
-      await out.write(`1..${plans.reduce((n, p) => n + p.tests.length, 0)}\n`);
-    }
-    for (const p of plans) {
-      if (ac.signal.aborted) break;
-      markKmsg(p.collection);
-      const tally = await runCollection({
-        baseDir,
-        collection: p.collection,
-        tests: p.tests,
-        timeout: p.timeout,
-        overridden: opts.overrideTimeout !== undefined,
-        argsFor: (t) => p.args.get(t) ?? [],
-        netns: opts.netns,
-        out,
-        log,
-        perTestLogDir: opts.perTestLog ? '/tmp' : undefined,
-        signal: ac.signal,
-        ktap: opts.ktap,
-        firstNum: opts.ktap ? num : 1,
-      });
-      num += p.tests.length;
-      totals.pass += tally.pass;
-      totals.fail += tally.fail;
-      totals.xfail += tally.xfail;
-      totals.skip += tally.skip;
-      if (tally.aborted) break;
-    }
-    if (ac.signal.aborted) {
-      const sig = ac.signal.reason as NodeJS.Signals;
-      // Close the stream explicitly; the test that was running has no result.
-      await out.write(`Bail out! ${prog} stopped by ${sig}\n`);
-      return 128 + constants.signals[sig];
-    }
-    if (opts.ktap) {
-      await out.write(`# Totals: pass:${totals.pass} fail:${totals.fail} xfail:${totals.xfail} xpass:0 skip:${totals.skip} error:0\n`);
-    }
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    if (log !== out) log.close();
-  }
-  return totals.fail > 0 && !opts.noErrorOnFail ? 1 : 0;
+  return runAll({ opts, baseDir, plans, prog, stdout: io.stdout });
 }
