@@ -26,6 +26,7 @@ import {
   SKIP,
   TEST,
   TEST_F,
+  TEST_F_SIGNAL,
   TEST_F_TIMEOUT,
   TEST_HARNESS_MAIN,
   TEST_SIGNAL,
@@ -33,7 +34,7 @@ import {
   XFAIL_ADD,
   setThLogStream,
 } from '../../lib/harness/index.js';
-import { KSFT_XFAIL, KSFT_XPASS } from '../../lib/kselftest/index.js';
+import { KSFT_FAIL, KSFT_XFAIL, KSFT_XPASS } from '../../lib/kselftest/index.js';
 
 setThLogStream('stdout');
 
@@ -77,6 +78,14 @@ TEST('skipped', () => {
   TH_LOG('never printed');
 });
 
+TEST('unexpected_signal', () => {
+  process.kill(process.pid, 'SIGTERM');
+});
+
+TEST('exit_fail', () => {
+  process.exit(KSFT_FAIL);
+});
+
 TEST('exit_xfail', () => {
   process.exit(KSFT_XFAIL);
 });
@@ -118,6 +127,11 @@ TEST_F(counter, 'assert_then_teardown', (self) => {
 TEST_F(counter, 'skip_then_teardown', (self) => {
   self.label = 'skipped';
   SKIP('counter %s', 'unsupported');
+});
+
+TEST_F_SIGNAL(counter, 'killed', 'SIGUSR2', (self) => {
+  self.steps++;
+  process.kill(process.pid, 'SIGUSR2');
 });
 
 TEST_F_TIMEOUT(counter, 'too_slow', 1, async () => {
@@ -179,6 +193,20 @@ FIXTURE_TEARDOWN(broken, () => {
 });
 
 TEST_F(broken, 'never_runs', () => {
+  TH_LOG('never printed');
+});
+
+const optional = FIXTURE('optional_feature', () => ({}));
+
+FIXTURE_SETUP(optional, () => {
+  SKIP('feature %d missing', 7);
+});
+
+FIXTURE_TEARDOWN(optional, () => {
+  TH_LOG('teardown must not run after a setup that skipped');
+});
+
+TEST_F(optional, 'uses_it', () => {
   TH_LOG('never printed');
 });
 
