@@ -34,6 +34,7 @@ TARGETS ?= $(KSFT_FOUND)
 override TARGETS := $(filter-out $(SKIP_TARGETS),$(TARGETS))
 
 KSFT_SUBMAKE := $(MAKE) --no-print-directory KSFT_BUILT=1
+KSFT_TAP_STAMP := $(KSFT_TOP)/.tap/plugins/package.json
 
 .PHONY: all run_tests install emit_tests gen_tar clean check
 .DEFAULT_GOAL := all
@@ -79,5 +80,12 @@ clean:
 # The project's own tests: `npx tsc -p tsconfig.json`, then `npx tap`. The
 # last line is `N passed, N failed[, N skipped]` counted from tap's TAP
 # output (a failed typecheck counts as one failure); any failure exits 1.
-check: $(KSFT_NPM_STAMP)
+check: $(KSFT_NPM_STAMP) $(KSFT_TAP_STAMP)
 	@$(NODE) --import tsx $(KSFT_TOP)/tools/build/check.ts
+
+# tap 21 runs the plugin set of package.json "tap" only after `tap build`
+# has written it to .tap/ (not in git): without it a fresh clone loads the
+# default set, whose TypeScript plugin cannot start.
+$(KSFT_TAP_STAMP): $(KSFT_TOP)/package.json $(KSFT_NPM_STAMP)
+	cd $(KSFT_TOP) && npx tap build
+	@touch $@
