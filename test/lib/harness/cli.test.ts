@@ -26,7 +26,11 @@ t.test('-l lists fixtures, variants and tests on stderr and exits 4', async (t) 
       rule +
       row('io', '', 'alpha') +
       rule +
-      row('empty', '', ''),
+      row('empty', '', '') +
+      rule +
+      // Without tests the test cursor stays at the list head: C repeats the name.
+      row('variants_only', 'a', '') +
+      row('variants_only', 'b', ''),
   );
 });
 

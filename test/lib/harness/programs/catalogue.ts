@@ -33,4 +33,8 @@ TEST_F(io, 'alpha', () => {
 
 FIXTURE('empty', () => ({}));
 
+const variantsOnly = FIXTURE<Record<string, never>, { n: number }>('variants_only', () => ({}));
+FIXTURE_VARIANT_ADD(variantsOnly, 'a', { n: 1 });
+FIXTURE_VARIANT_ADD(variantsOnly, 'b', { n: 2 });
+
 await TEST_HARNESS_MAIN();
