@@ -79,10 +79,11 @@ function spawnTest(marker: ChildMarker, timeoutSec: number): Promise<Spawned> {
     let timedOut = false;
     const pid = child.pid;
     if (pid !== undefined) runningGroup = pid;
+    // setTimeout() takes at most 2^31-1 ms (about 24.8 days); longer means "never" here.
     const timer = setTimeout(() => {
       timedOut = true;
       if (pid !== undefined) killGroup(pid);
-    }, timeoutSec * 1000);
+    }, Math.min(timeoutSec * 1000, 0x7fffffff));
     child.once('error', () => {
       clearTimeout(timer);
       runningGroup = undefined;
