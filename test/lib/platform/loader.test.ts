@@ -1,0 +1,85 @@
+import t from 'tap';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KvmRun } from '../../../lib/kvm/kvm_run.js';
+import { KVM_EXIT_HYPERCALL, KVM_EXIT_MEMORY_FAULT, KVM_HC_MAP_GPA_RANGE, KVM_MAP_GPA_RANGE_ENCRYPTED } from '../../../lib/kvm/uapi.js';
+import { GuestBuilder } from '../../../lib/guest/builder.js';
+import { ManifestError, PlatformLoadError, builtinPlatforms, loadPlatform, registerPlatformModels } from '../../../lib/platform/index.js';
+import type { ModelPlatform } from '../../../lib/kvm/model/platform.js';
+
+t.test('built-ins load by name, with their VM types', async (t) => {
+  const types = Object.fromEntries(builtinPlatforms().map((p) => [p.name, p.vmType]));
+  t.same(types, { default: 0, sw_protected: 1, tdx: 5, sev: 2, sev_es: 3, snp: 4, pkvm: 0x80000000, cca: 256 });
+});
+
+t.test('an unknown name lists what exists', async (t) => {
+  t.throws(() => loadPlatform('tdx2'), new PlatformLoadError("unknown platform 'tdx2' (expected one of default|sw_protected|tdx|sev|sev_es|snp|pkvm|cca, or a path to a plugin folder)"));
+});
+
+t.test('a user plugin by path reuses a behaviour with its own [H] parameters', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ksft-plugin-'));
+  const m = JSON.parse(readFileSync('platforms/tdx/manifest.json', 'utf8')) as Record<string, unknown>;
+  m.name = 'tdx_gpaw52';
+  (m.marker as Record<string, unknown>).bit = 51;
+  (m.hardware as Record<string, unknown>).gpaw = 52;
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
+  const p = loadPlatform(dir);
+  t.equal(p.name, 'tdx_gpaw52');
+  t.equal(p.hardware.gpaw, 52);
+  t.equal(p.model.name, 'tdx_gpaw52');
+  // Its conversion sets bit 51 for →shared.
+  const g = new GuestBuilder();
+  p.conversion!.convert(g, 0x100000000n, 4096n, false);
+  const op = g.ops[0]!;
+  t.equal(op.op === 'platform' ? op.args.gpa : undefined, 0x100000000n | (1n << 51n));
+});
+
+t.test('a bad user plugin fails with the file and field', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ksft-plugin-'));
+  mkdirSync(join(dir, 'bad'));
+  writeFileSync(join(dir, 'bad', 'manifest.json'), JSON.stringify({ name: 'bad' }));
+  const e = (() => { try { loadPlatform(join(dir, 'bad')); } catch (err) { return err; } return undefined; })();
+  t.ok(e instanceof ManifestError);
+  t.equal((e as ManifestError).message, `${join(dir, 'bad', 'manifest.json')}: missing field /description (expected non-empty string)`);
+  t.throws(() => loadPlatform(join(dir, 'none')), { message: `${join(dir, 'none')}: no such platform manifest` });
+});
+
+t.test('hardware overrides merge over the manifest', async (t) => {
+  const p = loadPlatform('snp', { hardware: { largeFolios: true } });
+  t.equal(p.hardware.largeFolios, true);
+  t.equal(p.hardware.cbit, 51);
+});
+
+t.test('generic conversion: skip reasons name the platform and what is missing', async (t) => {
+  const skips = Object.fromEntries(builtinPlatforms().map((p) => [p.name, p.genericConversionSkip()]));
+  t.equal(skips.sw_protected, null);
+  t.equal(skips.tdx, null);
+  t.equal(skips.snp, null);
+  t.equal(skips.cca, null);
+  t.match(skips.sev, /^platform sev: no private memory attribute \(KVM_X86_SEV_VM has KVM_CAP_MEMORY_ATTRIBUTES = 0\)/);
+  t.match(skips.pkvm, /^platform pkvm: /);
+  t.match(skips.default, /^platform default: /);
+});
+
+t.test('conversions decode their exits', async (t) => {
+  const run = new KvmRun(new Uint8Array(4096));
+  run.exitReason = KVM_EXIT_HYPERCALL;
+  run.setHypercall(BigInt(KVM_HC_MAP_GPA_RANGE), [0x200000n, 3n, KVM_MAP_GPA_RANGE_ENCRYPTED | 4n], 0n);
+  const req = loadPlatform('tdx').conversion!.decodeExit(run)!;
+  t.same({ gpa: req.gpa, size: req.size, toPrivate: req.toPrivate }, { gpa: 0x200000n, size: 3n * 4096n, toPrivate: true });
+  loadPlatform('tdx').conversion!.complete(run, 5n);
+  t.equal(run.hypercallRet, 5n);
+  t.equal(loadPlatform('cca').conversion!.decodeExit(run), null);
+  run.exitReason = KVM_EXIT_MEMORY_FAULT;
+  run.setMemoryFault(0n, 0x3000n, 0x1000n);
+  const cca = loadPlatform('cca').conversion!.decodeExit(run)!;
+  t.same({ gpa: cca.gpa, size: cca.size, toPrivate: cca.toPrivate }, { gpa: 0x3000n, size: 0x1000n, toPrivate: false });
+});
+
+t.test('registerPlatformModels registers every behaviour by VM type', async (t) => {
+  const seen = new Map<number, ModelPlatform>();
+  registerPlatformModels({ register: (type, p) => seen.set(type, p) });
+  t.same([...seen.keys()].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 256, 0x80000000]);
+  t.equal(seen.get(5)!.name, 'tdx');
+});

@@ -1,0 +1,88 @@
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { BUILTIN_MANIFESTS } from '../../../platforms/index.js';
+import { ManifestError, describeSchema, parseManifest, validateManifest } from '../../../lib/platform/validate.js';
+
+const tdx = (): Record<string, unknown> => JSON.parse(readFileSync('platforms/tdx/manifest.json', 'utf8')) as Record<string, unknown>;
+const FILE = 'my-plugin/manifest.json';
+
+function errorOf(fn: () => unknown): ManifestError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ManifestError) return e;
+    throw e;
+  }
+  throw new Error('no ManifestError thrown');
+}
+
+t.test('every built-in manifest validates', async (t) => {
+  for (const [name, [json, file]] of Object.entries(BUILTIN_MANIFESTS)) {
+    const m = validateManifest(json, file);
+    t.equal(m.name, name, `${file} is named after its folder`);
+    t.equal(m.behaviour, name, `${file} uses its own behaviour`);
+  }
+});
+
+t.test('a missing field names the file, the field and the expected type on one line', async (t) => {
+  const m = tdx();
+  delete m.vmType;
+  const e = errorOf(() => validateManifest(m, FILE));
+  t.equal(e.message, `${FILE}: missing field /vmType (expected integer in [0, 4294967295])`);
+  t.equal(e.field, '/vmType');
+  t.notMatch(e.message, /\n/);
+});
+
+t.test('a wrong type names the expected type and the value', async (t) => {
+  const m = tdx();
+  m.vmType = 'five';
+  t.equal(errorOf(() => validateManifest(m, FILE)).message, `${FILE}: field /vmType expected integer in [0, 4294967295], got "five"`);
+});
+
+t.test('a nested union shows the accepted literals', async (t) => {
+  const m = tdx();
+  (m.marker as Record<string, unknown>).model = 'bits';
+  t.equal(errorOf(() => validateManifest(m, FILE)).message,
+    `${FILE}: field /marker/model expected one of "address-bit" | "ownership" | "attribute" | "none", got "bits"`);
+});
+
+t.test('an array element of the wrong kind', async (t) => {
+  const m = tdx();
+  (m.granularity as Record<string, unknown>).kvmPrivateLevels = ['4K', '3K'];
+  const e = errorOf(() => validateManifest(m, FILE));
+  t.equal(e.field, '/granularity/kvmPrivateLevels/1');
+  t.match(e.message, /expected one of "4K" \| "2M" \| "1G", got "3K"$/);
+});
+
+t.test('an unknown field is named', async (t) => {
+  const m = tdx();
+  (m.launch as Record<string, unknown>).sourceAlignd = true;
+  t.equal(errorOf(() => validateManifest(m, FILE)).message, `${FILE}: unknown field /launch/sourceAlignd (not part of the platform manifest)`);
+});
+
+t.test('a hardware parameter must be a scalar', async (t) => {
+  const m = tdx();
+  (m.hardware as Record<string, unknown>).gpaw = [48];
+  const e = errorOf(() => validateManifest(m, FILE));
+  t.equal(e.field, '/hardware/gpaw');
+  t.match(e.message, /expected integer or boolean or string/);
+});
+
+t.test('cross-field rules', async (t) => {
+  const m = tdx();
+  delete (m.marker as Record<string, unknown>).bit;
+  t.equal(errorOf(() => validateManifest(m, FILE)).message, `${FILE}: missing field /marker/bit (required when /marker/model is "address-bit")`);
+  const n = tdx();
+  n.hasPrivateMem = false;
+  t.equal(errorOf(() => validateManifest(n, FILE)).field, '/conversion/generic');
+});
+
+t.test('bad JSON and a non-object are one-line errors too', async (t) => {
+  t.match(errorOf(() => parseManifest('{ "name": ', FILE)).message, new RegExp(`^${FILE}: not valid JSON: `));
+  t.equal(errorOf(() => validateManifest([], FILE)).message, `${FILE}: expected a JSON object, got []`);
+});
+
+t.test('describeSchema', async (t) => {
+  t.equal(describeSchema({ type: 'string', pattern: '^a$' }), 'string matching /^a$/');
+  t.equal(describeSchema({ type: 'array', items: { type: 'boolean' }, minItems: 1 }), 'array of boolean (at least 1)');
+});
