@@ -1,0 +1,41 @@
+/**
+ * Run the same scripts on the real /dev/kvm (through the C probe) and on a
+ * fresh model backend per script, and pair the results row by row.
+ */
+
+import { createModelBackend, type KernelName } from '../../lib/kvm/model/index.js';
+import { pairResults, type Row } from './compare.js';
+import { runOnBackend } from './model_runner.js';
+import { runProbe } from './real_runner.js';
+import { parseScript } from './script.js';
+
+export interface DiffCase {
+  /** Unique within a run; host-specific entries refer to it. */
+  readonly name: string;
+  readonly script: string;
+}
+
+export interface DiffOptions {
+  /** Path of the built probe (prepareProbe()). */
+  readonly probe: string;
+  /** Model kernel profile; the oracle host runs a 6.18 kernel. */
+  readonly kernel?: KernelName;
+}
+
+export function runCase(c: DiffCase, opts: DiffOptions): Row[] {
+  const calls = parseScript(c.script);
+  const model = createModelBackend({ kernel: opts.kernel ?? '6.18' });
+  const modelResults = runOnBackend(model, calls);
+  if (model.internalErrors.length > 0) throw new Error(`${c.name}: model internal errors:\n${model.internalErrors.join('\n')}`);
+  const realResults = runProbe(opts.probe, c.script);
+  return pairResults(c.name, calls, realResults, modelResults);
+}
+
+export function runCases(cases: readonly DiffCase[], opts: DiffOptions): Row[] {
+  const seen = new Set<string>();
+  for (const c of cases) {
+    if (seen.has(c.name)) throw new Error(`duplicate case name '${c.name}'`);
+    seen.add(c.name);
+  }
+  return cases.flatMap((c) => runCase(c, opts));
+}

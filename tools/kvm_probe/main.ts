@@ -1,0 +1,71 @@
+/**
+ * kvm_probe driver: run case-list files on the real /dev/kvm and on the
+ * model, and print where they disagree.
+ *
+ *   node --import tsx tools/kvm_probe/main.ts [--kernel 6.18] [--all] FILE...
+ *
+ * FILE is a script in the probe's line format ('-' reads stdin). Exit 0 when
+ * every result agrees, 1 when some disagree, 4 when the real side cannot run
+ * here (the reason is printed), 2 on bad input.
+ */
+
+import { readFileSync } from 'node:fs';
+import { formatTable } from './compare.js';
+import { runCases, type DiffCase } from './differential.js';
+import { prepareProbe } from './real_runner.js';
+import { ScriptError, parseScript } from './script.js';
+import { isKernelName, type KernelName } from '../../lib/kvm/model/profiles.js';
+
+const USAGE = 'usage: main.ts [--kernel 6.12|6.18|inplace] [--all] FILE...';
+
+function fail(msg: string): never {
+  process.stderr.write(`kvm_probe: ${msg}\n`);
+  process.exit(2);
+}
+
+function main(argv: readonly string[]): number {
+  let kernel: KernelName = '6.18';
+  let all = false;
+  const files: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--all') all = true;
+    else if (a === '--kernel') {
+      const k = argv[++i];
+      if (k === undefined || !isKernelName(k)) fail(`--kernel: expected 6.12, 6.18 or inplace, got '${k ?? ''}'`);
+      kernel = k;
+    } else if (a === '-h' || a === '--help') {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    } else if (a.startsWith('-') && a !== '-') fail(`unknown option '${a}'\n${USAGE}`);
+    else files.push(a);
+  }
+  if (files.length === 0) fail(`no case file given\n${USAGE}`);
+  const cases: DiffCase[] = files.map((f) => {
+    let script: string;
+    try {
+      script = readFileSync(f === '-' ? 0 : f, 'utf8');
+    } catch (e) {
+      fail(`${f}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    try {
+      parseScript(script);
+    } catch (e) {
+      if (e instanceof ScriptError) fail(`${f}: ${e.message}`);
+      throw e;
+    }
+    return { name: f, script };
+  });
+  const probe = prepareProbe();
+  if ('skip' in probe) {
+    process.stdout.write(`SKIP: ${probe.skip}\n`);
+    return 4;
+  }
+  const rows = runCases(cases, { probe: probe.path, kernel });
+  const diff = rows.filter((r) => r.real !== r.model);
+  process.stdout.write(`${formatTable(all ? rows : diff, all ? (r) => (r.real === r.model ? '' : 'DIFFERS') : undefined)}\n`);
+  process.stdout.write(`# ${rows.length} results, ${diff.length} disagreements (model kernel ${kernel})\n`);
+  return diff.length > 0 ? 1 : 0;
+}
+
+process.exitCode = main(process.argv.slice(2));
