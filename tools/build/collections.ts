@@ -41,7 +41,7 @@ const VARS = ['TEST_GEN_PROGS', 'TEST_GEN_PROGS_EXTENDED', 'TEST_PROGS', 'TEST_P
 export function readCollection(testsDir: string, name: string): Collection {
   const dir = join(testsDir, name);
   if (!existsSync(join(dir, 'Makefile'))) throw new BuildError(`no collection '${name}': ${join(dir, 'Makefile')} does not exist`);
-  const r = spawnSync('make', ['-s', '--no-print-directory', '-C', dir, 'ksft_vars'], { encoding: 'utf8' });
+  const r = spawnSync('make', ['-s', '--no-print-directory', '-C', dir, 'ksft_vars', `KSFT_TESTS=${testsDir}`], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     throw new BuildError(`${join(dir, 'Makefile')}: 'make ksft_vars' failed: ${r.error?.message ?? r.stderr.trim()}`);
   }

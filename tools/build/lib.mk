@@ -13,6 +13,9 @@ include $(KSFT_TOP)/tools/build/npm.mk
 
 KSFT_TESTS ?= $(KSFT_TOP)/tests
 COLLECTION ?= $(patsubst $(KSFT_TESTS)/%,%,$(CURDIR))
+ifeq ($(filter $(KSFT_TESTS)/%,$(CURDIR)),)
+$(error lib.mk: $(CURDIR) is not a folder under $(KSFT_TESTS); set KSFT_TESTS to the folder holding the collections)
+endif
 KSFT_BUILD ?= $(KSFT_TOP)/build
 KSFT_OUT := $(KSFT_BUILD)/tests/$(COLLECTION)
 NODE ?= node

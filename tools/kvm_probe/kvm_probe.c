@@ -503,10 +503,18 @@ static uint64_t run_op(const char *op, int argc, uint64_t *a)
 	}
 	if (!strcmp(op, "fallocate")) {
 		need(op, argc, 4, 4);
-		/* An allocation really takes memory; a punch never does. */
-		if (!(a[1] & FALLOC_FL_PUNCH_HOLE) && a[3] > MAX_ALLOC_BYTES && (int64_t)a[3] > 0 &&
-		    (int64_t)a[2] >= 0 && (int64_t)(a[2] + a[3]) > 0)
-			die(3, "fallocate allocation of %" PRIu64 " bytes refused (limit %llu)", a[3], MAX_ALLOC_BYTES);
+		/*
+		 * An allocation inside i_size really takes memory (a punch never
+		 * does, and guest_memfd refuses ranges past i_size).
+		 */
+		{
+			struct stat st;
+
+			if (!(a[1] & FALLOC_FL_PUNCH_HOLE) && a[3] > MAX_ALLOC_BYTES && fstat((int)a[0], &st) == 0 &&
+			    (int64_t)a[2] >= 0 && a[2] + a[3] >= a[2] && a[2] + a[3] <= (uint64_t)st.st_size)
+				die(3, "fallocate allocation of %" PRIu64 " bytes refused (limit %llu)", a[3],
+				    MAX_ALLOC_BYTES);
+		}
 		return simple(op, fallocate((int)a[0], (int)a[1], (off_t)a[2], (off_t)a[3]));
 	}
 	if (!strcmp(op, "mmap") || !strcmp(op, "mmap_anon")) {

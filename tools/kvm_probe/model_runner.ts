@@ -36,7 +36,7 @@ export function runOnBackend(b: Backend, calls: readonly ProbeCall[]): ProbeResu
   try {
     for (const c of calls) {
       const v = c.args.map((a) => argValue(a, names));
-      const refusal = safetyRefusal(c.op, v);
+      const refusal = safetyRefusal(c.op, v, (fd) => b.fstat(fd).stat?.size);
       if (refusal) throw new SafetyRefusal(`line ${c.line}: ${refusal}`);
       const { result, value } = runOne(b, c, v, fds, maps);
       out.push({ line: c.line, op: c.op, ...result });

@@ -139,15 +139,20 @@ export function argValue(a: Arg, names: ReadonlyMap<string, bigint>): bigint {
 
 /**
  * The probe's refusal rules (exit 3 there); undefined when the call may run.
- * `v` are the resolved u64 arguments.
+ * `v` are the resolved u64 arguments; `fileSize` answers fstat's st_size for
+ * an fd (undefined when fstat fails).
  */
-export function safetyRefusal(op: ProbeOp, v: readonly bigint[]): string | undefined {
-  const s64 = (x: bigint): bigint => BigInt.asIntN(64, x);
+export function safetyRefusal(op: ProbeOp, v: readonly bigint[], fileSize: (fd: number) => bigint | undefined): string | undefined {
   if ((op === 'read' || op === 'write' || op === 'pread' || op === 'pwrite') && v[1]! > MAX_IO_BYTES) {
     return `${op} of ${v[1]} bytes refused (limit ${MAX_IO_BYTES})`;
   }
-  if (op === 'fallocate' && !(v[1]! & 0x02n) && v[3]! > MAX_ALLOC_BYTES && s64(v[3]!) > 0n && s64(v[2]!) >= 0n && s64(BigInt.asUintN(64, v[2]! + v[3]!)) > 0n) {
-    return `fallocate allocation of ${v[3]} bytes refused (limit ${MAX_ALLOC_BYTES})`;
+  // An allocation inside i_size really takes memory; a punch never does.
+  if (op === 'fallocate' && !(v[1]! & 0x02n) && v[3]! > MAX_ALLOC_BYTES) {
+    const size = fileSize(Number(BigInt.asIntN(32, v[0]!)));
+    const end = v[2]! + v[3]!;
+    if (size !== undefined && BigInt.asIntN(64, v[2]!) >= 0n && end <= (1n << 64n) - 1n && end <= size) {
+      return `fallocate allocation of ${v[3]} bytes refused (limit ${MAX_ALLOC_BYTES})`;
+    }
   }
   return undefined;
 }

@@ -164,3 +164,11 @@ t.test('plain `make` builds (the default goal is all)', async (t) => {
   t.equal(c.code, 0, c.stderr);
   t.equal(readFileSync(join(sub, 'kselftest-list.txt'), 'utf8'), 'demo:demo_pass\ndemo:demo_skip\ndemo:demo_script.sh\n');
 });
+
+t.test('lib.mk outside the collections folder is a clear error', async (t) => {
+  const stray = tmp();
+  writeFileSync(join(stray, 'Makefile'), `TEST_GEN_PROGS := x\ninclude ${join(ROOT, 'tools/build/lib.mk')}\n`);
+  const r = make(['-C', stray, 'emit_tests']);
+  t.not(r.code, 0);
+  t.match(r.stderr, `lib.mk: ${stray} is not a folder under ${join(ROOT, 'tests')}; set KSFT_TESTS`);
+});
