@@ -1,0 +1,63 @@
+import t from 'tap';
+import { EINVAL, EIO } from '../../../lib/kvm/errno.js';
+import { DEFAULT_SEV_API, SevLaunch, sevLaunchDigest, sevMeasurement, sevTikFromSession } from '../../../platforms/sev/launch.js';
+import { SEV_RET_INVALID_GUEST_STATE } from '../../../platforms/sev/uapi.js';
+
+const init = { vmsaFeatures: 0n, flags: 0, ghcbVersion: 0 };
+
+t.test('the happy path and the measurement a guest owner recomputes', async (t) => {
+  const l = new SevLaunch(false);
+  t.equal(l.init2(init).errno, 0);
+  const session = new Uint8Array(32).fill(5);
+  t.equal(l.start(3, session).errno, 0);
+  const a = new Uint8Array(64).fill(1);
+  const b = new Uint8Array(32).fill(2);
+  t.equal(l.updateData(a).errno, 0);
+  t.equal(l.updateData(b).errno, 0);
+  const mnonce = new Uint8Array(16).fill(9);
+  const m = l.measure(mnonce);
+  t.equal(m.errno, 0);
+  const ld = sevLaunchDigest([a, b]);
+  t.same(l.digest, ld);
+  t.same(m.blob!.subarray(0, 32), sevMeasurement(sevTikFromSession(session), DEFAULT_SEV_API, 3, ld, mnonce));
+  t.same(m.blob!.subarray(32), mnonce);
+  t.equal(l.secret().errno, 0);
+  t.equal(l.finish().errno, 0);
+  t.equal(l.state, 'running');
+});
+
+t.test('wrong states are the firmware INVALID_GUEST_STATE', async (t) => {
+  const l = new SevLaunch(false);
+  l.init2(init);
+  t.same(l.updateData(new Uint8Array(16)), { errno: EIO, fwError: SEV_RET_INVALID_GUEST_STATE });
+  l.start(0);
+  t.same(l.secret(), { errno: EIO, fwError: SEV_RET_INVALID_GUEST_STATE });
+  t.same(l.finish(), { errno: EIO, fwError: SEV_RET_INVALID_GUEST_STATE });
+  l.measure();
+  l.finish();
+  t.same(l.updateData(new Uint8Array(16)), { errno: EIO, fwError: SEV_RET_INVALID_GUEST_STATE });
+});
+
+t.test('INIT2 rules', async (t) => {
+  const l = new SevLaunch(false);
+  t.equal(l.init2({ ...init, flags: 1 }).errno, EINVAL);
+  t.equal(l.init2({ ...init, vmsaFeatures: 1n }).errno, EINVAL);
+  t.equal(l.init2(init).errno, 0);
+  t.equal(l.init2(init).errno, EINVAL, 'twice');
+  const es = new SevLaunch(true);
+  t.equal(es.init2({ vmsaFeatures: 1n << 5n, flags: 0, ghcbVersion: 1 }).errno, 0);
+  t.equal(new SevLaunch(false).updateVmsa([]).errno, EINVAL, 'UPDATE_VMSA is SEV-ES only');
+});
+
+t.test('SEV-ES measures the VMSAs', async (t) => {
+  const run = (vmsa: boolean): Uint8Array => {
+    const l = new SevLaunch(true);
+    l.init2({ vmsaFeatures: 0n, flags: 0, ghcbVersion: 1 });
+    l.start(4);
+    l.updateData(new Uint8Array(16));
+    if (vmsa) l.updateVmsa([new Uint8Array(4096).fill(1)]);
+    l.measure(new Uint8Array(16));
+    return l.digest!;
+  };
+  t.notSame(run(true), run(false));
+});

@@ -1,0 +1,36 @@
+import t from 'tap';
+import { EEXIST, EINVAL, EIO } from '../../../lib/kvm/errno.js';
+import { toHex } from '../../../lib/platform/digest.js';
+import { TdxLaunch } from '../../../platforms/tdx/launch.js';
+import { Mrtd, expectedMrtd } from '../../../platforms/tdx/mrtd.js';
+
+t.test('the TD build state machine', async (t) => {
+  const l = new TdxLaunch();
+  t.equal(l.initVcpu(0), EINVAL, 'INIT_VCPU before INIT_VM');
+  t.equal(l.initVm(), 0);
+  t.equal(l.initVm(), EINVAL);
+  t.equal(l.initVcpu(0), 0);
+  t.equal(l.initVcpu(0), EINVAL, 'twice');
+  t.equal(l.checkAdd(1n, '6.11'), 0);
+  l.add(1n, 0x1000n, new Uint8Array(4096), true);
+  t.equal(l.checkAdd(1n, '6.11'), EEXIST);
+  t.equal(l.checkAdd(1n, '7.0'), EIO);
+  t.equal(l.finalize(), 0);
+  t.equal(l.checkAdd(2n, '6.11'), EINVAL, 'populate after finalize');
+  t.equal(l.finalize(), EINVAL);
+});
+
+t.test('MRTD: PAGE.ADD covers the GPA only, MR.EXTEND the content', async (t) => {
+  const a = new Uint8Array(4096).fill(1);
+  const b = new Uint8Array(4096).fill(2);
+  const unmeasured = (d: Uint8Array) => toHex(expectedMrtd([{ gpa: 0x1000n, data: d, measure: false }]));
+  const measured = (d: Uint8Array) => toHex(expectedMrtd([{ gpa: 0x1000n, data: d, measure: true }]));
+  t.equal(unmeasured(a), unmeasured(b));
+  t.not(measured(a), measured(b));
+  t.not(measured(a), unmeasured(a));
+  t.not(toHex(expectedMrtd([{ gpa: 0x2000n, data: a, measure: false }])), unmeasured(a));
+  const m = new Mrtd();
+  m.pageAdd(0x1000n);
+  t.equal(m.value.length, 48);
+  t.notOk(m.finalised);
+});
