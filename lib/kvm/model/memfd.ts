@@ -57,7 +57,7 @@ export class MemFile implements OpenFile {
       const keep = Number((len + PAGE - 1n) / PAGE);
       this.pages.drop(keep, Number((this.size + PAGE - 1n) / PAGE));
       const tail = Number(len % PAGE);
-      if (tail) this.pages.touch(Number(len / PAGE)).fill(0, tail);
+      if (tail && this.pages.has(Number(len / PAGE))) this.pages.touch(Number(len / PAGE)).fill(0, tail);
     }
     this.size = len;
   }
@@ -78,6 +78,29 @@ export class MemFile implements OpenFile {
     }
     if (!(mode & FALLOC_FL_KEEP_SIZE) && off + ln > this.size) this.size = off + ln;
     return 0;
+  }
+
+  /**
+   * SEEK_DATA (`data`) or SEEK_HOLE from `off` (mm/filemap.c,
+   * mapping_seek_hole_data() with end = i_size): the first written page at
+   * or after `off`, or the first page not in the cache (i_size if none);
+   * undefined (ENXIO) for a negative offset, one at or past i_size, or no
+   * data after it. Pages fallocate() added are not uptodate, so they count as
+   * holes, which is what the model's "a page exists once written" gives.
+   */
+  seekHoleData(off: bigint, data: boolean): bigint | undefined {
+    if (off < 0n || off >= this.size) return undefined;
+    const first = Number(off / PAGE);
+    const last = Number((this.size - 1n) / PAGE);
+    if (data) {
+      const idx = this.pages.firstAtOrAfter(first);
+      if (idx === undefined || idx > last) return undefined;
+      return idx === first ? off : BigInt(idx) * PAGE;
+    }
+    let i = first;
+    while (i <= last && this.pages.has(i)) i++;
+    const pos = i === first ? off : BigInt(i) * PAGE;
+    return pos > this.size ? this.size : pos;
   }
 
   /** shmem_fault(): SIGBUS past EOF. */

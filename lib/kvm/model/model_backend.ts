@@ -22,7 +22,7 @@ import { globalPlatforms, type HostAccess, type ModelPlatform, type PlatformRegi
 import { PROFILES, isKernelName, type KernelName, type KernelProfile } from './profiles.js';
 import { SparsePages } from './sparse_pages.js';
 import { Vcpu } from './vcpu.js';
-import { Vm, capValue, err, intArg, ok, type VmHost } from './vm.js';
+import { Vm, capArg, capValue, err, intArg, ok, type VmHost } from './vm.js';
 
 const PAGE = BigInt(PAGE_SIZE);
 /** KVM_API_VERSION. */
@@ -146,7 +146,7 @@ export class ModelBackend implements Backend, VmHost {
       case KVM_GET_API_VERSION:
         return intArg(arg) ? err(EINVAL) : ok(KVM_API_VERSION);
       case KVM_CHECK_EXTENSION:
-        return ok(capValue(Number(BigInt.asIntN(32, intArg(arg))), this));
+        return ok(capValue(capArg(arg), this));
       case KVM_GET_VCPU_MMAP_SIZE:
         return intArg(arg) ? err(EINVAL) : ok(KVM_VCPU_MMAP_SIZE);
       case KVM_CREATE_VM: {
@@ -257,10 +257,11 @@ export class ModelBackend implements Backend, VmHost {
 
   private positional(fd: number, buf: Uint8Array, offset: bigint, write: boolean): SysResult {
     return this.guard(write ? 'pwrite' : 'pread', () => {
-      const f = this.fds.get(fd);
-      if (!f) return err(EBADF);
+      // ksys_pread64()/ksys_pwrite64() refuse a negative offset before looking up the fd.
       const off = BigInt.asIntN(64, BigInt(offset));
       if (off < 0n) return err(EINVAL);
+      const f = this.fds.get(fd);
+      if (!f) return err(EBADF);
       if (f instanceof MemFile) {
         const n = write ? f.writeAt(buf, off) : f.readAt(buf, off);
         return n < 0 ? err(-n) : ok(n);
@@ -284,9 +285,11 @@ export class ModelBackend implements Backend, VmHost {
       else if (whence === 1) pos = f.pos + off;
       else if (whence === 2) pos = f.size + off;
       else {
-        // SEEK_DATA / SEEK_HOLE: shmem treats the whole file as data.
-        if (off < 0n || off >= f.size) return err(6); // ENXIO
-        pos = whence === 3 ? off : f.size;
+        // shmem_file_llseek() → mapping_seek_hole_data(): data is the pages in
+        // the page cache, a hole everything else; ENXIO at or past i_size.
+        const r = f.seekHoleData(off, whence === 3);
+        if (r === undefined) return err(6); // ENXIO
+        pos = r;
       }
       if (pos < 0n) return err(EINVAL);
       f.pos = pos;
@@ -301,10 +304,11 @@ export class ModelBackend implements Backend, VmHost {
    */
   ftruncate(fd: number, length: bigint): SysResult {
     return this.guard('ftruncate', () => {
-      const f = this.fds.get(fd);
-      if (!f) return err(EBADF);
+      // do_sys_ftruncate() refuses a negative length before looking up the fd.
       const len = BigInt.asIntN(64, BigInt(length));
       if (len < 0n) return err(EINVAL);
+      const f = this.fds.get(fd);
+      if (!f) return err(EBADF);
       if (f instanceof MemFile) {
         f.truncate(len);
         return ok();

@@ -20,6 +20,14 @@ export class SparsePages {
     return this.pages.has(index);
   }
 
+  /** The lowest materialised page index >= `index`, if any. */
+  firstAtOrAfter(index: number): number | undefined {
+    if (this.pages.has(index)) return index;
+    let best: number | undefined;
+    for (const k of this.pages.keys()) if (k >= index && (best === undefined || k < best)) best = k;
+    return best;
+  }
+
   /** The page's bytes for reading; a shared zero page when never written (do not modify). */
   peek(index: number): Uint8Array {
     return this.pages.get(index) ?? ZERO_PAGE;

@@ -59,6 +59,16 @@ export function structArg(arg: IoctlArg | undefined, size: number): Uint8Array |
   return arg instanceof Uint8Array && arg.byteLength >= size ? arg : undefined;
 }
 
+/**
+ * KVM_CHECK_EXTENSION's argument: kvm_vm_ioctl_check_extension_generic() and
+ * the arch hook take it as a `long` and switch on all 64 bits, so a value
+ * with high bits set names no capability (-1 here, which answers 0).
+ */
+export function capArg(arg: IoctlArg | undefined): number {
+  const c = BigInt.asIntN(64, intArg(arg));
+  return c >= 0n && c <= 0x7fffffffn ? Number(c) : -1;
+}
+
 /** An _IO ioctl's integer argument as an unsigned long. */
 export function intArg(arg: IoctlArg | undefined): bigint {
   if (arg === undefined) return 0n;
@@ -248,7 +258,7 @@ export class Vm implements OpenFile, GmemVmRef {
     // kvm_vm_ioctl(): a dead VM answers EIO to everything.
     if (this.destroyed) return err(EIO);
     switch (request) {
-      case KVM_CHECK_EXTENSION: return ok(this.checkExtension(Number(BigInt.asIntN(32, intArg(arg)))));
+      case KVM_CHECK_EXTENSION: return ok(this.checkExtension(capArg(arg)));
       case KVM_CREATE_VCPU: return this.createVcpu(intArg(arg));
       case KVM_ENABLE_CAP: return this.enableCap(arg);
       case KVM_CREATE_GUEST_MEMFD: return this.createGuestMemfd(arg);

@@ -1,0 +1,16 @@
+/** Every differential case group with its host-specific table. */
+
+import type { HostSpecific } from '../../tools/kvm_probe/compare.js';
+import type { DiffCase } from '../../tools/kvm_probe/differential.js';
+import { systemCases } from './cases/system.js';
+import { systemHostSpecific } from './host_specific/system.js';
+
+export interface Group {
+  readonly name: string;
+  readonly cases: readonly DiffCase[];
+  readonly hostSpecific: readonly HostSpecific[];
+}
+
+export const GROUPS: readonly Group[] = [
+  { name: 'system', cases: systemCases, hostSpecific: systemHostSpecific },
+];

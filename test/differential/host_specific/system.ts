@@ -1,0 +1,30 @@
+/**
+ * Where this machine's /dev/kvm legitimately differs from the modelled 6.18
+ * kernel in the system cases. The host is PVM (kvm_pvm: shadow paging, no
+ * SVM/VMX) built without CONFIG_KVM_SW_PROTECTED_VM, without SEV/TDX and
+ * without CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES; the model describes a 6.18
+ * x86 host that has all of them (the platforms the project tests).
+ */
+
+import type { HostSpecific } from '../../../tools/kvm_probe/compare.js';
+
+const PVM = 'pvm';
+
+/** The model offers DEFAULT, SW_PROTECTED, SEV, SEV-ES, SNP and TDX (bits 0..5). */
+const VM_TYPES_WHY = 'kvm_caps.supported_vm_types: the PVM host offers only KVM_X86_DEFAULT_VM (no CONFIG_KVM_SW_PROTECTED_VM, which also needs the TDP MMU; no SEV/SNP/TDX hardware)';
+const ATTR_WHY = 'KVM_CAP_MEMORY_ATTRIBUTES exists only with CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES (virt/kvm/kvm_main.c), which x86 selects for SW_PROTECTED/SEV/TDX; the host has none of them';
+const PRE_FAULT_WHY = 'x86 answers KVM_CAP_PRE_FAULT_MEMORY with tdp_enabled (arch/x86/kvm/x86.c); PVM runs on shadow paging';
+
+export const systemHostSpecific: HostSpecific[] = [
+  { host: PVM, caseName: 'caps-system', call: 'check_ext kvm 233', real: '0', model: '8', why: ATTR_WHY },
+  { host: PVM, caseName: 'caps-system', call: 'check_ext kvm 235', real: '1', model: '63', why: VM_TYPES_WHY },
+  { host: PVM, caseName: 'caps-system', call: 'check_ext kvm 236', real: '0', model: '1', why: PRE_FAULT_WHY },
+  { host: PVM, caseName: 'caps-vm-default', call: 'check_ext vm 235', real: '1', model: '63', why: VM_TYPES_WHY },
+  { host: PVM, caseName: 'caps-vm-default', call: 'check_ext vm 236', real: '0', model: '1', why: PRE_FAULT_WHY },
+  { host: PVM, caseName: 'create-vm-types', call: /^create_vm kvm [1-5]$/, real: '-1 EINVAL', model: 'fd', why: VM_TYPES_WHY },
+  {
+    host: PVM, caseName: 'kvm-fd-file-calls', call: 'fstat kvm',
+    real: '0 size=0 blksize=4096 mode=020600 ino#0', model: '0 size=0 blksize=4096 mode=020666 ino#0',
+    why: 'the /dev/kvm node\'s permissions come from the host\'s device setup (udev normally makes it 0666; this microVM\'s devtmpfs node is 0600), not from KVM',
+  },
+];
