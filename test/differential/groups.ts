@@ -2,7 +2,9 @@
 
 import type { HostSpecific } from '../../tools/kvm_probe/compare.js';
 import type { DiffCase } from '../../tools/kvm_probe/differential.js';
+import { gmemCases } from './cases/gmem.js';
 import { systemCases } from './cases/system.js';
+import { gmemHostSpecific } from './host_specific/gmem.js';
 import { systemHostSpecific } from './host_specific/system.js';
 
 export interface Group {
@@ -13,4 +15,5 @@ export interface Group {
 
 export const GROUPS: readonly Group[] = [
   { name: 'system', cases: systemCases, hostSpecific: systemHostSpecific },
+  { name: 'gmem', cases: gmemCases, hostSpecific: gmemHostSpecific },
 ];
