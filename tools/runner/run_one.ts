@@ -87,6 +87,10 @@ export async function runOne(t: TestRun): Promise<Outcome> {
     let cmd: string[];
     if (isExecutable(path)) {
       cmd = [`./${t.name}`, ...t.args];
+    } else if (isExecutable(join(dirname(path), 'ksft_runner.sh'))) {
+      // A collection can ship its own interpreter for data-file tests
+      // (net/packetdrill): runner.sh then runs `./ksft_runner.sh ./NAME`.
+      cmd = ['./ksft_runner.sh', `./${t.name}`];
     } else {
       await t.out.write(`# Warning: file ${t.name} is not executable\n`);
       const interp = interpreterOf(path);

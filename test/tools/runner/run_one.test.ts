@@ -139,3 +139,27 @@ t.test('a process that left the group and holds the pipe does not hang the run',
   t.match(r.stdout, 'ok 2 selftests: kvm: next_test\n');
   t.ok(r.ms < 15_000, `finished in ${r.ms} ms, not after the escaped process's 60 s`);
 });
+
+t.test('executables that exec cannot start directly', async (t) => {
+  const tree = makeTree({
+    collections: { kvm: { bad_interp_test: { fixture: 'bad_interp.sh' }, plain_exec_test: { fixture: 'no_shebang.txt' } } },
+  });
+  const r = await runRunner(tree, ['-f']);
+  t.match(r.stdout, /^# \.\/bad_interp_test: spawn \.\/bad_interp_test ENOENT\nnot ok 1 selftests: kvm: bad_interp_test # exit=127$/m,
+    'a missing interpreter is 127, with the exec error in the body');
+  t.match(r.stdout, /^# no shebang, run by sh\nok 2 selftests: kvm: plain_exec_test$/m, 'no #!: run by /bin/sh, like the kernel shell');
+  const [s] = await parseStreams(r.stdout);
+  t.same(s!.asserts.map((a) => a.ok), [false, true]);
+});
+
+t.test('a collection ksft_runner.sh runs its non-executable tests', async (t) => {
+  const tree = makeTree({
+    collections: {
+      pkt: { 'tcp_basic.pkt': { fixture: 'noexec_plain.txt', mode: 0o644 }, 'ksft_runner.sh': { fixture: 'ksft_runner.sh' } },
+    },
+  });
+  const r = await runRunner(tree, ['-t', 'pkt:tcp_basic.pkt']);
+  t.equal(r.code, 0);
+  t.match(r.stdout, '# selftests: pkt: tcp_basic.pkt\n# ksft_runner.sh got ./tcp_basic.pkt\nok 1 selftests: pkt: tcp_basic.pkt\n');
+  t.notMatch(r.stdout, /not executable/, 'no warning in this case');
+});
