@@ -35,6 +35,9 @@ export const swProtectedConversion: GuestConversion = {
   },
   decodeExit: decodeMapGpaRange,
   complete: hypercallComplete,
+  reacquire() {
+    // A punched private page is faulted in fresh; nothing to do.
+  },
   passesRawFlags: true,
   privateView: 'auto',
   sharedView: 'auto',
@@ -50,6 +53,9 @@ export function tdxConversion(sharedBit: number): GuestConversion {
     },
     decodeExit: decodeMapGpaRange,
     complete: hypercallComplete,
+    reacquire(g, gpa, size) {
+      g.platform('tdx.accept', { gpa, size, level: '4K' }, { expect: 0n, expr: 'tdg_mem_page_accept() == TDX_SUCCESS' });
+    },
     passesRawFlags: false,
     privateView: 'private',
     sharedView: 'shared',
@@ -60,14 +66,17 @@ export function tdxConversion(sharedBit: number): GuestConversion {
 export const snpConversion: GuestConversion = {
   convert(g, gpa, size, toPrivate) {
     const npages = size / PAGE;
-    if (!toPrivate) g.platform('snp.pvalidate', { gpa, npages, size: '4K', validate: false });
+    if (!toPrivate) g.platform('snp.pvalidate', { gpa, npages, size: '4K', validate: false, all: true }, { expect: 0n, expr: 'pvalidate(rescind) == 0' });
     const entries: string[] = [];
     for (let i = 0n; i < npages; i++) entries.push(`0x${(gpa / PAGE + i).toString(16)}:${toPrivate ? 'private' : 'shared'}:4K`);
     g.platform('snp.psc', { entries: entries.join(',') }, { expect: 0n, expr: 'snp_page_state_change() == 0' });
-    if (toPrivate) g.platform('snp.pvalidate', { gpa, npages, size: '4K', validate: true }, { expect: 0n, expr: 'pvalidate() == 0' });
+    if (toPrivate) g.platform('snp.pvalidate', { gpa, npages, size: '4K', validate: true, all: true }, { expect: 0n, expr: 'pvalidate() == 0' });
   },
   decodeExit: decodeMapGpaRange,
   complete: hypercallComplete,
+  reacquire(g, gpa, size) {
+    g.platform('snp.pvalidate', { gpa, npages: size / PAGE, size: '4K', validate: true, all: true }, { expect: 0n, expr: 'pvalidate() == 0' });
+  },
   passesRawFlags: false,
   privateView: 'private',
   sharedView: 'shared',
@@ -85,6 +94,9 @@ export const ccaConversion: GuestConversion = {
   },
   complete() {
     // Nothing to write: the next KVM_RUN reads the attributes (RIPAS response).
+  },
+  reacquire() {
+    // RIPAS stays RAM across a punch; KVM faults a fresh granule in.
   },
   passesRawFlags: false,
   privateView: 'private',

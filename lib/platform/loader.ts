@@ -13,6 +13,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILTIN_MANIFESTS, BUILTIN_PLATFORM_NAMES } from '../../platforms/index.js';
 import { conversionFor, modelFor } from './behaviours.js';
+import { launchMinimal } from './launch_minimal.js';
 import type { HardwareParams, PlatformManifest } from './manifest.js';
 import type { PlatformPlugin } from './types.js';
 import { ManifestError, parseManifest, validateManifest } from './validate.js';
@@ -40,6 +41,7 @@ export function buildPlugin(manifest: PlatformManifest, file: string, opts: Load
     vmType: manifest.vmType,
     model: modelFor(manifest, hardware),
     conversion,
+    launchMinimal: (b, vmFd, vcpuFds) => launchMinimal(manifest.behaviour, b, vmFd, vcpuFds),
     genericConversionSkip() {
       if (conversion) return null;
       if (!manifest.hasPrivateMem) {

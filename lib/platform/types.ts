@@ -13,6 +13,7 @@
  *    platforms/<name>/guest.ts and launch helpers.
  */
 import type { GuestView } from '../guest/program.js';
+import type { Backend, SysResult } from '../kvm/backend.js';
 import type { KvmRun } from '../kvm/kvm_run.js';
 import type { ModelPlatform } from '../kvm/model/platform.js';
 import type { BehaviourName, HardwareParams, PlatformManifest } from './manifest.js';
@@ -63,6 +64,13 @@ export interface GuestConversion {
    * where the platform returns it (hypercall.ret). 0 = success.
    */
   complete(run: KvmRun, status: bigint): void;
+  /**
+   * Record what the guest owes before touching private pages the VMM
+   * punched out from under it (TDX: ACCEPT the re-AUG'ed pages; SNP:
+   * PVALIDATE the freshly assigned ones); nothing where a fresh page is
+   * simply faulted in (SW_PROTECTED, CCA).
+   */
+  reacquire(g: PlatformOpSink, gpa: bigint, size: bigint): void;
   /** Whether the raw attribute word carries test-private flags through (SW_PROTECTED only). */
   readonly passesRawFlags: boolean;
   /** Views the guest uses for a private / shared access after a conversion. */
@@ -98,4 +106,12 @@ export interface PlatformPlugin {
    * when it can.
    */
   genericConversionSkip(): string | null;
+  /**
+   * The least launch that lets vCPUs run, for generic tests that do not
+   * care about the payload (TDX: INIT_VM, INIT_VCPU, FINALIZE_VM; SNP:
+   * INIT2, SNP_LAUNCH_START, SNP_LAUNCH_FINISH; SEV: INIT2 through
+   * LAUNCH_FINISH). Call it after the vCPUs exist. A no-op where the
+   * platform needs none.
+   */
+  launchMinimal(backend: Backend, vmFd: number, vcpuFds: readonly number[]): SysResult;
 }

@@ -31,7 +31,7 @@ import { DEFAULT_SNP_CPUID_ALLOWED, SnpLaunch, snpCheckCpuid } from './launch.js
 import { Rmp } from './rmp.js';
 import {
   GHCB_MSR_PSC_RESP, GHCB_MSR_PSC_RESP_ERROR, GHCB_MSR_TERM_REQ, KVM_SEV_MODEL_HOST_WRITE, KVM_SEV_MODEL_LAUNCH_DIGEST,
-  KVM_SEV_SNP_PAGE_TYPE_CPUID, KVM_SEV_SNP_PAGE_TYPE_ZERO, PVALIDATE_FAIL_SIZEMISMATCH, SIZEOF_KVM_SEV_SNP_LAUNCH_START,
+  KVM_SEV_SNP_PAGE_TYPE_CPUID, KVM_SEV_SNP_PAGE_TYPE_ZERO, PVALIDATE_FAIL_INPUT, PVALIDATE_FAIL_NOUPDATE, PVALIDATE_FAIL_SIZEMISMATCH, SIZEOF_KVM_SEV_SNP_LAUNCH_START,
   SIZEOF_KVM_SEV_SNP_LAUNCH_UPDATE, SNP_PAGE_TYPES, VMGEXIT_PSC_ERROR_GENERIC, decodeCpuidPage, decodeSnpLaunchUpdate,
   encodeCpuidPage, encodeSnpLaunchUpdate,
 } from './uapi.js';
@@ -257,10 +257,16 @@ export function createSnpModel(hw: HardwareParams): ModelPlatform {
               const size2M = op.args.size === '2M';
               const step = size2M ? 0x200000n : PAGE;
               const n = BigInt((op.args.npages ?? 1) as number | bigint);
+              // With `all`, every page is tried and NOUPDATE (already in that
+              // state) is not a failure: a guest rescinding a whole range.
+              const all = op.args.all === true;
               let out: PlatformOpOutcome = { kind: 'done', status: 0n };
               for (let i = 0n; i < n; i++) {
-                out = pvalidate(BigInt(op.args.gpa as bigint) + i * step, size2M, op.args.validate !== false, String(op.args.onSizeMismatch ?? 'npf'));
-                if (out.kind !== 'done' || out.status !== 0n) break;
+                const r = pvalidate(BigInt(op.args.gpa as bigint) + i * step, size2M, op.args.validate !== false, String(op.args.onSizeMismatch ?? 'npf'));
+                if (r.kind !== 'done') return r;
+                if (r.status === 0n || (all && (r.status === PVALIDATE_FAIL_NOUPDATE || r.status === PVALIDATE_FAIL_INPUT))) continue;
+                out = r;
+                if (!all) break;
               }
               return out;
             }

@@ -22,8 +22,9 @@ import { strerror } from '../../lib/kvm/errno.js';
 import type { GuestBuilder } from '../../lib/guest/builder.js';
 import { kvmHypercallMapGpaRange } from '../../lib/guest/helpers.js';
 import { writeStdout } from '../../lib/kselftest/index.js';
+import { loadPlatform, type ConversionRequest } from '../../lib/platform/index.js';
 import {
-  BACKING_SRC_NAMES, requirePlatformVmType, REPORT_GUEST_ASSERT, TEST_ASSERT, TEST_FAIL, __vmCreateWithVcpus, addrGpa2Hva,
+  BACKING_SRC_NAMES, KVM_IOCTL_ERROR, TEST_REQUIRE, _vcpuRun, ksftEnv, requirePlatformVmType, REPORT_GUEST_ASSERT, TEST_ASSERT, TEST_FAIL, __vmCreateWithVcpus, addrGpa2Hva,
   close, exitReasonStr, expectGuestSees, expectHostSees, fallocate, getUcall, hostFill, kvmSelftestMain,
   kvmVmFree, vcpuArgsSet, vcpuRun, vmCreateGuestMemfd, vmEnableCap, vmGuestMemFallocate, vmMemAdd, vmSetMemoryAttributes, vmShape,
   VM_MEM_SRC_ANONYMOUS, type BackingSrc, type KvmVcpu,
@@ -42,6 +43,20 @@ const MAP_GPA_SET_ATTRIBUTES = 1n << 0n;
 const MAP_GPA_SHARED = 1n << 1n;
 const MAP_GPA_DO_FALLOCATE = 1n << 2n;
 
+/*
+ * Platforms whose conversion call does not pass a2 through (TDX MapGPA, SNP
+ * PSC, CCA RSI_IPA_STATE_SET) send the flags in a GUEST_SYNC first, and a
+ * punch without conversion is a GUEST_SYNC of its own.
+ */
+const SYNC_MAP_FLAGS = 2n;
+const SYNC_PUNCH_HOLE = 3n;
+
+/** KSFT_PLATFORM's plugin: how a guest converts there and how the exit decodes. */
+const plugin = loadPlatform(ksftEnv().KSFT_PLATFORM);
+const conv = plugin.conversion && !plugin.conversion.passesRawFlags ? plugin.conversion : null;
+/** The flags of each vCPU's pending conversion (SYNC_MAP_FLAGS). */
+const mapFlags = new Map<KvmVcpu, bigint>();
+
 /** GUEST_SYNC5(SYNC_SHARED, gpa, size, cur, new): the host checks `cur` and writes `new`. */
 function guestSyncShared(g: GuestBuilder, gpa: bigint, size: number, current: number, next: number): void {
   g.syncN(SYNC_SHARED, gpa, size, current, next);
@@ -56,6 +71,11 @@ function guestMapMem(g: GuestBuilder, gpa: bigint, size: number, mapShared: bool
   let flags = MAP_GPA_SET_ATTRIBUTES;
   if (mapShared) flags |= MAP_GPA_SHARED;
   if (doFallocate) flags |= MAP_GPA_DO_FALLOCATE;
+  if (conv) {
+    g.syncN(SYNC_MAP_FLAGS, flags);
+    conv.convert(g, gpa, BigInt(size), !mapShared);
+    return;
+  }
   kvmHypercallMapGpaRange(g, gpa, size, flags);
 }
 
@@ -140,6 +160,11 @@ function guestTestExplicitConversion(g: GuestBuilder, baseGpa: bigint, doFalloca
 
 /** "Map shared" by fallocate only: PUNCH_HOLE without changing the attributes. */
 function guestPunchHole(g: GuestBuilder, gpa: bigint, size: number): void {
+  if (conv) {
+    g.syncN(SYNC_PUNCH_HOLE, gpa, size);
+    conv.reacquire(g, gpa, BigInt(size));
+    return;
+  }
   kvmHypercallMapGpaRange(g, gpa, size, MAP_GPA_SHARED | MAP_GPA_DO_FALLOCATE);
 }
 
@@ -201,17 +226,38 @@ function handleExitHypercall(vcpu: KvmVcpu): void {
   run.hypercallRet = 0n;
 }
 
+/** The same, for a platform's own conversion exit, with the flags the guest synced before it. */
+function handleConversion(vcpu: KvmVcpu, req: ConversionRequest): void {
+  const flags = mapFlags.get(vcpu) ?? 0n;
+  const mapShared = (flags & MAP_GPA_SHARED) !== 0n;
+  TEST_ASSERT(mapShared === !req.toPrivate, `Conversion to ${req.toPrivate ? 'private' : 'shared'} after flags 0x${flags.toString(16)}`);
+  if (flags & MAP_GPA_DO_FALLOCATE) vmGuestMemFallocate(vcpu.vm, req.gpa, req.size, mapShared);
+  if (flags & MAP_GPA_SET_ATTRIBUTES) vmSetMemoryAttributes(vcpu.vm, req.gpa, req.size, mapShared ? 0n : KVM_MEMORY_ATTRIBUTE_PRIVATE);
+  conv!.complete(vcpu.run, 0n);
+}
+
 /** One vCPU's host loop: its own async task, interleaving with the others at every KVM_RUN. */
 async function testMemConversionsVcpu(vcpu: KvmVcpu): Promise<void> {
   const run = vcpu.run;
   const vm = vcpu.vm;
 
   for (;;) {
-    await vcpuRun(vcpu);
+    if (conv) {
+      // A CCA conversion is KVM_EXIT_MEMORY_FAULT, which comes with KVM_RUN = -1.
+      const r = await _vcpuRun(vcpu);
+      const req = conv.decodeExit(run);
+      if (req) {
+        handleConversion(vcpu, req);
+        continue;
+      }
+      TEST_ASSERT(r.ret === 0, KVM_IOCTL_ERROR('KVM_RUN', r.ret, r.errno));
+    } else {
+      await vcpuRun(vcpu);
 
-    if (run.exitReason === KVM_EXIT_HYPERCALL) {
-      handleExitHypercall(vcpu);
-      continue;
+      if (run.exitReason === KVM_EXIT_HYPERCALL) {
+        handleExitHypercall(vcpu);
+        continue;
+      }
     }
 
     TEST_ASSERT(run.exitReason === KVM_EXIT_IO,
@@ -224,6 +270,14 @@ async function testMemConversionsVcpu(vcpu: KvmVcpu): Promise<void> {
       // falls through: REPORT_GUEST_ASSERT does not return
       case UCALL_SYNC: {
         const [cmd, gpa, size, cur, next] = uc.args as [bigint, bigint, bigint, bigint, bigint];
+        if (cmd === SYNC_MAP_FLAGS) {
+          mapFlags.set(vcpu, gpa);
+          break;
+        }
+        if (cmd === SYNC_PUNCH_HOLE) {
+          vmGuestMemFallocate(vm, gpa, size, true);
+          break;
+        }
         TEST_ASSERT(cmd === SYNC_SHARED || cmd === SYNC_PRIVATE, `Unknown sync command '${cmd}'`);
         // Page by page: a range may span memslots, and each page has its own HVA.
         for (let i = 0n; i < size; i += BigInt(vm.pageSize)) {
@@ -254,7 +308,7 @@ async function testMemConversions(srcType: BackingSrc, nrVcpus: number, nrMemslo
 
   const { vm, vcpus } = __vmCreateWithVcpus(vmShape(vmType), nrVcpus, 0, guestCode);
 
-  vmEnableCap(vm, KVM_CAP_EXIT_HYPERCALL, 1 << KVM_HC_MAP_GPA_RANGE);
+  if (plugin.manifest.arch === 'x86_64') vmEnableCap(vm, KVM_CAP_EXIT_HYPERCALL, 1 << KVM_HC_MAP_GPA_RANGE);
 
   const memfd = vmCreateGuestMemfd(vm, memfdSize, 0);
 
@@ -264,6 +318,10 @@ async function testMemConversions(srcType: BackingSrc, nrVcpus: number, nrMemslo
   }
 
   for (let i = 0; i < nrVcpus; i++) vcpuArgsSet(vcpus[i]!, BASE_DATA_GPA + BigInt(i * perCpuSize));
+
+  // What the platform needs before a vCPU may run (TDX: INIT_VM, INIT_VCPU, FINALIZE_VM).
+  const launched = plugin.launchMinimal(vm.backend, vm.fd, vcpus.map((v) => v.fd));
+  TEST_ASSERT(launched.ret === 0, KVM_IOCTL_ERROR('KVM_MEMORY_ENCRYPT_OP', launched.ret, launched.errno));
 
   // All host loops start together (C: the threads spin until run_vcpus is set).
   await Promise.all(vcpus.map((v) => testMemConversionsVcpu(v)));
@@ -318,6 +376,8 @@ kvmSelftestMain(async (argv) => {
   let nrVcpus = 1;
 
   // KSFT_PLATFORM's VM type (C: KVM_X86_SW_PROTECTED_VM), which must have private memory.
+  const skip = plugin.genericConversionSkip();
+  TEST_REQUIRE(skip === null, skip ?? '');
   const plat = requirePlatformVmType({ privateMem: true });
 
   // getopt("hm:s:n:")

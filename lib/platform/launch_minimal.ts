@@ -1,0 +1,55 @@
+/**
+ * The least launch each behaviour needs before its vCPUs may run, on the
+ * raw backend (kvm_util's kvm_arch_vm_post_create()/finalize steps, for
+ * generic tests that bring no payload).
+ */
+import type { Backend, SysResult } from '../kvm/backend.js';
+import { memoryEncryptOp } from './encrypt_op.js';
+import type { BehaviourName } from './manifest.js';
+import {
+  KVM_SEV_INIT2, KVM_SEV_LAUNCH_FINISH, KVM_SEV_LAUNCH_MEASURE, KVM_SEV_LAUNCH_START, KVM_SEV_SNP_LAUNCH_FINISH,
+  KVM_SEV_SNP_LAUNCH_START, SEV_MEASUREMENT_LEN, encodeSevCmd, encodeSevInit, encodeSevLaunchStart, encodeUaddrLen,
+} from '../../platforms/sev/uapi.js';
+import { SIZEOF_KVM_SEV_SNP_LAUNCH_FINISH, encodeSnpLaunchStart } from '../../platforms/snp/uapi.js';
+import { KVM_TDX_FINALIZE_VM, KVM_TDX_INIT_VCPU, KVM_TDX_INIT_VM, encodeTdxCmd, encodeTdxInitVm } from '../../platforms/tdx/uapi.js';
+import { scratchArea } from './encrypt_op.js';
+
+const OK: SysResult = { ret: 0, errno: 0 };
+
+function steps(list: readonly (() => SysResult)[]): SysResult {
+  for (const s of list) {
+    const r = s();
+    if (r.ret < 0) return r;
+  }
+  return OK;
+}
+
+export function launchMinimal(behaviour: BehaviourName, b: Backend, vmFd: number, vcpuFds: readonly number[]): SysResult {
+  const sev = (id: number, data: Uint8Array) => () => memoryEncryptOp(b, vmFd, (d) => encodeSevCmd({ id, data: d }), data);
+  switch (behaviour) {
+    case 'tdx':
+      return steps([
+        () => memoryEncryptOp(b, vmFd, (d) => encodeTdxCmd({ id: KVM_TDX_INIT_VM, data: d }), encodeTdxInitVm()),
+        ...vcpuFds.map((fd) => () => memoryEncryptOp(b, fd, (d) => encodeTdxCmd({ id: KVM_TDX_INIT_VCPU, data: d }), new Uint8Array(0))),
+        () => memoryEncryptOp(b, vmFd, (d) => encodeTdxCmd({ id: KVM_TDX_FINALIZE_VM, data: d }), new Uint8Array(0)),
+      ]);
+    case 'snp':
+      return steps([
+        sev(KVM_SEV_INIT2, encodeSevInit({ ghcbVersion: 2 })),
+        sev(KVM_SEV_SNP_LAUNCH_START, encodeSnpLaunchStart((1n << 16n) | (1n << 17n))),
+        sev(KVM_SEV_SNP_LAUNCH_FINISH, new Uint8Array(SIZEOF_KVM_SEV_SNP_LAUNCH_FINISH)),
+      ]);
+    case 'sev':
+    case 'sev_es': {
+      const out = scratchArea(b) + 0x8000n;
+      return steps([
+        sev(KVM_SEV_INIT2, encodeSevInit(behaviour === 'sev_es' ? { ghcbVersion: 1 } : {})),
+        sev(KVM_SEV_LAUNCH_START, encodeSevLaunchStart({ policy: behaviour === 'sev_es' ? 5 : 1 })),
+        sev(KVM_SEV_LAUNCH_MEASURE, encodeUaddrLen(out, SEV_MEASUREMENT_LEN)),
+        sev(KVM_SEV_LAUNCH_FINISH, new Uint8Array(0)),
+      ]);
+    }
+    default:
+      return OK;
+  }
+}
