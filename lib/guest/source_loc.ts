@@ -57,7 +57,9 @@ function libraryDirsOf(): string[] {
   Error.captureStackTrace(holder);
   const self = parseStack(holder.stack)[0]?.file ?? '';
   const lib = dirname(dirname(self));
-  libraryDirs = ['kvm_util', 'guest', 'kselftest'].map((d) => `${lib}${sep}${d}${sep}`);
+  libraryDirs = ['kvm_util', 'guest', 'kselftest', 'platform'].map((d) => `${lib}${sep}${d}${sep}`);
+  // Platform guest helpers (platforms/<name>/guest.ts) record ops for their caller too.
+  libraryDirs.push(`${dirname(lib)}${sep}platforms${sep}`);
   return libraryDirs;
 }
 
