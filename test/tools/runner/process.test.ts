@@ -80,6 +80,7 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((res) => child.on('close', (c, s) => res([c, s])));
     t.equal(signal, null, 'the runner exits by itself');
     t.equal(code, sig === 'SIGTERM' ? 143 : 130);
+    t.equal(pidsFrom(pids).length, 2);
     t.ok(await waitDead(pidsFrom(pids)), 'the hanging test and its grandchild are gone');
     t.notMatch(out, /never_test/, 'nothing runs after the signal');
     t.match(out, new RegExp(`\\nBail out! run_kselftest.sh stopped by ${sig}\\n$`));
@@ -110,5 +111,6 @@ t.test('SIGTERM while nobody reads the runner output: the runner still exits', a
   child.stdout.destroy();
   t.equal(code, 143);
   t.ok(Date.now() - t0 < 10_000, `exited ${Date.now() - t0} ms after SIGTERM`);
+  t.equal(pidsFrom(pids).length, 1);
   t.ok(await waitDead(pidsFrom(pids)), 'the test is gone');
 });

@@ -92,7 +92,9 @@ t.test('timeout: whole process group killed, 124 reported as TIMEOUT', async (t)
   t.ok(lines.includes('ok 2 selftests: kvm: after_test'), 'the run goes on');
   const [s] = await parseStreams(r.stdout);
   t.same(s!.asserts.map((a) => a.ok), [false, true]);
-  const [grandchild, child] = pidsFrom(pids);
+  const recorded = pidsFrom(pids);
+  t.equal(recorded.length, 2, 'both pids were recorded before the timeout');
+  const [grandchild, child] = recorded;
   t.ok(await waitDead([grandchild!, child!]), `test ${child} and grandchild ${grandchild} are gone`);
   t.ok(r.ms < 10_000, `took ${r.ms} ms`);
 });
@@ -103,6 +105,7 @@ t.test('timeout: a test ignoring SIGTERM is killed anyway', async (t) => {
   const r = await runRunner(tree, ['-o', '1'], { env: { KSFT_FIXTURE_PIDS: pids } });
   t.match(r.stdout, /^# overriding timeout to 1$/m);
   t.match(r.stdout, /^#\nnot ok 1 selftests: kvm: term_ignoring_test # TIMEOUT 1 seconds$/m);
+  t.equal(pidsFrom(pids).length, 2);
   t.ok(await waitDead(pidsFrom(pids)), 'both processes are gone');
 });
 
