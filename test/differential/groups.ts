@@ -3,8 +3,10 @@
 import type { HostSpecific } from '../../tools/kvm_probe/compare.js';
 import type { DiffCase } from '../../tools/kvm_probe/differential.js';
 import { gmemCases } from './cases/gmem.js';
+import { memslotCases } from './cases/memslots.js';
 import { systemCases } from './cases/system.js';
 import { gmemHostSpecific } from './host_specific/gmem.js';
+import { memslotHostSpecific } from './host_specific/memslots.js';
 import { systemHostSpecific } from './host_specific/system.js';
 
 export interface Group {
@@ -16,4 +18,5 @@ export interface Group {
 export const GROUPS: readonly Group[] = [
   { name: 'system', cases: systemCases, hostSpecific: systemHostSpecific },
   { name: 'gmem', cases: gmemCases, hostSpecific: gmemHostSpecific },
+  { name: 'memslots', cases: memslotCases, hostSpecific: memslotHostSpecific },
 ];

@@ -2,10 +2,11 @@
  * The process's file descriptor table. An fd points at an open file
  * description (`OpenFile`); dup() shares it, and the description is released
  * when its last fd closes (fs/file_table.c, __fput() → f_op->release()).
- * New fds take the lowest free number from 3, as POSIX requires.
+ * New fds take the lowest free number, as POSIX requires; 0..2 are the
+ * standard fds the backend opens first.
  */
 
-export type FileKind = 'kvm' | 'vm' | 'vcpu' | 'gmem' | 'memfd';
+export type FileKind = 'kvm' | 'vm' | 'vcpu' | 'gmem' | 'memfd' | 'stdio';
 
 export interface OpenFile {
   readonly kind: FileKind;
@@ -22,7 +23,7 @@ export class FdTable {
   private readonly refs = new Map<OpenFile, number>();
 
   install(file: OpenFile): number {
-    let fd = 3;
+    let fd = 0;
     while (this.fds.has(fd)) fd++;
     this.fds.set(fd, { file });
     this.refs.set(file, (this.refs.get(file) ?? 0) + 1);

@@ -21,6 +21,7 @@ import { MemFile } from './memfd.js';
 import { globalPlatforms, type HostAccess, type ModelPlatform, type PlatformRegistry } from './platform.js';
 import { PROFILES, isKernelName, type KernelName, type KernelProfile } from './profiles.js';
 import { SparsePages } from './sparse_pages.js';
+import { STDIO_INO_BASE, STDIO_MODE, StdioPipe } from './stdio.js';
 import { Vcpu } from './vcpu.js';
 import { Vm, capArg, capValue, err, intArg, ok, type VmHost } from './vm.js';
 
@@ -75,6 +76,8 @@ export class ModelBackend implements Backend, VmHost {
     if (!Number.isInteger(bits) || bits < 32 || bits > 52) throw new Error(`maxPhysBits: ${bits} is not an integer in 32..52`);
     this.maxPhysBits = bits;
     this.devKvm = opts.devKvm ?? true;
+    // stdin, stdout, stderr: the fds a process starts with.
+    for (const n of [0, 1, 2] as const) this.fds.install(new StdioPipe(n));
     this.platforms = globalPlatforms.clone();
     registerBuiltinPlatforms(this.platforms);
     // Plugins registered globally win over the built-in traits.
@@ -207,6 +210,7 @@ export class ModelBackend implements Backend, VmHost {
       if (f instanceof Gmem) return { ...ok(), stat: { size: f.size, blksize, ino: f.ino, mode: S_IFREG | 0o600 } };
       if (f instanceof MemFile) return { ...ok(), stat: { size: f.size, blksize, ino: f.ino, mode: S_IFREG | 0o777 } };
       if (f instanceof KvmDevFile) return { ...ok(), stat: { size: 0n, blksize, ino: KVM_DEV_INO, mode: S_IFCHR | 0o666 } };
+      if (f instanceof StdioPipe) return { ...ok(), stat: { size: 0n, blksize, ino: STDIO_INO_BASE + BigInt(f.fdNo), mode: STDIO_MODE } };
       return { ...ok(), stat: { size: 0n, blksize, ino: ANON_INODE_INO, mode: 0o600 } };
     }, err(EINVAL));
   }
@@ -224,6 +228,8 @@ export class ModelBackend implements Backend, VmHost {
         f.pos += BigInt(n);
         return ok(n);
       }
+      // A standard fd is a pipe whose writer has gone: end of file.
+      if (f instanceof StdioPipe) return ok(0);
       return err(EINVAL);
     }, err(EINVAL));
   }
@@ -238,6 +244,8 @@ export class ModelBackend implements Backend, VmHost {
         f.pos += BigInt(n);
         return ok(n);
       }
+      // A standard fd is a pipe with a reader: the bytes are consumed.
+      if (f instanceof StdioPipe) return ok(buf.length);
       return err(EINVAL);
     }, err(EINVAL));
   }
@@ -277,7 +285,8 @@ export class ModelBackend implements Backend, VmHost {
       const f = this.fds.get(fd);
       if (!f) return err(EBADF);
       if (!(whence >= 0 && whence <= SEEK_MAX) || !Number.isInteger(whence)) return err(EINVAL);
-      if (f instanceof Gmem) return err(ESPIPE);
+      // Neither guest_memfd nor a pipe has llseek (no FMODE_LSEEK).
+      if (f instanceof Gmem || f instanceof StdioPipe) return err(ESPIPE);
       if (!(f instanceof MemFile)) return ok(0);
       const off = BigInt.asIntN(64, BigInt(offset));
       let pos: bigint;
@@ -326,11 +335,12 @@ export class ModelBackend implements Backend, VmHost {
         const e = f.fallocate(m, BigInt(offset), BigInt(len));
         return e ? err(e) : ok();
       }
-      // vfs_fallocate(): the generic checks, then "not a regular file or block device" → ENODEV.
+      // vfs_fallocate(): the generic checks, then a FIFO is ESPIPE and
+      // "not a regular file or block device" ENODEV.
       const off = BigInt.asIntN(64, BigInt(offset));
       const ln = BigInt.asIntN(64, BigInt(len));
       if (off < 0n || ln <= 0n) return err(EINVAL);
-      return err(ENODEV);
+      return err(f instanceof StdioPipe ? ESPIPE : ENODEV);
     }, err(EINVAL));
   }
 

@@ -8,7 +8,7 @@ import type { IoctlArg, SysResult } from '../backend.js';
 import { EBADF, EEXIST, EFAULT, EINVAL, EIO, ENOTTY, EOPNOTSUPP } from '../errno.js';
 import {
   GUEST_MEMFD_FLAG_INIT_SHARED, KVM_CAP_EXIT_HYPERCALL, KVM_CAP_GUEST_MEMFD, KVM_CAP_GUEST_MEMFD_FLAGS,
-  KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_MEMORY_ATTRIBUTES, KVM_CAP_MEMORY_FAULT_INFO, KVM_CAP_NR_MEMSLOTS,
+  KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_MEMORY_ATTRIBUTES, KVM_CAP_MEMORY_FAULT_INFO, KVM_CAP_MULTI_ADDRESS_SPACE, KVM_CAP_NR_MEMSLOTS,
   KVM_CAP_PRE_FAULT_MEMORY, KVM_CAP_USER_MEMORY2, KVM_CAP_VM_TYPES, KVM_CHECK_EXTENSION, KVM_CREATE_GUEST_MEMFD,
   KVM_CREATE_VCPU, KVM_ENABLE_CAP, KVM_HC_MAP_GPA_RANGE, KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_MEM_GUEST_MEMFD,
   KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, KVM_SET_MEMORY_ATTRIBUTES, KVM_SET_USER_MEMORY_REGION,
@@ -36,6 +36,8 @@ const U64 = (1n << 64n) - 1n;
 export const KVM_EXIT_HYPERCALL_VALID_MASK = 1n << BigInt(KVM_HC_MAP_GPA_RANGE);
 /** KVM_MEM_MAX_NR_PAGES on x86 ((1UL << 31) - 1). */
 const KVM_MEM_MAX_NR_PAGES = (1n << 31n) - 1n;
+/** KVM_MAX_NR_ADDRESS_SPACES on x86 with CONFIG_KVM_SMM: the normal and the SMM address space. */
+const KVM_MAX_NR_ADDRESS_SPACES = 2;
 /** KVM_MAX_VCPU_IDS / KVM_MAX_VCPUS on x86 (4096). */
 export const KVM_MAX_VCPU_IDS = 4096;
 
@@ -366,9 +368,8 @@ export class Vm implements OpenFile, GmemVmRef {
     if (m.guestPhysAddr % PAGE !== 0n) return err(EINVAL);
     if (m.userspaceAddr % PAGE !== 0n || m.userspaceAddr + m.memorySize > TASK_SIZE) return err(EINVAL);
     if (wantsGmem && (m.guestMemfdOffset % PAGE !== 0n || m.guestMemfdOffset + m.memorySize > U64)) return err(EINVAL);
-    // Address space id (SMM is a second one unless the VM has protected state), slot id, GPA wrap, size.
-    const nrAs = this.hasProtectedState ? 1 : 2;
-    if (asId >= nrAs) return err(EINVAL);
+    // Address space id, GPA wrap, size.
+    if (asId >= this.nrAddressSpaces) return err(EINVAL);
     if (m.guestPhysAddr + m.memorySize > U64) return err(EINVAL);
     if (m.memorySize / PAGE > KVM_MEM_MAX_NR_PAGES) return err(EINVAL);
     const old = this.slots.get(asId, id);
@@ -443,6 +444,15 @@ export class Vm implements OpenFile, GmemVmRef {
     return ok();
   }
 
+  /**
+   * kvm_arch_nr_memslot_as_ids() (arch/x86/include/asm/kvm_host.h, CONFIG_KVM_SMM):
+   * SMM's second address space, except for VMs with private memory, where SMM
+   * is unsupported (SW_PROTECTED, SNP, TDX get one).
+   */
+  get nrAddressSpaces(): number {
+    return this.hasPrivateMem ? 1 : KVM_MAX_NR_ADDRESS_SPACES;
+  }
+
   /** Whether KVM_PRE_FAULT_MEMORY is allowed (kvm->arch.pre_fault_allowed). */
   get preFaultAllowed(): boolean {
     return this.pvm.preFaultAllowed?.() ?? this.platform.preFault;
@@ -464,6 +474,9 @@ export function capValue(cap: number, sys: Pick<VmHost, 'profile' | 'platforms'>
       return 1;
     case KVM_CAP_NR_MEMSLOTS:
       return KVM_USER_MEM_SLOTS;
+    case KVM_CAP_MULTI_ADDRESS_SPACE:
+      // kvm_vm_ioctl_check_extension_generic(): per VM, or KVM_MAX_NR_ADDRESS_SPACES.
+      return vm ? vm.nrAddressSpaces : KVM_MAX_NR_ADDRESS_SPACES;
     case KVM_CAP_EXIT_HYPERCALL:
       return Number(KVM_EXIT_HYPERCALL_VALID_MASK);
     case KVM_CAP_VM_TYPES:

@@ -13,9 +13,12 @@ const PVM = 'pvm';
 /** The model offers DEFAULT, SW_PROTECTED, SEV, SEV-ES, SNP and TDX (bits 0..5). */
 const VM_TYPES_WHY = 'kvm_caps.supported_vm_types: the PVM host offers only KVM_X86_DEFAULT_VM (no CONFIG_KVM_SW_PROTECTED_VM, which also needs the TDP MMU; no SEV/SNP/TDX hardware)';
 const ATTR_WHY = 'KVM_CAP_MEMORY_ATTRIBUTES exists only with CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES (virt/kvm/kvm_main.c), which x86 selects for SW_PROTECTED/SEV/TDX; the host has none of them';
+export const SMM_WHY = 'KVM_MAX_NR_ADDRESS_SPACES is 2 only with CONFIG_KVM_SMM (arch/x86/include/asm/kvm_host.h); the host is built without SMM (KVM_CAP_X86_SMM is 0 too), so KVM_CAP_MULTI_ADDRESS_SPACE is unanswered (0) and memslot as_id 1 is EINVAL';
 const PRE_FAULT_WHY = 'x86 answers KVM_CAP_PRE_FAULT_MEMORY with tdp_enabled (arch/x86/kvm/x86.c); PVM runs on shadow paging';
 
 export const systemHostSpecific: HostSpecific[] = [
+  { host: PVM, caseName: 'caps-system', call: 'check_ext kvm 118', real: '0', model: '2', why: SMM_WHY },
+  { host: PVM, caseName: 'caps-vm-default', call: 'check_ext vm 118', real: '0', model: '2', why: SMM_WHY },
   { host: PVM, caseName: 'caps-system', call: 'check_ext kvm 233', real: '0', model: '8', why: ATTR_WHY },
   { host: PVM, caseName: 'caps-system', call: 'check_ext kvm 235', real: '1', model: '63', why: VM_TYPES_WHY },
   { host: PVM, caseName: 'caps-system', call: 'check_ext kvm 236', real: '0', model: '1', why: PRE_FAULT_WHY },
