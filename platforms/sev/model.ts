@@ -59,6 +59,18 @@ export function createSevModel(name: 'sev' | 'sev_es', hw: HardwareParams): Mode
     name,
     hasPrivateMem: false,
     preFault: false,
+    /**
+     * SVM's KVM_MEMORY_ENCRYPT_OP on an x86 VM of another type
+     * (sev_mem_enc_ioctl()): KVM_SEV_INIT2 is refused by sev_guest_init2()
+     * with -EINVAL (the VM type is not SEV/SEV-ES), everything else is
+     * -ENOTTY because the VM is not an SEV guest (sev_init2_tests).
+     */
+    foreignVmIoctl(ctx, request, arg) {
+      if (request !== KVM_MEMORY_ENCRYPT_OP || ctx.vmType >= 32) return undefined;
+      if (!(arg instanceof Uint8Array) || arg.length < 4) return { ret: -1, errno: EFAULT };
+      const id = new DataView(arg.buffer, arg.byteOffset).getUint32(0, true);
+      return { ret: -1, errno: id === KVM_SEV_INIT2 ? EINVAL : ENOTTY };
+    },
     attach(ctx: PlatformVmContext): PlatformVm {
       const cipher = seed !== undefined ? SevCipher.fromSeed(`${seed}:${vmSerial++}`) : SevCipher.random();
       const launch = new SevLaunch(es);

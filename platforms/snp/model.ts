@@ -19,7 +19,7 @@ import { EAGAIN, EEXIST, EFAULT, EINVAL, EIO, EOPNOTSUPP } from '../../lib/kvm/e
 import type { GuestAccess, ModelPlatform, PlatformOpOutcome, PlatformVcpuContext, PlatformVm, PlatformVmContext } from '../../lib/kvm/model/platform.js';
 import {
   KVM_EXIT_HYPERCALL_LONG_MODE, KVM_HC_MAP_GPA_RANGE, KVM_MAP_GPA_RANGE_DECRYPTED, KVM_MAP_GPA_RANGE_ENCRYPTED,
-  KVM_MAP_GPA_RANGE_PAGE_SZ_2M, KVM_MAP_GPA_RANGE_PAGE_SZ_4K, KVM_MEMORY_ENCRYPT_OP, KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE,
+  KVM_MAP_GPA_RANGE_PAGE_SZ_2M, KVM_MAP_GPA_RANGE_PAGE_SZ_4K, KVM_MEMORY_ENCRYPT_OP, KVM_MEMORY_EXIT_FLAG_PRIVATE, KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE,
   KVM_SET_MEMORY_ATTRIBUTES2_ZERO, KVM_SYSTEM_EVENT_SEV_TERM,
 } from '../../lib/kvm/uapi.js';
 import { GuestMapping, PAGE, gfnOf, isPageAligned, isPrivateAttr, pagesOf } from '../../lib/platform/common.js';
@@ -138,6 +138,11 @@ export function createSnpModel(hw: HardwareParams): ModelPlatform {
 
       const pvalidate = (gpa: bigint, size2M: boolean, validate: boolean, onMismatch: string): PlatformOpOutcome => {
         const gfn = gfnOf(gpa);
+        // The #NPF of a PVALIDATE on a private gfn whose slot has no gmem is
+        // the common private-fault exit (kvm_mmu_faultin_pfn_private()).
+        if (attrPrivate(gpa) && !ctx.slotAt(gpa)?.hasGmem) {
+          return { kind: 'exit', exit: { reason: 'memory_fault', flags: KVM_MEMORY_EXIT_FLAG_PRIVATE, gpa: gfn * PAGE, size: PAGE }, retry: true };
+        }
         // A PVALIDATE of a page not yet in the RMP faults it in first (a private #NPF).
         if (!rmp.get(gfn)?.assigned && attrPrivate(gpa) && ctx.slotAt(gpa)?.hasGmem) prepare(gpa);
         let r = rmp.pvalidate(gfn, size2M, validate);

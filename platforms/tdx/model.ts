@@ -154,9 +154,10 @@ export function createTdxModel(hw: HardwareParams): ModelPlatform {
         for (const pg of pagesOf(strip(gpa), size)) {
           const gfn = gfnOf(pg);
           if (isAccepted(gfn)) { already = true; continue; }
-          // The EPT violation of an ACCEPT on a gfn the VMM keeps shared is a
-          // private fault that mismatches: KVM_EXIT_MEMORY_FAULT(PRIVATE).
-          if (!attrPrivate(pg)) {
+          // The EPT violation of an ACCEPT on a gfn the VMM keeps shared (a
+          // mismatch), or on a private gfn without gmem, is a private fault
+          // KVM cannot serve: KVM_EXIT_MEMORY_FAULT(PRIVATE).
+          if (!attrPrivate(pg) || !ctx.slotAt(pg)?.hasGmem) {
             return { kind: 'exit', exit: { reason: 'memory_fault', flags: KVM_MEMORY_EXIT_FLAG_PRIVATE, gpa: pg, size: PAGE }, retry: true };
           }
           accepted.add(gfn);

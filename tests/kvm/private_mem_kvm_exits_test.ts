@@ -12,8 +12,9 @@ import {
   KVM_EXIT_MEMORY_FAULT, KVM_MEM_GUEST_MEMFD, KVM_MEMORY_EXIT_FLAG_PRIVATE, PAGE_SIZE,
 } from '../../lib/kvm/uapi.js';
 import type { GuestBuilder } from '../../lib/guest/builder.js';
+import { loadPlatform } from '../../lib/platform/index.js';
 import {
-  KVM_IOCTL_ERROR, requirePlatformVmType, TEST_ASSERT, TEST_ASSERT_EQ, _vcpuRun, kvmCheckCap,
+  KVM_IOCTL_ERROR, ksftEnv, requirePlatformVmType, TEST_ASSERT, TEST_ASSERT_EQ, _vcpuRun, kvmCheckCap,
   kvmSelftestMain, kvmVmFree, vmCreateShapeWithOneVcpu, vmMemRegionDelete, vmMemSetPrivate, vmShape,
   vmUserspaceMemRegionAdd, VM_MEM_SRC_ANONYMOUS, type KvmVcpu, type VmShape,
 } from '../../lib/kvm_util/index.js';
@@ -25,8 +26,13 @@ const EXITS_TEST_NPAGES = 1;
 const EXITS_TEST_SIZE = EXITS_TEST_NPAGES * PAGE_SIZE;
 const EXITS_TEST_SLOT = 10;
 
+/** KSFT_PLATFORM's plugin (platforms/<name>). */
+const platform = loadPlatform(ksftEnv().KSFT_PLATFORM);
+
 /** for (;;) value = *(u64 *)EXITS_TEST_GVA; */
 const guestRepeatedlyRead = (g: GuestBuilder): void => {
+  // What the platform's guest owes before touching a private page (TDX ACCEPT, SNP PVALIDATE).
+  platform.conversion?.reacquire(g, EXITS_TEST_GPA, BigInt(EXITS_TEST_SIZE));
   g.loop('forever', (body) => body.read(EXITS_TEST_GVA, 8));
 };
 
@@ -42,6 +48,7 @@ async function runVcpuGetExitReason(vcpu: KvmVcpu): Promise<number> {
 
 async function testPrivateAccessMemslotDeleted(shape: VmShape): Promise<void> {
   const { vm, vcpu } = vmCreateShapeWithOneVcpu(shape, guestRepeatedlyRead);
+  TEST_ASSERT(platform.launchMinimal(vm.backend, vm.fd, [vcpu.fd]).ret === 0, 'launch failed');
 
   vmUserspaceMemRegionAdd(vm, VM_MEM_SRC_ANONYMOUS, EXITS_TEST_GPA, EXITS_TEST_SLOT, EXITS_TEST_NPAGES, KVM_MEM_GUEST_MEMFD);
 
@@ -66,6 +73,7 @@ async function testPrivateAccessMemslotDeleted(shape: VmShape): Promise<void> {
 
 async function testPrivateAccessMemslotNotPrivate(shape: VmShape): Promise<void> {
   const { vm, vcpu } = vmCreateShapeWithOneVcpu(shape, guestRepeatedlyRead);
+  TEST_ASSERT(platform.launchMinimal(vm.backend, vm.fd, [vcpu.fd]).ret === 0, 'launch failed');
 
   // A plain memslot (flags = 0): no guest_memfd behind it.
   vmUserspaceMemRegionAdd(vm, VM_MEM_SRC_ANONYMOUS, EXITS_TEST_GPA, EXITS_TEST_SLOT, EXITS_TEST_NPAGES, 0);

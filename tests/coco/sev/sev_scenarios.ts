@@ -17,12 +17,12 @@ import { sha, toHex } from '../../../lib/platform/digest.js';
 import { cocoVmCreate, sourcePage } from '../../../lib/platform/testing.js';
 import { sevSetCbit } from '../../../platforms/sev/guest.js';
 import {
-  __vmSevLaunchUpdateData, vmSevInit2, vmSevLaunch, vmSevLaunchFinish, vmSevLaunchMeasure, vmSevLaunchStart,
+  __sevIoctl, __vmSevLaunchUpdateData, vmSevInit2, vmSevLaunch, vmSevLaunchFinish, vmSevLaunchMeasure, vmSevLaunchStart,
   vmSevLaunchUpdateData, vmSevLaunchUpdateVmsa,
 } from '../../../platforms/sev/host.js';
 import { sevMeasurement, sevTikFromSession, DEFAULT_SEV_API } from '../../../platforms/sev/launch.js';
 import { sevVmsaImage } from '../../../platforms/sev/model.js';
-import { SEV_POLICY_ES, SEV_POLICY_NO_DBG, SEV_RET_INVALID_GUEST_STATE } from '../../../platforms/sev/uapi.js';
+import { KVM_SEV_INIT2, SEV_POLICY_ES, SEV_POLICY_NO_DBG, SEV_RET_INVALID_GUEST_STATE, encodeSevInit } from '../../../platforms/sev/uapi.js';
 
 async function runUcall(vcpu: KvmVcpu): Promise<number> {
   const r = await _vcpuRun(vcpu);
@@ -132,6 +132,19 @@ export function sevScenarios(name: 'sev' | 'sev_es'): void {
     launch(c);
     c.vcpu.args = [c.gpa];
     ASSERT_EQ(await runUcall(c.vcpu), UCALL_ABORT);
+  });
+
+  TEST('sev_init2_on_other_vm_types', () => {
+    // sev_init2_tests: KVM_SEV_INIT2 on a default or SW_PROTECTED VM is EINVAL.
+    for (const other of ['default', 'sw_protected']) {
+      const { vm } = cocoVmCreate(other, undefined, { npages: 0 });
+      const r = __sevIoctl(vm, KVM_SEV_INIT2, encodeSevInit());
+      ASSERT_EQ(r.ret, -1);
+      ASSERT_EQ(r.errno, EINVAL);
+    }
+    // Flags must be zero.
+    const { vm } = cocoVmCreate(name, undefined, { npages: 0 });
+    ASSERT_EQ(__sevIoctl(vm, KVM_SEV_INIT2, encodeSevInit({ flags: 1 })).errno, EINVAL);
   });
 
   TEST('scenario_32_gmem_flags_above_reported', () => {

@@ -15,7 +15,7 @@ import {
 import { ASSERT_EQ, ASSERT_TRUE, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.js';
 import {
   REPORT_GUEST_ASSERT, __vmCreateGuestMemfd, _vcpuRun, expectHostSees, getUcall, hostRead, mmap, setKvmBackend,
-  vmCheckCap, vmCreateGuestMemfd, vmGuestMemPunchHole, vmIoctl, vmMemSetPrivate, vmSetMemoryAttributes, type KvmVcpu,
+  vmCheckCap, vmCreateGuestMemfd, vmGuestMemPunchHole, vmIoctl, vmMemRegionDelete, vmMemSetPrivate, vmSetMemoryAttributes, type KvmVcpu,
 } from '../../../lib/kvm_util/index.js';
 import { loadPlatform, registerPlatformModels } from '../../../lib/platform/index.js';
 import { KVM_MODEL_INJECT_POISON, encodePoisonArg } from '../../../lib/platform/poison.js';
@@ -82,6 +82,23 @@ TEST('scenario_28_private_attribute_on_slot_without_gmem', async () => {
   vcpu.args = [gpa];
   vmMemSetPrivate(vm, gpa + 4096n, 4096);
   await expectPrivateFault(vcpu, gpa + 4096n);
+});
+
+TEST('scenario_28_slot_deleted_while_vcpu_spins', async () => {
+  const { vm, vcpu, gpa } = create('sw_protected', (g, base) => {
+    g.loop('forever', (body) => body.read(base, 8));
+  });
+  vcpu.args = [gpa];
+  vmMemSetPrivate(vm, gpa, 4096);
+  const running = _vcpuRun(vcpu);
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  vmMemRegionDelete(vm, 10);
+  const r = await running;
+  ASSERT_EQ(r.ret, -1);
+  ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_MEMORY_FAULT);
+  ASSERT_EQ(vcpu.run.memoryFaultFlags, KVM_MEMORY_EXIT_FLAG_PRIVATE);
+  ASSERT_EQ(vcpu.run.memoryFaultGpa, gpa);
+  ASSERT_EQ(vcpu.run.memoryFaultSize, 4096n);
 });
 
 TEST('scenario_29_init_shared_refused_mmap_faults', () => {
