@@ -10,7 +10,7 @@ import type { Backend } from '../kvm/backend.js';
 import { ENOENT, strerror } from '../kvm/errno.js';
 import { KVM_CHECK_EXTENSION } from '../kvm/uapi.js';
 import { createModelBackend } from '../kvm/model/index.js';
-import { registerPlatformModels } from '../platform/index.js';
+import { isPluginPath, loadPlatformOrExit, registerPlatformModels } from '../platform/index.js';
 import { TEST_ASSERT, KVM_IOCTL_ERROR, __TEST_REQUIRE } from './assert.js';
 import { noteResult } from './errno_state.js';
 import { ksftEnv } from './options.js';
@@ -34,6 +34,11 @@ export function kvmBackend(): Backend {
   const b = createModelBackend({ kernel: env.KSFT_KERNEL });
   // The platform plugins (platforms/<name>) replace the model's minimal built-in traits.
   registerPlatformModels({ register: (type, p) => b.registerPlatform(type, p) });
+  // A user plugin (KSFT_PLATFORM=./dir) takes its VM type over.
+  if (isPluginPath(env.KSFT_PLATFORM)) {
+    const p = loadPlatformOrExit(env.KSFT_PLATFORM);
+    b.registerPlatform(p.vmType, p.model);
+  }
   current = b;
   return b;
 }

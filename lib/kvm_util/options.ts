@@ -19,7 +19,8 @@ import { PLATFORM_NAMES } from './platform_types.js';
 
 export const KsftEnvSchema = Type.Object({
   KSFT_BACKEND: Type.Union([Type.Literal('model'), Type.Literal('kvm')]),
-  KSFT_PLATFORM: Type.Union(PLATFORM_NAMES.map((n) => Type.Literal(n))),
+  // A built-in name, or the path of a user plugin folder (./my-plugin, ../x, /abs).
+  KSFT_PLATFORM: Type.Union([...PLATFORM_NAMES.map((n) => Type.Literal(n)), Type.String({ pattern: '^(\\.{1,2}/|/)' })]),
   KSFT_KERNEL: Type.Union([Type.Literal('6.12'), Type.Literal('6.18'), Type.Literal('inplace')]),
   KSFT_RANDOM_SEED: Type.Optional(Type.String({ pattern: '^(0[xX][0-9a-fA-F]{1,8}|[0-9]{1,10})$' })),
 });
@@ -29,7 +30,7 @@ export const ENV_DEFAULTS = { KSFT_BACKEND: 'model', KSFT_PLATFORM: 'sw_protecte
 
 const ACCEPTED: Readonly<Record<keyof KsftEnv, string>> = {
   KSFT_BACKEND: 'model|kvm',
-  KSFT_PLATFORM: PLATFORM_NAMES.join('|'),
+  KSFT_PLATFORM: `${PLATFORM_NAMES.join('|')} or a plugin path (./dir)`,
   KSFT_KERNEL: '6.12|6.18|inplace',
   KSFT_RANDOM_SEED: 'a 32-bit integer, decimal or 0x-hex',
 };

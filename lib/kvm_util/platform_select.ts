@@ -9,10 +9,18 @@ import { KVM_CAP_MEMORY_ATTRIBUTES, KVM_CAP_VM_TYPES, KVM_CHECK_EXTENSION, KVM_C
 import { TEST_REQUIRE } from './assert.js';
 import { kvmBackend, kvmCheckCap, openKvmDevPathOrExit } from './kvm_dev.js';
 import { ksftEnv } from './options.js';
-import { PLATFORM_VM_TYPES, type PlatformVmType } from './platform_types.js';
+import { PLATFORM_VM_TYPES, type PlatformName, type PlatformVmType } from './platform_types.js';
+import { loadPlatformOrExit } from '../platform/index.js';
+
+/** A user plugin's VM type (KSFT_PLATFORM=./my-plugin). */
+function pluginVmType(path: string): PlatformVmType {
+  const p = loadPlatformOrExit(path);
+  return { type: p.vmType, macro: p.manifest.vmTypeName };
+}
 
 export function requirePlatformVmType(opts: { privateMem?: boolean } = {}): PlatformVmType {
-  const plat = PLATFORM_VM_TYPES[ksftEnv().KSFT_PLATFORM];
+  const name = ksftEnv().KSFT_PLATFORM;
+  const plat: PlatformVmType = name in PLATFORM_VM_TYPES ? PLATFORM_VM_TYPES[name as PlatformName] : pluginVmType(name);
   const b = kvmBackend();
   if (plat.type < 32) {
     TEST_REQUIRE(((kvmCheckCap(KVM_CAP_VM_TYPES) >>> plat.type) & 1) !== 0, `kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(${plat.macro})`);

@@ -7,7 +7,7 @@ import type { ModelPlatform } from '../kvm/model/platform.js';
 import { builtinPlatforms } from './loader.js';
 import type { PlatformPlugin } from './types.js';
 
-export { loadPlatform, builtinPlatforms, buildPlugin, PlatformLoadError, type LoadOptions } from './loader.js';
+export { loadPlatform, loadPlatformOrExit, isPluginPath, builtinPlatforms, buildPlugin, PlatformLoadError, type LoadOptions } from './loader.js';
 export { ManifestError, validateManifest, parseManifest, describeSchema } from './validate.js';
 export { PlatformManifest, type HardwareParams, type BehaviourName } from './manifest.js';
 export type { PlatformPlugin, GuestConversion, ConversionRequest, PlatformOpSink, HostAccessResult } from './types.js';

@@ -76,3 +76,24 @@ export function builtinPlatforms(): PlatformPlugin[] {
 }
 
 export { ManifestError };
+
+/** Whether KSFT_PLATFORM names a plugin folder rather than a built-in. */
+export function isPluginPath(nameOrPath: string): boolean {
+  return !(nameOrPath in BUILTIN_MANIFESTS) && isPath(nameOrPath);
+}
+
+/**
+ * loadPlatform() for a program's input (KSFT_PLATFORM): a bad plugin is one
+ * line on stderr naming the file, the field and the expected type, then exit 1.
+ */
+export function loadPlatformOrExit(nameOrPath: string, opts: LoadOptions = {}): PlatformPlugin {
+  try {
+    return loadPlatform(nameOrPath, opts);
+  } catch (e) {
+    if (e instanceof ManifestError || e instanceof PlatformLoadError) {
+      process.stderr.write(`KSFT_PLATFORM: ${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}

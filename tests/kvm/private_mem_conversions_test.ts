@@ -22,7 +22,7 @@ import { strerror } from '../../lib/kvm/errno.js';
 import type { GuestBuilder } from '../../lib/guest/builder.js';
 import { kvmHypercallMapGpaRange } from '../../lib/guest/helpers.js';
 import { writeStdout } from '../../lib/kselftest/index.js';
-import { loadPlatform, type ConversionRequest } from '../../lib/platform/index.js';
+import { loadPlatformOrExit, type ConversionRequest } from '../../lib/platform/index.js';
 import {
   BACKING_SRC_NAMES, KVM_IOCTL_ERROR, TEST_REQUIRE, _vcpuRun, ksftEnv, requirePlatformVmType, REPORT_GUEST_ASSERT, TEST_ASSERT, TEST_FAIL, __vmCreateWithVcpus, addrGpa2Hva,
   close, exitReasonStr, expectGuestSees, expectHostSees, fallocate, getUcall, hostFill, kvmSelftestMain,
@@ -52,7 +52,7 @@ const SYNC_MAP_FLAGS = 2n;
 const SYNC_PUNCH_HOLE = 3n;
 
 /** KSFT_PLATFORM's plugin: how a guest converts there and how the exit decodes. */
-const plugin = loadPlatform(ksftEnv().KSFT_PLATFORM);
+const plugin = loadPlatformOrExit(ksftEnv().KSFT_PLATFORM);
 const conv = plugin.conversion && !plugin.conversion.passesRawFlags ? plugin.conversion : null;
 /** The flags of each vCPU's pending conversion (SYNC_MAP_FLAGS). */
 const mapFlags = new Map<KvmVcpu, bigint>();

@@ -12,7 +12,7 @@ import {
   KVM_EXIT_MEMORY_FAULT, KVM_MEM_GUEST_MEMFD, KVM_MEMORY_EXIT_FLAG_PRIVATE, PAGE_SIZE,
 } from '../../lib/kvm/uapi.js';
 import type { GuestBuilder } from '../../lib/guest/builder.js';
-import { loadPlatform } from '../../lib/platform/index.js';
+import { loadPlatformOrExit } from '../../lib/platform/index.js';
 import {
   KVM_IOCTL_ERROR, ksftEnv, requirePlatformVmType, TEST_ASSERT, TEST_ASSERT_EQ, _vcpuRun, kvmCheckCap,
   kvmSelftestMain, kvmVmFree, vmCreateShapeWithOneVcpu, vmMemRegionDelete, vmMemSetPrivate, vmShape,
@@ -27,7 +27,7 @@ const EXITS_TEST_SIZE = EXITS_TEST_NPAGES * PAGE_SIZE;
 const EXITS_TEST_SLOT = 10;
 
 /** KSFT_PLATFORM's plugin (platforms/<name>). */
-const platform = loadPlatform(ksftEnv().KSFT_PLATFORM);
+const platform = loadPlatformOrExit(ksftEnv().KSFT_PLATFORM);
 
 /** for (;;) value = *(u64 *)EXITS_TEST_GVA; */
 const guestRepeatedlyRead = (g: GuestBuilder): void => {

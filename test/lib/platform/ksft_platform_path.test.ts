@@ -1,0 +1,41 @@
+/**
+ * KSFT_PLATFORM=<path>: a user plugin folder drives a generic test on the
+ * model, and a bad plugin is one line on stderr with exit 1.
+ */
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+function plugin(edit: (m: Record<string, any>) => void): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ksft-user-plugin-'));
+  const m = JSON.parse(readFileSync('platforms/tdx/manifest.json', 'utf8')) as Record<string, any>;
+  edit(m);
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
+  return dir;
+}
+
+const run = (platform: string) => spawnSync(process.execPath, ['--import', 'tsx', 'tests/kvm/private_mem_conversions_test.ts'], {
+  encoding: 'utf8', timeout: 120_000, env: { ...process.env, KSFT_PLATFORM: platform },
+});
+
+t.test('a user plugin with other [H] parameters runs the conversion test', async (t) => {
+  const dir = plugin((m) => {
+    m.name = 'tdx_gpaw52';
+    m.marker.bit = 51;
+    m.hardware.gpaw = 52;
+    m.hardware.mapGpaChunkBytes = 1 << 20;
+  });
+  const r = run(dir);
+  t.equal(r.status, 0, r.stderr);
+});
+
+t.test('a bad user plugin is one line naming the file, the field and the type', async (t) => {
+  const dir = plugin((m) => {
+    m.granularity.pageSize = '4K';
+  });
+  const r = run(dir);
+  t.equal(r.status, 1);
+  t.equal(r.stderr, `KSFT_PLATFORM: ${join(dir, 'manifest.json')}: field /granularity/pageSize expected integer >= 4096, got "4K"\n`);
+});
