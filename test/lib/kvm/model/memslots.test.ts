@@ -160,3 +160,11 @@ t.test('up to 32764 slots; one more id → EINVAL', async (t) => {
   t.equal(bad, 0, '32764 slots created');
   t.same(e.vm.__setUserMemoryRegion2({ slot: 32764, flags: 0, guestPhysAddr: 1n << 40n, memorySize: P, userspaceAddr: 0 }), E(EINVAL));
 });
+
+t.test('address space 1 (SMM) exists only for VMs without private memory (kvm_arch_nr_memslot_as_ids())', async (t) => {
+  for (const [type, ok] of [[0, true], [1, false], [2, true], [3, true], [4, false], [5, false]] as const) {
+    const e = setup(type);
+    const r = e.vm.__setUserMemoryRegion({ slot: 1 << 16, flags: 0, guestPhysAddr: 0, memorySize: P, userspaceAddr: 0 });
+    t.same(r, ok ? OK : E(EINVAL), `type ${type}: as_id 1 ${ok ? 'accepted' : 'EINVAL'}`);
+  }
+});

@@ -123,3 +123,16 @@ t.test('dup shares the description; fstat of kvm files', async (t) => {
   t.same(b.dup(777), { ret: -1, errno: EBADF });
   t.same(KvmSystem.__open(createModelBackend({ devKvm: false })).res, { ret: -1, errno: ENOENT });
 });
+
+t.test('KVM_CHECK_EXTENSION takes a long: high bits name no capability (oracle: 0x10000000a → 0); KVM_CAP_MULTI_ADDRESS_SPACE', async (t) => {
+  const { sys, vm } = setup();
+  for (const h of [sys, vm]) {
+    t.equal(h.__checkExtension(KVM_CAP_NR_MEMSLOTS).ret, 32764);
+    t.same(h.__ioctl(0xae03, (1n << 32n) + 10n), { ret: 0, errno: 0 });
+    t.same(h.__ioctl(0xae03, (1n << 63n) + 10n), { ret: 0, errno: 0 });
+    t.same(h.__ioctl(0xae03, -1n), { ret: 0, errno: 0 });
+  }
+  t.equal(sys.__checkExtension(118).ret, 2, 'KVM_MAX_NR_ADDRESS_SPACES with SMM');
+  t.equal(vm.__checkExtension(118).ret, 2, 'default VM: SMM address space');
+  t.equal(setup(1).vm.__checkExtension(118).ret, 1, 'SW_PROTECTED: private memory, no SMM (kvm_arch_nr_memslot_as_ids)');
+});
