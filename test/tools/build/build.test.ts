@@ -1,17 +1,16 @@
 // The build on the fixture collections: one esbuild call, flattened output,
 // launchers that run as plain node with source maps, the test list, errors.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import t from 'tap';
 import { buildCollections } from '../../../tools/build/build.js';
 import { discoverCollections } from '../../../tools/build/collections.js';
 import { TEST_SHEBANG } from '../../../tools/build/layout.js';
-import { ROOT } from '../runner/helpers.js';
+import { ROOT, tmpDir } from '../runner/helpers.js';
 
 const FIXTURE_TESTS = join(ROOT, 'test/tools/fixtures/tests');
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'ksft-build-'));
+const tmp = (): string => tmpDir('ksft-build-');
 
 t.test('discovery finds nested collections with a test-declaring Makefile', async (t) => {
   t.same(discoverCollections(FIXTURE_TESTS), ['demo', 'nested/inner']);

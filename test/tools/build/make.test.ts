@@ -2,14 +2,13 @@
 // per collection), exit policy, TARGETS/SKIP_TARGETS, summary=1, install and
 // the installed runner, emit_tests, gen_tar, clean.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import t from 'tap';
-import { parseStreams, ROOT } from '../runner/helpers.js';
+import { parseStreams, ROOT, tmpDir } from '../runner/helpers.js';
 
 const FIXTURE_TESTS = join(ROOT, 'test/tools/fixtures/tests');
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'ksft-make-'));
+const tmp = (): string => tmpDir('ksft-make-');
 const build = tmp();
 const vars = [`KSFT_TESTS=${FIXTURE_TESTS}`, `KSFT_BUILD=${build}`];
 // The runner must not see tap's module hooks from the environment of this test.

@@ -2,7 +2,7 @@
 // from the fixture scripts, and a TAP splitter/parser for the runner's
 // one-stream-per-collection output.
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,9 +14,21 @@ export const FIXTURES = join(ROOT, 'test/tools/fixtures/runner');
 
 let runnerPath: Promise<string> | undefined;
 
+const created: string[] = [];
+process.once('exit', () => {
+  for (const d of created) rmSync(d, { recursive: true, force: true });
+});
+
+/** A temporary directory removed when the test process exits. */
+export function tmpDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  created.push(d);
+  return d;
+}
+
 /** The runner bundled exactly as `make` bundles it, once per test process. */
 export function bundledRunner(): Promise<string> {
-  runnerPath ??= buildRunner(ROOT, mkdtempSync(join(tmpdir(), 'ksft-runner-bundle-')));
+  runnerPath ??= buildRunner(ROOT, tmpDir('ksft-runner-bundle-'));
   return runnerPath;
 }
 
@@ -40,7 +52,7 @@ export interface Tree {
 
 /** A base directory laid out like an install: base/<collection>/<test>, plus a list. */
 export function makeTree(spec: TreeSpec): Tree {
-  const base = mkdtempSync(join(tmpdir(), 'ksft-tree-'));
+  const base = tmpDir('ksft-tree-');
   const lines: string[] = [];
   for (const [c, tests] of Object.entries(spec.collections)) {
     mkdirSync(join(base, c), { recursive: true });
@@ -162,5 +174,5 @@ export async function waitDead(pids: readonly number[], ms = 3000): Promise<bool
 }
 
 export function tmpFile(name: string): string {
-  return join(mkdtempSync(join(tmpdir(), 'ksft-tmp-')), name);
+  return join(tmpDir('ksft-tmp-'), name);
 }
