@@ -134,7 +134,7 @@ t.test('a bad KSFT_* value is one line naming the variable and value, exit 1', a
   for (const [k, v, expected] of [
     ['KSFT_KERNEL', '5.4', '6.12|6.18|inplace'],
     ['KSFT_BACKEND', 'qemu', 'model|kvm'],
-    ['KSFT_PLATFORM', 'arm', 'default|sw_protected|sev|sev_es|snp|tdx|pkvm|cca'],
+    ['KSFT_PLATFORM', 'arm', 'default|sw_protected|sev|sev_es|snp|tdx|pkvm|cca or a plugin path (./dir)'],
   ] as const) {
     const r = await run('pass', { [k]: v });
     t.equal(r.code, 1, k);
