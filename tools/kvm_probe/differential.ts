@@ -7,7 +7,7 @@ import { createModelBackend, type KernelName } from '../../lib/kvm/model/index.j
 import { pairResults, type Row } from './compare.js';
 import { runOnBackend } from './model_runner.js';
 import { runProbe } from './real_runner.js';
-import { parseScript } from './script.js';
+import { ScriptError, parseScript } from './script.js';
 
 export interface DiffCase {
   /** Unique within a run; host-specific entries refer to it. */
@@ -23,7 +23,13 @@ export interface DiffOptions {
 }
 
 export function runCase(c: DiffCase, opts: DiffOptions): Row[] {
-  const calls = parseScript(c.script);
+  let calls;
+  try {
+    calls = parseScript(c.script);
+  } catch (e) {
+    if (e instanceof ScriptError) throw new Error(`case ${c.name}: ${e.message}`);
+    throw e;
+  }
   const model = createModelBackend({ kernel: opts.kernel ?? '6.18' });
   const modelResults = runOnBackend(model, calls);
   if (model.internalErrors.length > 0) throw new Error(`${c.name}: model internal errors:\n${model.internalErrors.join('\n')}`);

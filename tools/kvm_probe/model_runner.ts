@@ -25,7 +25,9 @@ const MFD_CLOEXEC = 1;
 /** (int)v in C. */
 const int = (v: bigint): number => Number(BigInt.asIntN(32, v));
 
-export class SafetyRefusal extends Error {}
+export class SafetyRefusal extends Error {
+  override readonly name = 'SafetyRefusal';
+}
 
 /** Run `calls` on `b`; one result per call, in order. Throws SafetyRefusal where the probe exits 3. */
 export function runOnBackend(b: Backend, calls: readonly ProbeCall[]): ProbeResult[] {
