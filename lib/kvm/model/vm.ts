@@ -394,7 +394,9 @@ export class Vm implements OpenFile, GmemVmRef {
     }
     if (change !== 'flags' && this.slots.overlaps(asId, id, baseGfn, baseGfn + npages)) return err(EEXIST);
     // kvm_arch_prepare_memory_region() (x86): the slot must end below kvm_mmu_max_gfn().
-    if (change !== 'flags' && BigInt(baseGfn + npages - 1) > (1n << BigInt(this.sys.maxPhysBits - 12)) - 1n) return err(EINVAL);
+    // kvm_set_memory_region() binds the guest_memfd first, so a bind error wins over this one.
+    const pastMaxGfn = change !== 'flags' && BigInt(baseGfn + npages - 1) > (1n << BigInt(this.sys.maxPhysBits - 12)) - 1n;
+    if (pastMaxGfn && !wantsGmem) return err(EINVAL);
     if (change === 'move') {
       this.slots.move(old!, baseGfn);
       return ok();
@@ -415,6 +417,8 @@ export class Vm implements OpenFile, GmemVmRef {
       pgoff = Number(off / PAGE);
       if (f.rangeBound(pgoff, pgoff + npages)) return err(EINVAL);
       gmem = f;
+      // kvm_set_memslot() fails after the bind, which is undone (out_unbind).
+      if (pastMaxGfn) return err(EINVAL);
     }
     const slot: Memslot = {
       asId, id, flags: m.flags, baseGfn, npages, userspaceAddr: m.userspaceAddr, gmem,

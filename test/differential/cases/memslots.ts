@@ -149,6 +149,53 @@ export const memslotCases: DiffCase[] = [
     ),
   },
   {
+    name: 'gmem-check-order',
+    script: script(
+      prelude,
+      `g = create_gmem vm ${hex(M2)} 0`,
+      // general sanity (sizes, addresses) before the gmem offset, both before the fd is looked at
+      'set_region2 vm 1 4 0 0x1000 0x10 0 999',
+      'set_region2 vm 1 4 0 0x1001 0 0 999',
+      'set_region2 vm 1 4 0x10 0x1000 0 0 999',
+      'set_region2 vm 1 4 0 0x1000 0 0x10 999',
+      'set_region2 vm 1 4 0 0x1000 0 -0x1000 999',
+      'set_region2 vm 1 4 0 0x2000 0 -0x1000 g',
+      'set_region2 vm 1 4 0 0x1000 0 0x10 g',
+      'set_region2 vm 0x8000 4 0 0x1000 0 0 999',
+      'set_region2 vm 1 4 0xfffffffffffff000 0x2000 0 0 999',
+      'set_region2 vm 1 4 0x10000000000000 0x1000 0 0 999',
+      'set_region2 vm 1 4 0x10000000000000 0x1000 0 0 g',
+      'set_region2 vm 1 4 0 0x1000 0 0 999',
+      'set_region2 vm 1 0xc 0 0x1000 0 0 999',
+      'set_region2 vm 1 4 0 0x1000 0x10 0 g',
+      // the GPA overlap (EEXIST) comes before the bind (EBADF)
+      'set_region2 vm 1 0 0 0x1000 0 0 0',
+      'set_region2 vm 2 4 0 0x1000 0 0 999',
+      'set_region2 vm 2 4 0x1000 0x1000 0 0 999',
+    ),
+  },
+  {
+    name: 'gmem-bind-lifetime',
+    script: script(
+      prelude,
+      `g = create_gmem vm ${hex(M2)} 0`,
+      'd = dup g',
+      'set_region2 vm 1 4 0 0x1000 0 0 d',
+      'set_region2 vm 2 4 0x100000 0x1000 0 0 g',
+      'set_region2 vm 2 4 0x100000 0x1000 0 0x1000 g',
+      'close g', 'close d',
+      'set_region2 vm 3 4 0x200000 0x1000 0 0x2000 d',
+      'set_region2 vm 1 0 0 0 0 0 0',
+      'set_region2 vm 2 0 0 0 0 0 0',
+      `g2 = create_gmem vm ${hex(M2)} 0`,
+      'set_region2 vm 1 4 0 0x1000 0 0 g2',
+      // a gmem of a VM whose fd is closed binds nowhere else
+      'vm2 = create_vm kvm 0', `g3 = create_gmem vm2 ${hex(M2)} 0`, 'close vm2',
+      'set_region2 vm 4 4 0x400000 0x1000 0 0 g3',
+      'fallocate g3 1 0 0x1000', 'fstat g3',
+    ),
+  },
+  {
     name: 'slot-ids',
     script: script(
       prelude,

@@ -168,3 +168,13 @@ t.test('address space 1 (SMM) exists only for VMs without private memory (kvm_ar
     t.same(r, ok ? OK : E(EINVAL), `type ${type}: as_id 1 ${ok ? 'accepted' : 'EINVAL'}`);
   }
 });
+
+t.test('kvm_set_memory_region() order: GPA overlap (EEXIST), then kvm_gmem_bind() (EBADF), then the arch max-GFN check (oracle)', async (t) => {
+  const e = setup(0);
+  const g = gmem(e, SZ_2M);
+  t.same(e.vm.__setUserMemoryRegion({ slot: 1, flags: 0, guestPhysAddr: 0, memorySize: P, userspaceAddr: 0 }), OK);
+  t.same(e.vm.__setUserMemoryRegion2({ slot: 2, flags: GMEM, guestPhysAddr: 0, memorySize: P, userspaceAddr: 0, guestMemfd: 999 }), E(EEXIST));
+  t.same(e.vm.__setUserMemoryRegion2({ slot: 2, flags: GMEM, guestPhysAddr: 1n << 52n, memorySize: P, userspaceAddr: 0, guestMemfd: 999 }), E(EBADF));
+  t.same(e.vm.__setUserMemoryRegion2({ slot: 2, flags: GMEM, guestPhysAddr: 1n << 52n, memorySize: P, userspaceAddr: 0, guestMemfd: g.fd }), E(EINVAL));
+  t.same(e.vm.__setUserMemoryRegion2({ slot: 2, flags: GMEM, guestPhysAddr: P, memorySize: P, userspaceAddr: 0, guestMemfd: g.fd }), OK, 'the failed bind was undone');
+});
