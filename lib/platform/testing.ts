@@ -6,7 +6,7 @@
  */
 import type { GuestCode } from '../guest/builder.js';
 import { isModelBackend } from '../kvm/model/index.js';
-import { KVM_CAP_EXIT_HYPERCALL, KVM_HC_MAP_GPA_RANGE, KVM_MEM_GUEST_MEMFD } from '../kvm/uapi.js';
+import { KVM_CAP_EXIT_HYPERCALL, KVM_HC_MAP_GPA_RANGE, KVM_MEM_GUEST_MEMFD, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kvm/uapi.js';
 import {
   TEST_ASSERT, __vmCreateWithVcpus, kvmBackend, kvmClose, vmCreateGuestMemfd, vmEnableCap, vmMemAdd, vmShape, VM_MEM_SRC_ANONYMOUS,
   type KvmVcpu, type KvmVm, type MemRegion,
@@ -70,7 +70,7 @@ export function cocoVmCreate(name: string, guestCode: GuestCode | undefined, opt
 /** A page of the VMM's own memory filled with `pattern`: a populate source. */
 export function sourcePage(pattern: number, pages = 1): bigint {
   const b = kvmBackend();
-  const m = b.mmap(0n, BigInt(pages * 4096), 3, 0x22, -1, 0n);
+  const m = b.mmap(0n, BigInt(pages * 4096), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n);
   TEST_ASSERT(m.errno === 0, `mmap of a source buffer failed: errno ${m.errno}`);
   b.hostFill(m.addr, pages * 4096, pattern);
   return m.addr;

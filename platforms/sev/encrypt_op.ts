@@ -12,6 +12,8 @@ import { decodeSevCmd, setSevCmdError, SIZEOF_KVM_SEV_CMD } from './uapi.js';
 
 export interface SevOpContext {
   readonly ctx: PlatformVmContext;
+  /** kvm_sev_cmd.data: the HVA of the command's struct. */
+  readonly dataHva: bigint;
   /** Read the command's struct (`len` bytes at `data`); undefined on a fault (→ EFAULT). */
   readData(len: number): Uint8Array | undefined;
   /** Copy the struct back (copy_to_user); false on a fault. */
@@ -53,6 +55,7 @@ export function dispatchSevOp(ctx: PlatformVmContext, arg: IoctlArg | undefined,
   const write = hostWriter(ctx);
   const r = handler({
     ctx,
+    dataHva: cmd.data,
     readData: (len) => read(cmd.data, len),
     writeData: (bytes) => write(cmd.data, bytes),
     readHost: read,

@@ -24,13 +24,14 @@ import {
 } from '../../lib/kvm/uapi.js';
 import { GuestMapping, PAGE, gfnOf, isPageAligned, isPrivateAttr, pagesOf } from '../../lib/platform/common.js';
 import type { HardwareParams } from '../../lib/platform/manifest.js';
+import { SevCipher } from '../sev/cipher.js';
 import { dispatchSevOp, type SevOpHandler } from '../sev/encrypt_op.js';
 import { sevVmsaImage } from '../sev/model.js';
 import { KVM_SEV_INIT2, KVM_SEV_SNP_LAUNCH_FINISH, KVM_SEV_SNP_LAUNCH_START, KVM_SEV_SNP_LAUNCH_UPDATE, SEV_RET_INVALID_GUEST_STATE, SEV_RET_INVALID_PARAM, SIZEOF_KVM_SEV_INIT, decodeSevInit } from '../sev/uapi.js';
 import { DEFAULT_SNP_CPUID_ALLOWED, SnpLaunch, snpCheckCpuid } from './launch.js';
 import { Rmp } from './rmp.js';
 import {
-  GHCB_MSR_PSC_RESP, GHCB_MSR_PSC_RESP_ERROR, GHCB_MSR_TERM_REQ, KVM_SEV_MODEL_HOST_WRITE, KVM_SEV_MODEL_LAUNCH_DIGEST,
+  GHCB_MSR_PSC_RESP, GHCB_MSR_PSC_RESP_ERROR, GHCB_MSR_TERM_REQ, KVM_SEV_MODEL_HOST_READ, KVM_SEV_MODEL_HOST_WRITE, KVM_SEV_MODEL_LAUNCH_DIGEST,
   KVM_SEV_SNP_PAGE_TYPE_CPUID, KVM_SEV_SNP_PAGE_TYPE_ZERO, PVALIDATE_FAIL_INPUT, PVALIDATE_FAIL_NOUPDATE, PVALIDATE_FAIL_SIZEMISMATCH, SIZEOF_KVM_SEV_SNP_LAUNCH_START,
   SIZEOF_KVM_SEV_SNP_LAUNCH_UPDATE, SNP_PAGE_TYPES, VMGEXIT_PSC_ERROR_GENERIC, decodeCpuidPage, decodeSnpLaunchUpdate,
   encodeCpuidPage, encodeSnpLaunchUpdate,
@@ -73,6 +74,7 @@ export function createSnpModel(hw: HardwareParams): ModelPlatform {
   const largeFolios = hw.largeFolios === true;
   const batch = typeof hw.populateBatchPages === 'number' ? BigInt(hw.populateBatchPages) : 0n;
   const rules = hw.populateRules === '7.0' ? '7.0' : '6.11';
+  const hostReadsCiphertext = hw.hostRead !== 'plaintext';
   return {
     name: 'snp',
     hasPrivateMem: true,
@@ -80,6 +82,8 @@ export function createSnpModel(hw: HardwareParams): ModelPlatform {
     inPlaceModes: KVM_SET_MEMORY_ATTRIBUTES2_ZERO | KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE,
     attach(ctx: PlatformVmContext): PlatformVm {
       const rmp = new Rmp();
+      // The VM's memory encryption key, for what a host read of a guest-owned page returns.
+      const cipher = SevCipher.random();
       const launch = new SnpLaunch();
       let inited = false;
       const mapping = new GuestMapping();
@@ -227,6 +231,16 @@ export function createSnpModel(hw: HardwareParams): ModelPlatform {
         [KVM_SEV_SNP_LAUNCH_FINISH]: () =>
           launch.finish(Array.from({ length: ctx.nrVcpus }, (_, i) => sevVmsaImage(i))) ? { errno: 0 } : { errno: EINVAL },
         [KVM_SEV_MODEL_LAUNCH_DIGEST]: (op) => (op.writeData(launch.digest.digest) ? { errno: 0 } : { errno: EFAULT }),
+        [KVM_SEV_MODEL_HOST_READ]: (op) => {
+          // Host reads of guest-owned pages are allowed and see ciphertext [H].
+          const b = op.readData(8);
+          if (!b) return { errno: EFAULT };
+          const gpa = new DataView(b.buffer, b.byteOffset).getBigUint64(0, true) & ~(PAGE - 1n);
+          const owned = rmp.get(gfnOf(gpa))?.assigned === true;
+          const raw = ctx.readBacking(gpa, 4096, owned ? 'private' : 'shared') ?? new Uint8Array(4096);
+          const page = owned && hostReadsCiphertext ? cipher.encrypt(gpa, raw) : raw;
+          return op.writeHost(op.dataHva + 8n, page) ? { errno: 0 } : { errno: EFAULT };
+        },
         [KVM_SEV_MODEL_HOST_WRITE]: (op) => {
           // A host kernel write to a guest-owned page takes an RMP #PF (an
           // oops on real hosts); the model refuses it with EFAULT.

@@ -32,6 +32,8 @@ export const GHCB_MSR_TERM_REQ = 0x100n;
 export const KVM_SEV_MODEL_HOST_WRITE = 0x7f00;
 /** Model-only: copy the 48-byte launch digest to `data` (an attestation report would carry it). */
 export const KVM_SEV_MODEL_LAUNCH_DIGEST = 0x7f01;
+/** Model-only: a host read of the page of a GPA; `data` holds the GPA, the page comes back after it. */
+export const KVM_SEV_MODEL_HOST_READ = 0x7f02;
 
 /** struct kvm_sev_snp_launch_start { u64 policy; u8 gosvw[16]; u16 flags; u8 pad0[6]; u64 pad1[4]; } */
 export const SIZEOF_KVM_SEV_SNP_LAUNCH_START = 64;

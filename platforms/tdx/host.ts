@@ -4,6 +4,7 @@
  * assert with the command's name.
  */
 import type { SysResult } from '../../lib/kvm/backend.js';
+import { KVM_MEMORY_ENCRYPT_OP } from '../../lib/kvm/uapi.js';
 import { KVM_IOCTL_ERROR, TEST_ASSERT, type KvmVcpu, type KvmVm } from '../../lib/kvm_util/index.js';
 import { memoryEncryptOp } from '../../lib/platform/encrypt_op.js';
 import { setErrno } from '../../lib/kvm_util/errno_state.js';
@@ -75,7 +76,7 @@ export function tdxInitAndFinalize(vm: KvmVm): void {
 
 /** Model-only and destructive: a host kernel partial write to the private page of `gpa` (scenario 20). */
 export function __tdxModelHostWrite(vm: KvmVm, gpa: bigint): SysResult {
-  return note(vm.backend.ioctl(vm.fd, 0xc008aeba, encodeTdxCmd({ id: KVM_TDX_MODEL_HOST_WRITE, data: gpa })));
+  return note(vm.backend.ioctl(vm.fd, KVM_MEMORY_ENCRYPT_OP, encodeTdxCmd({ id: KVM_TDX_MODEL_HOST_WRITE, data: gpa })));
 }
 
 /** Model-only: the TD's MRTD so far (final after FINALIZE_VM). */

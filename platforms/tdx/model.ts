@@ -33,7 +33,7 @@ import type { HardwareParams } from '../../lib/platform/manifest.js';
 import { TdxLaunch, type PopulateRules } from './launch.js';
 import {
   KVM_INTERRUPT, KVM_TDX_FINALIZE_VM, KVM_TDX_INIT_MEM_REGION, KVM_TDX_INIT_VCPU, KVM_TDX_INIT_VM,
-  KVM_TDX_MEASURE_MEMORY_REGION, KVM_TDX_MODEL_GET_MRTD, KVM_TDX_MODEL_HOST_WRITE, SIZEOF_KVM_TDX_CMD, SIZEOF_KVM_TDX_INIT_MEM_REGION,
+  KVM_TDX_MEASURE_MEMORY_REGION, KVM_TDX_MODEL_GET_MRTD, KVM_TDX_MODEL_HOST_READ, KVM_TDX_MODEL_HOST_WRITE, SIZEOF_KVM_TDX_CMD, SIZEOF_KVM_TDX_INIT_MEM_REGION,
   SIZEOF_KVM_TDX_INIT_VM, TDVMCALL_STATUS_INVALID_OPERAND, TDVMCALL_STATUS_RETRY, TDVMCALL_STATUS_SUBFUNC_UNSUPPORTED,
   TDVMCALL_STATUS_SUCCESS, TDX_PAGE_ALREADY_ACCEPTED, TDX_PAGE_SIZE_MISMATCH, TDX_SUCCESS, decodeCpuidEntries,
   decodeInitMemRegion, decodeTdxCmd, encodeInitMemRegion,
@@ -67,6 +67,7 @@ export function createTdxModel(hw: HardwareParams): ModelPlatform {
   const chunk = BigInt(typeof hw.mapGpaChunkBytes === 'number' ? hw.mapGpaChunkBytes : 0x200000);
   const pendingAccess = hw.pendingAccess === 'memory-fault-size0' ? 'memory-fault-size0' : 'vm-dead';
   const rules: PopulateRules = hw.populateRules === '7.0' ? '7.0' : '6.11';
+  const hostReadsZeros = hw.hostRead !== 'plaintext';
   return {
     name: 'tdx',
     hasPrivateMem: true,
@@ -265,6 +266,16 @@ export function createTdxModel(hw: HardwareParams): ModelPlatform {
             }
             case KVM_TDX_MODEL_GET_MRTD:
               return ctx.hostWrite?.(c.data, launch.mrtd.value) === undefined ? ok() : err(EFAULT);
+            case KVM_TDX_MODEL_HOST_READ: {
+              // A non-TD read of a TD-private line returns zeros (the TD-owner bit) [H].
+              const gb = ctx.hostRead(c.data, 8);
+              if (isHostFault(gb)) return err(EFAULT);
+              const gpa = pageBase(new DataView(gb.buffer, gb.byteOffset).getBigUint64(0, true));
+              const page = attrPrivate(gpa)
+                ? (hostReadsZeros ? new Uint8Array(Number(PAGE)) : ctx.readBacking(gpa, Number(PAGE), 'private') ?? new Uint8Array(Number(PAGE)))
+                : ctx.readBacking(gpa, Number(PAGE), 'shared') ?? new Uint8Array(Number(PAGE));
+              return ctx.hostWrite?.(c.data + 8n, page) === undefined ? ok() : err(EFAULT);
+            }
             case KVM_TDX_MODEL_HOST_WRITE: {
               // A host partial write to a private line: silent poison [H].
               const gpa = pageBase(c.data);

@@ -15,6 +15,8 @@ export const KVM_TDX_GET_CPUID = 5;
 export const KVM_TDX_MODEL_HOST_WRITE = 0x7f00;
 /** Model-only: copy the 48-byte MRTD to `data` (a TD report would carry it). */
 export const KVM_TDX_MODEL_GET_MRTD = 0x7f01;
+/** Model-only: a host (non-TD) read of the page of a GPA; `data` holds the GPA, the page comes back after it. */
+export const KVM_TDX_MODEL_HOST_READ = 0x7f02;
 
 export const KVM_TDX_MEASURE_MEMORY_REGION = 1 << 0;
 
