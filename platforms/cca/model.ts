@@ -22,7 +22,7 @@ import { GuestMapping, PAGE, gfnOf, isHostFault, isPageAligned, isPrivateAttr, p
 import { ExtendRegister, le64, sha, tag } from '../../lib/platform/digest.js';
 import type { HardwareParams } from '../../lib/platform/manifest.js';
 import {
-  KVM_ARM_RMI_POPULATE, KVM_ARM_RMI_POPULATE_FLAGS_MEASURE, KVM_SYSTEM_EVENT_CRASH, RSI_ACCEPT, RSI_ERROR_INPUT,
+  KVM_ARM_MODEL_GET_RIM, KVM_ARM_RMI_POPULATE, KVM_ARM_RMI_POPULATE_FLAGS_MEASURE, KVM_SYSTEM_EVENT_CRASH, RSI_ACCEPT, RSI_ERROR_INPUT,
   RSI_REJECT, SIZEOF_KVM_ARM_RMI_POPULATE, decodeRmiPopulate,
 } from './uapi.js';
 
@@ -138,6 +138,11 @@ export function createCcaModel(hw: HardwareParams): ModelPlatform {
           };
         },
         vmIoctl(request, arg) {
+          if (request === KVM_ARM_MODEL_GET_RIM) {
+            if (!(arg instanceof Uint8Array) || arg.length < 32) return { ret: -1, errno: EFAULT };
+            arg.set(rim.digest);
+            return { ret: 0, errno: 0 };
+          }
           return request === KVM_ARM_RMI_POPULATE ? populate(arg) : undefined;
         },
         onZap(gpa, size, reason) {

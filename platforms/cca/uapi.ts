@@ -37,3 +37,6 @@ export const RSI_REJECT = 1n;
 export const RSI_ERROR_INPUT = 0x101n;
 /** KVM_SYSTEM_EVENT_CRASH: how the model reports a realm that took an SEA it cannot handle. */
 export const KVM_SYSTEM_EVENT_CRASH = 5;
+
+/** Model-only: _IOR(KVMIO, 0xfe, __u8[32]): the realm's RIM so far (an attestation token would carry it). */
+export const KVM_ARM_MODEL_GET_RIM = 0x8020aefe;

@@ -17,7 +17,8 @@ import {
 import { KVM_MODEL_INJECT_POISON, encodePoisonArg } from '../../../lib/platform/poison.js';
 import { cocoVmCreate, sourcePage } from '../../../lib/platform/testing.js';
 import { ccaRsiIpaStateSet } from '../../../platforms/cca/guest.js';
-import { __rmiPopulate, rmiPopulate } from '../../../platforms/cca/host.js';
+import { __rmiPopulate, ccaModelRim, expectedRim, rmiPopulate } from '../../../platforms/cca/host.js';
+import { toHex } from '../../../lib/platform/digest.js';
 import { KVM_SYSTEM_EVENT_CRASH, RSI_REJECT } from '../../../platforms/cca/uapi.js';
 
 async function runToUcall(vcpu: KvmVcpu, want: number): Promise<void> {
@@ -60,6 +61,25 @@ TEST('scenario_09_populate_after_first_run', async () => {
   const r = __rmiPopulate(vm, { base: gpa + 4096n, size: 4096n, sourceUaddr: sourcePage(0x09), measure: true });
   ASSERT_EQ(r.ret, -1);
   ASSERT_EQ(r.errno, EPERM);
+});
+
+async function launchMeasured(measure: boolean): Promise<string> {
+  const { vm, vcpu, gpa } = cocoVmCreate('cca', (g, base) => {
+    g.memcmp(base, 4096, 0x44, { view: 'private' });
+    g.done();
+  });
+  vcpu.args = [gpa];
+  vmMemSetPrivate(vm, gpa, 4096);
+  rmiPopulate(vm, { base: gpa, size: 4096n, sourceUaddr: sourcePage(0x44), measure });
+  await runToUcall(vcpu, UCALL_DONE);
+  const rim = toHex(ccaModelRim(vm));
+  ASSERT_EQ(rim, toHex(expectedRim([{ ipa: gpa, data: new Uint8Array(4096).fill(0x44), measure }], 1)));
+  return rim;
+}
+
+TEST('populate_with_and_without_measure_rim', async () => {
+  // Same content for the guest; only MEASURE puts it in the RIM.
+  ASSERT_TRUE((await launchMeasured(true)) !== (await launchMeasured(false)));
 });
 
 TEST('scenario_24_ripas_empty_then_protected_access_is_sea', async () => {
