@@ -7,7 +7,7 @@
  * SEGV_MAPERR, as in a real process.
  */
 
-import { EINVAL, ENOMEM } from '../errno.js';
+import { EINVAL, ENOMEM, EPERM } from '../errno.js';
 import { MAP_PRIVATE, MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../uapi.js';
 import type { HostFaultSpec } from './platform.js';
 import { SparsePages } from './sparse_pages.js';
@@ -15,6 +15,8 @@ import { SparsePages } from './sparse_pages.js';
 const PAGE = BigInt(PAGE_SIZE);
 export const MAP_FIXED = 0x10;
 const MAP_SHARED_VALIDATE = 0x03;
+const MAP_GROWSDOWN = 0x0100;
+const PROT_EXEC = 0x4;
 /** TASK_SIZE_MAX on x86-64 with 4-level paging. */
 export const TASK_SIZE = 0x7ffffffff000n;
 /** Where mmap() without MAP_FIXED starts placing mappings. */
@@ -25,6 +27,11 @@ export interface PageSource {
   resolve(pgoff: number, write: boolean): { store: SparsePages; index: number } | HostFaultSpec;
   /** The file can never be mapped with huge pages (guest_memfd): MADV_COLLAPSE gives EINVAL. */
   readonly noThp?: boolean;
+  /**
+   * The file lives on a pseudo filesystem (init_pseudo() sets SB_I_NOEXEC):
+   * guest_memfd and the anon-inode vCPU file. path_noexec() refuses PROT_EXEC.
+   */
+  readonly noexec?: boolean;
 }
 
 interface Mapping {
@@ -86,8 +93,12 @@ export class HostAddressSpace {
     const fixed = (flags & MAP_FIXED) !== 0;
     const a = BigInt.asUintN(64, addr);
     if (fixed && (a % PAGE !== 0n || a + rounded > TASK_SIZE)) return { errno: EINVAL };
-    if (source && validateFile) {
-      const e = validateFile(type !== MAP_PRIVATE);
+    if (source) {
+      // do_mmap() on a file: a noexec mount refuses VM_EXEC (EPERM), a file
+      // mapping cannot grow down (EINVAL), then f_op->mmap() has its say.
+      if (source.noexec && (prot & PROT_EXEC)) return { errno: EPERM };
+      if (flags & MAP_GROWSDOWN) return { errno: EINVAL };
+      const e = validateFile?.(type !== MAP_PRIVATE);
       if (e) return { errno: e };
     }
     let start: bigint;

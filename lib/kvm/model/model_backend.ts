@@ -363,13 +363,13 @@ export class ModelBackend implements Backend, VmHost {
         if (f instanceof Gmem) {
           validate = (shared) => f.mmapCheck(shared);
           const inPlace = this.profile.inPlace;
-          source = { noThp: true, resolve: (pgoff) => { const r = f.userFault(pgoff, inPlace); return typeof r === 'number' ? { store: f.pages, index: r } : r; } };
+          source = { noThp: true, noexec: true, resolve: (pgoff) => { const r = f.userFault(pgoff, inPlace); return typeof r === 'number' ? { store: f.pages, index: r } : r; } };
         } else if (f instanceof MemFile) {
           source = { resolve: (pgoff) => { const r = f.userFault(pgoff); return typeof r === 'number' ? { store: f.pages, index: r } : r; } };
         } else if (f instanceof Vcpu) {
           // kvm_vcpu_fault(): kvm_run, then the PIO page; beyond is SIGBUS.
           const store = new RunPages(f.runBytes);
-          source = { resolve: (pgoff) => (pgoff < KVM_VCPU_MMAP_SIZE / PAGE_SIZE ? { store, index: pgoff } : { signal: 'SIGBUS', code: 'BUS_ADRERR' }) };
+          source = { noexec: true, resolve: (pgoff) => (pgoff < KVM_VCPU_MMAP_SIZE / PAGE_SIZE ? { store, index: pgoff } : { signal: 'SIGBUS', code: 'BUS_ADRERR' }) };
         } else {
           // /dev/kvm and VM files have no mmap method.
           return fail(ENODEV);

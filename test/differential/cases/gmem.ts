@@ -94,6 +94,38 @@ export const gmemCases: DiffCase[] = [
     ),
   },
   {
+    name: 'gmem-mmap-flags-and-prot',
+    script: script(
+      prelude,
+      `g = create_gmem vm ${hex(SIZE)} 3`,
+      `f = create_gmem vm ${hex(SIZE)} 1`,
+      `z = create_gmem vm ${hex(SIZE)} 0`,
+      'cpu = create_vcpu vm 0',
+      'mfd = memfd', `ftruncate mfd ${hex(SIZE)}`,
+      ...['g', 'f', 'z', 'cpu', 'mfd'].flatMap((x) => [
+        // MAP_SHARED_VALIDATE, MAP_SHARED with NORESERVE, POPULATE, LOCKED, no type, MAP_GROWSDOWN (with VALIDATE, with PRIVATE)
+        ...['0x3', '0x4001', '0x8001', '0x2001', '0x0', '0x103', '0x102'].map((fl) => `mmap ${x} ${hex(PAGE)} 0 3 ${fl}`),
+        ...['0', '1', '2', '4', '5', '7', '8'].map((prot) => `mmap ${x} ${hex(PAGE)} 0 ${prot} 1`),
+      ]),
+      `n = mmap g ${hex(PAGE)} 0 0 1`, 'peek n', 'poke n 1',
+      `x = mmap g ${hex(SIZE)} 0 5 1`, 'peek x', 'poke x 1',
+      `v = mmap g ${hex(SIZE)} 0 3 3`, 'poke v 5', 'peek v',
+      `o = mmap g 100 ${hex(SIZE - PAGE)} 3 1`, 'peek o', 'peek o+0xfff', 'poke o+0x800 3',
+      `e = mmap g ${hex(PAGE)} ${hex(SIZE)} 3 1`, 'peek e',
+    ),
+  },
+  {
+    name: 'host-mappings',
+    script: script(
+      'a = mmap_anon 0x4000', 'poke a 1', 'peek a', 'peek a+0x3fff',
+      'munmap a+0x1000 0x1000', 'peek a+0x1000', 'peek a+0x2000',
+      'munmap a+1 0x1000', 'munmap a 0', 'munmap a+0x1000 0x1000',
+      'munmap a 0x4000', 'peek a', 'munmap a 0x4000',
+      'mmap_anon 0', 'z = mmap_anon 1', 'peek z+0xfff', 'munmap z 1',
+      'mmap_anon 0xfffffffffffff000',
+    ),
+  },
+  {
     name: 'gmem-fallocate-modes',
     script: script(
       prelude,

@@ -184,3 +184,17 @@ t.test('a 1 TiB guest_memfd and anonymous mapping cost only touched pages', asyn
   t.same(g.__fallocate(KEEP | PUNCH, 0, TiB), { ret: 0, errno: 0 });
   t.equal(e.b.residentPages(), 1);
 });
+
+t.test('mmap of guest_memfd and vCPU files: PROT_EXEC → EPERM (pseudo filesystem, SB_I_NOEXEC), MAP_GROWSDOWN → EINVAL, both before f_op->mmap (oracle)', async (t) => {
+  const e = setup(0);
+  const PROT_EXEC = 4;
+  const MAP_GROWSDOWN = 0x100;
+  const v = vcpu(e, []);
+  for (const [name, fd] of [['gmem MMAP|INIT_SHARED', gmem(e, 4 * P, MMAP | SHARED).fd], ['gmem without MMAP', gmem(e, 4 * P).fd], ['vcpu', v.fd]] as const) {
+    t.same(e.b.mmap(0n, BigInt(P), PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0n), { addr: MAP_FAILED, errno: 1 }, `${name}: exec`);
+    t.same(e.b.mmap(0n, BigInt(P), PROT_READ, MAP_SHARED | MAP_GROWSDOWN, fd, 0n), { addr: MAP_FAILED, errno: EINVAL }, `${name}: growsdown`);
+  }
+  const m = e.b.memfdCreate('m').ret;
+  t.same(e.b.ftruncate(m, BigInt(P)), { ret: 0, errno: 0 });
+  t.equal(e.b.mmap(0n, BigInt(P), PROT_READ | PROT_EXEC, MAP_SHARED, m, 0n).errno, 0, 'memfd may be executable');
+});
