@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = 'tests/coco';
@@ -16,7 +16,7 @@ function programs(collection: string): string[] {
   return m ? m[1]!.trim().split(/\s+/) : [];
 }
 
-for (const collection of readdirSync(ROOT).sort()) {
+for (const collection of readdirSync(ROOT).filter((d) => statSync(join(ROOT, d)).isDirectory()).sort()) {
   t.test(`coco/${collection}`, async (t) => {
     t.equal(readFileSync(join(ROOT, collection, 'settings'), 'utf8').trim(), 'timeout=120');
     const progs = programs(collection);
