@@ -33,6 +33,8 @@
  *   peek ADDR | poke ADDR BYTE     one-byte host access; a SIGBUS/SIGSEGV is
  *                                  caught and reported as "signal"
  *   memfd | dup FD | close FD
+ *   ioctl FD REQUEST ARG           any _IO request (no data transfer) with an
+ *                                  integer argument, except KVM_RUN
  *
  * Exit status: 0 after the whole list ran, 2 on bad input (the message names
  * the line), 3 when a safety limit refused a call. Every fd and mapping the
@@ -549,6 +551,15 @@ static uint64_t run_op(const char *op, int argc, uint64_t *a)
 	if (!strcmp(op, "poke")) {
 		need(op, argc, 2, 2);
 		return host_access(a[0], 1, (uint8_t)a[1]);
+	}
+	if (!strcmp(op, "ioctl")) {
+		need(op, argc, 3, 3);
+		/* Never run a guest; never hand the kernel a pointer it could write through. */
+		if (_IOC_DIR((unsigned int)a[1]) != _IOC_NONE || a[1] > 0xffffffffULL)
+			die(3, "ioctl 0x%" PRIx64 " refused: only _IO requests", a[1]);
+		if (a[1] == KVM_RUN)
+			die(3, "ioctl KVM_RUN refused: the probe never runs a guest");
+		return simple(op, ioctl((int)a[0], (unsigned long)a[1], (unsigned long)a[2]));
 	}
 	if (!strcmp(op, "memfd")) {
 		need(op, argc, 0, 0);

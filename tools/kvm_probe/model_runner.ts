@@ -132,6 +132,7 @@ function runOne(
         return { result: { ret: -1, errno: 0, signal: e.signal }, value: MAP_FAILED };
       }
     }
+    case 'ioctl': return simple(b.ioctl(int(a(0)), Number(a(1)), a(2)));
     case 'memfd': return simple(b.memfdCreate('kvm_probe', MFD_CLOEXEC));
     case 'dup': return simple(b.dup(int(a(0))));
     case 'close': {

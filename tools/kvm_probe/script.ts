@@ -39,6 +39,7 @@ export const OPS = {
   memfd: [0, 0],
   dup: [1, 1],
   close: [1, 1],
+  ioctl: [3, 3],
 } as const satisfies Record<string, readonly [number, number]>;
 
 export type ProbeOp = keyof typeof OPS;
@@ -145,6 +146,11 @@ export function argValue(a: Arg, names: ReadonlyMap<string, bigint>): bigint {
 export function safetyRefusal(op: ProbeOp, v: readonly bigint[], fileSize: (fd: number) => bigint | undefined): string | undefined {
   if ((op === 'read' || op === 'write' || op === 'pread' || op === 'pwrite') && v[1]! > MAX_IO_BYTES) {
     return `${op} of ${v[1]} bytes refused (limit ${MAX_IO_BYTES})`;
+  }
+  // Never run a guest; never hand the kernel a pointer it could write through.
+  if (op === 'ioctl') {
+    if (v[1]! > 0xffffffffn || ((v[1]! >> 30n) & 3n) !== 0n) return `ioctl 0x${v[1]!.toString(16)} refused: only _IO requests`;
+    if (v[1] === 0xae80n) return 'ioctl KVM_RUN refused: the probe never runs a guest';
   }
   // An allocation inside i_size really takes memory; a punch never does.
   if (op === 'fallocate' && !(v[1]! & 0x02n) && v[3]! > MAX_ALLOC_BYTES) {

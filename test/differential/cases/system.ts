@@ -83,6 +83,20 @@ export const systemCases: DiffCase[] = [
     ),
   },
   {
+    name: 'plain-ioctls',
+    script: script(
+      prelude,
+      'cpu = create_vcpu vm 0',
+      'g = create_gmem vm 0x1000 0',
+      'mfd = memfd',
+      ['kvm', 'vm', 'cpu', 'g', 'mfd'].flatMap((f) => [
+        `ioctl ${f} 0xae00 0`, `ioctl ${f} 0xae00 1`, `ioctl ${f} 0xae04 0`, `ioctl ${f} 0xae04 1`,
+        `ioctl ${f} 0xaeff 0`, `ioctl ${f} 0xae7f 0`, `ioctl ${f} 0x1234 0`,
+      ]),
+      'm = mmap cpu 0x4000 0 3 1', 'peek m+8', 'peek m+0x1000', 'peek m+0x2000', 'peek m+0x3000',
+    ),
+  },
+  {
     name: 'memfd-and-bad-fds',
     script: script(
       prelude,
