@@ -5,7 +5,7 @@
  */
 
 import type { DiffCase } from '../../../tools/kvm_probe/differential.js';
-import { PAGE, bits, hex, prelude, range, script } from './script.js';
+import { PAGE, bits, hex, prelude, range, rng, script } from './script.js';
 
 const SIZE = 4 * PAGE;
 
@@ -172,5 +172,25 @@ export const gmemCases: DiffCase[] = [
       'create_gmem vm 0x1000 0', 'check_ext vm 244',
       `m2 = mmap g ${hex(SIZE)} 0 3 1`, 'peek m2+0x1000',
     ),
+  },
+  {
+    // Random punches, allocations, host writes and reads through an INIT_SHARED mapping of 8 pages.
+    name: 'random-fallocate-content',
+    script: script(prelude, 'g = create_gmem vm 0x8000 3', 'm = mmap g 0x9000 0 3 1', (() => {
+      const r = rng(0x327b23c6);
+      return range(600).map(() => {
+        const at = hex(r.int(9) * PAGE + r.pick([0, 0, 0, 1, 0xfff]));
+        switch (r.int(4)) {
+          case 0: return `poke m+${at} ${1 + r.int(255)}`;
+          case 1: return `peek m+${at}`;
+          default: {
+            const mode = r.pick(['1', '3', '3', '0', '2', '0x11', '0x9']);
+            const off = hex(r.int(10) * PAGE + r.pick([0, 0, 0, 0, 0x10]));
+            const len = hex(r.pick([0, 1, 1, 2, 3, 8, 9]) * PAGE + r.pick([0, 0, 0, 0, 0x10]));
+            return `fallocate g ${mode} ${off} ${len}`;
+          }
+        }
+      });
+    })()),
   },
 ];

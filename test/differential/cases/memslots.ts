@@ -6,7 +6,7 @@
  */
 
 import type { DiffCase } from '../../../tools/kvm_probe/differential.js';
-import { PAGE, hex, prelude, range, script } from './script.js';
+import { PAGE, hex, prelude, range, rng, script } from './script.js';
 
 const M2 = 0x200000;
 const GPA = 0xc0000000;
@@ -247,5 +247,21 @@ export const memslotCases: DiffCase[] = [
       'set_region vm 1 0 0 0 0',
       'set_region vm 1 0 0 0 0',
     ),
+  },
+  {
+    // Random creates, moves, flag changes and deletes over 8 slots, one gmem and one anonymous mapping.
+    name: 'random-memslots',
+    script: script(prelude, 'g = create_gmem vm 0x10000 0', 'm = mmap_anon 0x10000', (() => {
+      const r = rng(0x6b8b4567);
+      return range(600).map(() => {
+        const slot = r.int(8);
+        const gpa = hex(r.pick([0, 1, 2, 3, 4, 6, 8, 12, 15, 16, 30]) * PAGE + r.pick([0, 0, 0, 0, 0, 0x800]));
+        const size = hex(r.pick([0, 0, 1, 1, 2, 4, 8, 16, 17]) * PAGE + r.pick([0, 0, 0, 0, 0, 0, 1]));
+        const flags = r.pick(['0', '0', '4', '4', '4', '1', '2', '5', '6', '8']);
+        const uaddr = r.pick(['m', 'm', 'm+0x1000', '0', 'm+1']);
+        const off = hex(r.pick([0, 1, 2, 4, 8, 15, 16]) * PAGE + r.pick([0, 0, 0, 0, 0, 0, 0x10]));
+        return r.int(5) === 0 ? `set_region vm ${slot} ${r.pick(['0', '1', '2', '4'])} ${gpa} ${size} ${uaddr}` : `set_region2 vm ${slot} ${flags} ${gpa} ${size} ${uaddr} ${off} g`;
+      });
+    })()),
   },
 ];

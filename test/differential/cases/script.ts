@@ -18,3 +18,19 @@ export const range = (n: number): number[] => Array.from({ length: n }, (_, i) =
 
 /** Every bit of an n-bit word, as a hex literal. */
 export const bits = (n: number): string[] => range(n).map((i) => hex(1n << BigInt(i)));
+
+/** A small deterministic generator (mulberry32) so sweeps are random-ish but the same on every run. */
+export function rng(seed: number): { int(n: number): number; pick<T>(xs: readonly T[]): T } {
+  let a = seed >>> 0;
+  const next = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    int: (n) => Math.floor(next() * n),
+    pick: (xs) => xs[Math.floor(next() * xs.length)]!,
+  };
+}

@@ -97,6 +97,20 @@ export const systemCases: DiffCase[] = [
     ),
   },
   {
+    name: 'fd-lifetimes',
+    script: script(
+      prelude,
+      'close kvm',
+      'check_ext vm 244', 'cpu = create_vcpu vm 0', 'g = create_gmem vm 0x2000 3',
+      'vm2 = create_vm kvm 0',
+      'close vm',
+      'check_ext cpu 10', 'ioctl cpu 0xae04 0', 'fstat cpu', 'fallocate g 3 0 0x1000', 'fstat g',
+      'set_region2 vm 0 4 0 0x1000 0 0 g',
+      'close cpu', 'close g', 'close cpu',
+      'kvm2 = open_kvm', 'vm3 = create_vm kvm2 0', 'create_gmem vm3 0x1000 3',
+    ),
+  },
+  {
     name: 'memfd-and-bad-fds',
     script: script(
       prelude,
