@@ -103,13 +103,12 @@ export function createCcaModel(hw: HardwareParams): ModelPlatform {
           if (protectedIpa && ripasOf(a.gpa) === 'empty' && !attrPrivate(a.gpa)) return false;
           return protectedIpa;
         },
-        beforeRun(vcpu) {
+        beforeRun() {
           if (!active) {
             // RMI_REC_CREATE (measured) for each vCPU, RIPAS init, RMI_REALM_ACTIVATE.
             for (let i = 0; i < ctx.nrVcpus; i++) rim.extend(rimRecDescriptor(i));
             active = true;
           }
-          void vcpu;
           return undefined;
         },
         beforeGuestAccess(a) {

@@ -147,7 +147,7 @@ export function createTdxModel(hw: HardwareParams): ModelPlatform {
         return mapGpaStep(vcpu);
       };
 
-      const accept = (vcpu: PlatformVcpuContext, gpa: bigint, size: bigint, level: string): PlatformOpOutcome => {
+      const accept = (gpa: bigint, size: bigint, level: string): PlatformOpOutcome => {
         // KVM maps private memory at 4K only (tdx_gmem_max_mapping_level()):
         // a 2M accept finds a 4K S-EPT leaf and fails with a size mismatch.
         if (level !== '4K') return { kind: 'done', status: TDX_PAGE_SIZE_MISMATCH };
@@ -164,7 +164,6 @@ export function createTdxModel(hw: HardwareParams): ModelPlatform {
           accepted.add(gfn);
           mapping.set(pg, PAGE, true);
         }
-        void vcpu;
         return { kind: 'done', status: already ? TDX_PAGE_ALREADY_ACCEPTED : TDX_SUCCESS };
       };
 
@@ -234,7 +233,7 @@ export function createTdxModel(hw: HardwareParams): ModelPlatform {
               return { kind: 'done', status: TDVMCALL_STATUS_INVALID_OPERAND };
             }
             case 'tdx.accept':
-              return accept(vcpu, n('gpa'), n('size', PAGE), String(op.args.level ?? '4K'));
+              return accept(n('gpa'), n('size', PAGE), String(op.args.level ?? '4K'));
             default:
               return { kind: 'done', status: TDVMCALL_STATUS_INVALID_OPERAND };
           }

@@ -8,9 +8,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-function plugin(edit: (m: Record<string, any>) => void): string {
+interface EditableManifest {
+  name: string;
+  marker: { bit: number };
+  hardware: Record<string, number | string | boolean>;
+  granularity: { pageSize: number | string };
+}
+
+function plugin(edit: (m: EditableManifest) => void): string {
   const dir = mkdtempSync(join(tmpdir(), 'ksft-user-plugin-'));
-  const m = JSON.parse(readFileSync('platforms/tdx/manifest.json', 'utf8')) as Record<string, any>;
+  const m = JSON.parse(readFileSync('platforms/tdx/manifest.json', 'utf8')) as EditableManifest;
   edit(m);
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
   return dir;
