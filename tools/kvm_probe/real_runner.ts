@@ -4,6 +4,7 @@
  *
  * `prepareProbe()` answers either the probe's path or why it cannot run
  * (no gcc, no usable /dev/kvm); callers report that as a skip, never a pass.
+ * KVM_PROBE_CC names another C compiler (default gcc).
  */
 
 import { spawnSync } from 'node:child_process';
@@ -39,17 +40,17 @@ export function devKvmUsable(path = '/dev/kvm'): string | undefined {
  * binary is there. The compile goes to a temporary name and is renamed into
  * place, so concurrent test processes never run a half-written binary.
  */
-export function prepareProbe(dir = DEFAULT_PROBE_DIR): ProbeAvailability {
+export function prepareProbe(dir = DEFAULT_PROBE_DIR, cc = process.env.KVM_PROBE_CC || 'gcc'): ProbeAvailability {
   const kvm = devKvmUsable();
   if (kvm) return { skip: kvm };
-  const gcc = spawnSync('gcc', ['--version'], { encoding: 'utf8' });
-  if (gcc.error) return { skip: `gcc not available: ${errnoCode(gcc.error)}` };
+  const gcc = spawnSync(cc, ['--version'], { encoding: 'utf8' });
+  if (gcc.error) return { skip: `${cc} not available: ${errnoCode(gcc.error)}` };
   const out = join(dir, 'kvm_probe');
   if (existsSync(out) && statSync(out).mtimeMs >= statSync(PROBE_SOURCE).mtimeMs) return { path: out };
   mkdirSync(dir, { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
-  const cc = spawnSync('gcc', ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-Werror', '-o', tmp, PROBE_SOURCE], { encoding: 'utf8' });
-  if (cc.status !== 0) throw new Error(`kvm_probe.c does not compile:\n${cc.stderr}`);
+  const build = spawnSync(cc, ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-Werror', '-o', tmp, PROBE_SOURCE], { encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`kvm_probe.c does not compile:\n${build.stderr}`);
   renameSync(tmp, out);
   return { path: out };
 }
