@@ -1,9 +1,11 @@
 /**
  * Where this machine's /dev/kvm legitimately differs from the modelled 6.18
  * kernel in the system cases. The host is PVM (kvm_pvm: shadow paging, no
- * SVM/VMX) built without CONFIG_KVM_SW_PROTECTED_VM, without SEV/TDX and
- * without CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES; the model describes a 6.18
- * x86 host that has all of them (the platforms the project tests).
+ * SVM/VMX), offers only the default VM type, answers like a kernel without
+ * CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES and without CONFIG_KVM_SMM; the model
+ * describes a 6.18 x86 host with TDP, SMM and every VM type the project's
+ * platforms need. Entries apply only on a host of the named kind
+ * (tools/kvm_probe/real_runner.ts, hostKvmKind()).
  */
 
 import type { HostSpecific } from '../../../tools/kvm_probe/compare.js';
@@ -11,7 +13,7 @@ import type { HostSpecific } from '../../../tools/kvm_probe/compare.js';
 const PVM = 'pvm';
 
 /** The model offers DEFAULT, SW_PROTECTED, SEV, SEV-ES, SNP and TDX (bits 0..5). */
-const VM_TYPES_WHY = 'kvm_caps.supported_vm_types: the PVM host offers only KVM_X86_DEFAULT_VM (no CONFIG_KVM_SW_PROTECTED_VM, which also needs the TDP MMU; no SEV/SNP/TDX hardware)';
+const VM_TYPES_WHY = 'kvm_caps.supported_vm_types (arch/x86/kvm/x86.c): the PVM host offers only KVM_X86_DEFAULT_VM; SW_PROTECTED needs CONFIG_KVM_SW_PROTECTED_VM and the TDP MMU (PVM uses shadow paging), SEV/SNP/TDX need the hardware';
 const ATTR_WHY = 'KVM_CAP_MEMORY_ATTRIBUTES exists only with CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES (virt/kvm/kvm_main.c), which x86 selects for SW_PROTECTED/SEV/TDX; the host has none of them';
 export const SMM_WHY = 'KVM_MAX_NR_ADDRESS_SPACES is 2 only with CONFIG_KVM_SMM (arch/x86/include/asm/kvm_host.h); the host is built without SMM (KVM_CAP_X86_SMM is 0 too), so KVM_CAP_MULTI_ADDRESS_SPACE is unanswered (0) and memslot as_id 1 is EINVAL';
 const PRE_FAULT_WHY = 'x86 answers KVM_CAP_PRE_FAULT_MEMORY with tdp_enabled (arch/x86/kvm/x86.c); PVM runs on shadow paging';
