@@ -8,10 +8,11 @@ import type { GuestCode } from '../guest/builder.js';
 import { isModelBackend } from '../kvm/model/index.js';
 import { KVM_CAP_EXIT_HYPERCALL, KVM_HC_MAP_GPA_RANGE, KVM_MEM_GUEST_MEMFD, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kvm/uapi.js';
 import {
-  TEST_ASSERT, __vmCreateWithVcpus, kvmBackend, kvmClose, vmCreateGuestMemfd, vmEnableCap, vmMemAdd, vmShape, VM_MEM_SRC_ANONYMOUS,
+  TEST_ASSERT, TEST_REQUIRE, __vmCreateWithVcpus, kvmBackend, kvmClose, vmCreateGuestMemfd, vmEnableCap, vmMemAdd, vmShape, VM_MEM_SRC_ANONYMOUS,
   type KvmVcpu, type KvmVm, type MemRegion,
 } from '../kvm_util/index.js';
 import { loadPlatform } from './loader.js';
+import { probePlatform } from './probe.js';
 import type { HardwareParams } from './manifest.js';
 import type { PlatformPlugin } from './types.js';
 
@@ -44,8 +45,10 @@ export interface CocoVm {
 export function usePlatform(name: string, hardware?: HardwareParams): PlatformPlugin {
   const plugin = loadPlatform(name, hardware ? { hardware } : {});
   const b = kvmBackend();
-  TEST_ASSERT(isModelBackend(b), 'platform behaviours need the model backend');
-  b.registerPlatform(plugin.vmType, plugin.model);
+  // The model takes the plugin's behaviour; a real KVM must offer the platform.
+  if (isModelBackend(b)) b.registerPlatform(plugin.vmType, plugin.model);
+  const skip = probePlatform(plugin, b);
+  TEST_REQUIRE(skip === null, skip ?? '');
   return plugin;
 }
 

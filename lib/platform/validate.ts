@@ -7,6 +7,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
 import { PlatformManifest } from './manifest.js';
+import { capNumber } from './probe.js';
 
 export class ManifestError extends Error {
   constructor(
@@ -112,6 +113,11 @@ export function validateManifest(value: unknown, file: string): PlatformManifest
   if (m.marker.model === 'address-bit' && (m.marker.bit === undefined || m.marker.bitMeans === undefined)) {
     const field = m.marker.bit === undefined ? '/marker/bit' : '/marker/bitMeans';
     throw new ManifestError(file, field, 'present when /marker/model is "address-bit"', `${file}: missing field ${field} (required when /marker/model is "address-bit")`);
+  }
+  const unknownCap = m.requiredCaps.findIndex((c) => capNumber(c) === undefined);
+  if (unknownCap >= 0) {
+    const field = `/requiredCaps/${unknownCap}`;
+    throw new ManifestError(file, field, 'a capability known to lib/kvm/uapi.ts', `${file}: field ${field} expected a capability known to lib/kvm/uapi.ts, got ${JSON.stringify(m.requiredCaps[unknownCap])}`);
   }
   if (!m.hasPrivateMem && m.conversion.generic) {
     throw new ManifestError(file, '/conversion/generic', 'false when /hasPrivateMem is false', `${file}: field /conversion/generic expected false when /hasPrivateMem is false, got true`);

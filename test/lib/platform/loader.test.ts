@@ -83,3 +83,18 @@ t.test('registerPlatformModels registers every behaviour by VM type', async (t) 
   t.same([...seen.keys()].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 256, 0x80000000]);
   t.equal(seen.get(5)!.name, 'tdx');
 });
+
+t.test('probe: what a KVM must offer for each platform', async (t) => {
+  const { createModelBackend } = await import('../../../lib/kvm/model/index.js');
+  const { probePlatform } = await import('../../../lib/platform/index.js');
+  const b = createModelBackend({ kernel: '6.18' });
+  registerPlatformModels({ register: (type, p) => b.registerPlatform(type, p) });
+  for (const p of builtinPlatforms()) t.equal(probePlatform(p, b), null, `${p.name} on 6.18`);
+  // 6.12 has no KVM_CAP_GUEST_MEMFD_FLAGS: the mmap-able default gmem is not there.
+  const old = createModelBackend({ kernel: '6.12' });
+  registerPlatformModels({ register: (type, p) => old.registerPlatform(type, p) });
+  t.equal(probePlatform(loadPlatform('default'), old), 'platform default: kvm_has_cap(KVM_CAP_GUEST_MEMFD_FLAGS)');
+  // A type the backend does not offer.
+  const bare = createModelBackend({ kernel: '6.18' });
+  t.equal(probePlatform(loadPlatform('pkvm'), bare), 'platform pkvm: vm_create_barebones_type(KVM_VM_TYPE_ARM_PROTECTED)');
+});

@@ -86,3 +86,10 @@ t.test('describeSchema', async (t) => {
   t.equal(describeSchema({ type: 'string', pattern: '^a$' }), 'string matching /^a$/');
   t.equal(describeSchema({ type: 'array', items: { type: 'boolean' }, minItems: 1 }), 'array of boolean (at least 1)');
 });
+
+t.test('a required capability must be one the uAPI table knows', async (t) => {
+  const m = tdx();
+  (m.requiredCaps as string[]).push('KVM_CAP_TELEPORT');
+  t.equal(errorOf(() => validateManifest(m, FILE)).message,
+    `${FILE}: field /requiredCaps/4 expected a capability known to lib/kvm/uapi.ts, got "KVM_CAP_TELEPORT"`);
+});

@@ -1,0 +1,38 @@
+/**
+ * Whether this KVM offers a platform, as a C test says it with TEST_REQUIRE:
+ * the VM type must be in KVM_CAP_VM_TYPES (x86) or creatable (the arm64
+ * machine-type bits), and every capability the manifest lists must be
+ * reported. Returns the skip reason, or null.
+ */
+import type { Backend } from '../kvm/backend.js';
+import { CAP_NAMES, KVM_CAP_VM_TYPES, KVM_CHECK_EXTENSION, KVM_CREATE_VM } from '../kvm/uapi.js';
+import type { PlatformPlugin } from './types.js';
+
+const CAP_BY_NAME: ReadonlyMap<string, number> = new Map(Object.entries(CAP_NAMES).map(([n, name]) => [name, Number(n)]));
+
+export function capNumber(name: string): number | undefined {
+  return CAP_BY_NAME.get(name);
+}
+
+export function probePlatform(plugin: PlatformPlugin, b: Backend): string | null {
+  const m = plugin.manifest;
+  const kvm = b.open('/dev/kvm', 2);
+  if (kvm.ret < 0) return `platform ${m.name}: cannot open /dev/kvm`;
+  try {
+    if (m.vmType < 32) {
+      const types = b.ioctl(kvm.ret, KVM_CHECK_EXTENSION, KVM_CAP_VM_TYPES).ret;
+      if (types < 0 || ((types >>> m.vmType) & 1) === 0) return `platform ${m.name}: kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(${m.vmTypeName})`;
+    } else {
+      const vm = b.ioctl(kvm.ret, KVM_CREATE_VM, m.vmType);
+      if (vm.ret < 0) return `platform ${m.name}: vm_create_barebones_type(${m.vmTypeName})`;
+      b.close(vm.ret);
+    }
+    for (const name of m.requiredCaps) {
+      const cap = capNumber(name);
+      if (cap === undefined || b.ioctl(kvm.ret, KVM_CHECK_EXTENSION, cap).ret <= 0) return `platform ${m.name}: kvm_has_cap(${name})`;
+    }
+    return null;
+  } finally {
+    b.close(kvm.ret);
+  }
+}
