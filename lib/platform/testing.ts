@@ -11,6 +11,7 @@ import {
   TEST_ASSERT, TEST_REQUIRE, __vmCreateWithVcpus, kvmBackend, kvmClose, vmCreateGuestMemfd, vmEnableCap, vmMemAdd, vmShape, VM_MEM_SRC_ANONYMOUS,
   type KvmVcpu, type KvmVm, type MemRegion,
 } from '../kvm_util/index.js';
+import { SKIP, isSkipReturn } from '../harness/index.js';
 import { loadPlatform } from './loader.js';
 import { probePlatform } from './probe.js';
 import type { HardwareParams } from './manifest.js';
@@ -48,8 +49,22 @@ export function usePlatform(name: string, hardware?: HardwareParams): PlatformPl
   // The model takes the plugin's behaviour; a real KVM must offer the platform.
   if (isModelBackend(b)) b.registerPlatform(plugin.vmType, plugin.model);
   const skip = probePlatform(plugin, b);
-  TEST_REQUIRE(skip === null, skip ?? '');
+  if (skip !== null) skipPlatform(skip);
   return plugin;
+}
+
+/**
+ * Skip the way the caller runs: SKIP() inside a kselftest_harness test (the
+ * collections), TEST_REQUIRE's `1..0 # SKIP` in a plain program.
+ */
+function skipPlatform(reason: string): never {
+  try {
+    SKIP('%s', `Requirement not met: ${reason}`);
+  } catch (e) {
+    if (isSkipReturn(e)) throw e;
+  }
+  TEST_REQUIRE(false, reason);
+  throw new Error(reason);
 }
 
 export function cocoVmCreate(name: string, guestCode: GuestCode | undefined, opts: CocoVmOptions = {}): CocoVm {

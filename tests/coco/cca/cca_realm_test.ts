@@ -9,7 +9,7 @@ import {
   GUEST_MEMFD_FLAG_MMAP, KVM_CAP_GUEST_MEMFD_FLAGS, KVM_EXIT_IO, KVM_EXIT_MEMORY_FAULT, KVM_EXIT_SYSTEM_EVENT,
   KVM_MEMORY_EXIT_FLAG_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, UCALL_DONE, UCALL_SYNC,
 } from '../../../lib/kvm/uapi.js';
-import { ASSERT_EQ, ASSERT_TRUE, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.js';
+import { ASSERT_EQ, ASSERT_TRUE, SKIP, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.js';
 import {
   REPORT_GUEST_ASSERT, __vmCreateGuestMemfd, _vcpuRun, getUcall, hostFill, hostRead, mmap, vmCheckCap, vmCreateGuestMemfd,
   vmGuestMemPunchHole, vmIoctl, vmMemSetPrivate, vmMemSetShared, type KvmVcpu,
@@ -120,6 +120,8 @@ TEST('scenario_25_ripas_change_rejected_by_host', async () => {
 
 TEST('scenario_26_vmm_touches_delegated_gmem_page', () => {
   const { vm } = cocoVmCreate('cca', undefined, { npages: 0 });
+  // guest_memfd mmap is 6.18.
+  if (!(BigInt(vmCheckCap(vm, KVM_CAP_GUEST_MEMFD_FLAGS)) & GUEST_MEMFD_FLAG_MMAP)) SKIP('%s', 'guest_memfd mmap needs KVM_CAP_GUEST_MEMFD_FLAGS (6.18)');
   const gmem = vmCreateGuestMemfd(vm, 4096, GUEST_MEMFD_FLAG_MMAP);
   const m = mmap(0n, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, gmem, 0);
   ASSERT_EQ(m.errno, 0);

@@ -83,10 +83,10 @@ export function sevScenarios(name: 'sev' | 'sev_es'): void {
   });
 
   TEST('scenario_02_gmem_private_attribute_refused', () => {
-    const { vm, gpa } = cocoVmCreate(name, undefined, { npages: 1 });
+    const { vm, gpa } = cocoVmCreate(name, undefined, { npages: 1, gmem: false });
     // has_private_mem = false: no supported attributes...
     ASSERT_EQ(vmCheckCap(vm, KVM_CAP_MEMORY_ATTRIBUTES), 0);
-    // ...so PRIVATE is EINVAL, even over a guest_memfd-backed slot.
+    // ...so PRIVATE is EINVAL, and a private guest_memfd is of no use.
     const r = __vmSetMemoryAttributes(vm, gpa, 4096, KVM_MEMORY_ATTRIBUTE_PRIVATE);
     ASSERT_EQ(r.ret, -1);
     ASSERT_EQ(r.errno, EINVAL);

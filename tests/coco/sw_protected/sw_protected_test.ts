@@ -12,7 +12,7 @@ import {
   KVM_EXIT_MEMORY_FAULT, KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_MEMORY_EXIT_FLAG_PRIVATE, KVM_SET_MEMORY_ATTRIBUTES2,
   KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE, KVM_SET_MEMORY_ATTRIBUTES2_ZERO, MAP_SHARED, PROT_READ, PROT_WRITE, UCALL_DONE, UCALL_SYNC,
 } from '../../../lib/kvm/uapi.js';
-import { ASSERT_EQ, ASSERT_TRUE, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.js';
+import { ASSERT_EQ, ASSERT_TRUE, SKIP, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.js';
 import {
   REPORT_GUEST_ASSERT, __vmCreateGuestMemfd, _vcpuRun, expectHostSees, getUcall, hostRead, mmap, setKvmBackend,
   vmCheckCap, vmCreateGuestMemfd, vmGuestMemPunchHole, vmIoctl, vmMemRegionDelete, vmMemSetPrivate, vmSetMemoryAttributes, type KvmVcpu,
@@ -103,6 +103,8 @@ TEST('scenario_28_slot_deleted_while_vcpu_spins', async () => {
 
 TEST('scenario_29_init_shared_refused_mmap_faults', () => {
   const { vm } = create('sw_protected', undefined, { npages: 0 });
+  // guest_memfd mmap is 6.18.
+  if (!(BigInt(vmCheckCap(vm, KVM_CAP_GUEST_MEMFD_FLAGS)) & GUEST_MEMFD_FLAG_MMAP)) SKIP('%s', 'guest_memfd mmap needs KVM_CAP_GUEST_MEMFD_FLAGS (6.18)');
   const r = __vmCreateGuestMemfd(vm, 4096, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
   ASSERT_EQ(r.ret, -1);
   ASSERT_EQ(r.errno, EINVAL);
