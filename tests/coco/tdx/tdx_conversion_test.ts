@@ -15,7 +15,7 @@ import {
   type KvmVcpu,
 } from '../../../lib/kvm_util/index.js';
 import { cocoVmCreate } from '../../../lib/platform/testing.js';
-import { tdxInitAndFinalize } from '../../../platforms/tdx/host.js';
+import { __tdxInitVm, tdxFinalizeVm, tdxInitAndFinalize, tdxInitVcpu, tdxInitVm } from '../../../platforms/tdx/host.js';
 import { tdxAccept, tdxMapGpa, tdxMapGpaResume } from '../../../platforms/tdx/guest.js';
 import { KVM_INTERRUPT, TDVMCALL_STATUS_RETRY, TDVMCALL_STATUS_SUBFUNC_UNSUPPORTED } from '../../../platforms/tdx/uapi.js';
 
@@ -126,6 +126,30 @@ TEST('scenario_13_map_gpa_large_range_retry_on_pending_irq', async () => {
   ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_IO);
   const uc = getUcall(vcpu);
   if (uc.cmd !== UCALL_DONE) REPORT_GUEST_ASSERT(uc, vcpu);
+});
+
+TEST('shared_bit_follows_gpaw_from_init_vm', async () => {
+  // CPUID.0x80000008.EAX[23:16] = 52 in KVM_TDX_INIT_VM: the shared bit is 51.
+  const { vm, vcpu, gpa } = cocoVmCreate('tdx', (g, base) => {
+    tdxMapGpa(g, base, 4096, { shared: true, sharedBit: 51 });
+    g.done();
+  });
+  vcpu.args = [gpa];
+  // Only 48 and 52 are valid widths (setup_tdparams_eptp_controls()).
+  ASSERT_EQ(__tdxInitVm(vm, { gpaw: 50 }).errno, EINVAL);
+  tdxInitVm(vm, { gpaw: 52 });
+  tdxInitVcpu(vcpu);
+  tdxFinalizeVm(vm);
+  vmMemSetPrivate(vm, gpa, 4096);
+  const r = await _vcpuRun(vcpu);
+  ASSERT_EQ(r.ret, 0);
+  ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_HYPERCALL);
+  // Stripped of bit 51, and a conversion to shared.
+  ASSERT_EQ(vcpu.run.hypercallArg(0), gpa);
+  ASSERT_EQ(vcpu.run.hypercallArg(2) & KVM_MAP_GPA_RANGE_ENCRYPTED, 0n);
+  vmSetMemoryAttributes(vm, gpa, 4096, 0n);
+  vcpu.run.hypercallRet = 0n;
+  await expectDone(vcpu);
 });
 
 void TEST_HARNESS_MAIN();
