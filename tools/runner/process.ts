@@ -11,6 +11,7 @@ import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { openMergedPipe } from './merged_pipe.js';
 import { LinePrefixer } from './prefix.js';
+import { signalMessage } from './signal_text.js';
 import type { Sink } from './sink.js';
 
 export const TIMEOUT_RC = 124;
@@ -146,6 +147,12 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
     reader.destroy();
   }
   if (pumpError) throw pumpError;
+  if (exit.sig && !timedOut && !aborted) {
+    // runner.sh's shell reports the death after the test's output, through
+    // the same prefixer, so it runs on from an unterminated last line.
+    const msg = signalMessage(exit.sig);
+    if (msg !== '') await spec.body.write(prefixer.push(Buffer.from(msg)));
+  }
   const tail = prefixer.end();
   if (tail.length > 0) await spec.body.write(tail);
 

@@ -40,6 +40,8 @@ t.test('pass, skip, fail, death by signal: result lines and exit=RC', async (t) 
   t.ok(lines.includes('# 1..0 # SKIP not here'), 'child TAP is prefixed, not indented');
   t.ok(lines.includes('not ok 3 selftests: kvm: fail_test # exit=1'));
   t.ok(lines.includes('not ok 4 selftests: kvm: segv_test # exit=139'), 'SIGSEGV is 128+11, as a shell reports it');
+  t.same(lines.slice(lines.indexOf('# selftests: kvm: segv_test') + 1, lines.indexOf('not ok 4 selftests: kvm: segv_test # exit=139')),
+    ['# about to crash', '# Segmentation fault'], "the shell's strsignal() line follows the output, as dash prints it in runner.sh");
 });
 
 t.test('-f restores the 6.12 exit status 0', async (t) => {
