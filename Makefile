@@ -12,6 +12,7 @@
 
 KSFT_TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 include $(KSFT_TOP)/tools/build/npm.mk
+include $(KSFT_TOP)/tools/peers/peers.mk
 
 NODE ?= node
 # Where collections live and where the build goes (the project's own tests
@@ -80,7 +81,7 @@ clean:
 # The project's own tests: `npx tsc -p tsconfig.json`, then `npx tap`. The
 # last line is `N passed, N failed[, N skipped]` counted from tap's TAP
 # output (a failed typecheck counts as one failure); any failure exits 1.
-check: $(KSFT_NPM_STAMP) $(KSFT_TAP_STAMP)
+check: $(KSFT_NPM_STAMP) $(KSFT_TAP_STAMP) peers_source
 	@$(NODE) --import tsx $(KSFT_TOP)/tools/build/check.ts
 
 # tap 21 runs the plugin set of package.json "tap" only after `tap build`
