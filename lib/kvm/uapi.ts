@@ -79,8 +79,12 @@ export const KVM_X86_SEV_VM = 2;
 export const KVM_X86_SEV_ES_VM = 3;
 export const KVM_X86_SNP_VM = 4;
 export const KVM_X86_TDX_VM = 5;
-/** arm64 machine-type bits used by the pKVM and CCA plugins (out-of-tree series). */
-export const KVM_VM_TYPE_ARM_PROTECTED = 1 << 31;
+/**
+ * arm64 machine-type bits used by the pKVM and CCA plugins (out-of-tree
+ * series). BIT(31) is written as the unsigned long C passes: `1 << 31` would
+ * be negative in JavaScript and reach KVM_CREATE_VM as a 64-bit all-ones type.
+ */
+export const KVM_VM_TYPE_ARM_PROTECTED = 0x80000000;
 export const KVM_VM_TYPE_ARM_REALM = 1 << 8;
 
 /* Memslot flags */
