@@ -1,0 +1,157 @@
+// Peer test: our run_kselftest.sh against the kernel's 6.12 run_kselftest.sh
+// + kselftest/runner.sh + prefix.pl (from the linux-source-6.12 tarball, run
+// by /bin/sh as installed kselftests are). One fixture collection is
+// installed twice, both runners get the same options, and their stdout,
+// stderr and -s logs must be byte-identical after the normalisations below.
+//
+// Normalisations, each for a reason:
+//  - The install directory: the two layouts live in different directories and
+//    the `cwd` fixture prints its working directory. Each base becomes <BASE>.
+//  - A last line without '\n' (tools/runner/README.md, "Partial last line"):
+//    prefix.pl leaves it unterminated so the next line (the result, or the
+//    next `# timeout set to` in an -s log) runs into it; our runner ends it.
+//    The kernel's bytes get the '\n' after the `partial` fixture's known text.
+//  - Exit status (README "Exit status"): 6.12 always exits 0; ours defaults to
+//    the later error-on-fail policy (1 when a test failed) and exits 0 with
+//    -f. Compared as such, not normalised away: ours also runs with -f and
+//    must then print the same bytes and exit 0.
+// No pids or timings appear in either output (the fixtures print none and
+// neither runner prints durations), so nothing else is rewritten.
+import { unlinkSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { installKernel, installOurs, kernelRunnerMissing, run, tmpDir, type CollectionSpec, type Install } from './helpers.js';
+import { pidsFrom, waitDead } from '../tools/runner/helpers.js';
+
+const missing = kernelRunnerMissing();
+
+/** The `partial` fixture (test/tools/fixtures/runner/partial.sh) ends with this text and no '\n'. */
+const PARTIAL_TAIL = '# no newline at end';
+
+const SPEC: CollectionSpec = {
+  tests: [
+    { collection: 'alpha', name: 'pass', fixture: 'pass.sh' },
+    { collection: 'alpha', name: 'skip', fixture: 'skip.sh' },
+    { collection: 'alpha', name: 'fail', fixture: 'fail.sh' },
+    { collection: 'alpha', name: 'assert_fail', fixture: 'exit254.sh', peer: true },
+    { collection: 'alpha', name: 'segv', fixture: 'segv.sh' },
+    { collection: 'alpha', name: 'xfail', fixture: 'xfail.sh' },
+    { collection: 'alpha', name: 'partial', fixture: 'partial.sh' },
+    { collection: 'alpha', name: 'interleave', fixture: 'interleave.sh' },
+    // KSELFTEST_ARGS_SH_ARGS: the dot becomes '_'.
+    { collection: 'alpha', name: 'args.sh', fixture: 'args.sh' },
+    { collection: 'alpha', name: 'cwd', fixture: 'cwd.sh' },
+    { collection: 'alpha', name: 'no_shebang', fixture: 'no_shebang.txt' },
+    { collection: 'alpha', name: 'noexec_shebang', fixture: 'noexec_shebang.sh', mode: 0o644 },
+    { collection: 'alpha', name: 'noexec_plain', fixture: 'noexec_plain.txt', mode: 0o644 },
+    { collection: 'alpha', name: 'missing' },
+    { collection: 'coco/tdx', name: 'tdx_pass', fixture: 'pass.sh' },
+    { collection: 'coco/tdx', name: 'tdx_hang', fixture: 'hang.sh' },
+    { collection: 'interp', name: 'data', fixture: 'noexec_plain.txt', mode: 0o644 },
+  ],
+  // interp runs its non-executable data file through its own ksft_runner.sh.
+  extra: [{ collection: 'interp', name: 'ksft_runner.sh', fixture: 'ksft_runner.sh' }],
+  settings: { 'coco/tdx': '# the hang fixture times out quickly\ntimeout=1\n' },
+};
+
+function normalise(text: string, inst: Install, kernelBytes: boolean): string {
+  let s = text.split(inst.base).join('<BASE>');
+  if (kernelBytes) s = s.split(PARTIAL_TAIL).map((part, i) => (i > 0 && !part.startsWith('\n') ? `\n${part}` : part)).join(PARTIAL_TAIL);
+  return s;
+}
+
+interface Pair {
+  kernel: Install;
+  ours: Install;
+  pids: string;
+  env: NodeJS.ProcessEnv;
+}
+
+let pair: Pair | undefined;
+async function installs(): Promise<Pair> {
+  if (!pair) {
+    const pids = join(tmpDir('ksft-peer-pids-'), 'pids');
+    writeFileSync(pids, '');
+    pair = {
+      kernel: installKernel(SPEC),
+      ours: await installOurs(SPEC),
+      pids,
+      env: { KSFT_FIXTURE_PIDS: pids, KSELFTEST_ARGS_SH_ARGS: '-a b  c' },
+    };
+  }
+  return pair;
+}
+
+/** Runs both with `args` (ours also with -f), checks bytes and exit codes, returns the kernel's stdout. */
+async function same(t: Test, args: readonly string[], status: { kernel: number; ours: number }): Promise<string> {
+  const p = await installs();
+  const [k, o, of] = await Promise.all([
+    run(p.kernel.script, args, p.env),
+    run(p.ours.script, args, p.env),
+    run(p.ours.script, ['-f', ...args], p.env),
+  ]);
+  t.equal(normalise(o.stdout, p.ours, false), normalise(k.stdout, p.kernel, true), `stdout: ${args.join(' ') || '(no options)'}`);
+  t.equal(normalise(o.stderr, p.ours, false), normalise(k.stderr, p.kernel, true), 'stderr');
+  t.equal(k.code, status.kernel, `kernel exit ${status.kernel}`);
+  t.equal(o.code, status.ours, `ours exit ${status.ours}`);
+  t.equal(of.stdout, o.stdout, 'ours with -f: the same bytes');
+  t.equal(of.code, status.kernel, 'ours with -f: the 6.12 status');
+  t.ok(await waitDead(pidsFrom(p.pids)), 'no hang fixture process outlives either runner');
+  return k.stdout;
+}
+
+t.test('peer: the kernel 6.12 runner and ours print the same bytes', { skip: missing ? `kernel runner unavailable: ${missing}` : false }, async (t) => {
+  t.test('no options: every collection, settings timeout, every exit path', async (t) => {
+    const k = await same(t, [], { kernel: 0, ours: 1 });
+    // The comparison is only worth something if the kernel really ran them.
+    for (const line of [
+      'ok 2 selftests: alpha: skip # SKIP',
+      'not ok 3 selftests: alpha: fail # exit=1',
+      'not ok 4 selftests: alpha: assert_fail # exit=254',
+      '# Segmentation fault',
+      'not ok 5 selftests: alpha: segv # exit=139',
+      'not ok 6 selftests: alpha: xfail # exit=2',
+      '# arg=[c]',
+      '# Warning: file noexec_shebang is not executable',
+      '# ran via ./noexec_shebang with 0 args',
+      'not ok 13 selftests: alpha: noexec_plain',
+      '# Warning: file missing is missing!',
+      '# timeout set to 1',
+      '#\nnot ok 2 selftests: coco/tdx: tdx_hang # TIMEOUT 1 seconds',
+      '# ksft_runner.sh got ./data',
+      '# out 1\n# err 1\n# out 2',
+    ]) t.ok(k.includes(`${line}\n`), `kernel printed ${JSON.stringify(line)}`);
+  });
+  t.test('-c, repeated', async (t) => {
+    await same(t, ['-c', 'interp', '-c', 'alpha'], { kernel: 0, ours: 1 });
+  });
+  t.test('-t before -c', async (t) => {
+    await same(t, ['-t', 'coco/tdx:tdx_hang', '-t', 'alpha:fail', '-c', 'interp'], { kernel: 0, ours: 1 });
+  });
+  t.test('-o N overrides settings', async (t) => {
+    const k = await same(t, ['-o', '1', '-c', 'coco/tdx', '-t', 'alpha:pass'], { kernel: 0, ours: 1 });
+    t.ok(k.includes('# overriding timeout to 1\n'));
+  });
+  t.test('--override-timeout 0: no timeout', async (t) => {
+    await same(t, ['--override-timeout', '0', '-t', 'alpha:partial', '-t', 'alpha:args.sh'], { kernel: 0, ours: 0 });
+  });
+  t.test('-s: headers and results on stdout, bodies in output.log', async (t) => {
+    const p = await installs();
+    for (const i of [p.kernel, p.ours]) writeFileSync(join(i.base, 'output.log'), 'stale\n');
+    await same(t, ['-s', '-c', 'alpha', '-c', 'coco/tdx'], { kernel: 0, ours: 1 });
+    // The -f run of ours wrote output.log last; the kernel's is from its only run.
+    const kl = readFileSync(join(p.kernel.base, 'output.log'), 'latin1');
+    const ol = readFileSync(join(p.ours.base, 'output.log'), 'latin1');
+    t.equal(normalise(ol, p.ours, false), normalise(kl, p.kernel, true), 'output.log');
+    t.ok(kl.includes('# pass: stdout line\n') && !kl.includes('stale'), 'the kernel truncated and filled its log');
+    for (const i of [p.kernel, p.ours]) unlinkSync(join(i.base, 'output.log'));
+  });
+  t.test('-l and -d', async (t) => {
+    await same(t, ['-l'], { kernel: 0, ours: 0 });
+    await same(t, ['-d', '-t', 'alpha:pass', '-c', 'coco/tdx'], { kernel: 0, ours: 0 });
+  });
+  t.test('unknown names', async (t) => {
+    await same(t, ['-t', 'alpha:nope'], { kernel: 1, ours: 1 });
+    await same(t, ['-c', 'beta'], { kernel: 1, ours: 1 });
+  });
+});
