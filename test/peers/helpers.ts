@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, chmodSync, constants, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kernelSource, type KernelSource } from '../../tools/peers/kernel_source.js';
+import { kernelSource, TARBALL, type KernelSource } from '../../tools/peers/kernel_source.js';
 import { bundledRunner, FIXTURES, ROOT, tmpDir } from '../tools/runner/helpers.js';
 
 export { ROOT, tmpDir };
@@ -26,9 +26,13 @@ function onPath(cmd: string): boolean {
 
 let source: ReturnType<typeof kernelSource> | undefined;
 
-/** The kernel tree in build/peers (extracted on first use), or why it is unavailable. */
+/**
+ * The kernel tree in build/peers (extracted on first use), or why it is
+ * unavailable. KSFT_PEERS_DIR and KSFT_LINUX_SOURCE move the extraction
+ * directory and the tarball (the skip path is tested that way).
+ */
 export function kernel(): ReturnType<typeof kernelSource> {
-  source ??= kernelSource(join(ROOT, 'build/peers'));
+  source ??= kernelSource(process.env.KSFT_PEERS_DIR ?? join(ROOT, 'build/peers'), process.env.KSFT_LINUX_SOURCE ?? TARBALL);
   return source;
 }
 
