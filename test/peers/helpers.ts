@@ -142,12 +142,15 @@ let runs = 0;
  * (`4>>"$logfile"`), which a socket refuses (ENXIO), so the kernel's runner
  * would report every test `# exit=2`. Not a regular file either: there the
  * two descriptors' offsets overwrite each other. The exit status comes back
- * through a file, since sh has no pipefail.
+ * through a file, since sh has no pipefail. stdin is /dev/null for both: the
+ * kernel's tests inherit the runner's stdin, ours always get /dev/null.
  */
 export function run(file: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
   const rcFile = join(tmpDir('ksft-peer-rc-'), `rc${runs++}`);
   const t0 = Date.now();
-  const child = spawn('sh', ['-c', '{ "$0" "$@"; echo $? > "$KSFT_PEER_RC"; } | cat', file, ...args], {
+  // No core files: coreutils timeout adds `timeout: the monitored command
+  // dumped core` when one is written (sig_ABRT, segv), which ours cannot see.
+  const child = spawn('sh', ['-c', 'ulimit -c 0; { "$0" "$@"; echo $? > "$KSFT_PEER_RC"; } | cat', file, ...args], {
     env: { ...process.env, ...env, KSFT_PEER_RC: rcFile },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

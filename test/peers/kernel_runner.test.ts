@@ -48,6 +48,19 @@ const SPEC: CollectionSpec = {
     { collection: 'coco/tdx', name: 'tdx_pass', fixture: 'pass.sh' },
     { collection: 'coco/tdx', name: 'tdx_hang', fixture: 'hang.sh' },
     { collection: 'interp', name: 'data', fixture: 'noexec_plain.txt', mode: 0o644 },
+    // Deaths by signal: the shell's strsignal() line, none for INT and PIPE.
+    { collection: 'signals', name: 'sig_INT', fixture: 'raise.sh', peer: true },
+    { collection: 'signals', name: 'sig_KILL', fixture: 'raise.sh', peer: true },
+    { collection: 'signals', name: 'sig_TERM', fixture: 'raise.sh', peer: true },
+    { collection: 'signals', name: 'sig_PIPE', fixture: 'raise.sh', peer: true },
+    { collection: 'signals', name: 'sig_ABRT', fixture: 'raise.sh', peer: true },
+    { collection: 'signals', name: 'sig_USR1', fixture: 'raise.sh', peer: true },
+    { collection: 'signals', name: 'partial_signal', fixture: 'partial_signal.sh', peer: true },
+    // A test's own exit 124 reads as a timeout in both.
+    { collection: 'signals', name: 'exit124', fixture: 'exit124.sh', peer: true },
+    { collection: 'signals', name: 'bytes', fixture: 'bytes.sh', peer: true },
+    // KSELFTEST_DASH_NAME_SH_ARGS: '-' and '.' become '_'.
+    { collection: 'signals', name: 'dash-name.sh', fixture: 'args.sh' },
   ],
   // interp runs its non-executable data file through its own ksft_runner.sh.
   extra: [{ collection: 'interp', name: 'ksft_runner.sh', fixture: 'ksft_runner.sh' }],
@@ -76,7 +89,12 @@ async function installs(): Promise<Pair> {
       kernel: installKernel(SPEC),
       ours: await installOurs(SPEC),
       pids,
-      env: { KSFT_FIXTURE_PIDS: pids, KSELFTEST_ARGS_SH_ARGS: '-a b  c' },
+      env: {
+        KSFT_FIXTURE_PIDS: pids,
+        KSELFTEST_ARGS_SH_ARGS: '-a b  c',
+        KSELFTEST_DASH_NAME_SH_ARGS: '\tx  y ',
+        ...Object.fromEntries(['INT', 'KILL', 'TERM', 'PIPE', 'ABRT', 'USR1'].map((s) => [`KSELFTEST_SIG_${s}_ARGS`, s])),
+      },
     };
   }
   return pair;
@@ -120,6 +138,13 @@ t.test('peer: the kernel 6.12 runner and ours print the same bytes', { skip: mis
       '#\nnot ok 2 selftests: coco/tdx: tdx_hang # TIMEOUT 1 seconds',
       '# ksft_runner.sh got ./data',
       '# out 1\n# err 1\n# out 2',
+      '# raising INT\nnot ok 1 selftests: signals: sig_INT # exit=130',
+      '# raising KILL\n# Killed\nnot ok 2 selftests: signals: sig_KILL # exit=137',
+      '# raising PIPE\nnot ok 4 selftests: signals: sig_PIPE # exit=141',
+      '# partial then signalSegmentation fault',
+      '#\nnot ok 8 selftests: signals: exit124 # TIMEOUT 45 seconds',
+      '# caf\u00c3\u00a9 \u00ff\u00fe cr\r',
+      '# arg=[x]\n# arg=[y]',
     ]) t.ok(k.includes(`${line}\n`), `kernel printed ${JSON.stringify(line)}`);
   });
   t.test('-c, repeated', async (t) => {
