@@ -4,6 +4,7 @@ export const EPERM = 1;
 export const ENOENT = 2;
 export const EINTR = 4;
 export const EIO = 5;
+export const ENXIO = 6;
 export const EBADF = 9;
 export const EAGAIN = 11;
 export const ENOMEM = 12;
@@ -28,6 +29,7 @@ const TABLE: Readonly<Record<number, readonly [string, string]>> = {
   [ENOENT]: ['ENOENT', 'No such file or directory'],
   [EINTR]: ['EINTR', 'Interrupted system call'],
   [EIO]: ['EIO', 'Input/output error'],
+  [ENXIO]: ['ENXIO', 'No such device or address'],
   [E2BIG]: ['E2BIG', 'Argument list too long'],
   [EBADF]: ['EBADF', 'Bad file descriptor'],
   [EAGAIN]: ['EAGAIN', 'Resource temporarily unavailable'],

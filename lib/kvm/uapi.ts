@@ -27,6 +27,11 @@ export const KVM_PRE_FAULT_MEMORY = 0xc040aed5;
  * by the `inplace` release profile.
  */
 export const KVM_SET_MEMORY_ATTRIBUTES2 = 0xc040aed6;
+/** _IOW(KVMIO, 0xe2/0xe3, struct kvm_device_attr): on /dev/kvm, x86's system attributes (kvm_arch_dev_ioctl()). */
+export const KVM_GET_DEVICE_ATTR = 0x4018aee2;
+export const KVM_HAS_DEVICE_ATTR = 0x4018aee3;
+/** struct kvm_device_attr { u32 flags; u32 group; u64 attr; u64 addr; } */
+export const SIZEOF_KVM_DEVICE_ATTR = 24;
 
 /** Human names for request numbers, for KVM_IOCTL_ERROR-style messages. */
 export const IOCTL_NAMES: Readonly<Record<number, string>> = {
@@ -43,6 +48,8 @@ export const IOCTL_NAMES: Readonly<Record<number, string>> = {
   [KVM_CREATE_GUEST_MEMFD]: 'KVM_CREATE_GUEST_MEMFD',
   [KVM_PRE_FAULT_MEMORY]: 'KVM_PRE_FAULT_MEMORY',
   [KVM_SET_MEMORY_ATTRIBUTES2]: 'KVM_SET_MEMORY_ATTRIBUTES2',
+  [KVM_GET_DEVICE_ATTR]: 'KVM_GET_DEVICE_ATTR',
+  [KVM_HAS_DEVICE_ATTR]: 'KVM_HAS_DEVICE_ATTR',
 };
 
 /* Capabilities (KVM_CHECK_EXTENSION / KVM_ENABLE_CAP) */

@@ -4,13 +4,14 @@
  * argument structs placed in the VMM's memory. `__` forms return the raw
  * result with the firmware status; plain forms assert.
  */
-import { KVM_IOCTL_ERROR, TEST_ASSERT, type KvmVm } from '../../lib/kvm_util/index.js';
+import { KVM_GET_DEVICE_ATTR, KVM_HAS_DEVICE_ATTR, SIZEOF_KVM_DEVICE_ATTR } from '../../lib/kvm/uapi.js';
+import { KVM_IOCTL_ERROR, TEST_ASSERT, kvmBackend, kvmClose, openKvmDevPathOrExit, type KvmVm } from '../../lib/kvm_util/index.js';
 import { setErrno } from '../../lib/kvm_util/errno_state.js';
 import { memoryEncryptOp } from '../../lib/platform/encrypt_op.js';
 import {
   KVM_SEV_INIT2, KVM_SEV_LAUNCH_FINISH, KVM_SEV_LAUNCH_MEASURE, KVM_SEV_LAUNCH_SECRET, KVM_SEV_LAUNCH_START,
   KVM_SEV_LAUNCH_UPDATE_DATA, KVM_SEV_LAUNCH_UPDATE_VMSA, SEV_CMD_NAMES, SEV_MEASUREMENT_LEN, decodeSevCmd,
-  encodeSevCmd, encodeSevInit, encodeSevLaunchSecret, encodeSevLaunchStart, encodeUaddrLen,
+  encodeSevCmd, encodeSevInit, encodeSevLaunchSecret, encodeSevLaunchStart, encodeUaddrLen, KVM_X86_GRP_SEV, KVM_X86_SEV_VMSA_FEATURES,
 } from './uapi.js';
 
 export interface SevOpResult {
@@ -75,4 +76,31 @@ export function vmSevLaunch(vm: KvmVm, policy: number, regions: readonly { hva: 
   const m = vmSevLaunchMeasure(vm);
   vmSevLaunchFinish(vm);
   return m;
+}
+
+/**
+ * The VMSA features KVM_SEV_INIT2 accepts, as sev_init2_tests reads them:
+ * kvm_device_attr_get(kvm_fd, KVM_X86_GRP_SEV, KVM_X86_SEV_VMSA_FEATURES).
+ * null when /dev/kvm does not have the attribute (__kvm_has_device_attr()
+ * fails: no SVM, or a kernel before KVM_SEV_INIT2).
+ */
+export function kvmSevSupportedVmsaFeatures(): bigint | null {
+  const b = kvmBackend();
+  const kvm = openKvmDevPathOrExit();
+  const m = b.mmap(0n, 4096n, 3, 0x22, -1, 0n);
+  TEST_ASSERT(m.errno === 0, 'mmap for the device attribute value failed');
+  try {
+    const attr = new Uint8Array(SIZEOF_KVM_DEVICE_ATTR);
+    const d = new DataView(attr.buffer);
+    d.setUint32(4, KVM_X86_GRP_SEV, true);
+    d.setBigUint64(8, KVM_X86_SEV_VMSA_FEATURES, true);
+    d.setBigUint64(16, m.addr, true);
+    if (b.ioctl(kvm, KVM_HAS_DEVICE_ATTR, attr).ret !== 0) return null;
+    const r = b.ioctl(kvm, KVM_GET_DEVICE_ATTR, attr);
+    TEST_ASSERT(r.ret === 0, KVM_IOCTL_ERROR('KVM_GET_DEVICE_ATTR', r.ret, r.errno));
+    return new DataView(b.hostRead(m.addr, 8).buffer).getBigUint64(0, true);
+  } finally {
+    b.munmap(m.addr, 4096n);
+    kvmClose(kvm);
+  }
 }

@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { EINVAL, EIO } from '../../lib/kvm/errno.js';
 import { StreamMeasure, hmacSha256, sha } from '../../lib/platform/digest.js';
-import { SEV_MEASUREMENT_LEN, SEV_RET_INVALID_GUEST_STATE, SEV_RET_SUCCESS } from './uapi.js';
+import { SEV_MEASUREMENT_LEN, SEV_RET_INVALID_GUEST_STATE, SEV_RET_SUCCESS, SVM_SEV_FEAT_DEBUG_SWAP } from './uapi.js';
 
 export type SevGuestState = 'uninit' | 'init' | 'lupdate' | 'lsecret' | 'running';
 
@@ -63,13 +63,21 @@ export class SevLaunch {
   constructor(
     readonly es: boolean,
     readonly api: SevApiVersion = DEFAULT_SEV_API,
+    /** sev_supported_vmsa_features [H]: what an SEV-ES INIT2 may ask for (DEBUG_SWAP by default). */
+    readonly supportedVmsaFeatures: bigint = SVM_SEV_FEAT_DEBUG_SWAP,
   ) {}
 
-  /** KVM_SEV_INIT2: once per VM (sev->active → -EINVAL), flags must be 0, no VMSA features on plain SEV. */
+  /**
+   * KVM_SEV_INIT2 (__sev_guest_init()): once per VM (sev->active → -EINVAL),
+   * flags must be 0, vmsa_features within the supported set (none on plain
+   * SEV), a GHCB version only for SEV-ES and at most GHCB_VERSION_MAX.
+   */
   init2(p: { vmsaFeatures: bigint; flags: number; ghcbVersion: number }): FwResult {
     if (this.state !== 'uninit') return { errno: EINVAL, fwError: 0 };
     if (p.flags !== 0) return { errno: EINVAL, fwError: 0 };
-    if (!this.es && (p.vmsaFeatures !== 0n || p.ghcbVersion !== 0)) return { errno: EINVAL, fwError: 0 };
+    const valid = this.es ? this.supportedVmsaFeatures : 0n;
+    if ((p.vmsaFeatures & ~valid) !== 0n) return { errno: EINVAL, fwError: 0 };
+    if (!this.es && p.ghcbVersion !== 0) return { errno: EINVAL, fwError: 0 };
     if (p.ghcbVersion > 2) return { errno: EINVAL, fwError: 0 };
     this.state = 'init';
     return OK;

@@ -17,7 +17,7 @@ import { EFAULT, EINVAL, ENOTTY } from '../../lib/kvm/errno.js';
 import type { GuestAccess, ModelPlatform, PlatformOpOutcome, PlatformVcpuContext, PlatformVm, PlatformVmContext } from '../../lib/kvm/model/platform.js';
 import {
   KVM_EXIT_HYPERCALL_LONG_MODE, KVM_HC_MAP_GPA_RANGE, KVM_MAP_GPA_RANGE_DECRYPTED, KVM_MAP_GPA_RANGE_ENCRYPTED,
-  KVM_MEMORY_ENCRYPT_OP, KVM_ENOSYS,
+  KVM_MEMORY_ENCRYPT_OP, KVM_ENOSYS, KVM_SYSTEM_EVENT_SEV_TERM,
 } from '../../lib/kvm/uapi.js';
 import { GuestMapping, PAGE, pageBase, pagesOf } from '../../lib/platform/common.js';
 import type { HardwareParams } from '../../lib/platform/manifest.js';
@@ -28,7 +28,7 @@ import {
   KVM_SEV_INIT2, KVM_SEV_LAUNCH_FINISH, KVM_SEV_LAUNCH_MEASURE, KVM_SEV_LAUNCH_SECRET, KVM_SEV_LAUNCH_START,
   KVM_SEV_LAUNCH_UPDATE_DATA, KVM_SEV_LAUNCH_UPDATE_VMSA, SEV_MEASUREMENT_LEN, SIZEOF_KVM_SEV_INIT,
   SIZEOF_KVM_SEV_LAUNCH_SECRET, SIZEOF_KVM_SEV_LAUNCH_START, SIZEOF_KVM_SEV_UADDR_LEN, decodeSevInit,
-  decodeSevLaunchSecret, decodeSevLaunchStart, decodeUaddrLen, encodeUaddrLen,
+  decodeSevLaunchSecret, decodeSevLaunchStart, decodeUaddrLen, encodeUaddrLen, ghcbMsrTermReq, KVM_X86_GRP_SEV, KVM_X86_SEV_VMSA_FEATURES, SVM_SEV_FEAT_DEBUG_SWAP,
 } from './uapi.js';
 
 /** The synthetic VMSA page LAUNCH_UPDATE_VMSA measures for a vCPU: its id, then zeros. */
@@ -39,6 +39,16 @@ export function sevVmsaImage(vcpu: number): Uint8Array {
 }
 
 let vmSerial = 0;
+
+/**
+ * sev_supported_vmsa_features [H]: the VMSA features KVM_SEV_INIT2 accepts
+ * for SEV-ES and SNP (and KVM_X86_SEV_VMSA_FEATURES reports). The hardware
+ * parameter `vmsaFeatures` (an integer mask) sets it; DEBUG_SWAP alone by
+ * default, as on a part with debug swap and KVM's debug_swap parameter on.
+ */
+export function sevSupportedVmsaFeatures(hw: HardwareParams): bigint {
+  return typeof hw.vmsaFeatures === 'number' ? BigInt(hw.vmsaFeatures) : SVM_SEV_FEAT_DEBUG_SWAP;
+}
 
 /** State of one SEV VM, reachable by tests through `sevVmState()`. */
 export interface SevVmState {
@@ -55,6 +65,7 @@ export function sevVmState(ctx: PlatformVmContext): SevVmState | undefined {
 export function createSevModel(name: 'sev' | 'sev_es', hw: HardwareParams): ModelPlatform {
   const es = name === 'sev_es';
   const seed = typeof hw.keySeed === 'string' ? hw.keySeed : undefined;
+  const vmsaFeatures = sevSupportedVmsaFeatures(hw);
   return {
     name,
     hasPrivateMem: false,
@@ -71,9 +82,17 @@ export function createSevModel(name: 'sev' | 'sev_es', hw: HardwareParams): Mode
       const id = new DataView(arg.buffer, arg.byteOffset).getUint32(0, true);
       return { ret: -1, errno: id === KVM_SEV_INIT2 ? EINVAL : ENOTTY };
     },
+    /**
+     * sev_dev_get_attr(): KVM_X86_SEV_VMSA_FEATURES is
+     * sev_supported_vmsa_features, which stays 0 without SEV-ES.
+     */
+    devAttr(group, attr) {
+      if (group !== KVM_X86_GRP_SEV || attr !== KVM_X86_SEV_VMSA_FEATURES) return undefined;
+      return es ? vmsaFeatures : 0n;
+    },
     attach(ctx: PlatformVmContext): PlatformVm {
       const cipher = seed !== undefined ? SevCipher.fromSeed(`${seed}:${vmSerial++}`) : SevCipher.random();
-      const launch = new SevLaunch(es);
+      const launch = new SevLaunch(es, undefined, vmsaFeatures);
       states.set(ctx, { launch, cipher });
       const cbit = new GuestMapping();
       /** Host pages the launch encrypted: the guest maps them C=1. */
@@ -173,6 +192,19 @@ export function createSevModel(name: 'sev' | 'sev_es', hw: HardwareParams): Mode
           return hva !== undefined && cbitSet(a) ? cipher.decrypt(hva, data) : data;
         },
         guestOp(vcpu: PlatformVcpuContext, op): PlatformOpOutcome {
+          if (op.call === 'sev.ghcb_msr_term') {
+            // SEV-ES: the MSR protocol's termination request ends the run
+            // with SEV_TERM and the MSR value as written
+            // (sev_handle_vmgexit_msr_protocol(), GHCB_MSR_TERM_REQ); the
+            // guest does not continue, so the vCPU stays stopped.
+            // Plain SEV has no GHCB: KVM intercepts MSR_AMD64_SEV_ES_GHCB
+            // for non-ES guests and knows no such MSR, so the WRMSR takes
+            // #GP; a guest without a #GP handler triple-faults, and for a
+            // non-ES guest shutdown_interception() reports KVM_EXIT_SHUTDOWN.
+            if (!es) return { kind: 'fatal', exit: { reason: 'shutdown' } };
+            const msr = ghcbMsrTermReq(BigInt(op.args.reasonSet ?? 0n), BigInt(op.args.reasonCode ?? 0n));
+            return { kind: 'fatal', exit: { reason: 'system_event', type: KVM_SYSTEM_EVENT_SEV_TERM, data: [msr] } };
+          }
           if (op.call !== 'sev.set_cbit') return { kind: 'done', status: BigInt(-EINVAL) };
           const gpa = BigInt(op.args.gpa ?? 0n);
           const size = BigInt(op.args.size ?? PAGE);

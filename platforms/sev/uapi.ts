@@ -126,3 +126,43 @@ export function decodeSevLaunchSecret(b: Uint8Array): { guestUaddr: bigint; gues
 
 /** Measurement blob LAUNCH_MEASURE returns: 32-byte HMAC then the 16-byte MNONCE. */
 export const SEV_MEASUREMENT_LEN = 48;
+
+/*
+ * GHCB MSR protocol termination request (arch/x86/include/asm/sev-common.h):
+ * GHCBInfo[11:0] = GHCB_MSR_TERM_REQ, the reason set in GHCBData[15:12] and
+ * the reason code in GHCBData[23:16]. KVM hands the whole MSR value to
+ * userspace in system_event.data[0] (sev_handle_vmgexit_msr_protocol()).
+ */
+export const GHCB_MSR_TERM_REQ = 0x100n;
+export const GHCB_MSR_TERM_REASON_SET_POS = 12n;
+export const GHCB_MSR_TERM_REASON_SET_MASK = 0xfn;
+export const GHCB_MSR_TERM_REASON_POS = 16n;
+export const GHCB_MSR_TERM_REASON_MASK = 0xffn;
+/** Reason set 0 (general): GHCB_SEV_ES_GEN_REQ, GHCB_SEV_ES_PROT_UNSUPPORTED, GHCB_SNP_UNSUPPORTED. */
+export const SEV_TERM_SET_GEN = 0;
+export const GHCB_SEV_ES_GEN_REQ = 0;
+export const GHCB_SEV_ES_PROT_UNSUPPORTED = 1;
+export const GHCB_SNP_UNSUPPORTED = 2;
+/** Reason set 1 (Linux): GHCB registration, PSC and PVALIDATE failures, not at VMPL0. */
+export const SEV_TERM_SET_LINUX = 1;
+export const GHCB_TERM_REGISTER = 0;
+export const GHCB_TERM_PSC = 1;
+export const GHCB_TERM_PVALIDATE = 2;
+export const GHCB_TERM_NOT_VMPL0 = 3;
+
+/** The MSR value a guest writes to ask for termination: GHCB_MSR_TERM_REQ | GHCB_SEV_TERM_REASON(set, code). */
+export function ghcbMsrTermReq(reasonSet: bigint | number, reasonCode: bigint | number): bigint {
+  return GHCB_MSR_TERM_REQ
+    | ((BigInt(reasonSet) & GHCB_MSR_TERM_REASON_SET_MASK) << GHCB_MSR_TERM_REASON_SET_POS)
+    | ((BigInt(reasonCode) & GHCB_MSR_TERM_REASON_MASK) << GHCB_MSR_TERM_REASON_POS);
+}
+
+/*
+ * VMSA features (SVM_SEV_FEAT_*, arch/x86/include/asm/svm.h) and the
+ * /dev/kvm attribute that reports the ones KVM_SEV_INIT2 accepts
+ * (KVM_X86_GRP_SEV / KVM_X86_SEV_VMSA_FEATURES, arch/x86/include/uapi/asm/kvm.h).
+ */
+export const SVM_SEV_FEAT_SNP_ACTIVE = 1n << 0n;
+export const SVM_SEV_FEAT_DEBUG_SWAP = 1n << 5n;
+export const KVM_X86_GRP_SEV = 1;
+export const KVM_X86_SEV_VMSA_FEATURES = 0n;

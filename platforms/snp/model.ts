@@ -26,8 +26,8 @@ import { GuestMapping, PAGE, gfnOf, isPageAligned, isPrivateAttr, pagesOf } from
 import type { HardwareParams } from '../../lib/platform/manifest.js';
 import { SevCipher } from '../sev/cipher.js';
 import { dispatchSevOp, type SevOpHandler } from '../sev/encrypt_op.js';
-import { sevVmsaImage } from '../sev/model.js';
-import { KVM_SEV_INIT2, KVM_SEV_SNP_LAUNCH_FINISH, KVM_SEV_SNP_LAUNCH_START, KVM_SEV_SNP_LAUNCH_UPDATE, SEV_RET_INVALID_GUEST_STATE, SEV_RET_INVALID_PARAM, SIZEOF_KVM_SEV_INIT, decodeSevInit } from '../sev/uapi.js';
+import { sevSupportedVmsaFeatures, sevVmsaImage } from '../sev/model.js';
+import { ghcbMsrTermReq, KVM_SEV_INIT2, KVM_X86_GRP_SEV, KVM_X86_SEV_VMSA_FEATURES, KVM_SEV_SNP_LAUNCH_FINISH, KVM_SEV_SNP_LAUNCH_START, KVM_SEV_SNP_LAUNCH_UPDATE, SEV_RET_INVALID_GUEST_STATE, SEV_RET_INVALID_PARAM, SIZEOF_KVM_SEV_INIT, decodeSevInit } from '../sev/uapi.js';
 import { DEFAULT_SNP_CPUID_ALLOWED, SnpLaunch, snpCheckCpuid } from './launch.js';
 import { Rmp } from './rmp.js';
 import {
@@ -75,11 +75,14 @@ export function createSnpModel(hw: HardwareParams): ModelPlatform {
   const batch = typeof hw.populateBatchPages === 'number' ? BigInt(hw.populateBatchPages) : 0n;
   const rules = hw.populateRules === '7.0' ? '7.0' : '6.11';
   const hostReadsCiphertext = hw.hostRead !== 'plaintext';
+  const vmsaFeatures = sevSupportedVmsaFeatures(hw);
   return {
     name: 'snp',
     hasPrivateMem: true,
     preFault: false,
     inPlaceModes: KVM_SET_MEMORY_ATTRIBUTES2_ZERO | KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE,
+    /** sev_dev_get_attr(): the VMSA features INIT2 accepts, shared with SEV-ES. */
+    devAttr: (group, attr) => (group === KVM_X86_GRP_SEV && attr === KVM_X86_SEV_VMSA_FEATURES ? vmsaFeatures : undefined),
     attach(ctx: PlatformVmContext): PlatformVm {
       const rmp = new Rmp();
       // The VM's memory encryption key, for what a host read of a guest-owned page returns.
@@ -164,7 +167,8 @@ export function createSnpModel(hw: HardwareParams): ModelPlatform {
           const b = op.readData(SIZEOF_KVM_SEV_INIT);
           if (!b) return { errno: EFAULT };
           const p = decodeSevInit(b);
-          if (inited || p.flags !== 0 || p.ghcbVersion > 2) return { errno: EINVAL };
+          // __sev_guest_init(): as for SEV-ES, vmsa_features within sev_supported_vmsa_features.
+          if (inited || p.flags !== 0 || (p.vmsaFeatures & ~vmsaFeatures) !== 0n || p.ghcbVersion > 2) return { errno: EINVAL };
           inited = true;
           return { errno: 0 };
         },
@@ -289,6 +293,10 @@ export function createSnpModel(hw: HardwareParams): ModelPlatform {
               }
               return out;
             }
+            case 'sev.ghcb_msr_term':
+              // The GHCB MSR protocol's termination request, as for SEV-ES
+              // (sev_handle_vmgexit_msr_protocol()): SEV_TERM with the MSR value.
+              return { kind: 'fatal', exit: { reason: 'system_event', type: KVM_SYSTEM_EVENT_SEV_TERM, data: [ghcbMsrTermReq(BigInt(op.args.reasonSet ?? 0n), BigInt(op.args.reasonCode ?? 0n))] } };
             default:
               return { kind: 'done', status: BigInt(-EINVAL) };
           }

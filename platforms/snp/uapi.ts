@@ -26,8 +26,8 @@ export const KVM_SEV_SNP_PAGE_TYPE_SECRETS = 5;
 export const KVM_SEV_SNP_PAGE_TYPE_CPUID = 6;
 export const SNP_PAGE_TYPES = [1, 3, 4, 5, 6] as const;
 
-/** GHCB_MSR_TERM_REQ: the guest asks the host to end it (#VC it cannot handle). */
-export const GHCB_MSR_TERM_REQ = 0x100n;
+/** GHCB_MSR_TERM_REQ: the guest asks the host to end it (#VC it cannot handle); SEV-ES's MSR protocol. */
+export { GHCB_MSR_TERM_REQ } from '../sev/uapi.js';
 /** Model-only, destructive: a host kernel write to the page of a GPA (scenario 19). */
 export const KVM_SEV_MODEL_HOST_WRITE = 0x7f00;
 /** Model-only: copy the 48-byte launch digest to `data` (an attestation report would carry it). */

@@ -6,11 +6,11 @@
  */
 
 import { HostFault, MAP_FAILED, type Backend, type IoctlArg, type MmapResult, type StatResult, type SysResult } from '../backend.js';
-import { EBADF, EINVAL, ENODEV, ENOENT, ENOTTY, ESPIPE, EINTR } from '../errno.js';
+import { EBADF, EFAULT, EINVAL, ENODEV, ENOENT, ENOTTY, ENXIO, ESPIPE, EINTR } from '../errno.js';
 import type { GuestProgram } from '../../guest/program.js';
 import {
-  KVM_CHECK_EXTENSION, KVM_CREATE_VM, KVM_GET_VCPU_MMAP_SIZE, KVM_SET_MEMORY_ATTRIBUTES2, KVM_VCPU_MMAP_SIZE,
-  MAP_ANONYMOUS, PAGE_SIZE,
+  KVM_CHECK_EXTENSION, KVM_CREATE_VM, KVM_GET_DEVICE_ATTR, KVM_GET_VCPU_MMAP_SIZE, KVM_HAS_DEVICE_ATTR, KVM_SET_MEMORY_ATTRIBUTES2,
+  KVM_VCPU_MMAP_SIZE, MAP_ANONYMOUS, PAGE_SIZE, SIZEOF_KVM_DEVICE_ATTR,
 } from '../uapi.js';
 import { registerBuiltinPlatforms } from './builtin_platforms.js';
 import { FdTable, type OpenFile } from './fd_table.js';
@@ -163,9 +163,38 @@ export class ModelBackend implements Backend, VmHost {
         vm.put = () => { put(); if (vm.destroyed) this.vms.delete(vm); };
         return ok(this.fds.install(vm));
       }
+      case KVM_HAS_DEVICE_ATTR:
+      case KVM_GET_DEVICE_ATTR:
+        return this.devAttr(req === KVM_GET_DEVICE_ATTR, arg);
       default:
         return err(EINVAL);
     }
+  }
+
+  /**
+   * kvm_x86_dev_has_attr() / kvm_x86_dev_get_attr() (arch/x86/kvm/x86.c):
+   * a non-zero group goes to the vendor module (SVM: sev_dev_get_attr()),
+   * ENXIO for what nobody reports; GET stores the u64 at `addr` (put_user).
+   * Group 0 (KVM_X86_XCOMP_GUEST_SUPP) is not modelled: ENXIO.
+   */
+  private devAttr(get: boolean, arg: IoctlArg | undefined): SysResult {
+    if (!(arg instanceof Uint8Array) || arg.length < SIZEOF_KVM_DEVICE_ATTR) return err(EFAULT);
+    const d = new DataView(arg.buffer, arg.byteOffset, SIZEOF_KVM_DEVICE_ATTR);
+    const group = d.getUint32(4, true);
+    const attr = d.getBigUint64(8, true);
+    let val: bigint | undefined;
+    if (group !== 0) {
+      for (const p of this.platforms.all()) {
+        const v = p.devAttr?.(group, attr);
+        if (v !== undefined) val = (val ?? 0n) | v;
+      }
+    }
+    if (val === undefined) return err(ENXIO);
+    if (!get) return ok(0);
+    const out = new Uint8Array(8);
+    new DataView(out.buffer).setBigUint64(0, BigInt.asUintN(64, val), true);
+    const f = this.host.forEach(d.getBigUint64(16, true), 8, true, (st, idx, inPage, chunk, done) => st.touch(idx).set(out.subarray(done, done + chunk), inPage));
+    return f ? err(EFAULT) : ok(0);
   }
 
   async kvmRun(vcpuFd: number): Promise<SysResult> {

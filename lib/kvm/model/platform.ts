@@ -258,6 +258,13 @@ export interface ModelPlatform {
    * own platform declined.
    */
   foreignVmIoctl?(ctx: PlatformVmContext, request: number, arg: IoctlArg | undefined): SysResult | undefined;
+  /**
+   * Optional: a /dev/kvm device attribute of a non-zero group this
+   * platform's vendor module reports (x86 KVM_GET_DEVICE_ATTR →
+   * kvm_x86_ops.dev_get_attr; SVM: KVM_X86_GRP_SEV). undefined → not
+   * this platform's; the answers of all platforms are OR-ed.
+   */
+  devAttr?(group: number, attr: bigint): bigint | undefined;
 }
 
 /**

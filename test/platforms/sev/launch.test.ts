@@ -46,6 +46,13 @@ t.test('INIT2 rules', async (t) => {
   t.equal(l.init2(init).errno, EINVAL, 'twice');
   const es = new SevLaunch(true);
   t.equal(es.init2({ vmsaFeatures: 1n << 5n, flags: 0, ghcbVersion: 1 }).errno, 0);
+  // Only the supported VMSA features: every other bit is EINVAL on SEV-ES too.
+  for (let bit = 0n; bit < 64n; bit++) {
+    if (bit === 5n) continue;
+    t.equal(new SevLaunch(true).init2({ vmsaFeatures: 1n << bit, flags: 0, ghcbVersion: 1 }).errno, EINVAL, `vmsa_features bit ${bit}`);
+  }
+  t.equal(new SevLaunch(true, undefined, 0n).init2({ vmsaFeatures: 1n << 5n, flags: 0, ghcbVersion: 1 }).errno, EINVAL, 'DEBUG_SWAP when the part lacks it');
+  t.equal(new SevLaunch(true).init2({ vmsaFeatures: 0n, flags: 0, ghcbVersion: 3 }).errno, EINVAL, 'ghcb_version above GHCB_VERSION_MAX');
   t.equal(new SevLaunch(false).updateVmsa([]).errno, EINVAL, 'UPDATE_VMSA is SEV-ES only');
 });
 
