@@ -17,7 +17,14 @@
 //    must then print the same bytes and exit 0.
 // No pids or timings appear in either output (the fixtures print none and
 // neither runner prints durations), so nothing else is rewritten.
-import { unlinkSync, readFileSync, writeFileSync } from 'node:fs';
+//
+// Not compared: -n. The 6.12 runner starts every test of a collection at
+// once in the background (`run_in_netns &`), prints each block when it ends
+// (completion order), and on this machine kind its `ip netns add` /
+// `ip netns exec` pairs fail at random (`Cannot open network namespace`),
+// even for one test, so its output is not reproducible. Ours runs them in
+// list order (tools/runner/README.md, deviations).
+import { readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { installKernel, installOurs, kernelRunnerMissing, run, tmpDir, type CollectionSpec, type Install } from './helpers.js';
@@ -170,6 +177,30 @@ t.test('peer: the kernel 6.12 runner and ours print the same bytes', { skip: mis
     t.equal(normalise(ol, p.ours, false), normalise(kl, p.kernel, true), 'output.log');
     t.ok(kl.includes('# pass: stdout line\n') && !kl.includes('stale'), 'the kernel truncated and filled its log');
     for (const i of [p.kernel, p.ours]) unlinkSync(join(i.base, 'output.log'));
+  });
+  t.test('-p: bodies in /tmp/<test>, one after the other', async (t) => {
+    // -p writes /tmp/<basename>: a name of our own, and the two runners one
+    // after the other, so neither reads the other's log.
+    const name = `ksft-peer-plog-${process.pid}`;
+    const spec: CollectionSpec = {
+      tests: [{ collection: 'plog', name, fixture: 'interleave.sh' }, { collection: 'plog', name: `${name}-fail`, fixture: 'fail.sh' }],
+    };
+    const logs = [`/tmp/${name}`, `/tmp/${name}-fail`];
+    const got: { stdout: string; logs: string[]; code: number | null }[] = [];
+    try {
+      for (const inst of [installKernel(spec), await installOurs(spec)]) {
+        for (const l of logs) writeFileSync(l, 'stale\n');
+        const r = await run(inst.script, ['-p'], {});
+        got.push({ stdout: r.stdout, logs: logs.map((l) => readFileSync(l, 'latin1')), code: r.code });
+      }
+    } finally {
+      for (const l of logs) rmSync(l, { force: true });
+    }
+    const [k, o] = got;
+    t.equal(o!.stdout, k!.stdout, 'stdout');
+    t.same(o!.logs, k!.logs, 'the per-test logs');
+    t.match(k!.logs[0], /^# timeout set to 45\n# out 1\n# err 1\n/, 'the kernel truncated and wrote its log');
+    t.same([k!.code, o!.code], [0, 1]);
   });
   t.test('-l and -d', async (t) => {
     await same(t, ['-l'], { kernel: 0, ours: 0 });
