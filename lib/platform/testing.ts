@@ -5,13 +5,19 @@
  * hardware overrides when a scenario needs other [H] parameters).
  */
 import type { GuestCode } from '../guest/builder.js';
-import { isModelBackend } from '../kvm/model/index.js';
-import { KVM_CAP_EXIT_HYPERCALL, KVM_HC_MAP_GPA_RANGE, KVM_MEM_GUEST_MEMFD, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kvm/uapi.js';
+import { HostFault, type HostSignal, type SysResult } from '../kvm/backend.js';
+import { createModelBackend, isModelBackend, type KernelName, type ModelBackend } from '../kvm/model/index.js';
 import {
-  TEST_ASSERT, TEST_REQUIRE, __vmCreateWithVcpus, kvmBackend, kvmClose, vmCreateGuestMemfd, vmEnableCap, vmMemAdd, vmShape, VM_MEM_SRC_ANONYMOUS,
-  type KvmVcpu, type KvmVm, type MemRegion,
+  KVM_CAP_EXIT_HYPERCALL, KVM_EXIT_HYPERCALL, KVM_EXIT_IO, KVM_EXIT_MEMORY_FAULT, KVM_HC_MAP_GPA_RANGE, KVM_MEM_GUEST_MEMFD,
+  KVM_MEMORY_ATTRIBUTE_PRIVATE, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, UCALL_ABORT,
+} from '../kvm/uapi.js';
+import {
+  KVM_IOCTL_ERROR, REPORT_GUEST_ASSERT, TEST_ASSERT, TEST_ASSERT_EQ, TEST_FAIL, TEST_REQUIRE, __vmCreateWithVcpus, _vcpuRun, getUcall,
+  kvmBackend, kvmClose, setKvmBackend, vcpuArgsSet, vmCreateGuestMemfd, vmEnableCap, vmGuestMemPunchHole, vmMemAdd, vmSetMemoryAttributes,
+  vmShape, VM_MEM_SRC_ANONYMOUS, type KvmVcpu, type KvmVm, type MemRegion, type Ucall,
 } from '../kvm_util/index.js';
 import { SKIP, isSkipReturn } from '../harness/index.js';
+import { registerPlatformModels } from './index.js';
 import { loadPlatform } from './loader.js';
 import { probePlatform } from './probe.js';
 import type { HardwareParams } from './manifest.js';
@@ -67,6 +73,11 @@ function skipPlatform(reason: string): never {
   throw new Error(reason);
 }
 
+/**
+ * A VM of platform `name` with one vCPU and the test region. The guest code,
+ * if any, gets the region's GPA as its argument (vcpu_args_set(vcpu, 1, gpa)
+ * in the upstream private-memory tests).
+ */
 export function cocoVmCreate(name: string, guestCode: GuestCode | undefined, opts: CocoVmOptions = {}): CocoVm {
   const plugin = usePlatform(name, opts.hardware);
   const { vm, vcpus } = __vmCreateWithVcpus(vmShape(plugin.vmType), 1, 0, guestCode);
@@ -82,7 +93,99 @@ export function cocoVmCreate(name: string, guestCode: GuestCode | undefined, opt
   } else if (npages > 0) {
     region = vmMemAdd(vm, VM_MEM_SRC_ANONYMOUS, COCO_TEST_GPA, COCO_TEST_SLOT, npages, opts.gmem === false ? 0 : KVM_MEM_GUEST_MEMFD);
   }
-  return { plugin, vm, vcpu: vcpus[0]!, region, gpa: COCO_TEST_GPA };
+  const vcpu = vcpus[0]!;
+  if (guestCode) vcpuArgsSet(vcpu, COCO_TEST_GPA);
+  return { plugin, vm, vcpu, region, gpa: COCO_TEST_GPA };
+}
+
+/**
+ * Make a model backend of another kernel release this process's backend
+ * (the inplace profile's [P] conversions have no other way in), with every
+ * plugin's behaviour registered.
+ */
+export function useModelKernel(kernel: KernelName): ModelBackend {
+  const b = createModelBackend({ kernel });
+  registerPlatformModels({ register: (t, p) => b.registerPlatform(t, p) });
+  setKvmBackend(b);
+  return b;
+}
+
+export interface RunToUcallOptions {
+  /**
+   * Answer KVM_EXIT_HYPERCALL(KVM_HC_MAP_GPA_RANGE) on the way as a VMM
+   * does: the plugin's conversion decodes the exit, the range's attributes
+   * follow it, the hypercall returns 0.
+   */
+  readonly serve?: PlatformPlugin;
+  /** While serving: a conversion to shared also punches the pages out of the guest_memfd. */
+  readonly punchOnShare?: boolean;
+}
+
+/**
+ * KVM_RUN until the guest's next ucall, which must be `want`: a guest
+ * assertion on the way is reported at the guest's line, any other exit or
+ * ucall fails the test.
+ */
+export async function runToUcall(vcpu: KvmVcpu, want: number, opts: RunToUcallOptions = {}): Promise<Ucall> {
+  for (;;) {
+    const r = await _vcpuRun(vcpu);
+    TEST_ASSERT(r.ret === 0, KVM_IOCTL_ERROR('KVM_RUN', r.ret, r.errno));
+    const req = opts.serve?.conversion?.decodeExit(vcpu.run);
+    if (vcpu.run.exitReason === KVM_EXIT_HYPERCALL && req) {
+      vmSetMemoryAttributes(vcpu.vm, req.gpa, req.size, req.toPrivate ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0n);
+      if (opts.punchOnShare && !req.toPrivate) vmGuestMemPunchHole(vcpu.vm, req.gpa, req.size);
+      opts.serve!.conversion!.complete(vcpu.run, 0n);
+      continue;
+    }
+    TEST_ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_IO);
+    const uc = getUcall(vcpu);
+    if (uc.cmd === UCALL_ABORT && want !== UCALL_ABORT) REPORT_GUEST_ASSERT(uc, vcpu);
+    TEST_ASSERT_EQ(uc.cmd, want);
+    return uc;
+  }
+}
+
+export interface MemoryFaultExit {
+  /** KVM_RUN's errno: EFAULT for a conversion request, EHWPOISON for a memory error. */
+  readonly errno: number;
+  readonly flags?: bigint;
+  readonly gpa?: bigint;
+  readonly size?: bigint;
+}
+
+/**
+ * A finished KVM_RUN `r` that must have been -1/`errno` with
+ * KVM_EXIT_MEMORY_FAULT describing the given range (fields left out are
+ * not checked).
+ */
+export function expectMemoryFault(vcpu: KvmVcpu, r: SysResult, e: MemoryFaultExit): void {
+  TEST_ASSERT_EQ(r.ret, -1);
+  TEST_ASSERT_EQ(r.errno, e.errno);
+  TEST_ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_MEMORY_FAULT);
+  if (e.flags !== undefined) TEST_ASSERT_EQ(vcpu.run.memoryFaultFlags, e.flags);
+  if (e.gpa !== undefined) TEST_ASSERT_EQ(vcpu.run.memoryFaultGpa, e.gpa);
+  if (e.size !== undefined) TEST_ASSERT_EQ(vcpu.run.memoryFaultSize, e.size);
+}
+
+/** KVM_RUN once, expecting the memory-fault exit `e`. */
+export async function runToMemoryFault(vcpu: KvmVcpu, e: MemoryFaultExit): Promise<void> {
+  expectMemoryFault(vcpu, await _vcpuRun(vcpu), e);
+}
+
+/**
+ * A host access that must take `signal` (with si_code `code` when given),
+ * as the VMM touching memory the platform took away does.
+ */
+export function expectHostFault(access: () => unknown, signal: HostSignal, code?: string): HostFault {
+  try {
+    access();
+  } catch (e) {
+    if (!(e instanceof HostFault)) throw e;
+    TEST_ASSERT(e.signal === signal, `host access took ${e.signal} (${e.code}), expected ${signal}`);
+    if (code !== undefined) TEST_ASSERT(e.code === code, `host access took ${e.signal} (${e.code}), expected ${code}`);
+    return e;
+  }
+  return TEST_FAIL(`host access completed, expected ${signal}`);
 }
 
 /** A page of the VMM's own memory filled with `pattern`: a populate source. */

@@ -3,40 +3,25 @@
  * 32, 36): populate before activation, RSI_IPA_STATE_SET as a memory-fault
  * exit, SEA on a protected access to RIPAS EMPTY, SIGBUS for the VMM.
  */
-import { HostFault } from '../../../lib/kvm/backend.js';
-import { EFAULT, EHWPOISON, EINVAL, EOPNOTSUPP, EPERM } from '../../../lib/kvm/errno.js';
+import { EFAULT, EINVAL, EOPNOTSUPP, EPERM } from '../../../lib/kvm/errno.js';
 import {
-  GUEST_MEMFD_FLAG_MMAP, KVM_CAP_GUEST_MEMFD_FLAGS, KVM_EXIT_IO, KVM_EXIT_MEMORY_FAULT, KVM_EXIT_SYSTEM_EVENT,
-  KVM_MEMORY_EXIT_FLAG_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, UCALL_DONE, UCALL_SYNC,
+  GUEST_MEMFD_FLAG_MMAP, KVM_CAP_GUEST_MEMFD_FLAGS, KVM_EXIT_SYSTEM_EVENT, KVM_MEMORY_EXIT_FLAG_PRIVATE, MAP_SHARED, PROT_READ,
+  PROT_WRITE, UCALL_DONE, UCALL_SYNC,
 } from '../../../lib/kvm/uapi.js';
 import { ASSERT_EQ, ASSERT_TRUE, SKIP, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.js';
 import {
-  REPORT_GUEST_ASSERT, __vmCreateGuestMemfd, _vcpuRun, getUcall, hostFill, hostRead, mmap, vmCheckCap, vmCreateGuestMemfd,
-  vmGuestMemPunchHole, vmIoctl, vmMemSetPrivate, vmMemSetShared, type KvmVcpu,
+  _vcpuRun, hostFill, hostRead, mmap, vmCheckCap, vmCreateGuestMemfd, vmMemSetPrivate, vmMemSetShared, type KvmVcpu,
 } from '../../../lib/kvm_util/index.js';
-import { KVM_MODEL_INJECT_POISON, encodePoisonArg } from '../../../lib/platform/poison.js';
-import { cocoVmCreate, sourcePage } from '../../../lib/platform/testing.js';
+import { cocoVmCreate, expectHostFault, runToMemoryFault, runToUcall, sourcePage } from '../../../lib/platform/testing.js';
 import { ccaRsiIpaStateSet } from '../../../platforms/cca/guest.js';
 import { __rmiPopulate, ccaModelRim, expectedRim, rmiPopulate } from '../../../platforms/cca/host.js';
 import { toHex } from '../../../lib/platform/digest.js';
 import { KVM_SYSTEM_EVENT_CRASH, RSI_REJECT } from '../../../platforms/cca/uapi.js';
+import { gmemFlagsAboveReported, poisonedGmemPage, punchHoleInMappedPrivateMemory } from '../scenarios.js';
 
-async function runToUcall(vcpu: KvmVcpu, want: number): Promise<void> {
-  const r = await _vcpuRun(vcpu);
-  ASSERT_EQ(r.ret, 0);
-  ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_IO);
-  const uc = getUcall(vcpu);
-  if (uc.cmd !== want) REPORT_GUEST_ASSERT(uc, vcpu);
-}
-
+/** RSI_IPA_STATE_SET reaches the VMM as a memory-fault exit: PRIVATE for RAM, 0 for EMPTY. */
 async function expectRipasExit(vcpu: KvmVcpu, gpa: bigint, size: bigint, toRam: boolean): Promise<void> {
-  const r = await _vcpuRun(vcpu);
-  ASSERT_EQ(r.ret, -1);
-  ASSERT_EQ(r.errno, EFAULT);
-  ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_MEMORY_FAULT);
-  ASSERT_EQ(vcpu.run.memoryFaultFlags, toRam ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0n);
-  ASSERT_EQ(vcpu.run.memoryFaultGpa, gpa);
-  ASSERT_EQ(vcpu.run.memoryFaultSize, size);
+  await runToMemoryFault(vcpu, { errno: EFAULT, flags: toRam ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0n, gpa, size });
 }
 
 TEST('scenario_08_populate_source_not_4k_aligned', () => {
@@ -53,7 +38,6 @@ TEST('scenario_09_populate_after_first_run', async () => {
     g.memcmp(base, 4096, 0x09, { view: 'private' });
     g.done();
   });
-  vcpu.args = [gpa];
   vmMemSetPrivate(vm, gpa, 8192);
   rmiPopulate(vm, { base: gpa, size: 4096n, sourceUaddr: sourcePage(0x09), measure: true });
   // The first KVM_RUN activates the realm.
@@ -68,7 +52,6 @@ async function launchMeasured(measure: boolean): Promise<string> {
     g.memcmp(base, 4096, 0x44, { view: 'private' });
     g.done();
   });
-  vcpu.args = [gpa];
   vmMemSetPrivate(vm, gpa, 4096);
   rmiPopulate(vm, { base: gpa, size: 4096n, sourceUaddr: sourcePage(0x44), measure });
   await runToUcall(vcpu, UCALL_DONE);
@@ -92,7 +75,6 @@ TEST('scenario_24_ripas_empty_then_protected_access_is_sea', async () => {
     g.read(base, 8, { view: 'private' });
     g.done();
   });
-  vcpu.args = [gpa];
   await expectRipasExit(vcpu, gpa, 4096n, false);
   vmMemSetShared(vm, gpa, 4096);
   hostFill(region!.hva, 4096, 0x24);
@@ -111,7 +93,6 @@ TEST('scenario_25_ripas_change_rejected_by_host', async () => {
     g.memcmp(base, 4096, 0x25, { view: 'private' });
     g.done();
   });
-  vcpu.args = [gpa];
   vmMemSetPrivate(vm, gpa, 4096);
   await expectRipasExit(vcpu, gpa, 4096n, false);
   // The VMM keeps the range private: the next entry answers REJECT.
@@ -125,56 +106,15 @@ TEST('scenario_26_vmm_touches_delegated_gmem_page', () => {
   const gmem = vmCreateGuestMemfd(vm, 4096, GUEST_MEMFD_FLAG_MMAP);
   const m = mmap(0n, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, gmem, 0);
   ASSERT_EQ(m.errno, 0);
-  let fault: unknown;
-  try {
-    hostRead(m.addr, 8);
-  } catch (e) {
-    fault = e;
-  }
-  ASSERT_TRUE(fault instanceof HostFault);
-  ASSERT_EQ((fault as HostFault).signal, 'SIGBUS');
+  expectHostFault(() => hostRead(m.addr, 8), 'SIGBUS');
 });
 
-TEST('scenario_31_punch_hole_in_mapped_private_memory', async () => {
-  const { vm, vcpu, gpa } = cocoVmCreate('cca', (g, base) => {
-    g.memset(base, 4096, 0x31, { view: 'private' });
-    g.sync(1);
-    g.memcmp(base, 4096, 0, { view: 'private' });
-    g.done();
-  });
-  vcpu.args = [gpa];
-  vmMemSetPrivate(vm, gpa, 4096);
-  await runToUcall(vcpu, UCALL_SYNC);
-  vmGuestMemPunchHole(vm, gpa, 4096);
-  await runToUcall(vcpu, UCALL_DONE);
-});
+TEST('scenario_31_punch_hole_in_mapped_private_memory', () => punchHoleInMappedPrivateMemory({ name: 'cca' }));
 
 TEST('scenario_32_gmem_flags_above_reported', () => {
-  const { vm } = cocoVmCreate('cca', undefined, { npages: 0 });
-  const supported = BigInt(vmCheckCap(vm, KVM_CAP_GUEST_MEMFD_FLAGS));
-  for (let bit = 0n; bit < 64n; bit++) {
-    if (supported & (1n << bit)) continue;
-    const r = __vmCreateGuestMemfd(vm, 4096, 1n << bit);
-    ASSERT_EQ(r.ret, -1);
-    ASSERT_EQ(r.errno, EINVAL);
-  }
+  gmemFlagsAboveReported('cca');
 });
 
-TEST('scenario_36_poisoned_gmem_page', async () => {
-  const { vm, vcpu, gpa } = cocoVmCreate('cca', (g, base) => {
-    g.memset(base, 8192, 0x36, { view: 'private' });
-    g.sync(1);
-    g.read(base, 8, { view: 'private' });
-    g.done();
-  });
-  vcpu.args = [gpa];
-  vmMemSetPrivate(vm, gpa, 8192);
-  await runToUcall(vcpu, UCALL_SYNC);
-  vmIoctl(vm, KVM_MODEL_INJECT_POISON, encodePoisonArg(gpa));
-  const r = await _vcpuRun(vcpu);
-  ASSERT_EQ(r.errno, EHWPOISON);
-  ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_MEMORY_FAULT);
-  ASSERT_EQ(vm.regions.has(10), true);
-});
+TEST('scenario_36_poisoned_gmem_page', () => poisonedGmemPage({ name: 'cca' }));
 
 void TEST_HARNESS_MAIN();

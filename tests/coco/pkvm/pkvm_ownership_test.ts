@@ -4,37 +4,19 @@
  * VMM exit, SIGSEGV (SEGV_ACCERR) for the VMM on a guest-owned page, zeroed
  * pages on relinquish and teardown.
  */
-import { HostFault } from '../../../lib/kvm/backend.js';
-import { KVM_EXIT_IO, UCALL_DONE, UCALL_SYNC } from '../../../lib/kvm/uapi.js';
-import { ASSERT_EQ, ASSERT_TRUE, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.js';
-import { REPORT_GUEST_ASSERT, _vcpuRun, getUcall, hostFill, hostRead, hostWrite, type KvmVcpu } from '../../../lib/kvm_util/index.js';
-import { cocoVmCreate } from '../../../lib/platform/testing.js';
+import { UCALL_DONE, UCALL_SYNC } from '../../../lib/kvm/uapi.js';
+import { ASSERT_EQ, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.js';
+import { hostFill, hostRead, hostWrite } from '../../../lib/kvm_util/index.js';
+import { cocoVmCreate, expectHostFault, runToUcall } from '../../../lib/platform/testing.js';
 import { pkvmHypMeminfo, pkvmMemRelinquish, pkvmMemShare, pkvmMemUnshare } from '../../../platforms/pkvm/guest.js';
 
-/** Every exit must be a ucall: pKVM conversions never reach the VMM. */
-async function runToUcall(vcpu: KvmVcpu, want: number): Promise<bigint> {
-  const r = await _vcpuRun(vcpu);
-  ASSERT_EQ(r.ret, 0);
-  ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_IO);
-  const uc = getUcall(vcpu);
-  if (uc.cmd !== want) REPORT_GUEST_ASSERT(uc, vcpu);
-  return uc.args[1] ?? 0n;
-}
+// runToUcall() allows no other exit: pKVM conversions never reach the VMM.
 
-function expectSegv(action: () => unknown): void {
-  let fault: unknown;
-  try {
-    action();
-  } catch (e) {
-    fault = e;
-  }
-  ASSERT_TRUE(fault instanceof HostFault);
-  ASSERT_EQ((fault as HostFault).signal, 'SIGSEGV');
-  ASSERT_EQ((fault as HostFault).code, 'SEGV_ACCERR');
-}
+/** The VMM's access to a page the guest owns: EL2 refuses the stage-2 access. */
+const expectSegv = (access: () => unknown): unknown => expectHostFault(access, 'SIGSEGV', 'SEGV_ACCERR');
 
 TEST('scenario_21_vmm_read_of_donated_page', async () => {
-  const { vcpu, gpa, region } = cocoVmCreate('pkvm', (g, base) => {
+  const { vcpu, region } = cocoVmCreate('pkvm', (g, base) => {
     pkvmHypMeminfo(g);
     g.memset(base, 4096, 0x21);
     g.sync(1);
@@ -44,7 +26,6 @@ TEST('scenario_21_vmm_read_of_donated_page', async () => {
     g.sync(3);
     g.done();
   }, { npages: 4, gmem: false });
-  vcpu.args = [gpa];
   const hva = region!.hva;
   await runToUcall(vcpu, UCALL_SYNC);
   expectSegv(() => hostRead(hva, 8));
@@ -56,7 +37,7 @@ TEST('scenario_21_vmm_read_of_donated_page', async () => {
 });
 
 TEST('scenario_22_payload_before_run_then_donation', async () => {
-  const { vm, vcpu, gpa, region } = cocoVmCreate('pkvm', (g, base) => {
+  const { vm, vcpu, region } = cocoVmCreate('pkvm', (g, base) => {
     g.memcmp(base, 4096, 0x22);
     g.memset(base + 4096n, 4096, 0x23);
     g.sync(1);
@@ -64,7 +45,6 @@ TEST('scenario_22_payload_before_run_then_donation', async () => {
     g.sync(2);
     g.done();
   }, { npages: 4, gmem: false });
-  vcpu.args = [gpa];
   const hva = region!.hva;
   // Written before the first run: the guest sees it after donation.
   hostFill(hva, 4096, 0x22);
@@ -83,14 +63,13 @@ TEST('scenario_22_payload_before_run_then_donation', async () => {
 });
 
 TEST('scenario_23_mem_share_of_a_page_not_faulted_in', async () => {
-  const { vcpu, gpa, region } = cocoVmCreate('pkvm', (g, base) => {
+  const { vcpu, region } = cocoVmCreate('pkvm', (g, base) => {
     // Never touched: the share goes through the data-abort path first [A].
     pkvmMemShare(g, base + 4096n);
     g.sync(1);
     g.memcmp(base + 4096n, 4096, 0x5e);
     g.done();
   }, { npages: 4, gmem: false });
-  vcpu.args = [gpa];
   await runToUcall(vcpu, UCALL_SYNC);
   // Shared: the VMM reads and writes it, the guest sees the write.
   hostFill(region!.hva + 4096n, 4096, 0x5e);

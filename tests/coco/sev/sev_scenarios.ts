@@ -5,16 +5,14 @@
  */
 import { EINVAL, EIO, ENODEV } from '../../../lib/kvm/errno.js';
 import {
-  KVM_CAP_GUEST_MEMFD_FLAGS, KVM_CAP_MEMORY_ATTRIBUTES, KVM_EXIT_IO, KVM_MEMORY_ATTRIBUTE_PRIVATE, MAP_SHARED, PROT_READ,
-  PROT_WRITE, UCALL_ABORT, UCALL_DONE,
+  KVM_CAP_MEMORY_ATTRIBUTES, KVM_MEMORY_ATTRIBUTE_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, UCALL_ABORT, UCALL_DONE, UCALL_SYNC,
 } from '../../../lib/kvm/uapi.js';
 import { ASSERT_EQ, ASSERT_NE, ASSERT_TRUE, TEST } from '../../../lib/harness/index.js';
 import {
-  REPORT_GUEST_ASSERT, __vmCreateGuestMemfd, __vmSetMemoryAttributes, _vcpuRun, getUcall, hostFill, hostRead, hostWrite,
-  mmap, vmCheckCap, vmCreateGuestMemfd, type KvmVcpu,
+  __vmSetMemoryAttributes, hostFill, hostRead, hostWrite, mmap, vmCheckCap, vmCreateGuestMemfd,
 } from '../../../lib/kvm_util/index.js';
 import { sha, toHex } from '../../../lib/platform/digest.js';
-import { cocoVmCreate, sourcePage } from '../../../lib/platform/testing.js';
+import { cocoVmCreate, runToUcall, sourcePage } from '../../../lib/platform/testing.js';
 import { sevSetCbit } from '../../../platforms/sev/guest.js';
 import {
   __sevIoctl, __vmSevLaunchUpdateData, vmSevInit2, vmSevLaunch, vmSevLaunchFinish, vmSevLaunchMeasure, vmSevLaunchStart,
@@ -23,13 +21,7 @@ import {
 import { sevMeasurement, sevTikFromSession, DEFAULT_SEV_API } from '../../../platforms/sev/launch.js';
 import { sevVmsaImage } from '../../../platforms/sev/model.js';
 import { KVM_SEV_INIT2, SEV_POLICY_ES, SEV_POLICY_NO_DBG, SEV_RET_INVALID_GUEST_STATE, encodeSevInit } from '../../../platforms/sev/uapi.js';
-
-async function runUcall(vcpu: KvmVcpu): Promise<number> {
-  const r = await _vcpuRun(vcpu);
-  ASSERT_EQ(r.ret, 0);
-  ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_IO);
-  return getUcall(vcpu).cmd;
-}
+import { gmemFlagsAboveReported } from '../scenarios.js';
 
 export function sevScenarios(name: 'sev' | 'sev_es'): void {
   const es = name === 'sev_es';
@@ -60,9 +52,7 @@ export function sevScenarios(name: 'sev' | 'sev_es'): void {
     launch(c);
     // Encrypted in place: the host now sees ciphertext, the guest plaintext.
     ASSERT_NE(hostRead(c.region!.hva, 16)[0], 0x5a);
-    c.vcpu.args = [c.gpa];
-    const cmd = await runUcall(c.vcpu);
-    if (cmd !== UCALL_DONE) REPORT_GUEST_ASSERT(getUcall(c.vcpu), c.vcpu);
+    await runToUcall(c.vcpu, UCALL_DONE);
   });
 
   TEST('launch_measurement_matches_guest_owner', () => {
@@ -110,16 +100,14 @@ export function sevScenarios(name: 'sev' | 'sev_es'): void {
       g.done();
     }, { npages: 1, gmem: false });
     launch(c);
-    c.vcpu.args = [c.gpa];
-    ASSERT_EQ(await runUcall(c.vcpu), 1);
+    await runToUcall(c.vcpu, UCALL_SYNC);
     // The host reads ciphertext, not 0x33, and nothing faults.
     const seen = hostRead(c.region!.hva, 4096);
     ASSERT_TRUE(seen.some((b) => b !== 0x33));
     hostWrite(c.region!.hva, new Uint8Array(4096).fill(0x77));
     // The guest's own assert fails: it read garbage, not a fault or an exit.
-    const cmd = await runUcall(c.vcpu);
-    ASSERT_EQ(cmd, UCALL_ABORT);
-    ASSERT_TRUE(getUcall(c.vcpu).buffer.includes('Guest expected 0x77'));
+    const uc = await runToUcall(c.vcpu, UCALL_ABORT);
+    ASSERT_TRUE(uc.buffer.includes('Guest expected 0x77'));
   });
 
   TEST('c_bit_clear_read_sees_ciphertext', async () => {
@@ -130,8 +118,7 @@ export function sevScenarios(name: 'sev' | 'sev_es'): void {
       g.done();
     }, { npages: 1, gmem: false });
     launch(c);
-    c.vcpu.args = [c.gpa];
-    ASSERT_EQ(await runUcall(c.vcpu), UCALL_ABORT);
+    await runToUcall(c.vcpu, UCALL_ABORT);
   });
 
   TEST('sev_init2_on_other_vm_types', () => {
@@ -148,13 +135,6 @@ export function sevScenarios(name: 'sev' | 'sev_es'): void {
   });
 
   TEST('scenario_32_gmem_flags_above_reported', () => {
-    const { vm } = cocoVmCreate(name, undefined, { npages: 0 });
-    const supported = BigInt(vmCheckCap(vm, KVM_CAP_GUEST_MEMFD_FLAGS));
-    for (let bit = 0n; bit < 64n; bit++) {
-      if (supported & (1n << bit)) continue;
-      const r = __vmCreateGuestMemfd(vm, 4096, 1n << bit);
-      ASSERT_EQ(r.ret, -1);
-      ASSERT_EQ(r.errno, EINVAL);
-    }
+    gmemFlagsAboveReported(name);
   });
 }

@@ -49,7 +49,6 @@ TEST('scenario_14_psc_msr_and_batched_ghcb_psc', async () => {
     ]);
     g.done();
   }, { npages: 4096 });
-  vcpu.args = [gpa];
   const exits = await serve(vcpu);
   expectDone(vcpu);
   // MSR: one page. GHCB: one exit per contiguous run of the same op and size.
@@ -67,24 +66,22 @@ TEST('scenario_14_psc_msr_and_batched_ghcb_psc', async () => {
 });
 
 TEST('scenario_15_vmm_refuses_psc', async () => {
-  const { vcpu, gpa } = cocoVmCreate('snp', (g, base) => {
+  const { vcpu } = cocoVmCreate('snp', (g, base) => {
     snpPscMsr(g, base, true, GHCB_MSR_PSC_RESP_ERROR);
     snpPsc(g, [{ gfn: (base >> 12n) + 1n, toPrivate: true, huge: false }], VMGEXIT_PSC_ERROR_GENERIC);
     g.done();
   });
-  vcpu.args = [gpa];
   const exits = await serve(vcpu, 1n);
   ASSERT_EQ(exits.length, 2);
   expectDone(vcpu);
 });
 
 TEST('scenario_16_private_access_without_pvalidate', async () => {
-  const { vcpu, gpa } = cocoVmCreate('snp', (g, base) => {
+  const { vcpu } = cocoVmCreate('snp', (g, base) => {
     snpPscMsr(g, base, true);
     g.memset(base, 8, 0x11, { view: 'private' });
     g.done();
   });
-  vcpu.args = [gpa];
   await serve(vcpu);
   // #VC "page not validated": guest-fatal, reported as a termination request, not a memory-fault exit.
   ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_SYSTEM_EVENT);
@@ -92,7 +89,7 @@ TEST('scenario_16_private_access_without_pvalidate', async () => {
 });
 
 TEST('scenario_17_pvalidate_4k_inside_2m_rmp_entry', async () => {
-  const { vcpu, gpa } = cocoVmCreate('snp', (g, base) => {
+  const { vcpu } = cocoVmCreate('snp', (g, base) => {
     snpPsc(g, [{ gfn: base >> 12n, toPrivate: true, huge: true }]);
     // The instruction alone reports the size mismatch...
     snpPvalidate(g, base + 4096n, { onSizeMismatch: 'return', expect: PVALIDATE_FAIL_SIZEMISMATCH });
@@ -104,7 +101,6 @@ TEST('scenario_17_pvalidate_4k_inside_2m_rmp_entry', async () => {
     g.memcmp(base + 4096n, 4096, 0x17, { view: 'private' });
     g.done();
   }, { npages: 512, hardware: { largeFolios: true } });
-  vcpu.args = [gpa];
   await serve(vcpu);
   expectDone(vcpu);
 });

@@ -3,12 +3,13 @@
  * (reference/platforms.md §2.4 d; scenarios 3, 4, 5, 6, 8, 9) and the
  * -EAGAIN partial-progress contract.
  */
+import type { GuestCode } from '../../../lib/guest/builder.js';
 import { EAGAIN, EEXIST, EINVAL, EIO } from '../../../lib/kvm/errno.js';
-import { KVM_EXIT_IO, UCALL_DONE } from '../../../lib/kvm/uapi.js';
+import { UCALL_DONE } from '../../../lib/kvm/uapi.js';
 import { ASSERT_EQ, ASSERT_NE, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.js';
-import { REPORT_GUEST_ASSERT, _vcpuRun, getUcall, hostRead, hostWrite, vmMemSetPrivate } from '../../../lib/kvm_util/index.js';
+import { hostRead, hostWrite, vmMemSetPrivate } from '../../../lib/kvm_util/index.js';
 import { toHex } from '../../../lib/platform/digest.js';
-import { cocoVmCreate, sourcePage } from '../../../lib/platform/testing.js';
+import { cocoVmCreate, runToUcall, sourcePage, type CocoVm, type CocoVmOptions } from '../../../lib/platform/testing.js';
 import { __snpLaunchUpdate, snpLaunchFinish, snpLaunchStart, snpLaunchUpdate, snpModelLaunchDigest } from '../../../platforms/snp/host.js';
 import { expectedSnpDigest } from '../../../platforms/snp/launch.js';
 import { SEV_RET_INVALID_GUEST_STATE, SEV_RET_INVALID_PARAM } from '../../../platforms/sev/uapi.js';
@@ -18,7 +19,8 @@ import {
 
 const GFN = (1n << 32n) >> 12n;
 
-function started(opts: Parameters<typeof cocoVmCreate>[2] = {}, guest?: Parameters<typeof cocoVmCreate>[1]) {
+/** An SNP VM after SNP_LAUNCH_START, ready for SNP_LAUNCH_UPDATE. */
+function started(opts: CocoVmOptions = {}, guest?: GuestCode): CocoVm {
   const c = cocoVmCreate('snp', guest, opts);
   snpLaunchStart(c.vm);
   return c;
@@ -51,12 +53,7 @@ TEST('scenario_05_zero_page_without_uaddr', async () => {
   const bad = __snpLaunchUpdate(vm, { gfnStart: GFN + 1n, uaddr: 0n, len: 4096n, type: KVM_SEV_SNP_PAGE_TYPE_NORMAL, flags: 0 });
   ASSERT_EQ(bad.errno, EINVAL);
   snpLaunchFinish(vm);
-  vcpu.args = [gpa];
-  const r = await _vcpuRun(vcpu);
-  ASSERT_EQ(r.ret, 0);
-  ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_IO);
-  const uc = getUcall(vcpu);
-  if (uc.cmd !== UCALL_DONE) REPORT_GUEST_ASSERT(uc, vcpu);
+  await runToUcall(vcpu, UCALL_DONE);
 });
 
 TEST('scenario_06_cpuid_page_with_bad_leaf', () => {

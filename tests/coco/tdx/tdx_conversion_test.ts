@@ -4,55 +4,39 @@
  * KVM_EXIT_HYPERCALL(KVM_HC_MAP_GPA_RANGE), RETRY on a pending interrupt,
  * the shared-bit/attribute mismatch and the unaccepted page.
  */
+import type { GuestView } from '../../../lib/guest/program.js';
 import { EFAULT, EINVAL, EIO } from '../../../lib/kvm/errno.js';
 import {
-  KVM_EXIT_HYPERCALL, KVM_EXIT_IO, KVM_EXIT_MEMORY_FAULT, KVM_HC_MAP_GPA_RANGE, KVM_MAP_GPA_RANGE_ENCRYPTED,
-  KVM_MEMORY_EXIT_FLAG_PRIVATE, UCALL_DONE,
+  KVM_EXIT_HYPERCALL, KVM_EXIT_IO, KVM_HC_MAP_GPA_RANGE, KVM_MAP_GPA_RANGE_ENCRYPTED, KVM_MEMORY_EXIT_FLAG_PRIVATE, UCALL_DONE,
 } from '../../../lib/kvm/uapi.js';
 import { ASSERT_EQ, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.js';
 import {
   REPORT_GUEST_ASSERT, __vmSetMemoryAttributes, _vcpuRun, getUcall, vcpuIoctl, vmMemSetPrivate, vmSetMemoryAttributes,
-  type KvmVcpu,
 } from '../../../lib/kvm_util/index.js';
-import { cocoVmCreate } from '../../../lib/platform/testing.js';
+import { cocoVmCreate, runToMemoryFault, runToUcall, type CocoVm, type CocoVmOptions } from '../../../lib/platform/testing.js';
 import { __tdxInitVm, tdxFinalizeVm, tdxInitAndFinalize, tdxInitVcpu, tdxInitVm } from '../../../platforms/tdx/host.js';
 import { tdxAccept, tdxMapGpa, tdxMapGpaResume } from '../../../platforms/tdx/guest.js';
 import { KVM_INTERRUPT, TDVMCALL_STATUS_RETRY, TDVMCALL_STATUS_SUBFUNC_UNSUPPORTED } from '../../../platforms/tdx/uapi.js';
 
-async function expectDone(vcpu: KvmVcpu): Promise<void> {
-  const r = await _vcpuRun(vcpu);
-  ASSERT_EQ(r.ret, 0);
-  ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_IO);
-  const uc = getUcall(vcpu);
-  if (uc.cmd !== UCALL_DONE) REPORT_GUEST_ASSERT(uc, vcpu);
+/** A finalised TD whose guest reads its first page, which the VMM made private and the guest never ACCEPTed. */
+function tdReadingUnacceptedPage(view: GuestView, opts: CocoVmOptions = {}): CocoVm {
+  const c = cocoVmCreate('tdx', (g, base) => {
+    g.read(base, 8, { view });
+    g.done();
+  }, opts);
+  tdxInitAndFinalize(c.vm);
+  vmMemSetPrivate(c.vm, c.gpa, 4096);
+  return c;
 }
 
 TEST('scenario_10_shared_bit_on_private_gfn', async () => {
-  const { vm, vcpu, gpa } = cocoVmCreate('tdx', (g, base) => {
-    g.read(base, 8, { view: 'shared' });
-    g.done();
-  });
-  vcpu.args = [1n << 32n];
-  tdxInitAndFinalize(vm);
-  vmMemSetPrivate(vm, gpa, 4096);
-  const r = await _vcpuRun(vcpu);
-  ASSERT_EQ(r.ret, -1);
-  ASSERT_EQ(r.errno, EFAULT);
-  ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_MEMORY_FAULT);
-  ASSERT_EQ(vcpu.run.memoryFaultFlags, 0n);
+  const { vcpu, gpa } = tdReadingUnacceptedPage('shared');
   // The GPA comes with the shared bit stripped.
-  ASSERT_EQ(vcpu.run.memoryFaultGpa, gpa);
-  ASSERT_EQ(vcpu.run.memoryFaultSize, 4096n);
+  await runToMemoryFault(vcpu, { errno: EFAULT, flags: 0n, gpa, size: 4096n });
 });
 
 TEST('scenario_11_access_before_accept_kills_the_td', async () => {
-  const { vm, vcpu, gpa } = cocoVmCreate('tdx', (g, base) => {
-    g.read(base, 8, { view: 'private' });
-    g.done();
-  });
-  vcpu.args = [1n << 32n];
-  tdxInitAndFinalize(vm);
-  vmMemSetPrivate(vm, gpa, 4096);
+  const { vcpu } = tdReadingUnacceptedPage('private');
   // 6.16: "Guest access before accepting", the VM is dead: -EIO, and again on every later KVM_RUN.
   for (let i = 0; i < 2; i++) {
     const r = await _vcpuRun(vcpu);
@@ -62,19 +46,8 @@ TEST('scenario_11_access_before_accept_kills_the_td', async () => {
 });
 
 TEST('scenario_11_access_before_accept_memory_fault_size_0', async () => {
-  const { vm, vcpu, gpa } = cocoVmCreate('tdx', (g, base) => {
-    g.read(base, 8, { view: 'private' });
-    g.done();
-  }, { hardware: { pendingAccess: 'memory-fault-size0' } });
-  vcpu.args = [1n << 32n];
-  tdxInitAndFinalize(vm);
-  vmMemSetPrivate(vm, gpa, 4096);
-  const r = await _vcpuRun(vcpu);
-  ASSERT_EQ(r.ret, -1);
-  ASSERT_EQ(r.errno, EFAULT);
-  ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_MEMORY_FAULT);
-  ASSERT_EQ(vcpu.run.memoryFaultFlags, KVM_MEMORY_EXIT_FLAG_PRIVATE);
-  ASSERT_EQ(vcpu.run.memoryFaultSize, 0n);
+  const { vm, vcpu } = tdReadingUnacceptedPage('private', { hardware: { pendingAccess: 'memory-fault-size0' } });
+  await runToMemoryFault(vcpu, { errno: EFAULT, flags: KVM_MEMORY_EXIT_FLAG_PRIVATE, size: 0n });
   // A VMM converting "size 0" gets EINVAL from KVM_SET_MEMORY_ATTRIBUTES.
   const s = __vmSetMemoryAttributes(vm, vcpu.run.memoryFaultGpa, vcpu.run.memoryFaultSize, 0n);
   ASSERT_EQ(s.ret, -1);
@@ -86,10 +59,9 @@ TEST('scenario_12_map_gpa_without_exit_hypercall', async () => {
     tdxMapGpa(g, base, 4096, { expect: TDVMCALL_STATUS_SUBFUNC_UNSUPPORTED });
     g.done();
   }, { exitHypercall: false });
-  vcpu.args = [1n << 32n];
   tdxInitAndFinalize(vm);
   // No KVM_EXIT_HYPERCALL: the guest sees SUBFUNC_UNSUPPORTED and finishes.
-  await expectDone(vcpu);
+  await runToUcall(vcpu, UCALL_DONE);
 });
 
 TEST('scenario_13_map_gpa_large_range_retry_on_pending_irq', async () => {
@@ -102,7 +74,6 @@ TEST('scenario_13_map_gpa_large_range_retry_on_pending_irq', async () => {
     g.memcmp(base, 4096, 0x42, { view: 'private' });
     g.done();
   }, { npages: 1024 });
-  vcpu.args = [gpa];
   tdxInitAndFinalize(vm);
 
   const chunks: bigint[] = [];
@@ -134,7 +105,6 @@ TEST('shared_bit_follows_gpaw_from_init_vm', async () => {
     tdxMapGpa(g, base, 4096, { shared: true, sharedBit: 51 });
     g.done();
   });
-  vcpu.args = [gpa];
   // Only 48 and 52 are valid widths (setup_tdparams_eptp_controls()).
   ASSERT_EQ(__tdxInitVm(vm, { gpaw: 50 }).errno, EINVAL);
   tdxInitVm(vm, { gpaw: 52 });
@@ -149,7 +119,7 @@ TEST('shared_bit_follows_gpaw_from_init_vm', async () => {
   ASSERT_EQ(vcpu.run.hypercallArg(2) & KVM_MAP_GPA_RANGE_ENCRYPTED, 0n);
   vmSetMemoryAttributes(vm, gpa, 4096, 0n);
   vcpu.run.hypercallRet = 0n;
-  await expectDone(vcpu);
+  await runToUcall(vcpu, UCALL_DONE);
 });
 
 void TEST_HARNESS_MAIN();

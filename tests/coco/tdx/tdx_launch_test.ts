@@ -2,18 +2,20 @@
  * TDX launch: KVM_TDX_INIT_MEM_REGION and KVM_TDX_FINALIZE_VM
  * (reference/platforms.md §2.1 d; scenarios 3, 4, 7, 8, 9).
  */
+import type { GuestCode } from '../../../lib/guest/builder.js';
 import { EEXIST, EINVAL, EIO } from '../../../lib/kvm/errno.js';
-import { KVM_EXIT_IO, UCALL_DONE } from '../../../lib/kvm/uapi.js';
+import { UCALL_DONE } from '../../../lib/kvm/uapi.js';
 import { ASSERT_EQ, ASSERT_NE, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.js';
-import { getUcall, vcpuRun, vmMemSetPrivate, REPORT_GUEST_ASSERT } from '../../../lib/kvm_util/index.js';
+import { vmMemSetPrivate } from '../../../lib/kvm_util/index.js';
 import { toHex } from '../../../lib/platform/digest.js';
-import { cocoVmCreate, sourcePage } from '../../../lib/platform/testing.js';
+import type { HardwareParams } from '../../../lib/platform/manifest.js';
+import { cocoVmCreate, runToUcall, sourcePage, type CocoVm } from '../../../lib/platform/testing.js';
 import {
   __tdxInitMemRegion, tdxFinalizeVm, tdxInitMemRegion, tdxInitVcpu, tdxInitVm, tdxModelMrtd,
 } from '../../../platforms/tdx/host.js';
 import { expectedMrtd } from '../../../platforms/tdx/mrtd.js';
 
-function tdReadyForPopulate(guest?: Parameters<typeof cocoVmCreate>[1], hardware?: Record<string, string | number | boolean>) {
+function tdReadyForPopulate(guest?: GuestCode, hardware?: HardwareParams): CocoVm {
   const c = cocoVmCreate('tdx', guest, hardware ? { hardware } : {});
   tdxInitVm(c.vm);
   tdxInitVcpu(c.vcpu);
@@ -54,11 +56,7 @@ async function launchAndRead(measure: boolean): Promise<Uint8Array> {
   vmMemSetPrivate(vm, gpa, 4096);
   tdxInitMemRegion(vcpu, { sourceAddr: sourcePage(0x5a), gpa, nrPages: 1n, measure });
   tdxFinalizeVm(vm);
-  vcpu.args = [gpa];
-  await vcpuRun(vcpu);
-  ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_IO);
-  const uc = getUcall(vcpu);
-  if (uc.cmd !== UCALL_DONE) REPORT_GUEST_ASSERT(uc, vcpu);
+  await runToUcall(vcpu, UCALL_DONE);
   const mrtd = tdxModelMrtd(vm);
   ASSERT_EQ(toHex(mrtd), toHex(expectedMrtd([{ gpa, data: new Uint8Array(4096).fill(0x5a), measure }])));
   return mrtd;
