@@ -14,6 +14,7 @@ import { vmSevLaunch } from '../../../platforms/sev/host.js';
 import {
   GHCB_TERM_PSC, SEV_POLICY_ES, SEV_POLICY_NO_DBG, SEV_TERM_SET_LINUX,
 } from '../../../platforms/sev/uapi.js';
+import { expectSevTerm } from '../sev/ghcb_term.js';
 
 const PAYLOAD = 0x5a;
 
@@ -32,20 +33,6 @@ function launchTerminatingGuest(policy: number, reasonSet?: number, reasonCode?:
   hostFill(c.region!.hva, 4096, PAYLOAD);
   vmSevLaunch(c.vm, policy, [{ hva: c.region!.hva, len: 4096 }], true);
   return c.vcpu;
-}
-
-/**
- * The exit sev_smoke_test's test_sev() asserts for an SEV-ES guest, with the
- * uAPI numbers written out: KVM_EXIT_SYSTEM_EVENT is 24 and
- * KVM_SYSTEM_EVENT_SEV_TERM is 6 (include/uapi/linux/kvm.h).
- */
-async function expectSevTerm(vcpu: KvmVcpu, msr: bigint): Promise<void> {
-  const r = await _vcpuRun(vcpu);
-  ASSERT_EQ(r.ret, 0);
-  ASSERT_EQ(vcpu.run.exitReason, 24);
-  ASSERT_EQ(vcpu.run.systemEventType, 6);
-  ASSERT_EQ(vcpu.run.systemEventNdata, 1);
-  ASSERT_EQ(vcpu.run.systemEventData(0), msr);
 }
 
 TEST('item_58_ghcb_msr_termination', async () => {

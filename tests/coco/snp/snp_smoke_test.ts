@@ -5,13 +5,14 @@
  * KVM_EXIT_SYSTEM_EVENT(KVM_SYSTEM_EVENT_SEV_TERM) with ndata 1 and the
  * MSR value in data[0] (sev_handle_vmgexit_msr_protocol()).
  */
-import { ASSERT_EQ, TEST, TEST_HARNESS_MAIN, TH_LOG } from '../../../lib/harness/index.js';
-import { _vcpuRun, vmMemSetPrivate, type KvmVcpu } from '../../../lib/kvm_util/index.js';
+import { TEST, TEST_HARNESS_MAIN, TH_LOG } from '../../../lib/harness/index.js';
+import { vmMemSetPrivate, type KvmVcpu } from '../../../lib/kvm_util/index.js';
 import { cocoVmCreate, sourcePage } from '../../../lib/platform/testing.js';
 import { sevEsGhcbTerminate } from '../../../platforms/sev/guest.js';
 import { GHCB_SEV_ES_PROT_UNSUPPORTED, SEV_TERM_SET_GEN } from '../../../platforms/sev/uapi.js';
 import { SNP_POLICY_DEFAULT, snpLaunchFinish, snpLaunchStart, snpLaunchUpdate } from '../../../platforms/snp/host.js';
 import { KVM_SEV_SNP_PAGE_TYPE_NORMAL } from '../../../platforms/snp/uapi.js';
+import { expectSevTerm } from '../sev/ghcb_term.js';
 
 const PAYLOAD = 0x58;
 /** SNP guest policy bit 19: debugging allowed (SNP_POLICY_DBG in the selftests' sev.h). */
@@ -33,16 +34,6 @@ function launchTerminatingGuest(policy: bigint, reasonSet?: number, reasonCode?:
   snpLaunchUpdate(vm, { gfnStart: gpa >> 12n, uaddr: sourcePage(PAYLOAD), len: 4096n, type: KVM_SEV_SNP_PAGE_TYPE_NORMAL, flags: 0 });
   snpLaunchFinish(vm);
   return vcpu;
-}
-
-/** KVM_EXIT_SYSTEM_EVENT is 24 and KVM_SYSTEM_EVENT_SEV_TERM is 6 (include/uapi/linux/kvm.h). */
-async function expectSevTerm(vcpu: KvmVcpu, msr: bigint): Promise<void> {
-  const r = await _vcpuRun(vcpu);
-  ASSERT_EQ(r.ret, 0);
-  ASSERT_EQ(vcpu.run.exitReason, 24);
-  ASSERT_EQ(vcpu.run.systemEventType, 6);
-  ASSERT_EQ(vcpu.run.systemEventNdata, 1);
-  ASSERT_EQ(vcpu.run.systemEventData(0), msr);
 }
 
 TEST('item_58_ghcb_msr_termination', async () => {
