@@ -249,32 +249,26 @@ export class ModelBackend implements Backend, VmHost {
    * read/write method (guest_memfd, /dev/kvm, VM and vCPU files).
    */
   read(fd: number, buf: Uint8Array): SysResult {
-    return this.guard('read', () => {
-      const f = this.fds.get(fd);
-      if (!f) return err(EBADF);
-      if (f instanceof MemFile) {
-        const n = f.readAt(buf, f.pos);
-        f.pos += BigInt(n);
-        return ok(n);
-      }
-      // A standard fd is a pipe whose writer has gone: end of file.
-      if (f instanceof StdioPipe) return ok(0);
-      return err(EINVAL);
-    }, err(EINVAL));
+    return this.sequential(fd, buf, false);
   }
 
   write(fd: number, buf: Uint8Array): SysResult {
-    return this.guard('write', () => {
+    return this.sequential(fd, buf, true);
+  }
+
+  private sequential(fd: number, buf: Uint8Array, write: boolean): SysResult {
+    return this.guard(write ? 'write' : 'read', () => {
       const f = this.fds.get(fd);
       if (!f) return err(EBADF);
       if (f instanceof MemFile) {
-        const n = f.writeAt(buf, f.pos);
+        const n = write ? f.writeAt(buf, f.pos) : f.readAt(buf, f.pos);
         if (n < 0) return err(-n);
         f.pos += BigInt(n);
         return ok(n);
       }
-      // A standard fd is a pipe with a reader: the bytes are consumed.
-      if (f instanceof StdioPipe) return ok(buf.length);
+      // A standard fd is a pipe: reads see its writer gone (end of file),
+      // writes are consumed by its reader.
+      if (f instanceof StdioPipe) return ok(write ? buf.length : 0);
       return err(EINVAL);
     }, err(EINVAL));
   }
@@ -326,7 +320,7 @@ export class ModelBackend implements Backend, VmHost {
         // shmem_file_llseek() → mapping_seek_hole_data(): data is the pages in
         // the page cache, a hole everything else; ENXIO at or past i_size.
         const r = f.seekHoleData(off, whence === 3);
-        if (r === undefined) return err(6); // ENXIO
+        if (r === undefined) return err(ENXIO);
         pos = r;
       }
       if (pos < 0n) return err(EINVAL);
