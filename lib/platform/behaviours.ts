@@ -9,7 +9,7 @@ import { createCcaModel } from '../../platforms/cca/model.js';
 import { createPkvmModel } from '../../platforms/pkvm/model.js';
 import { createSevModel } from '../../platforms/sev/model.js';
 import { createSnpModel } from '../../platforms/snp/model.js';
-import { createTdxModel } from '../../platforms/tdx/model.js';
+import { createTdxModel, tdxGpaw } from '../../platforms/tdx/model.js';
 import { withPoisonInjection } from './poison.js';
 import { ccaConversion, snpConversion, swProtectedConversion, tdxConversion } from './conversions.js';
 import type { BehaviourName, HardwareParams, PlatformManifest } from './manifest.js';
@@ -32,7 +32,7 @@ export function modelFor(m: PlatformManifest, hw: HardwareParams): ModelPlatform
 export function conversionFor(b: BehaviourName, hw: HardwareParams): GuestConversion | null {
   switch (b) {
     case 'sw_protected': return swProtectedConversion;
-    case 'tdx': return tdxConversion((typeof hw.gpaw === 'number' ? hw.gpaw : 48) - 1);
+    case 'tdx': return tdxConversion(tdxGpaw(hw) - 1);
     case 'snp': return snpConversion;
     case 'cca': return ccaConversion;
     default: return null;

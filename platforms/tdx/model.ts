@@ -62,8 +62,13 @@ interface MapGpaProgress {
   error?: bigint;
 }
 
+/** The guest physical address width of a part (`hardware.gpaw`, 48 with 4-level EPT); KVM_TDX_INIT_VM's CPUID can change it per TD. */
+export function tdxGpaw(hw: HardwareParams): number {
+  return typeof hw.gpaw === 'number' ? hw.gpaw : 48;
+}
+
 export function createTdxModel(hw: HardwareParams): ModelPlatform {
-  const defaultGpaw = typeof hw.gpaw === 'number' ? hw.gpaw : 48;
+  const defaultGpaw = tdxGpaw(hw);
   const chunk = BigInt(typeof hw.mapGpaChunkBytes === 'number' ? hw.mapGpaChunkBytes : 0x200000);
   const pendingAccess = hw.pendingAccess === 'memory-fault-size0' ? 'memory-fault-size0' : 'vm-dead';
   const rules: PopulateRules = hw.populateRules === '7.0' ? '7.0' : '6.11';
