@@ -410,31 +410,27 @@ static uint64_t run_op(const char *op, int argc, uint64_t *a)
 			c.args[i - 3] = a[i];
 		return simple(op, ioctl((int)a[0], KVM_ENABLE_CAP, &c));
 	}
-	if (!strcmp(op, "set_region")) {
-		struct kvm_userspace_memory_region r;
-
-		need(op, argc, 6, 6);
-		memset(&r, 0, sizeof(r));
-		r.slot = (uint32_t)a[1];
-		r.flags = (uint32_t)a[2];
-		r.guest_phys_addr = a[3];
-		r.memory_size = a[4];
-		r.userspace_addr = a[5];
-		return simple(op, ioctl((int)a[0], KVM_SET_USER_MEMORY_REGION, &r));
-	}
-	if (!strcmp(op, "set_region2")) {
+	if (!strcmp(op, "set_region") || !strcmp(op, "set_region2")) {
+		/*
+		 * struct kvm_userspace_memory_region is the first 32 bytes of
+		 * region2 (include/uapi/linux/kvm.h), and KVM_SET_USER_MEMORY_REGION
+		 * copies only those: one struct serves both ioctls.
+		 */
+		int v2 = !strcmp(op, "set_region2");
 		struct probe_region2 r;
 
-		need(op, argc, 8, 8);
+		need(op, argc, v2 ? 8 : 6, v2 ? 8 : 6);
 		memset(&r, 0, sizeof(r));
 		r.slot = (uint32_t)a[1];
 		r.flags = (uint32_t)a[2];
 		r.guest_phys_addr = a[3];
 		r.memory_size = a[4];
 		r.userspace_addr = a[5];
-		r.guest_memfd_offset = a[6];
-		r.guest_memfd = (uint32_t)a[7];
-		return simple(op, ioctl((int)a[0], PROBE_SET_USER_MEMORY_REGION2, &r));
+		if (v2) {
+			r.guest_memfd_offset = a[6];
+			r.guest_memfd = (uint32_t)a[7];
+		}
+		return simple(op, ioctl((int)a[0], v2 ? PROBE_SET_USER_MEMORY_REGION2 : KVM_SET_USER_MEMORY_REGION, &r));
 	}
 	if (!strcmp(op, "set_attr")) {
 		struct probe_memory_attributes m;
