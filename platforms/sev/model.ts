@@ -195,8 +195,9 @@ export function createSevModel(name: 'sev' | 'sev_es', hw: HardwareParams): Mode
           if (op.call === 'sev.ghcb_msr_term') {
             // SEV-ES: the MSR protocol's termination request ends the run
             // with SEV_TERM and the MSR value as written
-            // (sev_handle_vmgexit_msr_protocol(), GHCB_MSR_TERM_REQ); the
-            // guest does not continue, so the vCPU stays stopped.
+            // (sev_handle_vmgexit_msr_protocol(), GHCB_MSR_TERM_REQ). KVM
+            // would re-enter the guest if asked, but a terminating guest
+            // halts forever (sev_es_terminate()), so the vCPU stays stopped.
             // Plain SEV has no GHCB: KVM intercepts MSR_AMD64_SEV_ES_GHCB
             // for non-ES guests and knows no such MSR, so the WRMSR takes
             // #GP; a guest without a #GP handler triple-faults, and for a
