@@ -3,19 +3,31 @@
  * §2.4 d): SNP_LAUNCH_START, then SNP_LAUNCH_UPDATE per range (pages copied
  * from `uaddr` into guest_memfd, made private in the RMP, measured), then
  * SNP_LAUNCH_FINISH (the VMSAs measured too). The launch digest is a
- * SHA-384 chain over PAGE_INFO records: the previous digest, the page's
- * content hash (zero for ZERO/UNMEASURED/SECRETS/CPUID pages), the page type
- * and the GPA.
+ * SHA-384 chain: each page's digest is SHA-384 of its PAGE_INFO record
+ * (SNP firmware ABI, SNP_LAUNCH_UPDATE), which holds the previous digest,
+ * the page's content hash (zero for ZERO/UNMEASURED/SECRETS/CPUID pages),
+ * the page type and the GPA.
  */
-import { ExtendRegister, le64, sha } from '../../lib/platform/digest.js';
+import { DIGEST_SIZE, le64, sha } from '../../lib/platform/digest.js';
 import { KVM_SEV_SNP_PAGE_TYPE_NORMAL, type SnpCpuidFn } from './uapi.js';
 
 export type SnpLaunchState = 'init' | 'started' | 'finished';
 
+/**
+ * Where every vCPU's VMSA is measured: the RMP records a VMSA page at GPA
+ * (u64)-1, which the measurement takes page-aligned and cut to 52 bits.
+ */
+export const SNP_VMSA_GPA = 0xfffffffff000n;
+
 export class SnpLaunch {
   state: SnpLaunchState = 'init';
   policy = 0n;
-  readonly digest = new ExtendRegister('sha384');
+  private ld: Uint8Array = new Uint8Array(DIGEST_SIZE.sha384);
+
+  /** The launch digest so far. */
+  get digest(): Uint8Array {
+    return Uint8Array.from(this.ld);
+  }
 
   start(policy: bigint): boolean {
     if (this.state !== 'init') return false;
@@ -24,14 +36,14 @@ export class SnpLaunch {
     return true;
   }
 
-  /** Extend the digest with one page's PAGE_INFO. */
+  /** The new digest is the hash of the page's PAGE_INFO, which carries the old one. */
   measurePage(gpa: bigint, type: number, page: Uint8Array): void {
-    this.digest.extend(snpPageInfo(this.digest.digest, gpa, type, page));
+    this.ld = sha('sha384', snpPageInfo(this.ld, gpa, type, page));
   }
 
   finish(vmsas: readonly Uint8Array[]): boolean {
     if (this.state !== 'started') return false;
-    for (const [i, v] of vmsas.entries()) this.measurePage(0xfffffffff000n - BigInt(i) * 4096n, 2, v);
+    for (const v of vmsas) this.measurePage(SNP_VMSA_GPA, 2, v);
     this.state = 'finished';
     return true;
   }
@@ -52,7 +64,7 @@ export function snpPageInfo(cur: Uint8Array, gpa: bigint, type: number, page: Ui
 export function expectedSnpDigest(pages: readonly { gpa: bigint; type: number; data: Uint8Array }[]): Uint8Array {
   const l = new SnpLaunch();
   for (const p of pages) l.measurePage(p.gpa, p.type, p.data);
-  return l.digest.digest;
+  return l.digest;
 }
 
 /**

@@ -234,7 +234,7 @@ export function createSnpModel(hw: HardwareParams): ModelPlatform {
         },
         [KVM_SEV_SNP_LAUNCH_FINISH]: () =>
           launch.finish(Array.from({ length: ctx.nrVcpus }, (_, i) => sevVmsaImage(i))) ? { errno: 0 } : { errno: EINVAL },
-        [KVM_SEV_MODEL_LAUNCH_DIGEST]: (op) => (op.writeData(launch.digest.digest) ? { errno: 0 } : { errno: EFAULT }),
+        [KVM_SEV_MODEL_LAUNCH_DIGEST]: (op) => (op.writeData(launch.digest) ? { errno: 0 } : { errno: EFAULT }),
         [KVM_SEV_MODEL_HOST_READ]: (op) => {
           // Host reads of guest-owned pages are allowed and see ciphertext [H].
           const b = op.readData(8);

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { createHash } from 'node:crypto';
 import { toHex } from '../../../lib/platform/digest.js';
 import { DEFAULT_SNP_CPUID_ALLOWED, SnpLaunch, expectedSnpDigest, snpCheckCpuid } from '../../../platforms/snp/launch.js';
 import { formatPscEntries, mergePscRuns, parsePscEntries } from '../../../platforms/snp/model.js';
@@ -66,4 +67,37 @@ t.test('CPUID page check corrects what the platform does not allow', async (t) =
   t.equal(r.corrected[0]!.ecx, 0x7ffefbff);
   t.same(r.corrected[1], { eaxIn: 0xdead, ecxIn: 0, eax: 0, ebx: 0, ecx: 0, edx: 0 });
   t.ok(snpCheckCpuid(r.corrected, DEFAULT_SNP_CPUID_ALLOWED).ok);
+});
+
+t.test('launch digest from first principles: each step is SHA-384 of a 112-byte PAGE_INFO holding the previous digest', async (t) => {
+  const page = new Uint8Array(4096).map((_, i) => i * 7);
+  const vmsa = new Uint8Array(4096).fill(0x5e);
+  // PAGE_INFO (SNP firmware ABI, SNP_LAUNCH_UPDATE): digest_cur[48], contents[48],
+  // length u16 = 0x70, page_type u8, imi u8, vmpl3/2/1 perms u8, reserved u8, gpa u64.
+  const pageInfo = (cur: Buffer, contents: Buffer, type: number, gpa: bigint): Buffer => {
+    const info = Buffer.alloc(0x70);
+    cur.copy(info, 0);
+    contents.copy(info, 48);
+    info.writeUInt16LE(0x70, 96);
+    info[98] = type;
+    info.writeBigUInt64LE(gpa, 104);
+    return info;
+  };
+  const sha384 = (b: Uint8Array): Buffer => createHash('sha384').update(b).digest();
+  let ld: Buffer = Buffer.alloc(48);
+  ld = sha384(pageInfo(ld, sha384(page), KVM_SEV_SNP_PAGE_TYPE_NORMAL, 0x1000n));
+  ld = sha384(pageInfo(ld, Buffer.alloc(48), KVM_SEV_SNP_PAGE_TYPE_ZERO, 0x2000n));
+  const l = new SnpLaunch();
+  t.ok(l.start(0n));
+  l.measurePage(0x1000n, KVM_SEV_SNP_PAGE_TYPE_NORMAL, page);
+  l.measurePage(0x2000n, KVM_SEV_SNP_PAGE_TYPE_ZERO, new Uint8Array(4096));
+  t.equal(toHex(l.digest), ld.toString('hex'));
+  t.equal(toHex(expectedSnpDigest([
+    { gpa: 0x1000n, type: KVM_SEV_SNP_PAGE_TYPE_NORMAL, data: page },
+    { gpa: 0x2000n, type: KVM_SEV_SNP_PAGE_TYPE_ZERO, data: new Uint8Array(4096) },
+  ])), ld.toString('hex'));
+  // Every vCPU's VMSA (type 2) is measured at the same GPA, 0xfffffffff000.
+  for (let i = 0; i < 2; i++) ld = sha384(pageInfo(ld, sha384(vmsa), 2, 0xfffffffff000n));
+  t.ok(l.finish([vmsa, vmsa]));
+  t.equal(toHex(l.digest), ld.toString('hex'));
 });
