@@ -1,4 +1,5 @@
 import t from 'tap';
+import { createHash, createHmac } from 'node:crypto';
 import { EINVAL, EIO } from '../../../lib/kvm/errno.js';
 import { DEFAULT_SEV_API, SevLaunch, sevLaunchDigest, sevMeasurement, sevTikFromSession } from '../../../platforms/sev/launch.js';
 import { SEV_RET_INVALID_GUEST_STATE } from '../../../platforms/sev/uapi.js';
@@ -67,4 +68,26 @@ t.test('SEV-ES measures the VMSAs', async (t) => {
     return l.digest!;
   };
   t.notSame(run(true), run(false));
+});
+
+t.test('LAUNCH_MEASURE from first principles: HMAC-SHA256 under the TIK over 0x04, API version, policy, digest and MNONCE', async (t) => {
+  const session = new Uint8Array(64).fill(0x33);
+  const data = new Uint8Array(4096).map((_, i) => i * 3);
+  const mnonce = new Uint8Array(16).map((_, i) => 0xf0 + i);
+  const l = new SevLaunch(false);
+  t.equal(l.init2(init).errno, 0);
+  t.equal(l.start(0x5, session).errno, 0);
+  t.equal(l.updateData(data).errno, 0);
+  const m = l.measure(mnonce);
+  t.equal(m.errno, 0);
+  // The model's TIK: the first 16 bytes of SHA-256 over the session blob.
+  const tik = createHash('sha256').update(session).digest().subarray(0, 16);
+  const ld = createHash('sha256').update(data).digest();
+  const policy = Buffer.alloc(4);
+  policy.writeUInt32LE(0x5);
+  const want = createHmac('sha256', tik)
+    .update(Buffer.from([0x04, DEFAULT_SEV_API.major, DEFAULT_SEV_API.minor, DEFAULT_SEV_API.build]))
+    .update(policy).update(ld).update(mnonce).digest('hex');
+  t.equal(Buffer.from(m.blob!.subarray(0, 32)).toString('hex'), want);
+  t.same(m.blob!.subarray(32), mnonce);
 });

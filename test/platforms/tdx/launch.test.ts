@@ -1,4 +1,5 @@
 import t from 'tap';
+import { createHash } from 'node:crypto';
 import { EEXIST, EINVAL, EIO } from '../../../lib/kvm/errno.js';
 import { toHex } from '../../../lib/platform/digest.js';
 import { TdxLaunch } from '../../../platforms/tdx/launch.js';
@@ -33,4 +34,27 @@ t.test('MRTD: PAGE.ADD covers the GPA only, MR.EXTEND the content', async (t) =>
   m.pageAdd(0x1000n);
   t.equal(m.value.length, 48);
   t.notOk(m.finalised);
+});
+
+t.test('MRTD from first principles: one SHA-384 over 128-byte records and MR.EXTEND chunks', async (t) => {
+  const page = new Uint8Array(4096).map((_, i) => i * 13);
+  // A record: the ASCII operation name zero-padded to 16 bytes, the GPA (u64) at 16, zeros to 128.
+  const record = (name: string, gpa: bigint): Buffer => {
+    const r = Buffer.alloc(128);
+    r.write(name, 0, 'ascii');
+    r.writeBigUInt64LE(gpa, 16);
+    return r;
+  };
+  const measured = createHash('sha384').update(record('MEM.PAGE.ADD', 0x3000n));
+  for (let off = 0; off < 4096; off += 256) {
+    measured.update(record('MR.EXTEND', 0x3000n + BigInt(off))).update(page.subarray(off, off + 256));
+  }
+  const unmeasured = createHash('sha384').update(record('MEM.PAGE.ADD', 0x3000n));
+  t.equal(toHex(expectedMrtd([{ gpa: 0x3000n, data: page, measure: true }])), measured.digest('hex'));
+  t.equal(toHex(expectedMrtd([{ gpa: 0x3000n, data: page, measure: false }])), unmeasured.digest('hex'));
+  // The model's TD build feeds the same records.
+  const l = new TdxLaunch();
+  l.initVm();
+  l.add(3n, 0x3000n, page, true);
+  t.equal(toHex(l.mrtd.finalise()), toHex(expectedMrtd([{ gpa: 0x3000n, data: page, measure: true }])));
 });
