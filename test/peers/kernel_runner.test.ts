@@ -94,6 +94,8 @@ function normalise(text: string, inst: Install, kernelBytes: boolean): string {
 interface Pair {
   kernel: Install;
   ours: Install;
+  /** A second copy of ours for the -f runs, so concurrent -s runs never share an output.log. */
+  oursF: Install;
   pids: string;
   env: NodeJS.ProcessEnv;
 }
@@ -106,6 +108,7 @@ async function installs(): Promise<Pair> {
     pair = {
       kernel: installKernel(SPEC),
       ours: await installOurs(SPEC),
+      oursF: await installOurs(SPEC),
       pids,
       env: {
         KSFT_FIXTURE_PIDS: pids,
@@ -124,13 +127,13 @@ async function same(t: Test, args: readonly string[], status: { kernel: number; 
   const [k, o, of] = await Promise.all([
     run(p.kernel.script, args, p.env),
     run(p.ours.script, args, p.env),
-    run(p.ours.script, ['-f', ...args], p.env),
+    run(p.oursF.script, ['-f', ...args], p.env),
   ]);
   t.equal(normalise(o.stdout, p.ours, false), normalise(k.stdout, p.kernel, true), `stdout: ${args.join(' ') || '(no options)'}`);
   t.equal(normalise(o.stderr, p.ours, false), normalise(k.stderr, p.kernel, true), 'stderr');
   t.equal(k.code, status.kernel, `kernel exit ${status.kernel}`);
   t.equal(o.code, status.ours, `ours exit ${status.ours}`);
-  t.equal(of.stdout, o.stdout, 'ours with -f: the same bytes');
+  t.equal(normalise(of.stdout, p.oursF, false), normalise(o.stdout, p.ours, false), 'ours with -f: the same bytes');
   t.equal(of.code, status.kernel, 'ours with -f: the 6.12 status');
   t.ok(await waitDead(pidsFrom(p.pids)), 'no hang fixture process outlives either runner');
   return k.stdout;
@@ -181,14 +184,15 @@ t.test('peer: the kernel 6.12 runner and ours print the same bytes', { skip: mis
   });
   t.test('-s: headers and results on stdout, bodies in output.log', async (t) => {
     const p = await installs();
-    for (const i of [p.kernel, p.ours]) writeFileSync(join(i.base, 'output.log'), 'stale\n');
+    for (const i of [p.kernel, p.ours, p.oursF]) writeFileSync(join(i.base, 'output.log'), 'stale\n');
     await same(t, ['-s', '-c', 'alpha', '-c', 'coco/tdx'], { kernel: 0, ours: 1 });
-    // The -f run of ours wrote output.log last; the kernel's is from its only run.
     const kl = readFileSync(join(p.kernel.base, 'output.log'), 'latin1');
     const ol = readFileSync(join(p.ours.base, 'output.log'), 'latin1');
+    const ofl = readFileSync(join(p.oursF.base, 'output.log'), 'latin1');
     t.equal(normalise(ol, p.ours, false), normalise(kl, p.kernel, true), 'output.log');
+    t.equal(normalise(ofl, p.oursF, false), normalise(ol, p.ours, false), 'output.log with -f');
     t.ok(kl.includes('# pass: stdout line\n') && !kl.includes('stale'), 'the kernel truncated and filled its log');
-    for (const i of [p.kernel, p.ours]) unlinkSync(join(i.base, 'output.log'));
+    for (const i of [p.kernel, p.ours, p.oursF]) unlinkSync(join(i.base, 'output.log'));
   });
   t.test('-p: bodies in /tmp/<test>, one after the other', async (t) => {
     // -p writes /tmp/<basename>: a name of our own, and the two runners one

@@ -2,8 +2,9 @@
 # Installs the Debian package linux-source-6.12 for the peer tests
 # (test/peers) when its tarball is missing: as root, with apt-get, one
 # `apt-get update` and one install. Never fails: without the package the peer
-# tests report SKIP with the reason.
-tarball=/usr/src/linux-source-6.12.tar.xz
+# tests report SKIP with the reason. KSFT_LINUX_SOURCE names another tarball
+# to look for (as the peer tests accept); the install is always the package.
+tarball=${KSFT_LINUX_SOURCE:-/usr/src/linux-source-6.12.tar.xz}
 [ -e "$tarball" ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 	echo "peers: $tarball is missing and cannot be installed here (needs root and apt-get); the kernel peer tests will skip" >&2
