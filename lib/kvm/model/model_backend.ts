@@ -97,13 +97,17 @@ export class ModelBackend implements Backend, VmHost {
     return new Vcpu(vm, id);
   }
 
+  noteInternalError(what: string, e: unknown): void {
+    this.internalErrors.push(`${what}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  }
+
   /** Run `fn`, turning an unexpected exception into -1/EINVAL and a recorded model error. */
   private guard<T>(what: string, fn: () => T, fallback: T): T {
     try {
       return fn();
     } catch (e) {
       if (e instanceof HostFault) throw e;
-      this.internalErrors.push(`${what}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      this.noteInternalError(what, e);
       return fallback;
     }
   }
@@ -205,7 +209,7 @@ export class ModelBackend implements Backend, VmHost {
       // KVM_RUN on /dev/kvm is kvm_arch_dev_ioctl()'s EINVAL; elsewhere ENOTTY.
       return err(f instanceof KvmDevFile ? EINVAL : ENOTTY);
     } catch (e) {
-      this.internalErrors.push(`kvmRun: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      this.noteInternalError('kvmRun', e);
       return err(EINTR);
     }
   }

@@ -137,7 +137,8 @@ export class Vcpu implements OpenFile {
         try {
           const r = this.vm.pvm.vcpuIoctl?.(this.ctx, request, arg);
           if (r) return r;
-        } catch {
+        } catch (e) {
+          this.vm.sys.noteInternalError('vcpuIoctl', e);
           return err(EINVAL);
         }
         // kvm_vcpu_ioctl(): a request of another type, or unknown to the arch, is EINVAL.
@@ -203,7 +204,8 @@ export class Vcpu implements OpenFile {
     try {
       const e = this.vm.pvm.beforeRun?.(this.id);
       if (e) return err(e);
-    } catch {
+    } catch (e) {
+      this.vm.sys.noteInternalError('beforeRun', e);
       return err(EINVAL);
     }
     let steps = 0;
@@ -256,7 +258,8 @@ export class Vcpu implements OpenFile {
         let status: bigint | undefined;
         try {
           status = p.resume?.({ hypercallRet: this.run.hypercallRet, bytes: this.runBytes });
-        } catch {
+        } catch (e) {
+          this.vm.sys.noteInternalError('resume', e);
           return this.stop({ reason: 'internal_error', suberror: KVM_INTERNAL_ERROR_EMULATION });
         }
         // retry + resume: the op consumed userspace's answer and runs again (multi-exit ops: MapGPA chunks, PSC runs).
@@ -428,7 +431,8 @@ export class Vcpu implements OpenFile {
     let out: PlatformOpOutcome;
     try {
       out = this.vm.pvm.guestOp(this.ctx, op);
-    } catch {
+    } catch (e) {
+      this.vm.sys.noteInternalError('guestOp', e);
       return this.stop({ reason: 'internal_error', suberror: KVM_INTERNAL_ERROR_EMULATION, data: [] });
     }
     return this.outcome(out, op);
@@ -495,7 +499,8 @@ export class Vcpu implements OpenFile {
     let isPrivate: boolean;
     try {
       isPrivate = vm.pvm.isPrivateAccess(a);
-    } catch {
+    } catch (e) {
+      vm.sys.noteInternalError('isPrivateAccess', e);
       return this.stop({ reason: 'internal_error', suberror: KVM_INTERNAL_ERROR_EMULATION }) as { exit: SysResult };
     }
     const fault = (priv: boolean): { exit: SysResult } =>
@@ -522,7 +527,8 @@ export class Vcpu implements OpenFile {
       let o: PlatformOpOutcome | undefined;
       try {
         o = vm.pvm.beforeGuestAccess(a, backing);
-      } catch {
+      } catch (e) {
+        vm.sys.noteInternalError('beforeGuestAccess', e);
         return this.stop({ reason: 'internal_error', suberror: KVM_INTERNAL_ERROR_EMULATION }) as { exit: SysResult };
       }
       if (o && o.kind === 'exit') return { exit: this.finish(o.exit) };

@@ -51,6 +51,11 @@ export interface VmHost {
   readonly maxPhysBits: number;
   /** Create a vCPU's open file (vcpu.ts), returning it. */
   createVcpu(vm: Vm, id: number): OpenFile;
+  /**
+   * Record an exception a platform hook threw. The uAPI answer stays the
+   * kernel-shaped one the caller picks; the record keeps the bug visible.
+   */
+  noteInternalError(what: string, e: unknown): void;
 }
 
 export const ok = (ret = 0): SysResult => ({ ret, errno: 0 });
@@ -153,7 +158,8 @@ export class Vm implements OpenFile, GmemVmRef {
     for (const s of this.slots.all()) s.gmem?.unbind(s);
     this.slots.clear();
     this.attrs.clear();
-    try { this.pvm.onDestroy?.(); } catch { /* a plugin's teardown error must not escape close() */ }
+    // A plugin's teardown error must not escape close().
+    try { this.pvm.onDestroy?.(); } catch (e) { this.sys.noteInternalError('onDestroy', e); }
   }
 
   release(): void {
@@ -174,7 +180,7 @@ export class Vm implements OpenFile, GmemVmRef {
   }
 
   private zap(gpa: bigint, size: bigint, reason: 'punch' | 'attributes'): void {
-    try { this.pvm.onZap?.(gpa, size, reason); } catch { /* plugin errors stay inside the plugin */ }
+    try { this.pvm.onZap?.(gpa, size, reason); } catch (e) { this.sys.noteInternalError('onZap', e); }
   }
 
   gmemReleased(g: Gmem): void {
@@ -298,7 +304,7 @@ export class Vm implements OpenFile, GmemVmRef {
     const f = this.sys.createVcpu(this, n);
     this.vcpus.push(f);
     this.get();
-    try { this.pvm.onVcpuCreate?.(n); } catch { /* plugin errors stay inside the model */ }
+    try { this.pvm.onVcpuCreate?.(n); } catch (e) { this.sys.noteInternalError('onVcpuCreate', e); }
     return ok(this.sys.fds.install(f));
   }
 

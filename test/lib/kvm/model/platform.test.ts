@@ -117,6 +117,8 @@ t.test('global registry: non-x86 types accepted once registered; hooks that thro
     modelSetGuestProgram(b, v.fd, { ops: [op.read(0x1000n, 8)] });
     t.same(await v.__run(), { ret: 0, errno: 0 });
     t.equal(v.run.exitReason, 17, 'KVM_EXIT_INTERNAL_ERROR');
+    t.equal(b.internalErrors.length, 1, 'the hook\'s exception is recorded');
+    t.match(b.internalErrors[0], /^isPrivateAccess: Error: boom/);
   } finally {
     globalPlatforms.unregister(KVM_VM_TYPE_ARM_PROTECTED);
   }
