@@ -11,7 +11,7 @@
  * here the caller passes the errno value (raw calls in this project return
  * `{ ret, errno }`).
  */
-import { strerror } from '../kvm/errno.js';
+import { strerror } from '../libc/errno.js';
 import { KSFT_FAIL, KSFT_PASS, KSFT_SKIP, KSFT_XFAIL, KSFT_XPASS } from './codes.js';
 import { vsprintf, type PrintfArg } from './printf.js';
 import { writeStdout } from './stdio.js';
