@@ -148,9 +148,8 @@ export class HostAddressSpace {
     }
     const first = Number(a / PAGE);
     const last = Number(end / PAGE);
-    if (!this.maps.some((m) => m.source === null && m.start < end && m.start + BigInt(m.npages) * PAGE > a)) {
-      // nothing anonymous was there
-    } else {
+    // Anonymous memory does not outlive its mapping: a later mmap there sees zeros.
+    if (this.maps.some((m) => m.source === null && m.start < end && m.start + BigInt(m.npages) * PAGE > a)) {
       this.anon.drop(first, last);
     }
     this.maps = out;

@@ -374,7 +374,7 @@ export class Vm implements OpenFile, GmemVmRef {
     if (m.guestPhysAddr % PAGE !== 0n) return err(EINVAL);
     if (m.userspaceAddr % PAGE !== 0n || m.userspaceAddr + m.memorySize > TASK_SIZE) return err(EINVAL);
     if (wantsGmem && (m.guestMemfdOffset % PAGE !== 0n || m.guestMemfdOffset + m.memorySize > U64)) return err(EINVAL);
-    // Address space id, GPA wrap, size.
+    // Then, as __kvm_set_memory_region() orders them: the address space id, a GPA range that wraps, the slot size limit.
     if (asId >= this.nrAddressSpaces) return err(EINVAL);
     if (m.guestPhysAddr + m.memorySize > U64) return err(EINVAL);
     if (m.memorySize / PAGE > KVM_MEM_MAX_NR_PAGES) return err(EINVAL);
