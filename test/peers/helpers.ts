@@ -174,3 +174,13 @@ export function run(file: string, args: readonly string[], env: NodeJS.ProcessEn
     });
   });
 }
+
+/** Runs a command with stdout redirected (`>`) to a regular file, as in `./run_kselftest.sh > log`; returns the file's bytes. */
+export function runToFile(file: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): { stdout: string; code: number | null } {
+  const out = join(tmpDir('ksft-peer-file-'), 'stdout');
+  const r = spawnSync('sh', ['-c', 'ulimit -c 0; exec "$0" "$@" > "$KSFT_PEER_OUT"', file, ...args], {
+    env: { ...process.env, ...env, KSFT_PEER_OUT: out },
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  return { stdout: readFileSync(out, 'latin1'), code: r.status };
+}
