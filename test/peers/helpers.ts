@@ -73,7 +73,12 @@ export interface PeerTest {
   fixture?: string;
   peer?: boolean;
   mode?: number;
+  /** The fixture is C source, compiled with `cc` into the test file. */
+  compile?: boolean;
 }
+
+/** The C compiler on PATH, or '' (C fixtures are left out without one). */
+export const CC = spawnSync('sh', ['-c', 'command -v cc'], { encoding: 'utf8' }).stdout.trim();
 
 export interface CollectionSpec {
   tests: readonly PeerTest[];
@@ -92,7 +97,13 @@ function populate(base: string, spec: CollectionSpec): void {
     mkdirSync(join(base, t.collection), { recursive: true });
     if (t.fixture === undefined) continue;
     const dst = join(base, t.collection, t.name);
-    copyFileSync(join(t.peer ? PEER_FIXTURES : FIXTURES, t.fixture), dst);
+    const src = join(t.peer ? PEER_FIXTURES : FIXTURES, t.fixture);
+    if (t.compile) {
+      const r = spawnSync(CC, ['-O2', '-o', dst, src], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`cc ${src}: ${r.stderr}`);
+    } else {
+      copyFileSync(src, dst);
+    }
     chmodSync(dst, t.mode ?? 0o755);
   }
   for (const [c, text] of Object.entries(spec.settings ?? {})) writeFileSync(join(base, c, 'settings'), text);

@@ -33,6 +33,20 @@ export interface TestRun {
   signal: AbortSignal;
 }
 
+/**
+ * runner.sh starts every test through `stdbuf --output=L` when
+ * /usr/bin/stdbuf exists, so a C test's stdout is line-buffered on the pipe
+ * and its lines keep their order with stderr (`printf` then `fprintf(stderr)`
+ * shows in that order, not stderr first). stdbuf execs the command, so the
+ * pid, the process group and exec failures (its own message, 127 or 126)
+ * are as in the kernel.
+ */
+const STDBUF = '/usr/bin/stdbuf';
+
+function lineBuffered(cmd: string[]): string[] {
+  return isExecutable(STDBUF) ? [STDBUF, '--output=L', ...cmd] : cmd;
+}
+
 function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
@@ -101,6 +115,7 @@ export async function runOne(t: TestRun): Promise<Outcome> {
       // runner.sh runs `$interpreter ./NAME` here, without the test's arguments.
       cmd = [...interp, `./${t.name}`];
     }
+    cmd = lineBuffered(cmd);
     if (netns) cmd = [...netns.exec, ...cmd];
 
     const r = await runProcess({

@@ -1,7 +1,10 @@
 // Result lines of run_one() for every exit path, checked on the bundled
 // runner's real output and through tap-parser.
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
-import { makeTree, parseStreams, pidsFrom, runRunner, tmpFile, waitDead } from './helpers.js';
+import { makeTree, parseStreams, pidsFrom, runRunner, tmpDir, tmpFile, waitDead } from './helpers.js';
 
 t.test('pass, skip, fail, death by signal: result lines and exit=RC', async (t) => {
   const tree = makeTree({
@@ -150,8 +153,12 @@ t.test('executables that exec cannot start directly', async (t) => {
     collections: { kvm: { bad_interp_test: { fixture: 'bad_interp.sh' }, plain_exec_test: { fixture: 'no_shebang.txt' } } },
   });
   const r = await runRunner(tree, ['-f']);
-  t.match(r.stdout, /^# \.\/bad_interp_test: spawn \.\/bad_interp_test ENOENT\nnot ok 1 selftests: kvm: bad_interp_test # exit=127$/m,
-    'a missing interpreter is 127, with the exec error in the body');
+  // Through stdbuf (as runner.sh, when it exists) the message is stdbuf's.
+  const message = existsSync('/usr/bin/stdbuf')
+    ? /^# \/usr\/bin\/stdbuf: failed to run command .\.\/bad_interp_test.: No such file or directory\n/m
+    : /^# \.\/bad_interp_test: spawn \.\/bad_interp_test ENOENT\n/m;
+  t.match(r.stdout, message, 'the exec error in the body');
+  t.match(r.stdout, /^not ok 1 selftests: kvm: bad_interp_test # exit=127$/m, 'a missing interpreter is 127');
   t.match(r.stdout, /^# no shebang, run by sh\nok 2 selftests: kvm: plain_exec_test$/m, 'no #!: run by /bin/sh, like the kernel shell');
   const [s] = await parseStreams(r.stdout);
   t.same(s!.asserts.map((a) => a.ok), [false, true]);
@@ -167,4 +174,26 @@ t.test('a collection ksft_runner.sh runs its non-executable tests', async (t) =>
   t.equal(r.code, 0);
   t.match(r.stdout, '# selftests: pkt: tcp_basic.pkt\n# ksft_runner.sh got ./tcp_basic.pkt\nok 1 selftests: pkt: tcp_basic.pkt\n');
   t.notMatch(r.stdout, /not executable/, 'no warning in this case');
+});
+
+t.test('tests start through stdbuf --output=L when /usr/bin/stdbuf exists, as in runner.sh', { skip: existsSync('/usr/bin/stdbuf') ? false : 'no /usr/bin/stdbuf' }, async (t) => {
+  const tree = makeTree({ collections: { kvm: { env_test: { fixture: 'stdbuf_env.sh' } } } });
+  const r = await runRunner(tree, []);
+  t.match(r.stdout, '# _STDBUF_O=L\nok 1 selftests: kvm: env_test\n');
+  const cc = spawnSync('sh', ['-c', 'command -v cc'], { encoding: 'utf8' }).stdout.trim();
+  if (cc === '') {
+    t.comment('no C compiler: the stdio order check needs one');
+    return;
+  }
+  // A C test's printf output is line-buffered, so it keeps its place among
+  // the stderr lines (fully buffered, it would come after all of them).
+  const src = join(tmpDir('ksft-stdio-'), 'stdio.c');
+  writeFileSync(src, '#include <stdio.h>\nint main(void) {\n\tfor (int i = 1; i <= 3; i++) {\n\t\tprintf("out %d\\n", i);\n\t\tfprintf(stderr, "err %d\\n", i);\n\t}\n\treturn 0;\n}\n');
+  const ctree = makeTree({ collections: { kvm: {} } });
+  const bin = join(ctree.base, 'kvm', 'stdio_test');
+  const built = spawnSync(cc, ['-o', bin, src], { encoding: 'utf8' });
+  t.equal(built.status, 0, `cc: ${built.stderr}`);
+  writeFileSync(ctree.list, 'kvm:stdio_test\n');
+  const c = await runRunner(ctree, []);
+  t.match(c.stdout, '# out 1\n# err 1\n# out 2\n# err 2\n# out 3\n# err 3\nok 1 selftests: kvm: stdio_test\n');
 });
