@@ -6,6 +6,7 @@
  */
 import type { GuestCode } from '../guest/builder.js';
 import { HostFault, type HostSignal, type SysResult } from '../kvm/backend.js';
+import { errnoName } from '../kvm/errno.js';
 import { createModelBackend, isModelBackend, type KernelName, type ModelBackend } from '../kvm/model/index.js';
 import {
   KVM_CAP_EXIT_HYPERCALL, KVM_EXIT_HYPERCALL, KVM_EXIT_IO, KVM_EXIT_MEMORY_FAULT, KVM_HC_MAP_GPA_RANGE, KVM_MEM_GUEST_MEMFD,
@@ -159,8 +160,8 @@ export interface MemoryFaultExit {
  * not checked).
  */
 export function expectMemoryFault(vcpu: KvmVcpu, r: SysResult, e: MemoryFaultExit): void {
-  TEST_ASSERT_EQ(r.ret, -1);
-  TEST_ASSERT_EQ(r.errno, e.errno);
+  TEST_ASSERT(r.ret === -1 && r.errno === e.errno,
+    `KVM_RUN returned ${r.ret}, errno ${errnoName(r.errno)}; expected -1, errno ${errnoName(e.errno)}`);
   TEST_ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_MEMORY_FAULT);
   if (e.flags !== undefined) TEST_ASSERT_EQ(vcpu.run.memoryFaultFlags, e.flags);
   if (e.gpa !== undefined) TEST_ASSERT_EQ(vcpu.run.memoryFaultGpa, e.gpa);
