@@ -73,6 +73,8 @@ const SPEC: CollectionSpec = {
     { collection: 'signals', name: 'bytes', fixture: 'bytes.sh', peer: true },
     // KSELFTEST_DASH_NAME_SH_ARGS: '-' and '.' become '_'.
     { collection: 'signals', name: 'dash-name.sh', fixture: 'args.sh' },
+    // 300 kB, more than a pipe holds, cut mid-line before its last line.
+    { collection: 'signals', name: 'flood', fixture: 'flood.sh' },
   ],
   // interp runs its non-executable data file through its own ksft_runner.sh.
   extra: [{ collection: 'interp', name: 'ksft_runner.sh', fixture: 'ksft_runner.sh' }],
@@ -110,6 +112,7 @@ async function installs(): Promise<Pair> {
         KSFT_FIXTURE_PIDS: pids,
         KSELFTEST_ARGS_SH_ARGS: '-a b  c',
         KSELFTEST_DASH_NAME_SH_ARGS: '\tx  y ',
+        KSFT_FLOOD_BYTES: '300000',
         ...Object.fromEntries(['INT', 'KILL', 'TERM', 'PIPE', 'ABRT', 'USR1'].map((s) => [`KSELFTEST_SIG_${s}_ARGS`, s])),
       },
     };
@@ -165,6 +168,8 @@ t.test('peer: the kernel 6.12 runner and ours print the same bytes', { skip: mis
       '#\nnot ok 8 selftests: signals: exit124 # TIMEOUT 45 seconds',
       '# caf\u00c3\u00a9 \u00ff\u00fe cr\r',
       '# arg=[x]\n# arg=[y]',
+      // 4225 whole 71-byte lines, then 25 bytes of the next.
+      'ABCDEFGHIJKLMNOPQRSTUVWXYZ\n# flood 0123456789 abcdefghflood done\nok 11 selftests: signals: flood',
     ]) t.ok(k.includes(`${line}\n`), `kernel printed ${JSON.stringify(line)}`);
   });
   t.test('-c, repeated', async (t) => {
