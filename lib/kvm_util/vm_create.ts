@@ -6,7 +6,8 @@
  *   tests that want no memory and no vCPUs.
  * - `__vmCreate(shape, nrRunnableVcpus, nrExtraPages)`: also slot 0, the
  *   anonymous memory at GPA 0 that holds what the guest needs (here the
- *   per-vCPU struct ucall array).
+ *   per-vCPU struct ucall array), and kvm_arch_vm_post_create()'s
+ *   KVM_SEV_INIT2 on the SEV types (before any vCPU, as the kernel requires).
  * - `vmCreate(shape, nrRunnableVcpus)`: __vmCreate with no extra pages.
  * - `__vmCreateWithVcpus(shape, n, extraPages, guestCode)`,
  *   `vmCreateWithVcpus(n, guestCode)`, `vmCreateWithOneVcpu(guestCode)`,
@@ -16,6 +17,7 @@
  */
 import { KVM_CAP_IMMEDIATE_EXIT, KVM_CREATE_VM } from '../kvm/uapi.js';
 import type { GuestCode } from '../guest/builder.js';
+import { vmPostCreate } from '../platform/index.js';
 import { KVM_IOCTL_ERROR, TEST_ASSERT, TEST_REQUIRE } from './assert.js';
 import { noteResult } from './errno_state.js';
 import { UCALL_STRIDE } from './guest_loader.js';
@@ -59,6 +61,10 @@ export function __vmCreate(shape: VmShape, nrRunnableVcpus: number, nrExtraPages
   const vm = ____vmCreate(shape);
   vmUserspaceMemRegionAdd(vm, VM_MEM_SRC_ANONYMOUS, 0n, SLOT0, slot0Pages(nrRunnableVcpus, nrExtraPages), 0);
   vm.ucallPoolGpa = asGpa(UCALL_POOL_GPA);
+  // kvm_arch_vm_post_create(): KVM_SEV_INIT2 for the SEV types, which the
+  // kernel refuses once the VM has vCPUs (__sev_guest_init()).
+  const r = noteResult(vmPostCreate(vm.backend, vm.fd, shape.type));
+  TEST_ASSERT(r.ret === 0, KVM_IOCTL_ERROR('KVM_SEV_INIT2', r.ret, r.errno));
   return vm;
 }
 

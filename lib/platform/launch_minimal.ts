@@ -1,9 +1,11 @@
 /**
- * The least launch each behaviour needs before its vCPUs may run, on the
- * raw backend (kvm_util's kvm_arch_vm_post_create()/finalize steps, for
- * generic tests that bring no payload).
+ * What a VM needs right after KVM_CREATE_VM (vmPostCreate, kvm_util's
+ * kvm_arch_vm_post_create()), and the least launch each behaviour needs
+ * before its vCPUs may run (launchMinimal, for generic tests that bring no
+ * payload), on the raw backend.
  */
 import type { Backend, SysResult } from '../kvm/backend.js';
+import { KVM_X86_SEV_ES_VM, KVM_X86_SEV_VM, KVM_X86_SNP_VM } from '../kvm/uapi.js';
 import { memoryEncryptOp } from './encrypt_op.js';
 import type { BehaviourName } from './manifest.js';
 import {
@@ -24,6 +26,22 @@ function steps(list: readonly (() => SysResult)[]): SysResult {
   return OK;
 }
 
+/**
+ * kvm_arch_vm_post_create() (tools/testing/selftests/kvm/lib/x86/processor.c):
+ * an SEV, SEV-ES or SNP VM (is_sev_vm()) gets KVM_SEV_INIT2 with an empty
+ * struct here, before any vCPU exists, because __sev_guest_init()
+ * (arch/x86/kvm/svm/sev.c) refuses a VM that already has vCPUs. Nothing for
+ * the other types.
+ */
+export function vmPostCreate(b: Backend, vmFd: number, vmType: number): SysResult {
+  if (vmType !== KVM_X86_SEV_VM && vmType !== KVM_X86_SEV_ES_VM && vmType !== KVM_X86_SNP_VM) return OK;
+  return memoryEncryptOp(b, vmFd, (d) => encodeSevCmd({ id: KVM_SEV_INIT2, data: d }), encodeSevInit());
+}
+
+/**
+ * The launch after vmPostCreate() and once the vCPUs exist: SEV and SNP
+ * are already initialised (INIT2) by then, TDX's INIT_VCPU needs the vCPUs.
+ */
 export function launchMinimal(behaviour: BehaviourName, b: Backend, vmFd: number, vcpuFds: readonly number[]): SysResult {
   const sev = (id: number, data: Uint8Array) => () => memoryEncryptOp(b, vmFd, (d) => encodeSevCmd({ id, data: d }), data);
   switch (behaviour) {
@@ -35,7 +53,6 @@ export function launchMinimal(behaviour: BehaviourName, b: Backend, vmFd: number
       ]);
     case 'snp':
       return steps([
-        sev(KVM_SEV_INIT2, encodeSevInit({ ghcbVersion: 2 })),
         sev(KVM_SEV_SNP_LAUNCH_START, encodeSnpLaunchStart((1n << 16n) | (1n << 17n))),
         sev(KVM_SEV_SNP_LAUNCH_FINISH, new Uint8Array(SIZEOF_KVM_SEV_SNP_LAUNCH_FINISH)),
       ]);
@@ -43,7 +60,6 @@ export function launchMinimal(behaviour: BehaviourName, b: Backend, vmFd: number
     case 'sev_es': {
       const out = scratchArea(b) + 0x8000n;
       return steps([
-        sev(KVM_SEV_INIT2, encodeSevInit(behaviour === 'sev_es' ? { ghcbVersion: 1 } : {})),
         sev(KVM_SEV_LAUNCH_START, encodeSevLaunchStart({ policy: behaviour === 'sev_es' ? 5 : 1 })),
         sev(KVM_SEV_LAUNCH_MEASURE, encodeUaddrLen(out, SEV_MEASUREMENT_LEN)),
         sev(KVM_SEV_LAUNCH_FINISH, new Uint8Array(0)),

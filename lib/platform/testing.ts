@@ -77,7 +77,10 @@ function skipPlatform(reason: string): never {
 /**
  * A VM of platform `name` with one vCPU and the test region. The guest code,
  * if any, gets the region's GPA as its argument (vcpu_args_set(vcpu, 1, gpa)
- * in the upstream private-memory tests).
+ * in the upstream private-memory tests). An SEV, SEV-ES or SNP VM comes back
+ * initialised: __vmCreate() ran KVM_SEV_INIT2 before the vCPU was created
+ * (kvm_arch_vm_post_create()), the only order __sev_guest_init() accepts;
+ * the caller goes on with LAUNCH_START.
  */
 export function cocoVmCreate(name: string, guestCode: GuestCode | undefined, opts: CocoVmOptions = {}): CocoVm {
   const plugin = usePlatform(name, opts.hardware);

@@ -34,6 +34,11 @@ export function sevIoctl(vm: KvmVm, id: number, data: Uint8Array): SevOpResult {
   return r;
 }
 
+/**
+ * KVM_SEV_INIT2, asserting. Only on a VM without vCPUs (__sev_guest_init()
+ * refuses one that has any): a VM from vmCreateBarebonesType(); __vmCreate()
+ * already issues it for the SEV types.
+ */
 export const vmSevInit2 = (vm: KvmVm, p: { vmsaFeatures?: bigint; ghcbVersion?: number } = {}): SevOpResult =>
   sevIoctl(vm, KVM_SEV_INIT2, encodeSevInit(p));
 
@@ -64,12 +69,13 @@ export const __vmSevLaunchFinish = (vm: KvmVm): SevOpResult => __sevIoctl(vm, KV
 export const vmSevLaunchFinish = (vm: KvmVm): SevOpResult => sevIoctl(vm, KVM_SEV_LAUNCH_FINISH, new Uint8Array(0));
 
 /**
- * vm_sev_launch(): INIT2, LAUNCH_START, LAUNCH_UPDATE_DATA over `regions`
- * (HVA, length), UPDATE_VMSA for SEV-ES, LAUNCH_MEASURE, LAUNCH_FINISH.
- * Returns the measurement blob.
+ * vm_sev_launch(): LAUNCH_START, LAUNCH_UPDATE_DATA over `regions` (HVA,
+ * length), UPDATE_VMSA for SEV-ES, LAUNCH_MEASURE, LAUNCH_FINISH. Returns
+ * the measurement blob. The VM is already initialised: __vmCreate() ran
+ * KVM_SEV_INIT2 before the vCPUs existed (kvm_arch_vm_post_create()), which
+ * is the only time the kernel accepts it (__sev_guest_init()).
  */
 export function vmSevLaunch(vm: KvmVm, policy: number, regions: readonly { hva: bigint; len: number }[], es = false): Uint8Array {
-  vmSevInit2(vm, es ? { ghcbVersion: 1 } : {});
   vmSevLaunchStart(vm, policy);
   for (const r of regions) vmSevLaunchUpdateData(vm, r.hva, r.len);
   if (es) vmSevLaunchUpdateVmsa(vm);

@@ -68,12 +68,17 @@ export class SevLaunch {
   ) {}
 
   /**
-   * KVM_SEV_INIT2 (__sev_guest_init()): once per VM (sev->active → -EINVAL),
-   * flags must be 0, vmsa_features within the supported set (none on plain
-   * SEV), a GHCB version only for SEV-ES and at most GHCB_VERSION_MAX.
+   * KVM_SEV_INIT2 (sev_guest_init2(), __sev_guest_init()): once per VM
+   * (need_init → -EINVAL), never on a VM that already has vCPUs
+   * (kvm->created_vcpus → -EINVAL: KVM sets up each vCPU's intercepts and
+   * VMSA for the SEV mode chosen here, so the mode cannot change under
+   * existing vCPUs), flags must be 0, vmsa_features within the supported set
+   * (none on plain SEV), a GHCB version only for SEV-ES and at most
+   * GHCB_VERSION_MAX.
    */
-  init2(p: { vmsaFeatures: bigint; flags: number; ghcbVersion: number }): FwResult {
+  init2(p: { vmsaFeatures: bigint; flags: number; ghcbVersion: number }, createdVcpus = 0): FwResult {
     if (this.state !== 'uninit') return { errno: EINVAL, fwError: 0 };
+    if (createdVcpus > 0) return { errno: EINVAL, fwError: 0 };
     if (p.flags !== 0) return { errno: EINVAL, fwError: 0 };
     const valid = this.es ? this.supportedVmsaFeatures : 0n;
     if ((p.vmsaFeatures & ~valid) !== 0n) return { errno: EINVAL, fwError: 0 };

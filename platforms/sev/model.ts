@@ -17,7 +17,7 @@ import { EFAULT, EINVAL, ENOTTY } from '../../lib/kvm/errno.js';
 import type { GuestAccess, ModelPlatform, PlatformOpOutcome, PlatformVcpuContext, PlatformVm, PlatformVmContext } from '../../lib/kvm/model/platform.js';
 import {
   KVM_EXIT_HYPERCALL_LONG_MODE, KVM_HC_MAP_GPA_RANGE, KVM_MAP_GPA_RANGE_DECRYPTED, KVM_MAP_GPA_RANGE_ENCRYPTED,
-  KVM_MEMORY_ENCRYPT_OP, KVM_ENOSYS, KVM_SYSTEM_EVENT_SEV_TERM,
+  KVM_MEMORY_ENCRYPT_OP, KVM_ENOSYS, KVM_SYSTEM_EVENT_SEV_TERM, KVM_X86_DEFAULT_VM,
 } from '../../lib/kvm/uapi.js';
 import { GuestMapping, PAGE, pageBase, pagesOf } from '../../lib/platform/common.js';
 import type { HardwareParams } from '../../lib/platform/manifest.js';
@@ -25,7 +25,7 @@ import { SevCipher } from './cipher.js';
 import { dispatchSevOp, type SevOpHandler } from './encrypt_op.js';
 import { SevLaunch } from './launch.js';
 import {
-  KVM_SEV_INIT2, KVM_SEV_LAUNCH_FINISH, KVM_SEV_LAUNCH_MEASURE, KVM_SEV_LAUNCH_SECRET, KVM_SEV_LAUNCH_START,
+  KVM_SEV_ES_INIT, KVM_SEV_INIT, KVM_SEV_INIT2, KVM_SEV_LAUNCH_FINISH, KVM_SEV_LAUNCH_MEASURE, KVM_SEV_LAUNCH_SECRET, KVM_SEV_LAUNCH_START,
   KVM_SEV_LAUNCH_UPDATE_DATA, KVM_SEV_LAUNCH_UPDATE_VMSA, SEV_MEASUREMENT_LEN, SIZEOF_KVM_SEV_INIT,
   SIZEOF_KVM_SEV_LAUNCH_SECRET, SIZEOF_KVM_SEV_LAUNCH_START, SIZEOF_KVM_SEV_UADDR_LEN, decodeSevInit,
   decodeSevLaunchSecret, decodeSevLaunchStart, decodeUaddrLen, encodeUaddrLen, ghcbMsrTermReq, KVM_X86_GRP_SEV, KVM_X86_SEV_VMSA_FEATURES, SVM_SEV_FEAT_DEBUG_SWAP,
@@ -39,6 +39,9 @@ export function sevVmsaImage(vcpu: number): Uint8Array {
 }
 
 let vmSerial = 0;
+
+/** The commands sev_mem_enc_ioctl() takes on a VM that is not an SEV guest yet. */
+const INIT_COMMANDS: ReadonlySet<number> = new Set([KVM_SEV_INIT, KVM_SEV_ES_INIT, KVM_SEV_INIT2]);
 
 /**
  * sev_supported_vmsa_features [H]: the VMSA features KVM_SEV_INIT2 accepts
@@ -75,11 +78,18 @@ export function createSevModel(name: 'sev' | 'sev_es', hw: HardwareParams): Mode
      * (sev_mem_enc_ioctl()): KVM_SEV_INIT2 is refused by sev_guest_init2()
      * with -EINVAL (the VM type is not SEV/SEV-ES), everything else is
      * -ENOTTY because the VM is not an SEV guest (sev_init2_tests).
+     * The legacy KVM_SEV_INIT / KVM_SEV_ES_INIT (sev_guest_init()) take
+     * only a KVM_X86_DEFAULT_VM, and __sev_guest_init() refuses one that
+     * already has vCPUs: -EINVAL in both cases. Turning a default VM without
+     * vCPUs into an SEV guest is not modelled; that request stays -ENOTTY.
      */
     foreignVmIoctl(ctx, request, arg) {
       if (request !== KVM_MEMORY_ENCRYPT_OP || ctx.vmType >= 32) return undefined;
       if (!(arg instanceof Uint8Array) || arg.length < 4) return { ret: -1, errno: EFAULT };
       const id = new DataView(arg.buffer, arg.byteOffset).getUint32(0, true);
+      if (id === KVM_SEV_INIT || id === KVM_SEV_ES_INIT) {
+        return { ret: -1, errno: ctx.vmType !== KVM_X86_DEFAULT_VM || ctx.nrVcpus > 0 ? EINVAL : ENOTTY };
+      }
       return { ret: -1, errno: id === KVM_SEV_INIT2 ? EINVAL : ENOTTY };
     },
     /**
@@ -109,10 +119,17 @@ export function createSevModel(name: 'sev' | 'sev_es', hw: HardwareParams): Mode
         });
 
       const handlers: Record<number, SevOpHandler> = {
+        // sev_guest_init(): the legacy INIT commands take only a
+        // KVM_X86_DEFAULT_VM; an SEV or SEV-ES VM type is initialised with INIT2.
+        [KVM_SEV_INIT]: () => ({ errno: EINVAL }),
+        [KVM_SEV_ES_INIT]: () => ({ errno: EINVAL }),
         [KVM_SEV_INIT2]: (op) => {
           const b = op.readData(SIZEOF_KVM_SEV_INIT);
           if (!b) return { errno: EFAULT };
-          const r = launch.init2(decodeSevInit(b));
+          // __sev_guest_init() refuses a VM with vCPUs (kvm->created_vcpus):
+          // the VMM runs INIT2 right after KVM_CREATE_VM, as the selftests'
+          // kvm_arch_vm_post_create() does.
+          const r = launch.init2(decodeSevInit(b), ctx.nrVcpus);
           return { errno: r.errno, fwError: r.fwError };
         },
         [KVM_SEV_LAUNCH_START]: (op) => {
@@ -229,8 +246,10 @@ export function createSevModel(name: 'sev' | 'sev_es', hw: HardwareParams): Mode
         },
         vmIoctl(request, arg): SysResult | undefined {
           if (request !== KVM_MEMORY_ENCRYPT_OP) return undefined;
-          // sev_mem_enc_ioctl(): before INIT2 only the INIT commands are legal.
-          if (launch.state === 'uninit' && arg instanceof Uint8Array && arg.length >= 4 && new DataView(arg.buffer, arg.byteOffset).getUint32(0, true) !== KVM_SEV_INIT2) {
+          // Before INIT2 the VM is no SEV guest: every command but the INIT
+          // ones is -ENOTTY (sev_launch_start() and the rest: !sev_guest()).
+          if (launch.state === 'uninit' && arg instanceof Uint8Array && arg.length >= 4
+            && !INIT_COMMANDS.has(new DataView(arg.buffer, arg.byteOffset).getUint32(0, true))) {
             return { ret: -1, errno: ENOTTY };
           }
           return dispatchSevOp(ctx, arg, handlers);

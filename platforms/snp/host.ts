@@ -5,7 +5,7 @@
  */
 import type { KvmVm } from '../../lib/kvm_util/index.js';
 import { TEST_ASSERT } from '../../lib/kvm_util/index.js';
-import { __sevIoctl, sevIoctl, vmSevInit2, type SevOpResult } from '../sev/host.js';
+import { __sevIoctl, sevIoctl, type SevOpResult } from '../sev/host.js';
 import { KVM_SEV_SNP_LAUNCH_FINISH, KVM_SEV_SNP_LAUNCH_START, KVM_SEV_SNP_LAUNCH_UPDATE } from '../sev/uapi.js';
 import {
   KVM_SEV_MODEL_HOST_WRITE, KVM_SEV_MODEL_LAUNCH_DIGEST, SIZEOF_KVM_SEV_SNP_LAUNCH_FINISH, decodeSnpLaunchUpdate,
@@ -15,8 +15,12 @@ import {
 /** SNP policy with SMT allowed and the reserved bit 17 set (snp_default_policy()). */
 export const SNP_POLICY_DEFAULT = (1n << 16n) | (1n << 17n);
 
+/**
+ * SNP_LAUNCH_START (snp_vm_launch_start()). KVM_SEV_INIT2 came before the
+ * vCPUs, from __vmCreate() (kvm_arch_vm_post_create()): __sev_guest_init()
+ * refuses it once vCPUs exist.
+ */
 export function snpLaunchStart(vm: KvmVm, policy = SNP_POLICY_DEFAULT): SevOpResult {
-  vmSevInit2(vm, { ghcbVersion: 2 });
   return sevIoctl(vm, KVM_SEV_SNP_LAUNCH_START, encodeSnpLaunchStart(policy));
 }
 

@@ -15,7 +15,7 @@
  * - Launch: SNP_LAUNCH_START/UPDATE/FINISH over kvm_gmem_populate().
  */
 import type { SysResult } from '../../lib/kvm/backend.js';
-import { EAGAIN, EEXIST, EFAULT, EINVAL, EIO, EOPNOTSUPP } from '../../lib/kvm/errno.js';
+import { EAGAIN, EEXIST, EFAULT, EINVAL, EIO, ENOTTY, EOPNOTSUPP, EPERM } from '../../lib/kvm/errno.js';
 import type { GuestAccess, ModelPlatform, PlatformOpOutcome, PlatformVcpuContext, PlatformVm, PlatformVmContext } from '../../lib/kvm/model/platform.js';
 import {
   KVM_EXIT_HYPERCALL_LONG_MODE, KVM_HC_MAP_GPA_RANGE, KVM_MAP_GPA_RANGE_DECRYPTED, KVM_MAP_GPA_RANGE_ENCRYPTED,
@@ -167,15 +167,19 @@ export function createSnpModel(hw: HardwareParams): ModelPlatform {
           const b = op.readData(SIZEOF_KVM_SEV_INIT);
           if (!b) return { errno: EFAULT };
           const p = decodeSevInit(b);
-          // __sev_guest_init(): as for SEV-ES, vmsa_features within sev_supported_vmsa_features.
-          if (inited || p.flags !== 0 || (p.vmsaFeatures & ~vmsaFeatures) !== 0n || p.ghcbVersion > 2) return { errno: EINVAL };
+          // __sev_guest_init(): never once vCPUs exist (kvm->created_vcpus),
+          // then as for SEV-ES, vmsa_features within sev_supported_vmsa_features.
+          // A second INIT2 does not get here: vmIoctl() answers it -EPERM.
+          if (ctx.nrVcpus > 0) return { errno: EINVAL };
+          if (p.flags !== 0 || (p.vmsaFeatures & ~vmsaFeatures) !== 0n || p.ghcbVersion > 2) return { errno: EINVAL };
           inited = true;
           return { errno: 0 };
         },
         [KVM_SEV_SNP_LAUNCH_START]: (op) => {
+          // snp_launch_start(): not an SNP guest until INIT2 → -ENOTTY, before the copy-in.
+          if (!inited) return { errno: ENOTTY };
           const b = op.readData(SIZEOF_KVM_SEV_SNP_LAUNCH_START);
           if (!b) return { errno: EFAULT };
-          if (!inited) return { errno: EINVAL };
           return launch.start(new DataView(b.buffer, b.byteOffset).getBigUint64(0, true)) ? { errno: 0 } : { errno: EIO, fwError: SEV_RET_INVALID_GUEST_STATE };
         },
         [KVM_SEV_SNP_LAUNCH_UPDATE]: (op) => {
@@ -303,6 +307,13 @@ export function createSnpModel(hw: HardwareParams): ModelPlatform {
         },
         vmIoctl(request, arg): SysResult | undefined {
           if (request !== KVM_MEMORY_ENCRYPT_OP) return undefined;
+          // sev_mem_enc_ioctl(): once INIT2 made the VM an SNP guest, only the
+          // SNP commands are allowed (ids below KVM_SEV_SNP_LAUNCH_START → -EPERM,
+          // INIT2 itself included).
+          if (inited && arg instanceof Uint8Array && arg.length >= 4
+            && new DataView(arg.buffer, arg.byteOffset).getUint32(0, true) < KVM_SEV_SNP_LAUNCH_START) {
+            return { ret: -1, errno: EPERM };
+          }
           return dispatchSevOp(ctx, arg, handlers);
         },
         preFaultAllowed: () => launch.state === 'finished',

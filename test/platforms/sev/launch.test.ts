@@ -57,6 +57,18 @@ t.test('INIT2 rules', async (t) => {
   t.equal(new SevLaunch(false).updateVmsa([]).errno, EINVAL, 'UPDATE_VMSA is SEV-ES only');
 });
 
+t.test('INIT2 once vCPUs exist is EINVAL and leaves the VM uninitialised (__sev_guest_init(): kvm->created_vcpus)', async (t) => {
+  for (const es of [false, true]) {
+    const l = new SevLaunch(es);
+    t.equal(l.init2(init, 1).errno, EINVAL, `${es ? 'SEV-ES' : 'SEV'}: one vCPU`);
+    t.equal(l.state, 'uninit');
+    t.same(l.start(0), { errno: EIO, fwError: SEV_RET_INVALID_GUEST_STATE }, 'nothing to launch');
+    t.equal(l.init2(init, 0).errno, 0, 'the same request without vCPUs');
+  }
+  // The vCPU check comes before the struct: a bad flag with vCPUs is the same EINVAL.
+  t.equal(new SevLaunch(false).init2({ ...init, flags: 1 }, 2).errno, EINVAL);
+});
+
 t.test('SEV-ES measures the VMSAs', async (t) => {
   const run = (vmsa: boolean): Uint8Array => {
     const l = new SevLaunch(true);

@@ -9,16 +9,25 @@
  * - each of the 32 `flags` bits → EINVAL (no flags are defined);
  * - each `vmsa_features` bit outside what /dev/kvm reports in
  *   KVM_X86_GRP_SEV/KVM_X86_SEV_VMSA_FEATURES → EINVAL (all 64 on plain SEV);
- * - a supported, known feature (DEBUG_SWAP, bit 5) on SEV-ES and SNP → 0.
+ * - a supported, known feature (DEBUG_SWAP, bit 5) on SEV-ES and SNP → 0;
+ * - an empty struct once KVM_CREATE_VCPU has run → EINVAL on every SEV type
+ *   (__sev_guest_init(): kvm->created_vcpus), which is why kvm_util issues
+ *   INIT2 in its post-create step, before any vCPU; the legacy KVM_SEV_INIT
+ *   and KVM_SEV_ES_INIT on a default VM with a vCPU → EINVAL likewise.
  */
-import { EINVAL } from '../../../lib/kvm/errno.js';
+import { EINVAL, ENOTTY } from '../../../lib/kvm/errno.js';
 import { isModelBackend } from '../../../lib/kvm/model/index.js';
+import { KVM_X86_DEFAULT_VM } from '../../../lib/kvm/uapi.js';
 import { ASSERT_EQ, ASSERT_NE, SKIP, TEST, TEST_HARNESS_MAIN, TH_LOG } from '../../../lib/harness/index.js';
-import { kvmBackend, kvmVmFree, vmCreateBarebonesType } from '../../../lib/kvm_util/index.js';
+import { kvmBackend, kvmVmFree, vmCreateBarebonesType, vmVcpuAdd } from '../../../lib/kvm_util/index.js';
 import type { HardwareParams } from '../../../lib/platform/manifest.js';
 import { usePlatform } from '../../../lib/platform/testing.js';
 import { __sevIoctl, kvmSevSupportedVmsaFeatures } from '../../../platforms/sev/host.js';
-import { KVM_SEV_INIT2, SVM_SEV_FEAT_DEBUG_SWAP, encodeSevInit } from '../../../platforms/sev/uapi.js';
+import {
+  KVM_SEV_ES_INIT, KVM_SEV_INIT, KVM_SEV_INIT2, KVM_SEV_LAUNCH_START, KVM_SEV_SNP_LAUNCH_START, SEV_POLICY_ES, SVM_SEV_FEAT_DEBUG_SWAP, encodeSevInit, encodeSevLaunchStart,
+} from '../../../platforms/sev/uapi.js';
+import { SNP_POLICY_DEFAULT } from '../../../platforms/snp/host.js';
+import { encodeSnpLaunchStart } from '../../../platforms/snp/uapi.js';
 
 type SevType = 'sev' | 'sev_es' | 'snp';
 const SEV_TYPES: readonly SevType[] = ['sev', 'sev_es', 'snp'];
@@ -81,6 +90,51 @@ for (const t of SEV_TYPES) {
     ASSERT_NE(refused, 0);
   });
 }
+
+TEST('item_57_init2_after_vcpu_creation_refused', () => {
+  // __sev_guest_init() checks kvm->created_vcpus before anything in the
+  // struct: the same empty struct that initialises a fresh VM is refused
+  // once the VM has a vCPU, on every SEV type, and the VM stays
+  // uninitialised: the first launch command finds no SEV guest
+  // (sev_launch_start(), snp_launch_start(): -ENOTTY).
+  for (const t of SEV_TYPES) {
+    const vm = vmCreateBarebonesType(usePlatform(t).vmType);
+    try {
+      vmVcpuAdd(vm, 0);
+      const r = __sevIoctl(vm, KVM_SEV_INIT2, encodeSevInit());
+      if (r.ret !== -1 || r.errno !== EINVAL) TH_LOG(`${t}: INIT2 after KVM_CREATE_VCPU returned ${r.ret}, errno ${r.errno}`);
+      ASSERT_EQ(r.ret, -1);
+      ASSERT_EQ(r.errno, EINVAL);
+      const start = t === 'snp'
+        ? __sevIoctl(vm, KVM_SEV_SNP_LAUNCH_START, encodeSnpLaunchStart(SNP_POLICY_DEFAULT))
+        : __sevIoctl(vm, KVM_SEV_LAUNCH_START, encodeSevLaunchStart({ policy: t === 'sev_es' ? SEV_POLICY_ES : 0 }));
+      ASSERT_EQ(start.ret, -1);
+      ASSERT_EQ(start.errno, ENOTTY);
+    } finally {
+      kvmVmFree(vm);
+    }
+    // The control: the same request on a VM without vCPUs is accepted.
+    ASSERT_EQ(init2(t), 0);
+  }
+});
+
+TEST('legacy_sev_init_after_vcpu_creation_refused', () => {
+  // The legacy KVM_SEV_INIT / KVM_SEV_ES_INIT (sev_guest_init(), argument
+  // NULL as in the selftests' sev_vm_init()) take only a default VM, and
+  // __sev_guest_init() refuses it once it has a vCPU.
+  usePlatform('sev');
+  for (const id of [KVM_SEV_INIT, KVM_SEV_ES_INIT]) {
+    const vm = vmCreateBarebonesType(KVM_X86_DEFAULT_VM);
+    try {
+      vmVcpuAdd(vm, 0);
+      const r = __sevIoctl(vm, id, new Uint8Array(0));
+      ASSERT_EQ(r.ret, -1);
+      ASSERT_EQ(r.errno, EINVAL);
+    } finally {
+      kvmVmFree(vm);
+    }
+  }
+});
 
 for (const t of ['sev_es', 'snp'] as const) {
   TEST(`item_57_init2_${t}_supported_debug_swap`, () => {
