@@ -6,8 +6,10 @@
  *   tests that want no memory and no vCPUs.
  * - `__vmCreate(shape, nrRunnableVcpus, nrExtraPages)`: also slot 0, the
  *   anonymous memory at GPA 0 that holds what the guest needs (here the
- *   per-vCPU struct ucall array), and kvm_arch_vm_post_create()'s
- *   KVM_SEV_INIT2 on the SEV types (before any vCPU, as the kernel requires).
+ *   per-vCPU struct ucall array), and kvm_arch_vm_post_create():
+ *   KVM_SEV_INIT2 on the SEV types, KVM_TDX_INIT_VM on a TD (before any
+ *   vCPU, as the kernel requires). A test that needs other parameters for
+ *   that step passes its own `postCreate`.
  * - `vmCreate(shape, nrRunnableVcpus)`: __vmCreate with no extra pages.
  * - `__vmCreateWithVcpus(shape, n, extraPages, guestCode)`,
  *   `vmCreateWithVcpus(n, guestCode)`, `vmCreateWithOneVcpu(guestCode)`,
@@ -17,7 +19,7 @@
  */
 import { KVM_CAP_IMMEDIATE_EXIT, KVM_CREATE_VM } from '../kvm/uapi.js';
 import type { GuestCode } from '../guest/builder.js';
-import { vmPostCreate } from '../platform/index.js';
+import { postCreateCommand, vmPostCreate } from '../platform/index.js';
 import { KVM_IOCTL_ERROR, TEST_ASSERT, TEST_REQUIRE } from './assert.js';
 import { noteResult } from './errno_state.js';
 import { UCALL_STRIDE } from './guest_loader.js';
@@ -56,15 +58,26 @@ function slot0Pages(nrRunnableVcpus: number, nrExtraPages: number): number {
   return DEFAULT_GUEST_PHY_PAGES + nrRunnableVcpus * DEFAULT_STACK_PGS + nrExtraPages + ucallPages;
 }
 
+/**
+ * kvm_arch_vm_post_create(): KVM_SEV_INIT2 for the SEV types, which the
+ * kernel refuses once the VM has vCPUs (__sev_guest_init()), and
+ * KVM_TDX_INIT_VM for a TD, without which it creates no vCPU
+ * (tdx_vcpu_create()).
+ */
+export function kvmArchVmPostCreate(vm: KvmVm): void {
+  const r = noteResult(vmPostCreate(vm.backend, vm.fd, vm.shape.type));
+  TEST_ASSERT(r.ret === 0, KVM_IOCTL_ERROR(postCreateCommand(vm.shape.type) ?? 'kvm_arch_vm_post_create', r.ret, r.errno));
+}
+
+/** What runs between KVM_CREATE_VM (plus slot 0) and the first vCPU. */
+export type VmPostCreate = (vm: KvmVm) => void;
+
 /** __vm_create(shape, nr_runnable_vcpus, nr_extra_pages): the VM plus slot 0 at GPA 0. */
-export function __vmCreate(shape: VmShape, nrRunnableVcpus: number, nrExtraPages: number): KvmVm {
+export function __vmCreate(shape: VmShape, nrRunnableVcpus: number, nrExtraPages: number, postCreate: VmPostCreate = kvmArchVmPostCreate): KvmVm {
   const vm = ____vmCreate(shape);
   vmUserspaceMemRegionAdd(vm, VM_MEM_SRC_ANONYMOUS, 0n, SLOT0, slot0Pages(nrRunnableVcpus, nrExtraPages), 0);
   vm.ucallPoolGpa = asGpa(UCALL_POOL_GPA);
-  // kvm_arch_vm_post_create(): KVM_SEV_INIT2 for the SEV types, which the
-  // kernel refuses once the VM has vCPUs (__sev_guest_init()).
-  const r = noteResult(vmPostCreate(vm.backend, vm.fd, shape.type));
-  TEST_ASSERT(r.ret === 0, KVM_IOCTL_ERROR('KVM_SEV_INIT2', r.ret, r.errno));
+  postCreate(vm);
   return vm;
 }
 
@@ -73,9 +86,11 @@ export function vmCreate(shape: VmShape, nrRunnableVcpus: number): KvmVm {
 }
 
 /** __vm_create_with_vcpus(shape, n, extra_pages, guest_code, vcpus[]). */
-export function __vmCreateWithVcpus(shape: VmShape, nrVcpus: number, extraPages: number, guestCode?: GuestCode): { vm: KvmVm; vcpus: KvmVcpu[] } {
+export function __vmCreateWithVcpus(
+  shape: VmShape, nrVcpus: number, extraPages: number, guestCode?: GuestCode, postCreate?: VmPostCreate,
+): { vm: KvmVm; vcpus: KvmVcpu[] } {
   TEST_ASSERT(nrVcpus > 0, 'Must create at least one vCPU');
-  const vm = __vmCreate(shape, nrVcpus, extraPages);
+  const vm = __vmCreate(shape, nrVcpus, extraPages, postCreate);
   const vcpus: KvmVcpu[] = [];
   for (let i = 0; i < nrVcpus; i++) vcpus.push(vmVcpuAdd(vm, i, guestCode));
   return { vm, vcpus };

@@ -5,7 +5,7 @@
  * payload), on the raw backend.
  */
 import type { Backend, SysResult } from '../kvm/backend.js';
-import { KVM_X86_SEV_ES_VM, KVM_X86_SEV_VM, KVM_X86_SNP_VM } from '../kvm/uapi.js';
+import { KVM_X86_SEV_ES_VM, KVM_X86_SEV_VM, KVM_X86_SNP_VM, KVM_X86_TDX_VM } from '../kvm/uapi.js';
 import { memoryEncryptOp } from './encrypt_op.js';
 import type { BehaviourName } from './manifest.js';
 import {
@@ -27,27 +27,44 @@ function steps(list: readonly (() => SysResult)[]): SysResult {
 }
 
 /**
- * kvm_arch_vm_post_create() (tools/testing/selftests/kvm/lib/x86/processor.c):
- * an SEV, SEV-ES or SNP VM (is_sev_vm()) gets KVM_SEV_INIT2 with an empty
- * struct here, before any vCPU exists, because __sev_guest_init()
- * (arch/x86/kvm/svm/sev.c) refuses a VM that already has vCPUs. Nothing for
- * the other types.
+ * kvm_arch_vm_post_create() (tools/testing/selftests/kvm/lib/x86/processor.c),
+ * before any vCPU exists:
+ * - an SEV, SEV-ES or SNP VM (is_sev_vm()) gets KVM_SEV_INIT2 with an empty
+ *   struct, because __sev_guest_init() (arch/x86/kvm/svm/sev.c) refuses a
+ *   VM that already has vCPUs;
+ * - a TD gets KVM_TDX_INIT_VM, because tdx_vcpu_create()
+ *   (arch/x86/kvm/vmx/tdx.c) refuses KVM_CREATE_VCPU with -EIO until it ran,
+ *   and tdx_td_init() takes it only once. Without a CPUID leaf 0x80000008
+ *   the part's own GPAW applies (`hardware.gpaw`, tdxGpaw()); a test that
+ *   wants other INIT_VM parameters creates the VM without this step (a
+ *   `postCreate` of its own in kvm_util's __vmCreate()).
+ * Nothing for the other types.
  */
 export function vmPostCreate(b: Backend, vmFd: number, vmType: number): SysResult {
+  if (vmType === KVM_X86_TDX_VM) {
+    return memoryEncryptOp(b, vmFd, (d) => encodeTdxCmd({ id: KVM_TDX_INIT_VM, data: d }), encodeTdxInitVm());
+  }
   if (vmType !== KVM_X86_SEV_VM && vmType !== KVM_X86_SEV_ES_VM && vmType !== KVM_X86_SNP_VM) return OK;
   return memoryEncryptOp(b, vmFd, (d) => encodeSevCmd({ id: KVM_SEV_INIT2, data: d }), encodeSevInit());
 }
 
+/** The command vmPostCreate() issues for a VM type, for error messages. */
+export function postCreateCommand(vmType: number): string | undefined {
+  if (vmType === KVM_X86_TDX_VM) return 'KVM_TDX_INIT_VM';
+  if (vmType === KVM_X86_SEV_VM || vmType === KVM_X86_SEV_ES_VM || vmType === KVM_X86_SNP_VM) return 'KVM_SEV_INIT2';
+  return undefined;
+}
+
 /**
  * The launch after vmPostCreate() and once the vCPUs exist: SEV and SNP
- * are already initialised (INIT2) by then, TDX's INIT_VCPU needs the vCPUs.
+ * are initialised (INIT2) and a TD has had KVM_TDX_INIT_VM by then; TDX's
+ * INIT_VCPU needs the vCPUs.
  */
 export function launchMinimal(behaviour: BehaviourName, b: Backend, vmFd: number, vcpuFds: readonly number[]): SysResult {
   const sev = (id: number, data: Uint8Array) => () => memoryEncryptOp(b, vmFd, (d) => encodeSevCmd({ id, data: d }), data);
   switch (behaviour) {
     case 'tdx':
       return steps([
-        () => memoryEncryptOp(b, vmFd, (d) => encodeTdxCmd({ id: KVM_TDX_INIT_VM, data: d }), encodeTdxInitVm()),
         ...vcpuFds.map((fd) => () => memoryEncryptOp(b, fd, (d) => encodeTdxCmd({ id: KVM_TDX_INIT_VCPU, data: d }), new Uint8Array(0))),
         () => memoryEncryptOp(b, vmFd, (d) => encodeTdxCmd({ id: KVM_TDX_FINALIZE_VM, data: d }), new Uint8Array(0)),
       ]);

@@ -15,7 +15,7 @@ import {
 import {
   KVM_IOCTL_ERROR, REPORT_GUEST_ASSERT, TEST_ASSERT, TEST_ASSERT_EQ, TEST_FAIL, TEST_REQUIRE, __vmCreateWithVcpus, _vcpuRun, getUcall,
   kvmBackend, kvmClose, setKvmBackend, vcpuArgsSet, vmCreateGuestMemfd, vmEnableCap, vmGuestMemPunchHole, vmMemAdd, vmSetMemoryAttributes,
-  vmShape, VM_MEM_SRC_ANONYMOUS, type KvmVcpu, type KvmVm, type MemRegion, type Ucall,
+  vmShape, VM_MEM_SRC_ANONYMOUS, type KvmVcpu, type KvmVm, type MemRegion, type Ucall, type VmPostCreate,
 } from '../kvm_util/index.js';
 import { SKIP, isSkipReturn } from '../harness/index.js';
 import { registerPlatformModels } from './index.js';
@@ -39,6 +39,12 @@ export interface CocoVmOptions {
   readonly gmemFlags?: bigint;
   /** [H] parameter overrides for this VM's platform behaviour. */
   readonly hardware?: HardwareParams;
+  /**
+   * What runs after KVM_CREATE_VM and before the vCPU, instead of
+   * kvm_arch_vm_post_create() (KVM_SEV_INIT2, KVM_TDX_INIT_VM with defaults):
+   * a test that issues that step with parameters of its own.
+   */
+  readonly postCreate?: VmPostCreate;
 }
 
 export interface CocoVm {
@@ -80,11 +86,13 @@ function skipPlatform(reason: string): never {
  * in the upstream private-memory tests). An SEV, SEV-ES or SNP VM comes back
  * initialised: __vmCreate() ran KVM_SEV_INIT2 before the vCPU was created
  * (kvm_arch_vm_post_create()), the only order __sev_guest_init() accepts;
- * the caller goes on with LAUNCH_START.
+ * the caller goes on with LAUNCH_START. A TD likewise comes back after
+ * KVM_TDX_INIT_VM (tdx_vcpu_create() refuses a vCPU before it); the caller
+ * goes on with KVM_TDX_INIT_VCPU. `opts.postCreate` replaces that step.
  */
 export function cocoVmCreate(name: string, guestCode: GuestCode | undefined, opts: CocoVmOptions = {}): CocoVm {
   const plugin = usePlatform(name, opts.hardware);
-  const { vm, vcpus } = __vmCreateWithVcpus(vmShape(plugin.vmType), 1, 0, guestCode);
+  const { vm, vcpus } = __vmCreateWithVcpus(vmShape(plugin.vmType), 1, 0, guestCode, opts.postCreate);
   if (plugin.manifest.arch === 'x86_64' && opts.exitHypercall !== false) {
     vmEnableCap(vm, KVM_CAP_EXIT_HYPERCALL, 1 << KVM_HC_MAP_GPA_RANGE);
   }

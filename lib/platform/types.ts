@@ -108,11 +108,12 @@ export interface PlatformPlugin {
   genericConversionSkip(): string | null;
   /**
    * The least launch that lets vCPUs run, for generic tests that do not
-   * care about the payload (TDX: INIT_VM, INIT_VCPU, FINALIZE_VM; SNP:
+   * care about the payload (TDX: INIT_VCPU, FINALIZE_VM; SNP:
    * SNP_LAUNCH_START, SNP_LAUNCH_FINISH; SEV: LAUNCH_START through
    * LAUNCH_FINISH). Call it after the vCPUs exist, on a VM made by kvm_util's
    * __vmCreate(), whose post-create step already ran KVM_SEV_INIT2 for the
-   * SEV types (vmPostCreate(): the kernel refuses INIT2 once vCPUs exist).
+   * SEV types and KVM_TDX_INIT_VM for a TD (vmPostCreate(): the kernel
+   * refuses INIT2 once vCPUs exist, and a TD vCPU before INIT_VM).
    * A no-op where the platform needs none.
    */
   launchMinimal(backend: Backend, vmFd: number, vcpuFds: readonly number[]): SysResult;

@@ -180,7 +180,9 @@ export function createSnpModel(hw: HardwareParams): ModelPlatform {
           if (!inited) return { errno: ENOTTY };
           const b = op.readData(SIZEOF_KVM_SEV_SNP_LAUNCH_START);
           if (!b) return { errno: EFAULT };
-          return launch.start(new DataView(b.buffer, b.byteOffset).getBigUint64(0, true)) ? { errno: 0 } : { errno: EIO, fwError: SEV_RET_INVALID_GUEST_STATE };
+          // snp_launch_start(): one SNP context per VM (sev->snp_context
+          // already set → -EINVAL, without a firmware call), also after finish.
+          return launch.start(new DataView(b.buffer, b.byteOffset).getBigUint64(0, true)) ? { errno: 0 } : { errno: EINVAL };
         },
         [KVM_SEV_SNP_LAUNCH_UPDATE]: (op) => {
           const b = op.readData(SIZEOF_KVM_SEV_SNP_LAUNCH_UPDATE);

@@ -18,6 +18,11 @@ const note = (r: SysResult): SysResult => {
   return r;
 };
 
+/**
+ * KVM_TDX_INIT_VM, once per TD and before its first vCPU (tdx_td_init(),
+ * tdx_vcpu_create()). kvm_util's __vmCreate() issues it with defaults; a
+ * test with parameters of its own calls this as its `postCreate`.
+ */
 export function __tdxInitVm(vm: KvmVm, opts: { gpaw?: number } = {}): SysResult {
   const cpuid: CpuidEntry[] = opts.gpaw ? [{ fn: 0x80000008, index: 0, eax: opts.gpaw << 16, ebx: 0, ecx: 0, edx: 0 }] : [];
   return note(memoryEncryptOp(vm.backend, vm.fd, (d) => encodeTdxCmd({ id: KVM_TDX_INIT_VM, data: d }), encodeTdxInitVm({ cpuid })));
@@ -67,9 +72,12 @@ export function tdxFinalizeVm(vm: KvmVm): void {
   TEST_ASSERT(r.ret === 0, KVM_IOCTL_ERROR('KVM_TDX_FINALIZE_VM', r.ret, r.errno));
 }
 
-/** td_initialize() without payload: INIT_VM, INIT_VCPU for every vCPU, FINALIZE_VM. */
+/**
+ * td_initialize() without payload on a TD whose KVM_TDX_INIT_VM already ran
+ * (kvm_util's __vmCreate(), kvm_arch_vm_post_create(): tdx_vcpu_create()
+ * refuses vCPUs before it): INIT_VCPU for every vCPU, FINALIZE_VM.
+ */
 export function tdxInitAndFinalize(vm: KvmVm): void {
-  tdxInitVm(vm);
   for (const v of vm.vcpus) tdxInitVcpu(v);
   tdxFinalizeVm(vm);
 }

@@ -3,7 +3,12 @@
  *
  *   created --KVM_TDX_INIT_VM--> initialized --KVM_TDX_FINALIZE_VM--> runnable
  *
- * with KVM_TDX_INIT_VCPU per vCPU and KVM_TDX_INIT_MEM_REGION only while
+ * KVM_TDX_INIT_VM runs once (tdx_td_init(): a TD that is not
+ * TD_STATE_UNINITIALIZED is -EINVAL), and no vCPU exists before it:
+ * tdx_vcpu_create() refuses KVM_CREATE_VCPU with -EIO unless the TD is
+ * TD_STATE_INITIALIZED, so a VMM (kvm_util's kvm_arch_vm_post_create())
+ * issues INIT_VM right after KVM_CREATE_VM, and no vCPU is added after
+ * finalise either. Then KVM_TDX_INIT_VCPU per vCPU and KVM_TDX_INIT_MEM_REGION only while
  * initialized (tdx_vcpu_init_mem_region(): `kvm_tdx->state !=
  * TD_STATE_INITIALIZED` is -EINVAL), so any populate after finalise is
  * refused (scenario 9). Every populated page is recorded, so a second
@@ -23,10 +28,16 @@ export class TdxLaunch {
   /** GFNs added by PAGE.ADD (they start accepted). */
   readonly added = new Set<bigint>();
 
+  /** tdx_td_init(): only on an uninitialised TD. */
   initVm(): number {
     if (this.state !== 'created') return EINVAL;
     this.state = 'initialized';
     return 0;
+  }
+
+  /** tdx_vcpu_create(): KVM_CREATE_VCPU only between INIT_VM and FINALIZE_VM. */
+  vcpuCreate(): number {
+    return this.state === 'initialized' ? 0 : EIO;
   }
 
   initVcpu(vcpu: number): number {

@@ -11,7 +11,8 @@
  *   SUBFUNC_UNSUPPORTED and there is no exit.
  * - →private pages are pending until `tdx.accept` (TDG.MEM.PAGE.ACCEPT);
  *   touching one kills the TD (6.16) or exits MEMORY_FAULT with size 0.
- * - Launch: INIT_VM, INIT_VCPU, INIT_MEM_REGION (copy from a source buffer,
+ * - Launch: INIT_VM (once, before any vCPU: KVM_CREATE_VCPU is -EIO
+ *   until then), INIT_VCPU, INIT_MEM_REGION (copy from a source buffer,
  *   MRTD extended by PAGE.ADD and, with MEASURE, MR.EXTEND), FINALIZE_VM;
  *   KVM_RUN before finalise is -EINVAL.
  * - Host access: private gmem is never mapped; the model-only
@@ -249,6 +250,9 @@ export function createTdxModel(hw: HardwareParams): ModelPlatform {
           if (!c) return err(EFAULT);
           switch (c.id) {
             case KVM_TDX_INIT_VM: {
+              // tdx_td_init(): the state first, so a second INIT_VM is
+              // -EINVAL whatever it carries and leaves the GPAW as it was.
+              if (launch.state !== 'created') return err(EINVAL);
               const b = ctx.hostRead(c.data, SIZEOF_KVM_TDX_INIT_VM);
               if (isHostFault(b)) return err(EFAULT);
               const nent = u32(b, 256);
@@ -291,6 +295,8 @@ export function createTdxModel(hw: HardwareParams): ModelPlatform {
               return err(EINVAL);
           }
         },
+        // tdx_vcpu_create(): -EIO unless KVM_TDX_INIT_VM ran and FINALIZE_VM did not.
+        vcpuCreate: () => launch.vcpuCreate() || undefined,
         vcpuIoctl(vcpu, request, arg) {
           if (request === KVM_INTERRUPT) {
             irqPending.add(vcpu.vcpu);

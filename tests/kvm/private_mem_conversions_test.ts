@@ -319,7 +319,7 @@ async function testMemConversions(srcType: BackingSrc, nrVcpus: number, nrMemslo
 
   for (let i = 0; i < nrVcpus; i++) vcpuArgsSet(vcpus[i]!, BASE_DATA_GPA + BigInt(i * perCpuSize));
 
-  // What the platform needs before a vCPU may run (TDX: INIT_VM, INIT_VCPU, FINALIZE_VM).
+  // What the platform needs before a vCPU may run (TDX: INIT_VCPU, FINALIZE_VM; INIT_VM ran in __vmCreate()).
   const launched = plugin.launchMinimal(vm.backend, vm.fd, vcpus.map((v) => v.fd));
   TEST_ASSERT(launched.ret === 0, KVM_IOCTL_ERROR('KVM_MEMORY_ENCRYPT_OP', launched.ret, launched.errno));
 

@@ -228,6 +228,13 @@ export interface PlatformVm {
    * goes away with the zap.
    */
   onZap?(gpa: bigint, size: bigint, reason: 'punch' | 'attributes'): void;
+  /**
+   * kvm_arch_vcpu_create() for this VM type, after the id checks and before
+   * the duplicate-id check of kvm_vm_ioctl_create_vcpu(): an errno refuses
+   * the vCPU (TDX: tdx_vcpu_create() before KVM_TDX_INIT_VM), `undefined`
+   * lets it be created.
+   */
+  vcpuCreate?(vcpu: number): number | undefined;
   /** Called when KVM_CREATE_VCPU succeeds. */
   onVcpuCreate?(vcpu: number): void;
   /** Called once when the last reference to the VM goes away. */

@@ -294,11 +294,13 @@ export class Vm implements OpenFile, GmemVmRef {
     return capValue(cap, this.sys, this);
   }
 
-  /** kvm_vm_ioctl_create_vcpu(): id range, then uniqueness. */
+  /** kvm_vm_ioctl_create_vcpu(): id range, the platform's kvm_arch_vcpu_create(), then uniqueness. */
   private createVcpu(id: bigint): SysResult {
     if (id >= BigInt(KVM_MAX_VCPU_IDS)) return err(EINVAL);
     if (this.vcpus.length >= KVM_MAX_VCPU_IDS) return err(EINVAL);
     const n = Number(id);
+    const refused = this.pvm.vcpuCreate?.(n);
+    if (refused) return err(refused);
     if (this.vcpuIds.has(n)) return err(EEXIST);
     this.vcpuIds.add(n);
     const f = this.sys.createVcpu(this, n);

@@ -12,7 +12,7 @@ import { rmiPopulate } from '../../../platforms/cca/host.js';
 import { vmSevLaunch } from '../../../platforms/sev/host.js';
 import { snpLaunchFinish, snpLaunchStart, snpLaunchUpdate } from '../../../platforms/snp/host.js';
 import { KVM_SEV_SNP_PAGE_TYPE_NORMAL } from '../../../platforms/snp/uapi.js';
-import { tdxFinalizeVm, tdxInitMemRegion, tdxInitVcpu, tdxInitVm } from '../../../platforms/tdx/host.js';
+import { tdxFinalizeVm, tdxInitMemRegion, tdxInitVcpu } from '../../../platforms/tdx/host.js';
 
 const PATTERN = 0x5a;
 const data = new Uint8Array(16).fill(0x77);
@@ -37,7 +37,7 @@ async function privatePage(name: string): Promise<CocoVm> {
     }
     case 'tdx': {
       const c = cocoVmCreate(name, undefined);
-      tdxInitVm(c.vm);
+      // KVM_TDX_INIT_VM already ran in __vmCreate(), before the vCPU.
       tdxInitVcpu(c.vcpu);
       vmMemSetPrivate(c.vm, c.gpa, 4096);
       tdxInitMemRegion(c.vcpu, { sourceAddr: sourcePage(PATTERN), gpa: c.gpa, nrPages: 1n, measure: true });

@@ -21,6 +21,16 @@ t.test('the TD build state machine', async (t) => {
   t.equal(l.finalize(), EINVAL);
 });
 
+t.test('KVM_CREATE_VCPU only while initialised (tdx_vcpu_create(): -EIO)', async (t) => {
+  const l = new TdxLaunch();
+  t.equal(l.vcpuCreate(), EIO, 'before INIT_VM');
+  t.equal(l.initVm(), 0);
+  t.equal(l.vcpuCreate(), 0, 'after INIT_VM');
+  t.equal(l.finalize(), 0);
+  t.equal(l.vcpuCreate(), EIO, 'after FINALIZE_VM');
+  t.equal(l.initVm(), EINVAL, 'INIT_VM after FINALIZE_VM');
+});
+
 t.test('MRTD: PAGE.ADD covers the GPA only, MR.EXTEND the content', async (t) => {
   const a = new Uint8Array(4096).fill(1);
   const b = new Uint8Array(4096).fill(2);

@@ -10,11 +10,12 @@ import { ASSERT_EQ, ASSERT_NE, TEST, TEST_HARNESS_MAIN } from '../../../lib/harn
 import { hostRead, hostWrite, vmMemSetPrivate } from '../../../lib/kvm_util/index.js';
 import { toHex } from '../../../lib/platform/digest.js';
 import { cocoVmCreate, runToUcall, sourcePage, type CocoVm, type CocoVmOptions } from '../../../lib/platform/testing.js';
-import { __snpLaunchUpdate, snpLaunchFinish, snpLaunchStart, snpLaunchUpdate, snpModelLaunchDigest } from '../../../platforms/snp/host.js';
+import { SNP_POLICY_DEFAULT, __snpLaunchUpdate, snpLaunchFinish, snpLaunchStart, snpLaunchUpdate, snpModelLaunchDigest } from '../../../platforms/snp/host.js';
+import { __sevIoctl } from '../../../platforms/sev/host.js';
 import { expectedSnpDigest } from '../../../platforms/snp/launch.js';
-import { SEV_RET_INVALID_GUEST_STATE, SEV_RET_INVALID_PARAM } from '../../../platforms/sev/uapi.js';
+import { KVM_SEV_SNP_LAUNCH_START, SEV_RET_INVALID_GUEST_STATE, SEV_RET_INVALID_PARAM } from '../../../platforms/sev/uapi.js';
 import {
-  KVM_SEV_SNP_PAGE_TYPE_CPUID, KVM_SEV_SNP_PAGE_TYPE_NORMAL, KVM_SEV_SNP_PAGE_TYPE_ZERO, decodeCpuidPage, encodeCpuidPage,
+  encodeSnpLaunchStart, KVM_SEV_SNP_PAGE_TYPE_CPUID, KVM_SEV_SNP_PAGE_TYPE_NORMAL, KVM_SEV_SNP_PAGE_TYPE_ZERO, decodeCpuidPage, encodeCpuidPage,
 } from '../../../platforms/snp/uapi.js';
 
 const GFN = (1n << 32n) >> 12n;
@@ -93,6 +94,21 @@ TEST('scenario_09_populate_after_launch_finish', () => {
   ASSERT_EQ(r.ret, -1);
   ASSERT_EQ(r.errno, EIO);
   ASSERT_EQ(r.fwError, SEV_RET_INVALID_GUEST_STATE);
+});
+
+TEST('second_launch_start_refused', () => {
+  // snp_launch_start(): one SNP context per VM; with sev->snp_context set a
+  // second SNP_LAUNCH_START is -EINVAL before any firmware call (error 0),
+  // before and after SNP_LAUNCH_FINISH.
+  const { vm } = started();
+  const again = () => __sevIoctl(vm, KVM_SEV_SNP_LAUNCH_START, encodeSnpLaunchStart(SNP_POLICY_DEFAULT));
+  for (const when of ['started', 'finished']) {
+    if (when === 'finished') snpLaunchFinish(vm);
+    const r = again();
+    ASSERT_EQ(r.ret, -1);
+    ASSERT_EQ(r.errno, EINVAL);
+    ASSERT_EQ(r.fwError, 0);
+  }
 });
 
 TEST('launch_update_eagain_resumes_partial_progress', () => {

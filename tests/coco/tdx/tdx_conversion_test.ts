@@ -101,13 +101,20 @@ TEST('scenario_13_map_gpa_large_range_retry_on_pending_irq', async () => {
 
 TEST('shared_bit_follows_gpaw_from_init_vm', async () => {
   // CPUID.0x80000008.EAX[23:16] = 52 in KVM_TDX_INIT_VM: the shared bit is 51.
+  // INIT_VM runs once and before the first vCPU (tdx_td_init(),
+  // tdx_vcpu_create()), so this TD is created without kvm_util's default
+  // INIT_VM and gets this one instead, then its vCPU.
   const { vm, vcpu, gpa } = cocoVmCreate('tdx', (g, base) => {
     tdxMapGpa(g, base, 4096, { shared: true, sharedBit: 51 });
     g.done();
+  }, {
+    postCreate: (td) => {
+      // Only 48 and 52 are valid widths (setup_tdparams_eptp_controls()),
+      // and a refused INIT_VM leaves the TD uninitialised.
+      ASSERT_EQ(__tdxInitVm(td, { gpaw: 50 }).errno, EINVAL);
+      tdxInitVm(td, { gpaw: 52 });
+    },
   });
-  // Only 48 and 52 are valid widths (setup_tdparams_eptp_controls()).
-  ASSERT_EQ(__tdxInitVm(vm, { gpaw: 50 }).errno, EINVAL);
-  tdxInitVm(vm, { gpaw: 52 });
   tdxInitVcpu(vcpu);
   tdxFinalizeVm(vm);
   vmMemSetPrivate(vm, gpa, 4096);
@@ -115,6 +122,28 @@ TEST('shared_bit_follows_gpaw_from_init_vm', async () => {
   ASSERT_EQ(r.ret, 0);
   ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_HYPERCALL);
   // Stripped of bit 51, and a conversion to shared.
+  ASSERT_EQ(vcpu.run.hypercallArg(0), gpa);
+  ASSERT_EQ(vcpu.run.hypercallArg(2) & KVM_MAP_GPA_RANGE_ENCRYPTED, 0n);
+  vmSetMemoryAttributes(vm, gpa, 4096, 0n);
+  vcpu.run.hypercallRet = 0n;
+  await runToUcall(vcpu, UCALL_DONE);
+});
+
+TEST('refused_second_init_vm_keeps_the_gpaw', async () => {
+  // tdx_td_init() looks at the TD's state before the struct: a second
+  // KVM_TDX_INIT_VM asking for GPAW 52 is -EINVAL and the shared bit stays 47.
+  const { vm, vcpu, gpa } = cocoVmCreate('tdx', (g, base) => {
+    tdxMapGpa(g, base, 4096, { shared: true, sharedBit: 47 });
+    g.done();
+  });
+  const r = __tdxInitVm(vm, { gpaw: 52 });
+  ASSERT_EQ(r.ret, -1);
+  ASSERT_EQ(r.errno, EINVAL);
+  tdxInitAndFinalize(vm);
+  vmMemSetPrivate(vm, gpa, 4096);
+  const run = await _vcpuRun(vcpu);
+  ASSERT_EQ(run.ret, 0);
+  ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_HYPERCALL);
   ASSERT_EQ(vcpu.run.hypercallArg(0), gpa);
   ASSERT_EQ(vcpu.run.hypercallArg(2) & KVM_MAP_GPA_RANGE_ENCRYPTED, 0n);
   vmSetMemoryAttributes(vm, gpa, 4096, 0n);

@@ -8,7 +8,7 @@ import { ASSERT_EQ, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.j
 import { vmMemSetPrivate } from '../../../lib/kvm_util/index.js';
 import { cocoVmCreate, runToMemoryFault, runToUcall } from '../../../lib/platform/testing.js';
 import { tdxAccept } from '../../../platforms/tdx/guest.js';
-import { __tdxInitMemRegion, __tdxModelHostWrite, tdxFinalizeVm, tdxInitAndFinalize, tdxInitVcpu, tdxInitVm } from '../../../platforms/tdx/host.js';
+import { __tdxInitMemRegion, __tdxModelHostWrite, tdxFinalizeVm, tdxInitAndFinalize, tdxInitVcpu } from '../../../platforms/tdx/host.js';
 import { TDX_PAGE_SIZE_MISMATCH } from '../../../platforms/tdx/uapi.js';
 import {
   gmemFlagsAboveReported, inplacePreserveBeforeLaunchOnly, poisonedGmemPage, punchHoleInMappedPrivateMemory, type PrivateMemoryPlatform,
@@ -46,10 +46,8 @@ TEST('scenario_32_gmem_flags_above_reported', () => {
 
 TEST('scenario_34_inplace_preserve_before_launch_only', () => inplacePreserveBeforeLaunchOnly({
   name: 'tdx',
-  start: (c) => {
-    tdxInitVm(c.vm);
-    tdxInitVcpu(c.vcpu);
-  },
+  // KVM_TDX_INIT_VM ran in kvm_util's post-create step, before the vCPU.
+  start: (c) => tdxInitVcpu(c.vcpu),
   // A NULL source: TDH.MEM.PAGE.ADD of the page as it is.
   populateInPlace: (c) => ASSERT_EQ(__tdxInitMemRegion(c.vcpu, { sourceAddr: 0n, gpa: c.gpa, nrPages: 1n, measure: true }).ret, 0),
   finish: (c) => tdxFinalizeVm(c.vm),
