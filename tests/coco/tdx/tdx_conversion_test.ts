@@ -29,6 +29,24 @@ function tdReadingUnacceptedPage(view: GuestView, opts: CocoVmOptions = {}): Coc
   return c;
 }
 
+/**
+ * A private page that the guest converts to shared with MapGPA: the exit
+ * carries the GPA with the shared bit stripped (whatever bit the TD's GPAW
+ * makes it) and DECRYPTED; the VMM converts and the guest finishes.
+ */
+async function expectMapGpaToShared(c: CocoVm): Promise<void> {
+  const { vm, vcpu, gpa } = c;
+  vmMemSetPrivate(vm, gpa, 4096);
+  const r = await _vcpuRun(vcpu);
+  ASSERT_EQ(r.ret, 0);
+  ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_HYPERCALL);
+  ASSERT_EQ(vcpu.run.hypercallArg(0), gpa);
+  ASSERT_EQ(vcpu.run.hypercallArg(2) & KVM_MAP_GPA_RANGE_ENCRYPTED, 0n);
+  vmSetMemoryAttributes(vm, gpa, 4096, 0n);
+  vcpu.run.hypercallRet = 0n;
+  await runToUcall(vcpu, UCALL_DONE);
+}
+
 TEST('scenario_10_shared_bit_on_private_gfn', async () => {
   const { vcpu, gpa } = tdReadingUnacceptedPage('shared');
   // The GPA comes with the shared bit stripped.
@@ -104,7 +122,7 @@ TEST('shared_bit_follows_gpaw_from_init_vm', async () => {
   // INIT_VM runs once and before the first vCPU (tdx_td_init(),
   // tdx_vcpu_create()), so this TD is created without kvm_util's default
   // INIT_VM and gets this one instead, then its vCPU.
-  const { vm, vcpu, gpa } = cocoVmCreate('tdx', (g, base) => {
+  const c = cocoVmCreate('tdx', (g, base) => {
     tdxMapGpa(g, base, 4096, { shared: true, sharedBit: 51 });
     g.done();
   }, {
@@ -115,40 +133,24 @@ TEST('shared_bit_follows_gpaw_from_init_vm', async () => {
       tdxInitVm(td, { gpaw: 52 });
     },
   });
-  tdxInitVcpu(vcpu);
-  tdxFinalizeVm(vm);
-  vmMemSetPrivate(vm, gpa, 4096);
-  const r = await _vcpuRun(vcpu);
-  ASSERT_EQ(r.ret, 0);
-  ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_HYPERCALL);
-  // Stripped of bit 51, and a conversion to shared.
-  ASSERT_EQ(vcpu.run.hypercallArg(0), gpa);
-  ASSERT_EQ(vcpu.run.hypercallArg(2) & KVM_MAP_GPA_RANGE_ENCRYPTED, 0n);
-  vmSetMemoryAttributes(vm, gpa, 4096, 0n);
-  vcpu.run.hypercallRet = 0n;
-  await runToUcall(vcpu, UCALL_DONE);
+  tdxInitVcpu(c.vcpu);
+  tdxFinalizeVm(c.vm);
+  // Stripped of bit 51.
+  await expectMapGpaToShared(c);
 });
 
 TEST('refused_second_init_vm_keeps_the_gpaw', async () => {
   // tdx_td_init() looks at the TD's state before the struct: a second
   // KVM_TDX_INIT_VM asking for GPAW 52 is -EINVAL and the shared bit stays 47.
-  const { vm, vcpu, gpa } = cocoVmCreate('tdx', (g, base) => {
+  const c = cocoVmCreate('tdx', (g, base) => {
     tdxMapGpa(g, base, 4096, { shared: true, sharedBit: 47 });
     g.done();
   });
-  const r = __tdxInitVm(vm, { gpaw: 52 });
+  const r = __tdxInitVm(c.vm, { gpaw: 52 });
   ASSERT_EQ(r.ret, -1);
   ASSERT_EQ(r.errno, EINVAL);
-  tdxInitAndFinalize(vm);
-  vmMemSetPrivate(vm, gpa, 4096);
-  const run = await _vcpuRun(vcpu);
-  ASSERT_EQ(run.ret, 0);
-  ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_HYPERCALL);
-  ASSERT_EQ(vcpu.run.hypercallArg(0), gpa);
-  ASSERT_EQ(vcpu.run.hypercallArg(2) & KVM_MAP_GPA_RANGE_ENCRYPTED, 0n);
-  vmSetMemoryAttributes(vm, gpa, 4096, 0n);
-  vcpu.run.hypercallRet = 0n;
-  await runToUcall(vcpu, UCALL_DONE);
+  tdxInitAndFinalize(c.vm);
+  await expectMapGpaToShared(c);
 });
 
 void TEST_HARNESS_MAIN();
