@@ -4,45 +4,17 @@
  * C selftests get `__FILE__`/`__LINE__` from the preprocessor; here the
  * location comes from the V8 stack. Bundled tests run under
  * `node --enable-source-maps` and tests under development run through tsx,
- * so in both cases the frames already name the `.ts` file and line.
+ * so in both cases the frames already name the `.ts` file and line. Stack
+ * parsing and the `#arg` text recovery (from disk, or from the program's own
+ * source map when the `.ts` files are not installed) live in
+ * lib/source/location.ts, shared with the harness.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { callArgumentTexts, parseStack, type StackFrame } from '../source/location.js';
 import type { SourceLoc } from './program.js';
 
-export interface StackFrame {
-  readonly func: string;
-  readonly file: string;
-  readonly line: number;
-  readonly column: number;
-}
-
-const FRAME_RE = /^\s*at (?:(.*?) \()?(.+?):(\d+):(\d+)\)?$/;
-
-function normaliseFile(file: string): string {
-  if (file.startsWith('file://')) {
-    try {
-      return fileURLToPath(file);
-    } catch {
-      return file;
-    }
-  }
-  return file;
-}
-
-/** Parse an Error().stack into frames, dropping node internals. */
-export function parseStack(stack: string | undefined): StackFrame[] {
-  const frames: StackFrame[] = [];
-  for (const raw of (stack ?? '').split('\n').slice(1)) {
-    const m = FRAME_RE.exec(raw);
-    if (!m) continue;
-    const file = normaliseFile(m[2]!);
-    if (file.startsWith('node:') || file.includes(`${sep}node_modules${sep}`)) continue;
-    frames.push({ func: (m[1] ?? '').replace(/^async /, '') || '<anonymous>', file, line: Number(m[3]), column: Number(m[4]) });
-  }
-  return frames;
-}
+export { callArgumentTexts, parseStack, type StackFrame };
 
 let libraryDirs: string[] | undefined;
 
@@ -111,62 +83,6 @@ export function displayPath(file: string): string {
   if (!file.startsWith(sep)) return file;
   const root = projectRoot(dirname(file));
   return root ? relative(root, file) : file;
-}
-
-const sourceCache = new Map<string, string[] | null>();
-
-function sourceLines(file: string): string[] | null {
-  let lines = sourceCache.get(file);
-  if (lines === undefined) {
-    try {
-      lines = readFileSync(file, 'utf8').split('\n');
-    } catch {
-      lines = null;
-    }
-    sourceCache.set(file, lines);
-  }
-  return lines;
-}
-
-/**
- * The argument texts of the call to `callee` that starts on `line` of
- * `file`, as the C preprocessor's `#arg` would give them; null when the
- * source is not readable or the call is not on that line.
- */
-export function callArgumentTexts(file: string, line: number, callee: string): string[] | null {
-  const lines = sourceLines(file);
-  if (!lines) return null;
-  const text = lines.slice(line - 1, line + 30).join('\n');
-  const re = new RegExp(`(?<![\\w$])${callee.replace(/[$]/g, '\\$')}\\s*\\(`);
-  const m = re.exec(text);
-  if (!m || text.slice(0, m.index).includes('\n')) return null;
-  const args: string[] = [];
-  const clean = (s: string): string => s.replace(/\s+/g, ' ').trim();
-  let depth = 0;
-  let quote: string | null = null;
-  let argStart = m.index + m[0].length;
-  for (let i = argStart; i < text.length; i++) {
-    const c = text[i]!;
-    if (quote) {
-      if (c === '\\') i++;
-      else if (c === quote) quote = null;
-      continue;
-    }
-    if (c === "'" || c === '"' || c === '`') quote = c;
-    else if (c === '(' || c === '[' || c === '{') depth++;
-    else if (c === ')' || c === ']' || c === '}') {
-      if (depth === 0) {
-        const last = clean(text.slice(argStart, i));
-        if (last) args.push(last);
-        return args;
-      }
-      depth--;
-    } else if (c === ',' && depth === 0) {
-      args.push(clean(text.slice(argStart, i)));
-      argStart = i + 1;
-    }
-  }
-  return null;
 }
 
 /** The first argument's text (see callArgumentTexts). */

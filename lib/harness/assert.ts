@@ -18,7 +18,7 @@
  */
 import { inspect } from 'node:util';
 import { KSFT_FAIL } from '../kselftest/codes.js';
-import { callSite, sourceArgs } from './location.js';
+import { callSite, sourceArgs } from '../source/location.js';
 import { thLogAt } from './log.js';
 import { currentTest } from './metadata.js';
 import { AssertionAbort } from './sentinels.js';

@@ -5,7 +5,7 @@ import { KSFT_SKIP } from '../kselftest/codes.js';
 import { vsprintf, type PrintfArg } from '../kselftest/printf.js';
 import { writeFd } from '../kselftest/stdio.js';
 import { thLogFd } from './config.js';
-import { callSite, type CallSite } from './location.js';
+import { callSite, type CallSite } from '../source/location.js';
 import { currentTest } from './metadata.js';
 import { SkipReturn } from './sentinels.js';
 

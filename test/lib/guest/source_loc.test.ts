@@ -28,6 +28,6 @@ TEST_ASSERT(fd >= 0 && f(a, (b)), 'msg, with comma')
   const line = readFileSync(SELF, 'utf8').split('\n').findIndex((l) => l.startsWith('TEST_ASSERT(fd')) + 1;
   const texts = callArgumentTexts(SELF, line, 'TEST_ASSERT');
   t.same(texts, ['fd >= 0 && f(a, (b))', "'msg, with comma'"]);
-  t.equal(callArgumentTexts(SELF, line, 'NOT_THERE'), null);
-  t.equal(callArgumentTexts('/nonexistent.ts', 1, 'x'), null);
+  t.equal(callArgumentTexts(SELF, line, 'NOT_THERE'), undefined);
+  t.equal(callArgumentTexts('/nonexistent.ts', 1, 'x'), undefined);
 });

@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { findSourceMap } from 'node:module';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export interface CallSite {
@@ -25,7 +25,37 @@ export interface CallSite {
   readonly column: number;
 }
 
-const FRAME = /^\s*at (?:.*? \()?(.+?):(\d+):(\d+)\)?$/;
+/** One frame of a V8 stack, with a file: URL turned into a path. */
+export interface StackFrame {
+  readonly func: string;
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+const FRAME = /^\s*at (?:(.*?) \()?(.+?):(\d+):(\d+)\)?$/;
+
+function plainPath(file: string): string {
+  if (!file.startsWith('file://')) return file;
+  try {
+    return fileURLToPath(file);
+  } catch {
+    return file;
+  }
+}
+
+/** Parse an Error().stack into frames, dropping node internals and node_modules. */
+export function parseStack(stack: string | undefined): StackFrame[] {
+  const frames: StackFrame[] = [];
+  for (const raw of (stack ?? '').split('\n').slice(1)) {
+    const m = FRAME.exec(raw);
+    if (!m) continue;
+    const file = plainPath(m[2] ?? '');
+    if (file.startsWith('node:') || file.includes(`${sep}node_modules${sep}`)) continue;
+    frames.push({ func: (m[1] ?? '').replace(/^async /, '') || '<anonymous>', file, line: Number(m[3]), column: Number(m[4]) });
+  }
+  return frames;
+}
 
 /**
  * The caller of `skip` (a function on the current stack). Returns undefined
@@ -35,16 +65,8 @@ const FRAME = /^\s*at (?:.*? \()?(.+?):(\d+):(\d+)\)?$/;
 export function callSite(skip: (...args: never[]) => unknown): CallSite | undefined {
   const holder: { stack?: string } = {};
   Error.captureStackTrace(holder, skip);
-  const lines = (holder.stack ?? '').split('\n').slice(1);
-  for (const l of lines) {
-    const m = FRAME.exec(l);
-    if (!m) continue;
-    const path = m[1] ?? '';
-    if (path.startsWith('node:')) continue;
-    const plain = path.startsWith('file://') ? fileURLToPath(path) : path;
-    return { path, file: basename(plain), line: Number(m[2]), column: Number(m[3]) };
-  }
-  return undefined;
+  const f = parseStack(holder.stack)[0];
+  return f && { path: f.file, file: basename(f.file), line: f.line, column: f.column };
 }
 
 const sources = new Map<string, string | null>();
@@ -145,6 +167,7 @@ function skipBalanced(text: string, i: number): number {
  * The source text of the first `count` top-level arguments of a call that
  * starts at `open` (the index of its `(`), whitespace runs collapsed to one
  * space and comments dropped, as the C preprocessor stringifies `#arg`.
+ * `count = Infinity` returns every argument.
  */
 export function splitArgs(text: string, open: number, count: number): string[] | undefined {
   const args: string[] = [];
@@ -181,6 +204,7 @@ export function splitArgs(text: string, open: number, count: number): string[] |
     }
     if (c === ')') {
       if (cur.trim() !== '' || args.length > 0) flush();
+      if (count === Infinity) return args;
       return args.length >= count ? args.slice(0, count) : undefined;
     }
     if (c === ',') {
@@ -212,7 +236,7 @@ export function sourceArgs(site: CallSite | undefined, macro: string, count: num
   if (start < 0) return undefined;
   const nl = text.indexOf('\n', start);
   const end = nl < 0 ? text.length : nl;
-  const re = new RegExp(`(?<![A-Za-z0-9_$])${macro}\\s*\\(`, 'g');
+  const re = new RegExp(`(?<![A-Za-z0-9_$])${macro.replace(/[$.]/g, '\\$&')}\\s*\\(`, 'g');
   re.lastIndex = start;
   const want = start + site.column - 1;
   let best: RegExpExecArray | undefined;
@@ -221,4 +245,14 @@ export function sourceArgs(site: CallSite | undefined, macro: string, count: num
   }
   if (!best) return undefined;
   return splitArgs(text, best.index + best[0].length - 1, count);
+}
+
+/**
+ * Every argument text of the call to `callee` that starts on `line` of
+ * `file` (the first such call on the line), as the C preprocessor's `#arg`
+ * gives them; undefined when neither the file nor the program's source map
+ * holds the source, or the call is not on that line.
+ */
+export function callArgumentTexts(file: string, line: number, callee: string): string[] | undefined {
+  return sourceArgs({ path: file, file: basename(file), line, column: 1 }, callee, Infinity);
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { callSite, sourceArgs, splitArgs } from '../../../lib/harness/location.js';
+import { callSite, sourceArgs, splitArgs } from '../../../lib/source/location.js';
 
 t.test('splitArgs stringifies like the C preprocessor', async (t) => {
   const call = (src: string, n: number) => splitArgs(src, src.indexOf('('), n);
@@ -37,4 +37,25 @@ t.test('callSite names this file and line', async (t) => {
   t.equal(here?.file, 'location.test.ts');
   const text = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
   t.equal(here?.line, text.findIndex((l) => l.includes('const here = probe();')) + 1);
+});
+
+t.test('an installed bundle whose .ts sources are gone still prints the condition text', async (t) => {
+  // make install / gen_tar ship bundles without the .ts tree: the text must
+  // come from the bundle's own source map (sourcesContent), for the
+  // harness and for kvm_util's TEST_ASSERT alike.
+  const { build } = await import('esbuild');
+  const { spawnSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'ksft-gone-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const src = join(dir, 'gone_test.ts');
+  const lib = fileURLToPath(new URL('../../../lib/kvm_util/assert.js', import.meta.url)).replace(/\.js$/, '.ts');
+  writeFileSync(src, `import { TEST_ASSERT } from ${JSON.stringify(lib)};\nconst answer = 41;\nTEST_ASSERT(answer === 42, 'the answer is %d', answer);\n`);
+  const out = join(dir, 'gone_test.mjs');
+  await build({ entryPoints: [src], bundle: true, platform: 'node', format: 'esm', sourcemap: 'inline', sourcesContent: true, outfile: out, logLevel: 'error' });
+  rmSync(src);
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const r = spawnSync(process.execPath, ['--enable-source-maps', out], { env, encoding: 'utf8' });
+  t.equal(r.status, 254);
+  t.match(r.stderr, /gone_test\.ts:3: answer === 42\n/);
 });
