@@ -16,7 +16,10 @@
  * What cannot be known at record time (memory contents, a hypercall's return)
  * is checked by the backend when it executes the op (`check`, `expect`).
  */
-import type { GuestOp, GuestProgram, GuestView, SourceLoc } from './program.js';
+import {
+  GUEST_NR_REGS, guestFormatArity, type GuestAlu, type GuestCmp, type GuestCompare, type GuestCond, type GuestOp,
+  type GuestOperand, type GuestProgram, type GuestReg, type GuestView, type GuestWidth, type SourceLoc,
+} from '../kvm/guest_program.js';
 import { callerLoc } from './source_loc.js';
 import { UCALL_DONE, UCALL_MAX_ARGS, UCALL_PRINTF, UCALL_SYNC } from '../kvm/uapi.js';
 
@@ -25,6 +28,21 @@ export type GuestCode = (g: GuestBuilder, ...args: bigint[]) => void;
 
 type Num = bigint | number;
 const big = (v: Num): bigint => BigInt(v);
+/** A register, or a constant given as bigint or number. */
+export type GuestValue = GuestReg | Num;
+const operand = (v: GuestValue): GuestOperand => (typeof v === 'object' ? v : BigInt(v));
+
+/** A comparison for if/while/assert: `cmp(val, 'eq', 1)`. */
+export function cmp(a: GuestValue, op: GuestCmp, b: GuestValue): GuestCompare {
+  return { a: operand(a), cmp: op, b: operand(b) };
+}
+/** `a == b`. */
+export const eq = (a: GuestValue, b: GuestValue): GuestCond => ({ any: [cmp(a, 'eq', b)] });
+/** `a != b`. */
+export const ne = (a: GuestValue, b: GuestValue): GuestCond => ({ any: [cmp(a, 'ne', b)] });
+/** `c1 || c2 || ...`. */
+export const any = (...conds: (GuestCond | GuestCompare)[]): GuestCond =>
+  ({ any: conds.flatMap((c) => ('any' in c ? c.any : [c])) });
 const hex = (v: number): string => `0x${v.toString(16)}`;
 
 export interface MemOpts {
@@ -39,10 +57,13 @@ export interface HypercallOpts {
   readonly expect?: Num;
   /** The expression text reported when `expect` fails. */
   readonly expr?: string;
+  /** A register that receives RAX (the hypercall's return value). */
+  readonly dst?: GuestReg;
 }
 
 export class GuestBuilder {
   private readonly frames: GuestOp[][] = [[]];
+  private nextReg = 0;
 
   /** The ops recorded so far (top level). */
   get ops(): readonly GuestOp[] {
@@ -80,27 +101,29 @@ export class GuestBuilder {
 
   /** kvm_hypercall(nr, a0..a3): vmcall with RAX=nr, RBX, RCX, RDX, RSI. */
   hypercall(nr: Num, args: readonly Num[], opts: HypercallOpts = {}): void {
+    if (args.length > 4) throw new RangeError('kvm_hypercall takes at most 4 args');
     const op: GuestOp = {
       op: 'hypercall', nr: big(nr), args: args.map(big),
       ...(opts.expect !== undefined ? { expect: big(opts.expect) } : {}),
+      ...(opts.dst !== undefined ? { dst: this.checkReg(opts.dst) } : {}),
       expr: opts.expr ?? (opts.expect !== undefined ? `ret == ${big(opts.expect)}` : ''), loc: this.loc(),
     };
     this.push(op);
   }
 
-  /** ucall(cmd, nargs, ...): the PIO ucall with args[0..] and an optional buffer text. */
-  ucall(cmd: number, args: readonly Num[] = [], text?: string): void {
+  /** ucall(cmd, nargs, ...): the PIO ucall with args[0..] (constants or registers) and an optional buffer text. */
+  ucall(cmd: number, args: readonly GuestValue[] = [], text?: string): void {
     if (args.length > UCALL_MAX_ARGS) throw new RangeError(`ucall takes at most ${UCALL_MAX_ARGS} args`);
-    this.push({ op: 'ucall', cmd, args: args.map(big), ...(text !== undefined ? { text } : {}), loc: this.loc() });
+    this.push({ op: 'ucall', cmd, args: args.map(operand), ...(text !== undefined ? { text } : {}), loc: this.loc() });
   }
 
   /** GUEST_SYNC(stage): ucall(UCALL_SYNC, 2, "hello", stage); args[1] is the stage. */
-  sync(stage: Num): void {
+  sync(stage: GuestValue): void {
     this.ucall(UCALL_SYNC, [0n, stage]);
   }
 
   /** GUEST_SYNC1..6(a0, ...): args[0..] are the values given. */
-  syncN(...args: Num[]): void {
+  syncN(...args: GuestValue[]): void {
     this.ucall(UCALL_SYNC, args);
   }
 
@@ -120,23 +143,116 @@ export class GuestBuilder {
   }
 
   /**
-   * __GUEST_ASSERT(cond, fmt) for a condition known when the program is
-   * recorded (a computed size, a table entry): records a `fail` op if false.
+   * __GUEST_ASSERT(cond, fmt, ...). A `boolean` condition is known when the
+   * program is recorded (a computed size, a table entry): a `fail` op is
+   * recorded if it is false. A GuestCond is tested by the guest when it
+   * runs; `message` is printf-formatted in the guest with `args`
+   * (%lx, %#lx, %lu, %ld, %%).
    */
-  assert(cond: boolean, expr: string, message = expr): void {
-    if (!cond) this.push({ op: 'fail', expr, message, loc: this.loc() });
+  assert(cond: boolean | GuestCond | GuestCompare, expr: string, message = expr, ...args: GuestValue[]): void {
+    if (typeof cond === 'boolean') {
+      if (!cond) this.push({ op: 'fail', expr, message, loc: this.loc() });
+      return;
+    }
+    const arity = guestFormatArity(message);
+    if (arity !== args.length) throw new RangeError(`guest assert '${message}': ${arity} conversions but ${args.length} values`);
+    this.push({ op: 'assert', cond: this.cond(cond), expr, message, args: args.map((a) => this.value(a)), loc: this.loc() });
+  }
+
+  /** GUEST_ASSERT_EQ(a, b): `a == b`, reporting `%#lx != %#lx (a != b)`. */
+  assertEq(a: GuestValue, b: GuestValue, textA = String(typeof a === 'object' ? `r${a.reg}` : a), textB = String(typeof b === 'object' ? `r${b.reg}` : b)): void {
+    const esc = (s: string): string => s.replace(/%/g, '%%');
+    this.assert(eq(a, b), `${textA} == ${textB}`, `%#lx != %#lx (${esc(textA)} != ${esc(textB)})`, a, b);
+  }
+
+  /** A fresh register (zero when the guest starts); a program has GUEST_NR_REGS of them. */
+  reg(): GuestReg {
+    if (this.nextReg >= GUEST_NR_REGS) throw new RangeError(`a guest program has ${GUEST_NR_REGS} registers`);
+    return { reg: this.nextReg++ };
+  }
+
+  /** READ_ONCE(*(uN *)gpa) into `dst`, zero-extended. */
+  load(dst: GuestReg, gpa: Num, width: GuestWidth = 8, opts: MemOpts = {}): void {
+    this.push({ op: 'load', dst: this.checkReg(dst), gpa: big(gpa), width: checkWidth(width), view: opts.view ?? 'auto', loc: this.loc() });
+  }
+
+  /** WRITE_ONCE(*(uN *)gpa, value): the low `width` bytes of a constant or register. */
+  store(gpa: Num, value: GuestValue, width: GuestWidth = 8, opts: MemOpts = {}): void {
+    this.push({ op: 'store', gpa: big(gpa), width: checkWidth(width), value: this.value(value), view: opts.view ?? 'auto', loc: this.loc() });
+  }
+
+  /** dst = src. */
+  mov(dst: GuestReg, src: GuestValue): void {
+    this.push({ op: 'mov', dst: this.checkReg(dst), src: this.value(src), loc: this.loc() });
+  }
+
+  /** dst = dst <fn> src (unsigned 64-bit; shifts by src mod 64). */
+  alu(fn: GuestAlu, dst: GuestReg, src: GuestValue): void {
+    this.push({ op: 'alu', fn, dst: this.checkReg(dst), src: this.value(src), loc: this.loc() });
+  }
+
+  /** if (cond) { then } else { otherwise }, decided by the guest. */
+  if(cond: GuestCond | GuestCompare, then: (g: GuestBuilder) => void, otherwise?: (g: GuestBuilder) => void): void {
+    const loc = this.loc();
+    const c = this.cond(cond);
+    const t = this.body(then);
+    const e = otherwise ? this.body(otherwise) : [];
+    this.push({ op: 'if', cond: c, then: t, else: e, loc });
+  }
+
+  /** while (cond) { body }: the guest tests `cond` before every pass. */
+  while(cond: GuestCond | GuestCompare, body: (g: GuestBuilder) => void): void {
+    const loc = this.loc();
+    const c = this.cond(cond);
+    this.push({ op: 'while', cond: c, body: this.body(body), loc });
+  }
+
+  /**
+   * guest_spin_on_val(): `dst = READ_ONCE(*gpa)` until it differs from
+   * `value` (set_memory_region_test). An access that finds no memslot is
+   * MMIO: the value is whatever the host answers.
+   */
+  spinWhileEq(dst: GuestReg, gpa: Num, value: GuestValue, width: GuestWidth = 8): void {
+    this.load(dst, gpa, width);
+    this.while(eq(dst, value), (g) => g.load(dst, gpa, width));
+  }
+
+  private body(fn: (g: GuestBuilder) => void): GuestOp[] {
+    this.frames.push([]);
+    try {
+      fn(this);
+    } catch (e) {
+      this.frames.pop();
+      throw e;
+    }
+    return this.frames.pop()!;
+  }
+
+  private checkReg(r: GuestReg): GuestReg {
+    if (typeof r !== 'object' || !Number.isInteger(r.reg) || r.reg < 0 || r.reg >= this.nextReg) {
+      throw new RangeError(`not a register of this guest program: ${JSON.stringify(r)} (get one from g.reg())`);
+    }
+    return r;
+  }
+
+  private value(v: GuestValue): GuestOperand {
+    if (typeof v === 'object') return this.checkReg(v);
+    if (typeof v === 'number' && !Number.isSafeInteger(v)) throw new RangeError(`guest value ${v} is not an integer`);
+    return BigInt(v);
+  }
+
+  private cond(c: GuestCond | GuestCompare): GuestCond {
+    const all = 'any' in c ? c.any : [c];
+    if (all.length === 0) throw new RangeError('a guest condition needs at least one comparison');
+    for (const x of all) { this.value(x.a); this.value(x.b); }
+    return { any: all };
   }
 
   /** Repeat the ops `body` records, `count` times or forever (for (;;)). */
   loop(count: number | 'forever', body: (g: GuestBuilder) => void): void {
     const loc = this.loc();
-    this.frames.push([]);
-    try {
-      body(this);
-    } finally {
-      const ops = this.frames.pop()!;
-      this.push({ op: 'loop', count, body: ops, loc });
-    }
+    if (count !== 'forever' && (!Number.isSafeInteger(count) || count < 0)) throw new RangeError(`loop count ${count}: must be a non-negative integer or 'forever'`);
+    this.push({ op: 'loop', count, body: this.body(body), loc });
   }
 
   /** A platform's own guest operation (TDX accept, SNP PVALIDATE, ...). */
@@ -152,6 +268,11 @@ export class GuestBuilder {
   halt(): void {
     this.push({ op: 'halt', loc: this.loc() });
   }
+}
+
+function checkWidth(w: number): GuestWidth {
+  if (w !== 1 && w !== 2 && w !== 4 && w !== 8) throw new RangeError(`guest access width ${w}: must be 1, 2, 4 or 8 bytes`);
+  return w;
 }
 
 /** Run `code` with `args` against a fresh builder and return the program it records. */

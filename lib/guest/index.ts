@@ -1,3 +1,5 @@
-export type { GuestOp, GuestProgram, GuestView, SourceLoc } from './program.js';
-export { GuestBuilder, recordGuestProgram, type GuestCode } from './builder.js';
+export type {
+  GuestAlu, GuestCmp, GuestCompare, GuestCond, GuestOp, GuestOperand, GuestProgram, GuestReg, GuestView, GuestWidth, SourceLoc,
+} from '../kvm/guest_program.js';
+export { GuestBuilder, any, cmp, eq, ne, recordGuestProgram, type GuestCode, type GuestValue } from './builder.js';
 export * from './helpers.js';

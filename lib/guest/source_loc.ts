@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, relative, sep } from 'node:path';
 import { callArgumentTexts, parseStack, type StackFrame } from '../source/location.js';
-import type { SourceLoc } from './program.js';
+import type { SourceLoc } from '../kvm/guest_program.js';
 
 export { callArgumentTexts, parseStack, type StackFrame };
 

@@ -3,8 +3,14 @@
  * selftest uses, with file descriptors as plain numbers and every call
  * returning what the kernel would (`ret`, `errno`), never throwing for a bad
  * argument. The `model` backend simulates it; the `kvm` backend forwards it to
- * the host's /dev/kvm. Nothing here knows about either.
+ * the host's /dev/kvm. Guest code travels as a GuestProgram
+ * (guest_program.ts). What only a simulation can do sits behind the optional
+ * `model` control object, named here by type only.
  */
+import type { GuestProgram } from './guest_program.js';
+import type { ModelControl } from './model/control.js';
+
+export type { ModelControl } from './model/control.js';
 
 /** A raw call's result: `ret` is -1 and `errno` set on failure, `errno` 0 on success. */
 export interface SysResult {
@@ -57,11 +63,26 @@ export class HostFault extends Error {
   }
 }
 
+/**
+ * setGuestProgram()'s result. A backend that cannot run a program here
+ * (its guest agent lacks an operation, the host's KVM livelocks on
+ * hypercalls) answers -1/EOPNOTSUPP with `unsupported` naming what is
+ * missing, which kvm_util reports as an unmet requirement (a skip).
+ */
+export interface GuestProgramResult extends SysResult {
+  readonly unsupported?: string;
+}
+
 export interface Backend {
   /** 'model' or 'kvm'. */
   readonly name: string;
   /** A one-line description for logs, e.g. `model (kernel 6.18)`. */
   readonly description: string;
+  /**
+   * Model-only controls (platform registration, kernel profiles, internal
+   * errors); absent on a real KVM, where a test needing them skips.
+   */
+  readonly model?: ModelControl;
 
   open(path: string, flags?: number): SysResult;
   close(fd: number): SysResult;
@@ -82,6 +103,12 @@ export interface Backend {
   kick(vcpuFd: number): void;
   /** The vCPU's `struct kvm_run`, i.e. mmap(vcpu_fd, 0, KVM_RUN_SIZE), as live bytes. */
   kvmRunView(vcpuFd: number): Uint8Array;
+  /**
+   * Load guest code into a vCPU, as loading the test ELF and pointing RIP at
+   * guest_code does in C: the next KVM_RUN starts at the program's first op.
+   * -1/EBADF for a bad fd, -1/EINVAL for a fd that is not a vCPU.
+   */
+  setGuestProgram(vcpuFd: number, program: GuestProgram): GuestProgramResult;
 
   fstat(fd: number): StatResult;
   read(fd: number, buf: Uint8Array): SysResult;

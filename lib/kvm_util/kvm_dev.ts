@@ -1,19 +1,22 @@
 /**
- * The backend behind "/dev/kvm" for this process, chosen by KSFT_BACKEND,
- * and the system-scope helpers (kvm_check_cap, kvm_has_cap) that open it.
+ * The backend behind "/dev/kvm" for this process, chosen by KSFT_BACKEND
+ * from a table of backends, and the system-scope helpers (kvm_check_cap,
+ * kvm_has_cap) that open it.
  *
- * `kvm` (the host's real /dev/kvm through FFI) is not part of this build, so
- * asking for it is a requirement that is not met: the test skips with the
- * kselftest reason instead of crashing.
+ * - `model`: the simulated /dev/kvm, with every platform plugin's behaviour
+ *   registered and the KSFT_KERNEL release profile.
+ * - `kvm`: the host's /dev/kvm through FFI. A host without it skips at the
+ *   first open, as C's open_path_or_exit() does.
  */
-import type { Backend } from '../kvm/backend.js';
+import type { Backend, ModelControl } from '../kvm/backend.js';
 import { ENOENT, strerror } from '../kvm/errno.js';
 import { KVM_CHECK_EXTENSION } from '../kvm/uapi.js';
 import { createModelBackend } from '../kvm/model/index.js';
+import { createKvmBackend } from '../kvm/kvm/index.js';
 import { isPluginPath, loadPlatformOrExit, registerPlatformModels } from '../platform/index.js';
 import { TEST_ASSERT, KVM_IOCTL_ERROR, __TEST_REQUIRE } from './assert.js';
 import { noteResult } from './errno_state.js';
-import { ksftEnv } from './options.js';
+import { ksftEnv, type KsftEnv } from './options.js';
 
 export const KVM_DEV_PATH = '/dev/kvm';
 export const O_RDWR = 2;
@@ -25,27 +28,51 @@ export function setKvmBackend(b: Backend | undefined): void {
   current = b;
 }
 
+/** How each KSFT_BACKEND value makes its backend. */
+const BACKENDS: Readonly<Record<KsftEnv['KSFT_BACKEND'], (env: KsftEnv) => Backend>> = {
+  model(env) {
+    const b = createModelBackend({ kernel: env.KSFT_KERNEL });
+    // The platform plugins (platforms/<name>) replace the model's minimal built-in traits.
+    registerPlatformModels({ register: (type, p) => b.registerPlatform(type, p) });
+    // A user plugin (KSFT_PLATFORM=./dir) takes its VM type over.
+    if (isPluginPath(env.KSFT_PLATFORM)) {
+      const p = loadPlatformOrExit(env.KSFT_PLATFORM);
+      b.registerPlatform(p.vmType, p.model);
+    }
+    return b;
+  },
+  kvm() {
+    const made = createKvmBackend();
+    // No FFI library here: as unusable as a missing /dev/kvm, so a skip.
+    __TEST_REQUIRE(typeof made !== 'string', `Requirement not met: KSFT_BACKEND=kvm (${made as string})`);
+    return made;
+  },
+};
+
 /** The process's backend, created on first use from KSFT_BACKEND / KSFT_KERNEL. */
 export function kvmBackend(): Backend {
   if (current) return current;
   const env = ksftEnv();
-  __TEST_REQUIRE(env.KSFT_BACKEND === 'model',
-    'Requirement not met: KSFT_BACKEND=kvm (the real /dev/kvm backend is not available in this build)');
-  const b = createModelBackend({ kernel: env.KSFT_KERNEL });
-  // The platform plugins (platforms/<name>) replace the model's minimal built-in traits.
-  registerPlatformModels({ register: (type, p) => b.registerPlatform(type, p) });
-  // A user plugin (KSFT_PLATFORM=./dir) takes its VM type over.
-  if (isPluginPath(env.KSFT_PLATFORM)) {
-    const p = loadPlatformOrExit(env.KSFT_PLATFORM);
-    b.registerPlatform(p.vmType, p.model);
-  }
-  current = b;
-  return b;
+  current = BACKENDS[env.KSFT_BACKEND](env);
+  return current;
+}
+
+/**
+ * The model's controls, for what only a simulation can do (register a
+ * platform, switch kernel profiles, inject poison, read a private page the
+ * way a platform's firmware would). On another backend the test skips:
+ * `Requirement not met: model backend (<what>)`.
+ */
+export function requireModel(what: string): ModelControl {
+  const m = kvmBackend().model;
+  __TEST_REQUIRE(m, `Requirement not met: model backend (${what})`);
+  return m;
 }
 
 /**
  * open_path_or_exit(): ENOENT means "no KVM here", a skip; any other failure
- * is an assertion (tools/testing/selftests/kvm/lib/kvm_util.c).
+ * is an assertion (tools/testing/selftests/kvm/lib/kvm_util.c), which for
+ * EACCES (the environment refusing us) is test_assert()'s skip.
  */
 export function openPathOrExit(path: string, flags: number): number {
   const b = kvmBackend();

@@ -8,7 +8,7 @@
  * guest step's test-source line, which the guest program op carries.
  */
 import { KVM_EXIT_IO, KVM_EXIT_IO_IN, SIZEOF_UCALL, UCALL_BUFFER_LEN, UCALL_MAX_ARGS, UCALL_NONE, UCALL_PIO_PORT } from '../kvm/uapi.js';
-import type { GuestOp } from '../guest/program.js';
+import type { GuestOp } from '../kvm/guest_program.js';
 import { testAssertFail, failureSite } from './assert.js';
 import { writeStdout } from './ksft.js';
 import { addrGpa2Hva } from './memslots.js';

@@ -14,7 +14,7 @@
  */
 import { HostFault } from '../kvm/backend.js';
 import type { GuestBuilder } from '../guest/builder.js';
-import type { GuestView } from '../guest/program.js';
+import type { GuestView } from '../kvm/guest_program.js';
 import { failureSite, testAssertFail } from './assert.js';
 import { addrGpa2Hva } from './memslots.js';
 import { pageStateMap } from './page_states.js';

@@ -6,7 +6,7 @@
  */
 import type { Backend } from '../kvm/backend.js';
 import type { KvmRun } from '../kvm/kvm_run.js';
-import type { GuestProgram } from '../guest/program.js';
+import type { GuestProgram } from '../kvm/guest_program.js';
 import type { GuestCode } from '../guest/builder.js';
 import type { Gpa, Hva, GmemOffset } from './types.js';
 
@@ -52,6 +52,10 @@ export class KvmVm {
   readonly maxGfn: bigint;
   /** GPA of the per-vCPU struct ucall array in slot 0 (0 until __vmCreate adds slot 0). */
   ucallPoolGpa: Gpa | 0n = 0n;
+  /** GPA of the per-vCPU guest code areas in slot 0 (guest_loader.ts), once __vmCreate set them aside. */
+  guestAreaGpa: bigint | undefined;
+  /** How many vCPUs slot 0 has code areas for. */
+  guestAreaVcpus = 0;
   freed = false;
 
   constructor(

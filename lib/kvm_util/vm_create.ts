@@ -22,7 +22,7 @@ import type { GuestCode } from '../guest/builder.js';
 import { postCreateCommand, vmPostCreate } from '../platform/index.js';
 import { KVM_IOCTL_ERROR, TEST_ASSERT, TEST_REQUIRE } from './assert.js';
 import { noteResult } from './errno_state.js';
-import { UCALL_STRIDE } from './guest_loader.js';
+import { GUEST_AREA_SIZE, UCALL_STRIDE } from './guest_loader.js';
 import { kvmBackend, kvmHasCap, openKvmDevPathOrExit } from './kvm_dev.js';
 import { VM_MEM_SRC_ANONYMOUS, __vmMemRegionDelete, vmUserspaceMemRegionAdd } from './memslots.js';
 import { kvmClose } from './syscalls.js';
@@ -52,11 +52,19 @@ export function ____vmCreate(shape: VmShape): KvmVm {
 export const vmCreateBarebones = (): KvmVm => ____vmCreate(VM_SHAPE_DEFAULT);
 export const vmCreateBarebonesType = (type: number): KvmVm => ____vmCreate(vmShape(type));
 
-/** vm_nr_pages_required(): slot 0's size for n vCPUs and the extra pages asked for. */
+/**
+ * vm_nr_pages_required(): slot 0's size for n vCPUs and the extra pages
+ * asked for. The guest code areas (one per vCPU, GUEST_AREA_SIZE each)
+ * follow the DEFAULT_GUEST_PHY_PAGES that hold the ucall pool.
+ */
 function slot0Pages(nrRunnableVcpus: number, nrExtraPages: number): number {
   const ucallPages = Math.ceil(Number(UCALL_POOL_GPA) / 4096 + (Math.max(nrRunnableVcpus, 1) * Number(UCALL_STRIDE)) / 4096);
-  return DEFAULT_GUEST_PHY_PAGES + nrRunnableVcpus * DEFAULT_STACK_PGS + nrExtraPages + ucallPages;
+  const areaPages = Math.max(nrRunnableVcpus, 1) * Number(GUEST_AREA_SIZE / 4096n);
+  return DEFAULT_GUEST_PHY_PAGES + nrRunnableVcpus * DEFAULT_STACK_PGS + nrExtraPages + ucallPages + areaPages;
 }
+
+/** Where the guest code areas start in slot 0: after the default pages (2 MiB, 2 MiB aligned). */
+export const GUEST_AREA_GPA = BigInt(DEFAULT_GUEST_PHY_PAGES) * 4096n;
 
 /**
  * kvm_arch_vm_post_create(): KVM_SEV_INIT2 for the SEV types, which the
@@ -77,6 +85,8 @@ export function __vmCreate(shape: VmShape, nrRunnableVcpus: number, nrExtraPages
   const vm = ____vmCreate(shape);
   vmUserspaceMemRegionAdd(vm, VM_MEM_SRC_ANONYMOUS, 0n, SLOT0, slot0Pages(nrRunnableVcpus, nrExtraPages), 0);
   vm.ucallPoolGpa = asGpa(UCALL_POOL_GPA);
+  vm.guestAreaGpa = GUEST_AREA_GPA;
+  vm.guestAreaVcpus = Math.max(nrRunnableVcpus, 1);
   postCreate(vm);
   return vm;
 }

@@ -3,7 +3,7 @@
  * of its page tables (what an `auto` access means on a marker platform), and
  * struct reading for ioctl arguments that point into host memory.
  */
-import type { GuestView } from '../guest/program.js';
+import type { GuestView } from '../kvm/guest_program.js';
 import type { HostFaultSpec } from '../kvm/model/platform.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PAGE_SIZE } from '../kvm/uapi.js';
 

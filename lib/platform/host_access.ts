@@ -15,7 +15,7 @@
  */
 import { HostFault } from '../kvm/backend.js';
 import { KVM_MEMORY_ENCRYPT_OP, MAP_SHARED, PROT_READ, PROT_WRITE } from '../kvm/uapi.js';
-import { addrGpa2Hva, memRegionFind, type KvmVm } from '../kvm_util/index.js';
+import { addrGpa2Hva, memRegionFind, requireModel, type KvmVm } from '../kvm_util/index.js';
 import { memoryEncryptOp } from './encrypt_op.js';
 import type { HostAccessResult, PlatformPlugin } from './types.js';
 import { KVM_SEV_MODEL_HOST_READ, KVM_SEV_MODEL_HOST_WRITE } from '../../platforms/snp/uapi.js';
@@ -57,12 +57,14 @@ export function hostReadPrivate(plugin: PlatformPlugin, vm: KvmVm, gpa: bigint):
   switch (plugin.manifest.hostAccess.read) {
     case 'ciphertext': {
       if (plugin.behaviour === 'snp') {
+        requireModel('host kernel read of an SNP private page');
         const r = memoryEncryptOp(b, vm.fd, (d) => encodeSevCmd({ id: KVM_SEV_MODEL_HOST_READ, data: d }), gpaArg(gpa, PAGE));
         return { kind: 'ciphertext', data: r.data.subarray(8) };
       }
       return { kind: 'ciphertext', data: b.hostRead(addrGpa2Hva(vm, gpa), PAGE) };
     }
     case 'zeros': {
+      requireModel('host kernel read of a TD private page');
       const r = memoryEncryptOp(b, vm.fd, (d) => encodeTdxCmd({ id: KVM_TDX_MODEL_HOST_READ, data: d }), gpaArg(gpa, PAGE));
       return { kind: 'zeros', data: r.data.subarray(8) };
     }
@@ -87,10 +89,12 @@ export function hostWritePrivate(plugin: PlatformPlugin, vm: KvmVm, gpa: bigint,
       b.hostWrite(addrGpa2Hva(vm, gpa), data);
       return { kind: 'ok' };
     case 'rmp-fault': {
+      requireModel('host kernel write to an SNP private page');
       const r = memoryEncryptOp(b, vm.fd, (d) => encodeSevCmd({ id: KVM_SEV_MODEL_HOST_WRITE, data: d }), gpaArg(gpa));
       return r.ret === 0 ? { kind: 'ok' } : { kind: 'rmp-fault', gpa };
     }
     case 'poison': {
+      requireModel('host kernel write to a TD private page');
       const r = b.ioctl(vm.fd, KVM_MEMORY_ENCRYPT_OP, encodeTdxCmd({ id: KVM_TDX_MODEL_HOST_WRITE, data: gpa }));
       return r.ret === 0 ? { kind: 'poisoned', gpa } : { kind: 'ok' };
     }

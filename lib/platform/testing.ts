@@ -7,18 +7,18 @@
 import type { GuestCode } from '../guest/builder.js';
 import { HostFault, type HostSignal, type SysResult } from '../kvm/backend.js';
 import { errnoName } from '../kvm/errno.js';
-import { createModelBackend, isModelBackend, type KernelName, type ModelBackend } from '../kvm/model/index.js';
+import type { Backend } from '../kvm/backend.js';
+import type { KernelName } from '../kvm/model/index.js';
 import {
   KVM_CAP_EXIT_HYPERCALL, KVM_EXIT_HYPERCALL, KVM_EXIT_IO, KVM_EXIT_MEMORY_FAULT, KVM_HC_MAP_GPA_RANGE, KVM_MEM_GUEST_MEMFD,
   KVM_MEMORY_ATTRIBUTE_PRIVATE, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, UCALL_ABORT,
 } from '../kvm/uapi.js';
 import {
   KVM_IOCTL_ERROR, REPORT_GUEST_ASSERT, TEST_ASSERT, TEST_ASSERT_EQ, TEST_FAIL, TEST_REQUIRE, __vmCreateWithVcpus, _vcpuRun, getUcall,
-  kvmBackend, kvmClose, setKvmBackend, vcpuArgsSet, vmCreateGuestMemfd, vmEnableCap, vmGuestMemPunchHole, vmMemAdd, vmSetMemoryAttributes,
+  kvmBackend, kvmClose, requireModel, setKvmBackend, vcpuArgsSet, vmCreateGuestMemfd, vmEnableCap, vmGuestMemPunchHole, vmMemAdd, vmSetMemoryAttributes,
   vmShape, VM_MEM_SRC_ANONYMOUS, type KvmVcpu, type KvmVm, type MemRegion, type Ucall, type VmPostCreate,
 } from '../kvm_util/index.js';
 import { SKIP, isSkipReturn } from '../harness/index.js';
-import { registerPlatformModels } from './index.js';
 import { loadPlatform } from './loader.js';
 import { probePlatform } from './probe.js';
 import type { HardwareParams } from './manifest.js';
@@ -60,7 +60,7 @@ export function usePlatform(name: string, hardware?: HardwareParams): PlatformPl
   const plugin = loadPlatform(name, hardware ? { hardware } : {});
   const b = kvmBackend();
   // The model takes the plugin's behaviour; a real KVM must offer the platform.
-  if (isModelBackend(b)) b.registerPlatform(plugin.vmType, plugin.model);
+  b.model?.registerPlatform(plugin.vmType, plugin.model);
   const skip = probePlatform(plugin, b);
   if (skip !== null) skipPlatform(skip);
   return plugin;
@@ -111,13 +111,13 @@ export function cocoVmCreate(name: string, guestCode: GuestCode | undefined, opt
 }
 
 /**
- * Make a model backend of another kernel release this process's backend
- * (the inplace profile's [P] conversions have no other way in), with every
- * plugin's behaviour registered.
+ * Make a model of another kernel release this process's backend (the
+ * inplace profile's [P] conversions have no other way in), with the same
+ * platform behaviour registered. Another backend skips: a real host runs
+ * the kernel it runs.
  */
-export function useModelKernel(kernel: KernelName): ModelBackend {
-  const b = createModelBackend({ kernel });
-  registerPlatformModels({ register: (t, p) => b.registerPlatform(t, p) });
+export function useModelKernel(kernel: KernelName): Backend {
+  const b = requireModel(`kernel profile ${kernel}`).withKernel(kernel).backend;
   setKvmBackend(b);
   return b;
 }

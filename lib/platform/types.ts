@@ -12,7 +12,7 @@
  *    private memory does, which launch flow applies) and the typed helpers in
  *    platforms/<name>/guest.ts and launch helpers.
  */
-import type { GuestView } from '../guest/program.js';
+import type { GuestView } from '../kvm/guest_program.js';
 import type { Backend, SysResult } from '../kvm/backend.js';
 import type { KvmRun } from '../kvm/kvm_run.js';
 import type { ModelPlatform } from '../kvm/model/platform.js';

@@ -4,7 +4,7 @@
  * so a caller can resume after -EAGAIN.
  */
 import type { KvmVm } from '../../lib/kvm_util/index.js';
-import { TEST_ASSERT } from '../../lib/kvm_util/index.js';
+import { TEST_ASSERT, requireModel } from '../../lib/kvm_util/index.js';
 import { __sevIoctl, sevIoctl, type SevOpResult } from '../sev/host.js';
 import { KVM_SEV_SNP_LAUNCH_FINISH, KVM_SEV_SNP_LAUNCH_START, KVM_SEV_SNP_LAUNCH_UPDATE } from '../sev/uapi.js';
 import {
@@ -39,11 +39,13 @@ export const snpLaunchFinish = (vm: KvmVm): SevOpResult => sevIoctl(vm, KVM_SEV_
 
 /** Model-only: the launch digest (an attestation report's MEASUREMENT). */
 export function snpModelLaunchDigest(vm: KvmVm): Uint8Array {
+  requireModel('SNP launch digest');
   return sevIoctl(vm, KVM_SEV_MODEL_LAUNCH_DIGEST, new Uint8Array(48)).data;
 }
 
 /** Model-only and destructive on real hosts: a host kernel write to the page of `gpa` (scenario 19). */
 export function __snpModelHostWrite(vm: KvmVm, gpa: bigint): SevOpResult {
+  requireModel('host kernel write to an SNP private page');
   const b = new Uint8Array(8);
   new DataView(b.buffer).setBigUint64(0, gpa, true);
   return __sevIoctl(vm, KVM_SEV_MODEL_HOST_WRITE, b);

@@ -5,7 +5,7 @@
  */
 import type { SysResult } from '../../lib/kvm/backend.js';
 import { KVM_MEMORY_ENCRYPT_OP } from '../../lib/kvm/uapi.js';
-import { KVM_IOCTL_ERROR, TEST_ASSERT, type KvmVcpu, type KvmVm } from '../../lib/kvm_util/index.js';
+import { KVM_IOCTL_ERROR, TEST_ASSERT, requireModel, type KvmVcpu, type KvmVm } from '../../lib/kvm_util/index.js';
 import { memoryEncryptOp } from '../../lib/platform/encrypt_op.js';
 import { setErrno } from '../../lib/kvm_util/errno_state.js';
 import {
@@ -84,11 +84,13 @@ export function tdxInitAndFinalize(vm: KvmVm): void {
 
 /** Model-only and destructive: a host kernel partial write to the private page of `gpa` (scenario 20). */
 export function __tdxModelHostWrite(vm: KvmVm, gpa: bigint): SysResult {
+  requireModel('host kernel write to a TD private page');
   return note(vm.backend.ioctl(vm.fd, KVM_MEMORY_ENCRYPT_OP, encodeTdxCmd({ id: KVM_TDX_MODEL_HOST_WRITE, data: gpa })));
 }
 
 /** Model-only: the TD's MRTD so far (final after FINALIZE_VM). */
 export function tdxModelMrtd(vm: KvmVm): Uint8Array {
+  requireModel('TD measurement register readout');
   const r = memoryEncryptOp(vm.backend, vm.fd, (d) => encodeTdxCmd({ id: KVM_TDX_MODEL_GET_MRTD, data: d }), new Uint8Array(48));
   TEST_ASSERT(r.ret === 0, KVM_IOCTL_ERROR('KVM_TDX_MODEL_GET_MRTD', r.ret, r.errno));
   return r.data;

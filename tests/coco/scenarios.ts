@@ -13,7 +13,7 @@ import {
   MAP_SHARED, PROT_READ, PROT_WRITE, UCALL_DONE, UCALL_SYNC,
 } from '../../lib/kvm/uapi.js';
 import { ASSERT_EQ } from '../../lib/harness/index.js';
-import { __vmCreateGuestMemfd, vmCheckCap, vmGuestMemPunchHole, vmIoctl, vmMemSetPrivate } from '../../lib/kvm_util/index.js';
+import { __vmCreateGuestMemfd, vmCheckCap, vmGuestMemPunchHole, requireModel, vmIoctl, vmMemSetPrivate } from '../../lib/kvm_util/index.js';
 import { KVM_MODEL_INJECT_POISON, encodePoisonArg } from '../../lib/platform/poison.js';
 import {
   COCO_TEST_SLOT, cocoVmCreate, runToMemoryFault, runToUcall, useModelKernel, type CocoVm,
@@ -94,6 +94,7 @@ export async function poisonedGmemPage(p: PrivateMemoryPlatform): Promise<void> 
     g.read(base, 8, { view: 'private' });
   });
   await runToUcall(vcpu, UCALL_SYNC);
+  requireModel('memory poison injection');
   vmIoctl(vm, KVM_MODEL_INJECT_POISON, encodePoisonArg(gpa));
   await runToMemoryFault(vcpu, { errno: EHWPOISON, flags: KVM_MEMORY_EXIT_FLAG_PRIVATE, gpa, size: 4096n });
   ASSERT_EQ(vm.regions.has(COCO_TEST_SLOT), true);

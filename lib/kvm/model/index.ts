@@ -2,7 +2,7 @@
  * The model backend: a simulated /dev/kvm.
  *
  *   const b = createModelBackend({ kernel: '6.18' });
- *   modelSetGuestProgram(b, vcpuFd, program);   // instead of loading guest code
+ *   b.setGuestProgram(vcpuFd, program);          // instead of loading guest code
  *   registerModelPlatform(KVM_X86_TDX_VM, tdx);  // platform plugins
  *
  * Ucall rule shared with kvm_util: for every ucall the model writes the
@@ -13,12 +13,11 @@
  * addr_gpa2hva(RDI).
  */
 
-import type { Backend, SysResult } from '../backend.js';
-import { EINVAL } from '../errno.js';
-import type { GuestProgram } from '../../guest/program.js';
+import type { Backend } from '../backend.js';
 import { ModelBackend, type ModelOptions } from './model_backend.js';
 
 export { ModelBackend, type ModelOptions } from './model_backend.js';
+export type { ModelControl } from './control.js';
 export { defaultUcallGpa } from './vcpu.js';
 export { KVM_EXIT_INTR, KVM_INTERNAL_ERROR_EMULATION } from './exits.js';
 export { PROFILES, type KernelName, type KernelProfile } from './profiles.js';
@@ -35,12 +34,3 @@ export function isModelBackend(b: Backend): b is ModelBackend {
   return b instanceof ModelBackend;
 }
 
-/**
- * Attach a guest program to a vCPU (the model's replacement for guest code
- * and RIP). -1/EBADF for a bad fd, -1/EINVAL for a non-vCPU fd or a backend
- * that is not the model.
- */
-export function modelSetGuestProgram(backend: Backend, vcpuFd: number, program: GuestProgram): SysResult {
-  if (!(backend instanceof ModelBackend)) return { ret: -1, errno: EINVAL };
-  return backend.setGuestProgram(vcpuFd, program);
-}

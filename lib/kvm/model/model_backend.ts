@@ -5,9 +5,12 @@
  * throw, and only HostFault, where a real access would take a signal.
  */
 
-import { HostFault, MAP_FAILED, type Backend, type IoctlArg, type MmapResult, type StatResult, type SysResult } from '../backend.js';
+import {
+  HostFault, MAP_FAILED, type Backend, type GuestProgramResult, type IoctlArg, type MmapResult, type StatResult, type SysResult,
+} from '../backend.js';
+import type { ModelControl } from './control.js';
 import { EBADF, EFAULT, EINVAL, ENODEV, ENOENT, ENOTTY, ENXIO, ESPIPE, EINTR } from '../errno.js';
-import type { GuestProgram } from '../../guest/program.js';
+import type { GuestProgram } from '../guest_program.js';
 import {
   KVM_CHECK_EXTENSION, KVM_CREATE_VM, KVM_GET_DEVICE_ATTR, KVM_GET_VCPU_MMAP_SIZE, KVM_HAS_DEVICE_ATTR, KVM_SET_MEMORY_ATTRIBUTES2,
   KVM_VCPU_MMAP_SIZE, MAP_ANONYMOUS, PAGE_SIZE, SIZEOF_KVM_DEVICE_ATTR,
@@ -55,7 +58,7 @@ class KvmDevFile implements OpenFile {
 const ANON_INODE_INO = 0x2n;
 const KVM_DEV_INO = 0x1n;
 
-export class ModelBackend implements Backend, VmHost {
+export class ModelBackend implements Backend, VmHost, ModelControl {
   readonly name = 'model';
   readonly fds = new FdTable();
   readonly host = new HostAddressSpace();
@@ -86,6 +89,22 @@ export class ModelBackend implements Backend, VmHost {
 
   get description(): string {
     return `model (kernel ${this.profile.name})`;
+  }
+
+  /** The model is its own control object. */
+  get model(): ModelControl {
+    return this;
+  }
+
+  get backend(): Backend {
+    return this;
+  }
+
+  /** A model of `kernel` with this one's platform registrations (built-ins, plugins, overrides). */
+  withKernel(kernel: KernelName): ModelBackend {
+    const b = new ModelBackend({ kernel, maxPhysBits: this.maxPhysBits, devKvm: this.devKvm });
+    for (const t of this.platforms.types()) b.platforms.register(t, this.platforms.get(t)!);
+    return b;
   }
 
   /** Register a platform for a VM type in this backend only. */
@@ -226,8 +245,8 @@ export class ModelBackend implements Backend, VmHost {
     return f instanceof Vcpu ? f.runBytes : new Uint8Array(0);
   }
 
-  /** The side channel that replaces loading guest code: attach `program` to a vCPU. */
-  setGuestProgram(vcpuFd: number, program: GuestProgram): SysResult {
+  /** Attach `program` to a vCPU: the model interprets it instead of fetching code. */
+  setGuestProgram(vcpuFd: number, program: GuestProgram): GuestProgramResult {
     const f = this.fds.get(vcpuFd);
     if (!f) return err(EBADF);
     if (!(f instanceof Vcpu)) return err(EINVAL);

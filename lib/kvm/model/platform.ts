@@ -30,7 +30,7 @@
  */
 
 import type { SysResult, IoctlArg, HostSignal } from '../backend.js';
-import type { GuestOp, GuestView } from '../../guest/program.js';
+import type { GuestOp, GuestView } from '../guest_program.js';
 import type { KernelProfile } from './profiles.js';
 
 /** A guest memory access of one page (or part of one), as the fault path sees it. */

@@ -1,6 +1,6 @@
 /**
  * A vCPU: registers, struct kvm_run, and the interpreter that executes its
- * guest program (lib/guest/program.ts) the way the hardware plus KVM would:
+ * guest program (lib/kvm/guest_program.ts) the way the hardware plus KVM would:
  * memory accesses fault through the MMU rules of arch/x86/kvm/mmu/mmu.c,
  * vmcall goes through kvm_emulate_hypercall() (arch/x86/kvm/x86.c), a ucall is
  * the x86 PIO ucall. Platform differences go through the platform seam.
@@ -8,10 +8,13 @@
 
 import type { IoctlArg, SysResult } from '../backend.js';
 import { EFAULT, EINTR, EINVAL, ENOENT, ENOTTY, EOPNOTSUPP } from '../errno.js';
-import type { GuestOp, GuestProgram, GuestView, SourceLoc } from '../../guest/program.js';
+import {
+  GUEST_CHECK_FORMAT, GUEST_NR_REGS, expectMismatchFormat, formatGuestMessage, guestAlu, guestCompare, isGuestReg,
+  type GuestCond, type GuestOp, type GuestOperand, type GuestProgram, type GuestReg, type GuestView, type GuestWidth, type SourceLoc,
+} from '../guest_program.js';
 import { KvmRun } from '../kvm_run.js';
 import {
-  KVM_EXIT_HYPERCALL_LONG_MODE, KVM_EXIT_IO_IN, KVM_EINVAL, KVM_ENOSYS, KVM_GET_REGS, KVM_HC_MAP_GPA_RANGE,
+  KVM_EXIT_HYPERCALL_LONG_MODE, KVM_EXIT_IO_IN, KVM_EXIT_MMIO, KVM_EINVAL, KVM_ENOSYS, KVM_GET_REGS, KVM_HC_MAP_GPA_RANGE,
   KVM_MEMORY_EXIT_FLAG_PRIVATE, KVM_PRE_FAULT_MEMORY, KVM_REGS_OFFSET, KVM_SET_REGS, KVM_VCPU_MMAP_SIZE,
   PAGE_SIZE, SIZEOF_KVM_REGS, SIZEOF_UCALL, UCALL_ABORT, UCALL_BUFFER_LEN, UCALL_MAX_ARGS, UCALL_PIO_PORT,
 } from '../uapi.js';
@@ -44,6 +47,8 @@ interface Frame {
   pc: number;
   /** Iterations left after the current one (loop frames); 'forever' never ends. */
   left: number | 'forever';
+  /** A `while` frame: another pass while this holds. */
+  readonly cond?: GuestCond;
 }
 
 /** What the next KVM_RUN must finish before executing further. */
@@ -51,7 +56,9 @@ type Pending =
   | { kind: 'none' }
   | { kind: 'pio' }
   | { kind: 'mmio'; read: boolean }
-  | { kind: 'hypercall'; expect?: bigint; expr: string; loc: SourceLoc }
+  /** A `load` that became an MMIO read: the value comes from kvm_run->mmio.data. */
+  | { kind: 'mmio_load'; dst: GuestReg; width: GuestWidth }
+  | { kind: 'hypercall'; expect?: bigint; dst?: GuestReg; expr: string; loc: SourceLoc }
   | { kind: 'platform'; resume?: (run: ResumeView) => bigint | undefined; again?: boolean; expect?: bigint; expr: string; loc: SourceLoc };
 
 type Step = { exit: SysResult } | undefined;
@@ -65,6 +72,8 @@ export class Vcpu implements OpenFile {
   readonly regs = new Array<bigint>(REG_NAMES.length).fill(0n);
   private program: GuestProgram | undefined;
   private frames: Frame[] = [];
+  /** The program's registers (GuestReg), zero at entry. */
+  private readonly gregs = new Array<bigint>(GUEST_NR_REGS).fill(0n);
   /** Bytes of the current memory op already done (a fault resumes there). */
   private memDone = 0;
   private pending: Pending = { kind: 'none' };
@@ -106,6 +115,7 @@ export class Vcpu implements OpenFile {
   setProgram(p: GuestProgram): void {
     this.program = p;
     this.frames = [{ ops: p.ops, pc: 0, left: 0 }];
+    this.gregs.fill(0n);
     this.memDone = 0;
     this.pending = { kind: 'none' };
     this.stopped = undefined;
@@ -201,6 +211,7 @@ export class Vcpu implements OpenFile {
     if (this.run.immediateExit || this.kickRequested) return this.intr();
     if (!this.program) return this.finish({ reason: 'internal_error', suberror: KVM_INTERNAL_ERROR_EMULATION, data: [] });
     if (this.stopped) return writeExit(this.runBytes, this.stopped);
+    if (this.codeGone()) return this.stop({ reason: 'internal_error', suberror: KVM_INTERNAL_ERROR_EMULATION, data: [] })!.exit;
     try {
       const e = this.vm.pvm.beforeRun?.(this.id);
       if (e) return err(e);
@@ -216,10 +227,22 @@ export class Vcpu implements OpenFile {
         last = performance.now();
         if (this.kickRequested) return this.intr();
         if (this.vm.destroyed || this.released) return err(EINVAL);
+        if (this.codeGone()) return this.stop({ reason: 'internal_error', suberror: KVM_INTERNAL_ERROR_EMULATION, data: [] })!.exit;
       }
       const r = await this.step();
       if (r) return r.exit;
     }
+  }
+
+  /**
+   * The memslot under the program's area (its code and page tables on a
+   * real guest) is gone: the next instruction fetch goes to emulated MMIO,
+   * which x86_emulate_instruction() cannot decode (KVM_EXIT_INTERNAL_ERROR,
+   * emulation), as set_memory_region_test's deleted slot 0 shows.
+   */
+  private codeGone(): boolean {
+    const area = this.program?.area;
+    return area !== undefined && !this.vm.slots.find(0, Number(area.gpa / PAGE));
   }
 
   private intr(): SysResult {
@@ -246,12 +269,21 @@ export class Vcpu implements OpenFile {
       case 'pio':
       case 'mmio':
         return undefined;
+      case 'mmio_load': {
+        // complete_emulated_mmio(): the read's destination takes mmio.data.
+        let v = 0n;
+        for (let i = p.width - 1; i >= 0; i--) v = (v << 8n) | BigInt(this.runBytes[40 + i]!);
+        this.gregs[p.dst.reg] = v;
+        this.advance();
+        return undefined;
+      }
       case 'hypercall': {
         // complete_hypercall_exit(): RAX = run->hypercall.ret, RIP past the vmcall.
         const ret = this.run.hypercallRet;
         this.setReg('rax', ret);
+        if (p.dst) this.gregs[p.dst.reg] = ret;
         this.advance();
-        if (p.expect !== undefined && ret !== BigInt.asUintN(64, p.expect)) return this.guestAssert(p.loc, p.expr, `${hex(ret)} != ${hex(p.expect)} (${p.expr})`);
+        if (p.expect !== undefined && ret !== BigInt.asUintN(64, p.expect)) return this.expectFailed(p.loc, p.expr, ret, p.expect);
         return undefined;
       }
       case 'platform': {
@@ -266,7 +298,7 @@ export class Vcpu implements OpenFile {
         if (p.again) return undefined;
         this.advance();
         if (p.expect !== undefined && status !== undefined && status !== BigInt.asUintN(64, p.expect)) {
-          return this.guestAssert(p.loc, p.expr, `${hex(status)} != ${hex(p.expect)} (${p.expr})`);
+          return this.expectFailed(p.loc, p.expr, status, p.expect);
         }
         return undefined;
       }
@@ -278,6 +310,16 @@ export class Vcpu implements OpenFile {
       const f = this.frames[this.frames.length - 1];
       if (!f) return undefined;
       if (f.pc < f.ops.length) return f.ops[f.pc];
+      if (f.cond) {
+        if (this.test(f.cond)) {
+          f.pc = 0;
+          if (f.ops.length === 0) return undefined;
+          continue;
+        }
+        this.frames.pop();
+        this.frames[this.frames.length - 1]!.pc++;
+        continue;
+      }
       if (this.frames.length > 1 && (f.left === 'forever' || f.left > 0)) {
         if (f.left !== 'forever') f.left--;
         f.pc = 0;
@@ -310,7 +352,7 @@ export class Vcpu implements OpenFile {
         return this.hypercall(op);
       case 'ucall': {
         const gpa = this.ucallGpa();
-        this.writeUcall(gpa, op.cmd, op.args, op.text ?? '');
+        this.writeUcall(gpa, op.cmd, op.args.map((a) => this.val(a)), op.text ?? '');
         this.advance();
         return { exit: this.pio(gpa) };
       }
@@ -329,6 +371,40 @@ export class Vcpu implements OpenFile {
         this.frames.push({ ops: op.body, pc: 0, left: op.count === 'forever' ? 'forever' : op.count - 1 });
         return undefined;
       }
+      case 'load':
+      case 'store':
+        return this.scalarAccess(op);
+      case 'mov':
+        this.gregs[op.dst.reg] = BigInt.asUintN(64, this.val(op.src));
+        this.advance();
+        return undefined;
+      case 'alu':
+        this.gregs[op.dst.reg] = guestAlu(op.fn, this.gregs[op.dst.reg]!, this.val(op.src));
+        this.advance();
+        return undefined;
+      case 'assert':
+        if (this.test(op.cond)) {
+          this.advance();
+          return undefined;
+        }
+        return this.guestAssert(op.loc, op.expr, formatGuestMessage(op.message, op.args.map((a) => this.val(a))));
+      case 'if': {
+        const body = this.test(op.cond) ? op.then : op.else;
+        if (body.length === 0) {
+          this.advance();
+          return undefined;
+        }
+        this.frames.push({ ops: body, pc: 0, left: 0 });
+        return undefined;
+      }
+      case 'while':
+        if (!this.test(op.cond)) {
+          this.advance();
+          return undefined;
+        }
+        if (op.body.length === 0) return undefined;
+        this.frames.push({ ops: op.body, pc: 0, left: 0, cond: op.cond });
+        return undefined;
       case 'platform':
         return this.platformOp(op);
       case 'halt':
@@ -338,6 +414,56 @@ export class Vcpu implements OpenFile {
         this.wakeHalt = undefined;
         return { exit: this.intr() };
     }
+  }
+
+  private val(v: GuestOperand): bigint {
+    return isGuestReg(v) ? this.gregs[v.reg] ?? 0n : BigInt.asUintN(64, v);
+  }
+
+  private test(c: GuestCond): boolean {
+    return c.any.some((x) => guestCompare(this.val(x.a), x.cmp, this.val(x.b)));
+  }
+
+  /** A hypercall or platform status that is not the expected one: `0x.. != 0x.. (expr)`. */
+  private expectFailed(loc: SourceLoc, expr: string, got: bigint, want: bigint): Step {
+    return this.guestAssert(loc, expr, formatGuestMessage(expectMismatchFormat(expr), [got, want]));
+  }
+
+  /**
+   * `load`/`store` of 1..8 bytes. An access that crosses a page is done page
+   * by page as `read`/`write` are; one that finds no memslot is emulated MMIO
+   * with the whole value, as the emulator decodes the instruction's operand.
+   */
+  private scalarAccess(op: Extract<GuestOp, { op: 'load' | 'store' }>): Step {
+    const write = op.op === 'store';
+    const bytes = new Uint8Array(op.width);
+    if (write) {
+      let v = this.val(op.value);
+      for (let i = 0; i < op.width; i++, v >>= 8n) bytes[i] = Number(v & 0xffn);
+    }
+    while (this.memDone < op.width) {
+      const gpa = BigInt.asUintN(64, op.gpa + BigInt(this.memDone));
+      const len = Math.min(op.width - this.memDone, PAGE_SIZE - Number(gpa % PAGE));
+      const chunk = bytes.subarray(this.memDone, this.memDone + len);
+      const r = this.access(gpa, len, write, op.view, write ? chunk : undefined, op.width);
+      if ('exit' in r) {
+        if (this.run.exitReason === KVM_EXIT_MMIO) {
+          // The emulator completes the whole operand through userspace.
+          if (write) this.advance();
+          else this.pending = { kind: 'mmio_load', dst: op.dst, width: op.width };
+        }
+        return r;
+      }
+      if (!write) chunk.set(r.data);
+      this.memDone += len;
+    }
+    if (!write) {
+      let v = 0n;
+      for (let i = op.width - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]!);
+      this.gregs[op.dst.reg] = v;
+    }
+    this.advance();
+    return undefined;
   }
 
   /** The GPA of this vCPU's struct ucall. */
@@ -408,7 +534,7 @@ export class Vcpu implements OpenFile {
         ret = -BigInt(KVM_EINVAL);
       } else {
         // KVM_EXIT_HYPERCALL with the arguments as the guest passed them; attrs are not validated.
-        this.pending = { kind: 'hypercall', expect: op.expect, expr: op.expr, loc: op.loc };
+        this.pending = { kind: 'hypercall', expect: op.expect, dst: op.dst, expr: op.expr, loc: op.loc };
         return { exit: this.finish({ reason: 'hypercall', nr, args: [gpa, npages, attrs], flags: KVM_EXIT_HYPERCALL_LONG_MODE }) };
       }
     } else if (nr === KVM_HC_VAPIC_POLL_IRQ) {
@@ -418,8 +544,9 @@ export class Vcpu implements OpenFile {
     }
     const rax = BigInt.asUintN(64, ret);
     this.setReg('rax', rax);
+    if (op.dst) this.gregs[op.dst.reg] = rax;
     this.advance();
-    if (op.expect !== undefined && rax !== BigInt.asUintN(64, op.expect)) return this.guestAssert(op.loc, op.expr, `${hex(rax)} != ${hex(op.expect)} (${op.expr})`);
+    if (op.expect !== undefined && rax !== BigInt.asUintN(64, op.expect)) return this.expectFailed(op.loc, op.expr, rax, op.expect);
     return undefined;
   }
 
@@ -443,7 +570,7 @@ export class Vcpu implements OpenFile {
       case 'done':
         this.advance();
         if (op.expect !== undefined && out.status !== undefined && out.status !== BigInt.asUintN(64, op.expect)) {
-          return this.guestAssert(op.loc, op.expr, `${hex(out.status)} != ${hex(op.expect)} (${op.expr})`);
+          return this.expectFailed(op.loc, op.expr, out.status, op.expect);
         }
         return undefined;
       case 'exit':
@@ -470,11 +597,11 @@ export class Vcpu implements OpenFile {
     if ('exit' in r) return r;
     if (op.op === 'check') {
       const want = op.pattern & 0xff;
-      const i = r.data.findIndex((b) => b !== want);
+      const i = firstByteNot(r.data, want);
       if (i >= 0) {
         const off = this.memDone + i;
         return this.guestAssert(op.loc, op.expr,
-          `Guest expected ${hex(want)} at offset ${off} (gpa ${hex(op.gpa + BigInt(off))}), got ${hex(r.data[i]!)}`);
+          formatGuestMessage(GUEST_CHECK_FORMAT, [BigInt(want), BigInt(off), op.gpa + BigInt(off), BigInt(r.data[i]!)]));
       }
     }
     this.memDone += len;
@@ -491,7 +618,9 @@ export class Vcpu implements OpenFile {
    * 3. a shared access with no slot is emulated MMIO (KVM_EXIT_MMIO);
    * 4. a shared access whose HVA does not resolve is -EFAULT.
    */
-  private access(gpa: bigint, len: number, write: boolean, view: GuestView, data: Uint8Array | undefined): { data: Uint8Array } | { exit: SysResult } {
+  private access(
+    gpa: bigint, len: number, write: boolean, view: GuestView, data: Uint8Array | undefined, scalarWidth?: GuestWidth,
+  ): { data: Uint8Array } | { exit: SysResult } {
     const vm = this.vm;
     const gfn = Number(gpa / PAGE);
     const pageGpa = BigInt(gfn) * PAGE;
@@ -515,8 +644,9 @@ export class Vcpu implements OpenFile {
       if (!slot) {
         // kvm_handle_noslot_fault(): emulated MMIO, one exit per page access;
         // writes carry the first (up to 8) bytes, reads complete with what userspace leaves.
-        this.memDone += len;
-        const n = Math.min(8, len);
+        // A scalar load/store is one emulated operand of its own width.
+        if (scalarWidth === undefined) this.memDone += len;
+        const n = Math.min(8, scalarWidth ?? len);
         const e = this.finish({ reason: 'mmio', physAddr: gpa, len: n, isWrite: write, data: data?.subarray(0, n) });
         return { exit: e };
       }
@@ -548,6 +678,20 @@ export class Vcpu implements OpenFile {
     const raw = page.store.peek(page.index).slice(inPage, inPage + len);
     return { data: vm.pvm.decodeGuestRead ? vm.pvm.decodeGuestRead(a, backing, raw) : raw };
   }
+}
+
+const fills = new Map<number, Buffer>();
+
+/** Index of the first byte of `a` that is not `value`, or -1: whole-buffer compares, bytes walked only to place a mismatch. */
+function firstByteNot(a: Uint8Array, value: number): number {
+  let fill = fills.get(value);
+  if (!fill || fill.length < a.length) {
+    fill = Buffer.alloc(Math.max(PAGE_SIZE, a.length), value);
+    fills.set(value, fill);
+  }
+  if (fill.compare(a, 0, a.length, 0, a.length) === 0) return -1;
+  for (let i = 0; i < a.length; i++) if (a[i] !== value) return i;
+  return -1;
 }
 
 function offsetOf(name: string, i: number): number {

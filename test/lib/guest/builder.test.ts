@@ -1,7 +1,7 @@
 import t from 'tap';
 import { GuestBuilder, recordGuestProgram, type GuestCode } from '../../../lib/guest/builder.js';
 import { __kvmHypercallMapGpaRange, kvmHypercallMapGpaRange } from '../../../lib/guest/helpers.js';
-import type { GuestOp } from '../../../lib/guest/program.js';
+import type { GuestOp } from '../../../lib/kvm/guest_program.js';
 import { KVM_HC_MAP_GPA_RANGE, UCALL_DONE, UCALL_PRINTF, UCALL_SYNC } from '../../../lib/kvm/uapi.js';
 
 const HERE = 'test/lib/guest/builder.test.ts';

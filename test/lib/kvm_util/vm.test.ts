@@ -11,7 +11,7 @@ import {
   UCALL_DONE, UCALL_SYNC, GUEST_MEMFD_FLAG_INIT_SHARED, GUEST_MEMFD_FLAG_MMAP, MAP_SHARED, PROT_READ, PROT_WRITE,
 } from '../../../lib/kvm/uapi.js';
 import type { GuestBuilder } from '../../../lib/guest/builder.js';
-import type { GuestOp } from '../../../lib/guest/program.js';
+import type { GuestOp } from '../../../lib/kvm/guest_program.js';
 import {
   SLOT0, UCALL_POOL_GPA, __vmEnableCap, _vcpuRun, addrGpa2Hva, getUcall, hostRead, hostWrite, kvmVmFree, pageState,
   setAssertExit, setKvmBackend, vcpuArgsSet, vcpuRun, vmCreate, vmCreateBarebones, vmCreateGuestMemfd, vmCreateWithVcpus,

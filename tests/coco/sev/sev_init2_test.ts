@@ -16,10 +16,9 @@
  *   and KVM_SEV_ES_INIT on a default VM with a vCPU → EINVAL likewise.
  */
 import { EINVAL, ENOTTY } from '../../../lib/kvm/errno.js';
-import { isModelBackend } from '../../../lib/kvm/model/index.js';
 import { KVM_X86_DEFAULT_VM } from '../../../lib/kvm/uapi.js';
 import { ASSERT_EQ, ASSERT_NE, SKIP, TEST, TEST_HARNESS_MAIN, TH_LOG } from '../../../lib/harness/index.js';
-import { kvmBackend, kvmVmFree, vmCreateBarebonesType, vmVcpuAdd } from '../../../lib/kvm_util/index.js';
+import { kvmBackend, kvmVmFree, requireModel, vmCreateBarebonesType, vmVcpuAdd } from '../../../lib/kvm_util/index.js';
 import type { HardwareParams } from '../../../lib/platform/manifest.js';
 import { usePlatform } from '../../../lib/platform/testing.js';
 import { __sevIoctl, kvmSevSupportedVmsaFeatures } from '../../../platforms/sev/host.js';
@@ -154,7 +153,7 @@ TEST('item_57_init2_sev_es_debug_swap_on_a_part_without_it', () => {
   // [H] sev_supported_vmsa_features lacks DEBUG_SWAP (no DebugSwap CPUID bit,
   // or kvm_amd.debug_swap=0): the same request is refused. Model-only, as
   // the part's features come from the plugin's hardware parameters.
-  if (!isModelBackend(kvmBackend())) SKIP('%s', 'the VMSA features of the part are set on the model only');
+  requireModel('the VMSA features of the part');
   ASSERT_EQ(init2('sev_es', { vmsaFeatures: SVM_SEV_FEAT_DEBUG_SWAP }, { vmsaFeatures: 0 }), EINVAL);
   ASSERT_EQ(init2('sev_es', {}, { vmsaFeatures: 0 }), 0);
 });

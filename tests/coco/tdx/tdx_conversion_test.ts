@@ -4,7 +4,7 @@
  * KVM_EXIT_HYPERCALL(KVM_HC_MAP_GPA_RANGE), RETRY on a pending interrupt,
  * the shared-bit/attribute mismatch and the unaccepted page.
  */
-import type { GuestView } from '../../../lib/guest/program.js';
+import type { GuestView } from '../../../lib/kvm/guest_program.js';
 import { EFAULT, EINVAL, EIO } from '../../../lib/kvm/errno.js';
 import {
   KVM_EXIT_HYPERCALL, KVM_EXIT_IO, KVM_HC_MAP_GPA_RANGE, KVM_MAP_GPA_RANGE_ENCRYPTED, KVM_MEMORY_EXIT_FLAG_PRIVATE, UCALL_DONE,

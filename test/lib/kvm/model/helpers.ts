@@ -1,8 +1,8 @@
 /** Shared setup for the model tests: a backend, a VM of a type, guest ops with a source location. */
 
-import { createModelBackend, modelSetGuestProgram, type ModelBackend, type KernelName } from '../../../../lib/kvm/model/index.js';
+import { createModelBackend, type ModelBackend, type KernelName } from '../../../../lib/kvm/model/index.js';
 import { GuestMemfd, KvmSystem, KvmVcpuFd, KvmVmFd } from '../../../../lib/kvm/handles.js';
-import type { GuestOp, GuestView } from '../../../../lib/guest/program.js';
+import type { GuestOp, GuestView } from '../../../../lib/kvm/guest_program.js';
 import { HostFault } from '../../../../lib/kvm/backend.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../../../lib/kvm/uapi.js';
 
@@ -38,8 +38,8 @@ export function anon(e: Env, size: bigint | number): bigint {
 export function vcpu(e: Env, ops: GuestOp[], id = 0, ucallGpa?: bigint): KvmVcpuFd {
   const { vcpu: v, res } = e.vm.__createVcpu(id);
   if (!v) throw new Error(`KVM_CREATE_VCPU failed: ${res.errno}`);
-  const r = modelSetGuestProgram(e.b, v.fd, ucallGpa === undefined ? { ops } : { ops, ucallGpa });
-  if (r.ret) throw new Error('modelSetGuestProgram failed');
+  const r = e.b.setGuestProgram(v.fd, ucallGpa === undefined ? { ops } : { ops, ucallGpa });
+  if (r.ret) throw new Error('setGuestProgram failed');
   return v;
 }
 

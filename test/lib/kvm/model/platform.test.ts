@@ -1,7 +1,7 @@
 import t from 'tap';
 import { addSlot, gmem, op, readUcall, setup, expectFault } from './helpers.js';
 import {
-  createModelBackend, modelSetGuestProgram, registerModelPlatform, globalPlatforms, defaultUcallGpa,
+  createModelBackend, registerModelPlatform, globalPlatforms, defaultUcallGpa,
   type ModelPlatform, type PlatformVmContext,
 } from '../../../../lib/kvm/model/index.js';
 import { KvmSystem } from '../../../../lib/kvm/handles.js';
@@ -21,7 +21,7 @@ t.test('TDX built-in: marker-based private-ness gives mismatch exits (implicit c
   addSlot(e, 10, GPA, P, g);
   e.vm.__setMemoryAttributes(GPA, P, 8);
   const v = e.vm.__createVcpu(0).vcpu!;
-  modelSetGuestProgram(e.b, v.fd, { ops: [op.write(GPA, 8, 1, 'shared'), op.done()] });
+  e.b.setGuestProgram(v.fd, { ops: [op.write(GPA, 8, 1, 'shared'), op.done()] });
   t.same(await v.__run(), { ret: -1, errno: 14 });
   t.equal(v.run.exitReason, KVM_EXIT_MEMORY_FAULT);
   t.equal(v.run.memoryFaultFlags, 0n, 'shared access to a private GFN: flags 0');
@@ -76,7 +76,7 @@ t.test('a plugin overrides a type: guest op exits, resume, hooks, ioctls, zap, b
   vm.__setMemoryAttributes(GPA, P, 8);
   t.ok(zaps.includes(`attributes:${GPA.toString(16)}+1000`), 'attribute change zaps');
   const v = vm.__createVcpu(0).vcpu!;
-  modelSetGuestProgram(b, v.fd, { ops: [op.platform('map', { gpa: GPA }, 0n), op.write(GPA + P, 16, 0x0f, 'shared'), op.platform('nop', {}, 0n), op.platform('term')] });
+  b.setGuestProgram(v.fd, { ops: [op.platform('map', { gpa: GPA }, 0n), op.write(GPA + P, 16, 0x0f, 'shared'), op.platform('nop', {}, 0n), op.platform('term')] });
   t.same(await v.__run(), { ret: -1, errno: EINVAL }, 'beforeRun refuses the first KVM_RUN');
   t.same(await v.__run(), { ret: 0, errno: 0 });
   t.equal(v.run.exitReason, KVM_EXIT_HYPERCALL);
@@ -114,7 +114,7 @@ t.test('global registry: non-x86 types accepted once registered; hooks that thro
     const e = { b, sys: sys!, vm: vm! };
     addSlot(e, 0, 0n, 0x40000n);
     const v = vm!.__createVcpu(0).vcpu!;
-    modelSetGuestProgram(b, v.fd, { ops: [op.read(0x1000n, 8)] });
+    b.setGuestProgram(v.fd, { ops: [op.read(0x1000n, 8)] });
     t.same(await v.__run(), { ret: 0, errno: 0 });
     t.equal(v.run.exitReason, 17, 'KVM_EXIT_INTERNAL_ERROR');
     t.equal(b.internalErrors.length, 1, 'the hook\'s exception is recorded');

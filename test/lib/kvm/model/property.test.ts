@@ -7,7 +7,7 @@
 
 import t from 'tap';
 import fc from 'fast-check';
-import { createModelBackend, modelSetGuestProgram, type ModelBackend, type PlatformVmContext } from '../../../../lib/kvm/model/index.js';
+import { createModelBackend, type ModelBackend, type PlatformVmContext } from '../../../../lib/kvm/model/index.js';
 import { HostFault } from '../../../../lib/kvm/backend.js';
 import { EEXIST, EINVAL } from '../../../../lib/kvm/errno.js';
 import {
@@ -96,7 +96,7 @@ t.test('random syscall sequences never throw (only HostFault from host memory ac
         case 'close': b.close(c.fd); break;
         case 'dup': b.dup(c.fd); break;
         case 'run': {
-          modelSetGuestProgram(b, c.fd, { ops: [op.write(c.gpa, 100, 1, c.view), op.check(c.gpa, 50, 1, c.view), op.hypercall(12n, [c.gpa, 1n, 0n]), op.done()] });
+          b.setGuestProgram(c.fd, { ops: [op.write(c.gpa, 100, 1, c.view), op.check(c.gpa, 50, 1, c.view), op.hypercall(12n, [c.gpa, 1n, 0n]), op.done()] });
           const r = await b.kvmRun(c.fd);
           if (!Number.isInteger(r.ret)) throw new Error('bad ret');
           break;
@@ -231,7 +231,7 @@ for (const [kernel, gflags] of [['6.18', 0n], ['6.18', 1n], ['inplace', 3n], ['i
         } else {
           // The guest writes the marker only to pages that are private now; elsewhere another byte.
           const priv = (ctx().attributes(gpa) & 8n) !== 0n;
-          modelSetGuestProgram(b, vcpu, { ops: [op.write(gpa, PAGE_SIZE, priv ? MARK : 0x22, c.view), op.done()] });
+          b.setGuestProgram(vcpu, { ops: [op.write(gpa, PAGE_SIZE, priv ? MARK : 0x22, c.view), op.done()] });
           await b.kvmRun(vcpu);
         }
         for (const v of views) {
