@@ -8,7 +8,12 @@
 #   make check                 typecheck and the project's own tests (tap)
 # Variables: TARGETS="kvm coco/tdx" (default: every collection under tests/),
 # SKIP_TARGETS=..., summary=1 (per-test logs in /tmp), RUNNER_ARGS=... (extra
-# runner options, e.g. -f for the 6.12 always-0 exit status).
+# runner options, e.g. -f for the 6.12 always-0 exit status), NPM=... (the
+# npm that installs node_modules).
+# stdout of run_tests is the TAP stream alone: npm, the build and make's own
+# messages go to stderr. (`make -C DIR` and a make started by another make
+# are the exception: GNU make prints "Entering directory" on stdout before
+# it reads this file; add --no-print-directory there.)
 
 KSFT_TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 include $(KSFT_TOP)/tools/build/npm.mk
@@ -92,6 +97,8 @@ peers_source:
 # tap 21 runs the plugin set of package.json "tap" only after `tap build`
 # has written it to .tap/ (not in git): without it a fresh clone loads the
 # default set, whose TypeScript plugin cannot start.
+# Its output, like npm's, goes to stderr and only when it fails.
 $(KSFT_TAP_STAMP): $(KSFT_TOP)/package.json $(KSFT_NPM_STAMP)
-	cd $(KSFT_TOP) && npx tap build
-	@touch $@
+	@cd $(KSFT_TOP) || exit 1; \
+	$(call ksft_quiet,npx tap build in $(KSFT_TOP),npx tap build); \
+	touch $@
