@@ -138,6 +138,10 @@ t.test('AgentError: one line naming the op, where it was recorded, and why', asy
 
   t.match((__compileGuestProgram(code(() => {}), env({ area: { gpa: AREA_GPA + 8n, size: AREA_SIZE } })) as AgentError).message, /the area \[0x200008, \+0x200000\) is not whole 4 KiB pages/);
   t.match((__compileGuestProgram(code(() => {}), env({ ucallGpa: 1n << 47n })) as AgentError).message, /the ucall struct \[0x800000000000, \+0x448\) is not below 2\^47/);
+  const badFmt: GuestProgram = { ops: [{ op: 'assert', cond: { any: [{ a: 1n, cmp: 'eq', b: 2n }] }, expr: 'e', message: 'got %s', args: [], loc: { file: 'x.ts', line: 4 } }] };
+  t.match((__compileGuestProgram(badFmt, env()) as AgentError).message, /^guest agent: 'assert' op \(x\.ts:4\) cannot be compiled: guest message: unsupported conversion at '%s'/);
+  const badSize: GuestProgram = { ops: [{ op: 'write', gpa: 0x300000n, size: 1.5, pattern: 1, view: 'auto', loc: { file: 'x.ts', line: 5 } }] };
+  t.equal((__compileGuestProgram(badSize, env()) as AgentError).message, `guest agent: 'write' op (x.ts:5) cannot be compiled: size 1.5 is not an integer`);
   const badReg: GuestProgram = { ops: [{ op: 'mov', dst: { reg: 8 }, src: 1n, loc: { file: 'x.ts', line: 3 } }] };
   t.equal((__compileGuestProgram(badReg, env()) as AgentError).message, `guest agent: 'mov' op (x.ts:3) cannot be compiled: register {"reg":8} is not one of the 8 guest registers`);
 });
