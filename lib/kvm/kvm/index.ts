@@ -1,11 +1,16 @@
 /**
  * The `kvm` backend: the host's /dev/kvm through FFI (koffi, prebuilt, no
- * compiler on the user's machine). Loaded only when KSFT_BACKEND=kvm, so a
- * model run never pays for the FFI library.
+ * compiler on the user's machine). The FFI library is loaded only when the
+ * backend is made (KSFT_BACKEND=kvm), so a model run never pays for it.
  */
 import type { Backend } from '../backend.js';
+import { KvmBackend } from './kvm_backend.js';
+import { loadLibc } from './libc.js';
 
-/** The backend, or why it cannot exist in this process. */
+export { KvmBackend } from './kvm_backend.js';
+
+/** The backend, or why it cannot exist in this process (the FFI library is missing). */
 export function createKvmBackend(): Backend | string {
-  return 'the kvm backend is being assembled';
+  const libc = loadLibc();
+  return typeof libc === 'string' ? libc : new KvmBackend(libc);
 }

@@ -36,6 +36,12 @@ export interface KernelProfile {
   readonly gmemOnlySlots: boolean;
   /** [P] per-gmem attributes and KVM_SET_MEMORY_ATTRIBUTES2. */
   readonly inPlace: boolean;
+  /**
+   * KVM_CAP_DISABLE_QUIRKS2: kvm_caps.supported_quirks (arch/x86/kvm/x86.c),
+   * KVM_X86_VALID_QUIRKS of the release less what the vendor module drops
+   * (SVM: IGNORE_GUEST_PAT).
+   */
+  readonly supportedQuirks: number;
 }
 
 const MMAP = GUEST_MEMFD_FLAG_MMAP;
@@ -51,6 +57,8 @@ export const PROFILES: Readonly<Record<KernelName, KernelProfile>> = {
     memslotGmemFlag: 'private-only',
     gmemOnlySlots: false,
     inPlace: false,
+    // Bits 0..8 and 10 (VMCS12_ALLOW_FREEZE_IN_SMM), as Debian's 6.12 with kvm_amd answers.
+    supportedQuirks: 0x5ff,
   },
   '6.18': {
     name: '6.18',
@@ -61,6 +69,8 @@ export const PROFILES: Readonly<Record<KernelName, KernelProfile>> = {
     memslotGmemFlag: 'always',
     gmemOnlySlots: true,
     inPlace: false,
+    // Measured on a 6.18 host: bits 0..8 and 10.
+    supportedQuirks: 0x5ff,
   },
   inplace: {
     name: 'inplace',
@@ -71,6 +81,7 @@ export const PROFILES: Readonly<Record<KernelName, KernelProfile>> = {
     memslotGmemFlag: 'always',
     gmemOnlySlots: true,
     inPlace: true,
+    supportedQuirks: 0x5ff,
   },
 };
 
