@@ -180,6 +180,8 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
         const t = intArg(arg);
         const p = t <= 0xffffffffn ? this.platforms.get(Number(t)) : undefined;
         if (!p) return err(EINVAL);
+        // An x86 type the release does not know (TDX before 6.16).
+        if (t < 32n && (this.profile.absentVmTypes >>> Number(t)) & 1) return err(EINVAL);
         const vm = new Vm(this, Number(t), p);
         this.vms.add(vm);
         const put = vm.put.bind(vm);
@@ -401,6 +403,8 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
   mmap(addr: bigint, length: bigint, prot: number, flags: number, fd: number, offset: bigint): MmapResult {
     return this.guard('mmap', (): MmapResult => {
       const fail = (errno: number): MmapResult => ({ addr: MAP_FAILED, errno });
+      // x86-64 sys_mmap() refuses an offset that is not page aligned before ksys_mmap_pgoff() looks up the fd.
+      if (BigInt.asUintN(64, BigInt(offset)) % PAGE !== 0n) return fail(EINVAL);
       let source: PageSource | null = null;
       let validate: ((shared: boolean) => number) | undefined;
       if (!(flags & MAP_ANONYMOUS)) {
@@ -409,13 +413,13 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
         if (f instanceof Gmem) {
           validate = (shared) => f.mmapCheck(shared);
           const inPlace = this.profile.inPlace;
-          source = { noThp: true, noexec: true, resolve: (pgoff) => { const r = f.userFault(pgoff, inPlace); return typeof r === 'number' ? { store: f.pages, index: r } : r; } };
+          source = { noThp: true, noexec: this.profile.pseudoFsNoexec, resolve: (pgoff) => { const r = f.userFault(pgoff, inPlace); return typeof r === 'number' ? { store: f.pages, index: r } : r; } };
         } else if (f instanceof MemFile) {
           source = { resolve: (pgoff) => { const r = f.userFault(pgoff); return typeof r === 'number' ? { store: f.pages, index: r } : r; } };
         } else if (f instanceof Vcpu) {
           // kvm_vcpu_fault(): kvm_run, then the PIO page; beyond is SIGBUS.
           const store = new RunPages(f.runBytes);
-          source = { noexec: true, resolve: (pgoff) => (pgoff < KVM_VCPU_MMAP_SIZE / PAGE_SIZE ? { store, index: pgoff } : { signal: 'SIGBUS', code: 'BUS_ADRERR' }) };
+          source = { noexec: this.profile.pseudoFsNoexec, resolve: (pgoff) => (pgoff < KVM_VCPU_MMAP_SIZE / PAGE_SIZE ? { store, index: pgoff } : { signal: 'SIGBUS', code: 'BUS_ADRERR' }) };
         } else {
           // /dev/kvm and VM files have no mmap method.
           return fail(ENODEV);

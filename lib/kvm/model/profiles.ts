@@ -42,6 +42,20 @@ export interface KernelProfile {
    * (SVM: IGNORE_GUEST_PAT).
    */
   readonly supportedQuirks: number;
+  /**
+   * Upstream x86 VM types the release does not have yet (BIT(type)):
+   * kvm_caps.supported_vm_types never offers them and KVM_CREATE_VM refuses
+   * them. TDX (5) arrived in 6.16. A user plugin's own type is not affected.
+   */
+  readonly absentVmTypes: number;
+  /**
+   * VM/vCPU anon inodes and guest_memfd inodes live on SB_I_NOEXEC
+   * filesystems, so path_noexec() refuses a PROT_EXEC mapping (EPERM): the
+   * anon_inode filesystem is noexec since 6.14, guest_memfd has its own
+   * noexec pseudo filesystem since it gained one for NUMA policy. On 6.12 a
+   * vCPU's kvm_run maps with PROT_EXEC.
+   */
+  readonly pseudoFsNoexec: boolean;
 }
 
 const MMAP = GUEST_MEMFD_FLAG_MMAP;
@@ -59,6 +73,8 @@ export const PROFILES: Readonly<Record<KernelName, KernelProfile>> = {
     inPlace: false,
     // Bits 0..8 and 10 (VMCS12_ALLOW_FREEZE_IN_SMM), as Debian's 6.12 with kvm_amd answers.
     supportedQuirks: 0x5ff,
+    absentVmTypes: 1 << 5,
+    pseudoFsNoexec: false,
   },
   '6.18': {
     name: '6.18',
@@ -71,6 +87,8 @@ export const PROFILES: Readonly<Record<KernelName, KernelProfile>> = {
     inPlace: false,
     // Measured on a 6.18 host: bits 0..8 and 10.
     supportedQuirks: 0x5ff,
+    absentVmTypes: 0,
+    pseudoFsNoexec: true,
   },
   inplace: {
     name: 'inplace',
@@ -82,6 +100,8 @@ export const PROFILES: Readonly<Record<KernelName, KernelProfile>> = {
     gmemOnlySlots: true,
     inPlace: true,
     supportedQuirks: 0x5ff,
+    absentVmTypes: 0,
+    pseudoFsNoexec: true,
   },
 };
 

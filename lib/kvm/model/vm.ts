@@ -508,7 +508,7 @@ export function capValue(cap: number, sys: Pick<VmHost, 'profile' | 'platforms'>
     case KVM_CAP_DISABLE_QUIRKS2:
       return p.supportedQuirks;
     case KVM_CAP_VM_TYPES:
-      return sys.platforms.vmTypesMask() | 0;
+      return (sys.platforms.vmTypesMask() & ~p.absentVmTypes) | 0;
     case KVM_CAP_MEMORY_ATTRIBUTES:
       // kvm_supported_mem_attributes(): all attributes at system scope.
       return vm ? Number(vm.supportedAttributes) : Number(KVM_MEMORY_ATTRIBUTE_PRIVATE);
