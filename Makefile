@@ -113,9 +113,10 @@ $(KSFT_TAP_STAMP): $(KSFT_TOP)/package.json $(KSFT_NPM_STAMP)
 # of tools/vm/run.ts is the job's (124 timeout, 125 no status).
 KSFT_VM := $(KSFT_TOP)/tools/vm
 VM_RUN := $(NODE) --import tsx $(KSFT_VM)/run.ts
-# First the kernel (a bad KERNEL= fails before anything else), then QEMU.
+# First the kernel (a bad KERNEL= fails before anything else), then QEMU
+# (installed only when the default one is used: KSFT_VM_QEMU names another).
 VM_PREPARE = kernel=$$(KERNEL='$(KERNEL)' sh $(KSFT_VM)/build_kernel.sh) || exit 1; \
-	sh $(KSFT_VM)/install_packages.sh qemu-system-x86;
+	$(if $(KSFT_VM_QEMU),,sh $(KSFT_VM)/install_packages.sh qemu-system-x86;)
 # The commands vm_check runs inside come from tools/vm/vm_check.sh; the
 # variable replaces them with one shell command line (through the
 # environment, so any quoting survives).

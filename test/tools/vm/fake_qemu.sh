@@ -30,5 +30,5 @@ echo "[    0.500000] booting" >>"$console"
 echo "0.50 0.40" >"$scratch/uptime.start"
 sh "$scratch/job.sh" </dev/null
 status=$?
-echo "1.75 1.60" >"$scratch/uptime.end"
+echo "2.00 1.80" >"$scratch/uptime.end"
 echo "$status" >"$scratch/status"
