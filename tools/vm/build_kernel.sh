@@ -52,8 +52,8 @@ if [ ! -r "$fragment" ]; then
 	echo "vm: config fragment $fragment: cannot read it" >&2
 	exit 1
 fi
-if [ "$mode" = build ]; then
-	sh "$here/install_packages.sh" flex bison libelf-dev libssl-dev bc cpio linux-source-6.12
+if [ "$mode" = build ] && [ ! -e "$tarball" ] && [ -z "${KSFT_LINUX_SOURCE:-}" ]; then
+	sh "$here/install_packages.sh" linux-source-6.12
 fi
 if [ ! -r "$tarball" ]; then
 	echo "vm: kernel source $tarball is missing (apt-get install linux-source-6.12, or set KSFT_LINUX_SOURCE)" >&2
@@ -86,6 +86,8 @@ if [ -f "$dir/bzImage" ]; then
 	printf '%s\n' "$dir/bzImage"
 	exit 0
 fi
+# The build tools only now: a cached kernel needs none of them.
+sh "$here/install_packages.sh" flex bison libelf-dev libssl-dev bc cpio
 mkdir -p "$dir"
 exec 9>"$dir.lock"
 if ! flock -n 9; then
