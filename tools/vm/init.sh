@@ -39,7 +39,10 @@ if ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 ksftvm "$scratch"
 	finish
 fi
 # The results share is there only when the runner was given --results.
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 ksftout "$results" 2>/dev/null
+if cat /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag 2>/dev/null | tr '\0' '\n' | grep -qx ksftout; then
+	mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 ksftout "$results" ||
+		say "cannot mount the results share (9p tag ksftout)"
+fi
 
 # The root is read-only; the job's writes to the project tree (build output,
 # logs, caches) land in tmpfs and vanish with the VM.
@@ -69,4 +72,24 @@ status=$?
 cat /proc/uptime >"$scratch/uptime.end"
 # Written whole, then renamed: a status file is never half there.
 echo "$status" >"$scratch/status.tmp" && mv "$scratch/status.tmp" "$scratch/status"
+
+# The job's last bytes may still sit in QEMU's queue when the host reads
+# slowly. Send the run's end marker on each port and wait for the host's
+# answer line (tools/vm/port.ts), so the reboot loses nothing; a host that
+# never answers costs 30 s, not the run.
+marker=$(cat "$scratch/marker")
+drain() {
+	[ "$1" != /dev/console ] || return 0
+	exec 3<>"$1" || return 0
+	printf '%s' "$marker" >&3
+	read -r _ <&3
+	exec 3>&-
+}
+(
+	sleep 30
+	say "no answer from the host to the end marker in 30 s; rebooting"
+	finish
+) &
+drain "$out"
+drain "$err"
 finish

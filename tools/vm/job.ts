@@ -8,6 +8,8 @@ export const GUEST_RESULTS = '/run/ksft-vm-results';
 /** Scratch-share files; init.sh uses the same names. */
 export const JOB_FILE = 'job.sh';
 export const OVERLAY_FILE = 'overlay';
+/** The end marker init.sh writes to the ports after the job (port.ts). */
+export const MARKER_FILE = 'marker';
 export const STATUS_FILE = 'status';
 export const UPTIME_START_FILE = 'uptime.start';
 export const UPTIME_END_FILE = 'uptime.end';

@@ -4,10 +4,12 @@
 // over virtio-9p, read-only; a scratch directory of the host is a second,
 // writable 9p share (job script in, exit status and timings out); an
 // optional third share is the job's results directory. The job's stdout and
-// stderr are two virtio-serial ports whose host ends are QEMU's own stdout
-// and stderr, which the runner reads: the kernel console goes to the UART and
-// from there to a log file, so nothing the kernel prints can land in a TAP
-// stream.
+// stderr are two virtio-serial ports, the kernel console is the UART; all
+// three are UNIX sockets in the scratch directory that QEMU connects to and
+// the runner listens on (port.ts). Sockets rather than QEMU's own stdout and
+// stderr: only one chardev can use stdio, and a file chardev cannot reopen
+// the socketpairs Node gives a child as pipes. Nothing the kernel prints can
+// land in the job's stdout.
 
 /** 9p mount tags; init.sh knows them by these names. */
 export const ROOT_TAG = '/dev/root';
@@ -29,9 +31,21 @@ export interface VmPlan {
   scratch: string;
   /** Host directory shared writable as RESULTS_TAG, when asked for. */
   results?: string;
-  /** Where the kernel console goes: a file, or '-' for QEMU's stderr. */
-  console: string;
+  sockets: VmSockets;
   append: readonly string[];
+}
+
+export interface VmSockets {
+  console: string;
+  out: string;
+  err: string;
+}
+
+/** A UNIX socket path holds at most 107 bytes on Linux. */
+export const MAX_SOCKET_PATH = 107;
+
+export function socketPaths(scratch: string): VmSockets {
+  return { console: `${scratch}/console.sock`, out: `${scratch}/out.sock`, err: `${scratch}/err.sock` };
 }
 
 /** A value inside a QEMU option list: a comma is written twice. */
@@ -71,20 +85,25 @@ export function qemuArgs(p: VmPlan): string[] {
     // la57=off and phys-bits=48 keep the guest's address width (and with it
     // KVM's memslot limits) the same as on a common 4-level host.
     : ['-accel', 'tcg', '-cpu', 'max,+svm,+npt,la57=off,phys-bits=48'];
-  const share = (path: string, tag: string, readonly: boolean): string[] => [
-    '-virtfs',
+  // -fsdev and -device rather than -virtfs, which takes the mount tag as the
+  // fsdev id, and '/dev/root' is not a valid id.
+  const share = (id: string, path: string, tag: string, readonly: boolean): string[] => [
+    '-fsdev',
     // multidevs=remap: the host's / spans several filesystems; without it
     // inode numbers from two of them can collide in the guest.
-    `local,path=${qemuEscape(path)},mount_tag=${tag},security_model=none,multidevs=remap${readonly ? ',readonly=on' : ''}`,
+    `local,id=${id},path=${qemuEscape(path)},security_model=none,multidevs=remap${readonly ? ',readonly=on' : ''}`,
+    '-device', `virtio-9p-pci,fsdev=${id},mount_tag=${tag}`,
   ];
-  // The ports write to QEMU's own stdout/stderr. Reopening them through
-  // /proc/self/fd works for the pipes the runner gives QEMU; append=on keeps
-  // QEMU from truncating.
-  const port = (id: string, fd: number, name: string): string[] => [
-    '-chardev', `file,id=${id},path=/proc/self/fd/${fd},append=on`,
+  const socket = (id: string, path: string): string[] => {
+    if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+      throw new VmPlanError(`socket path ${path} is longer than ${MAX_SOCKET_PATH} bytes (set TMPDIR to a shorter directory)`);
+    }
+    return ['-chardev', `socket,id=${id},path=${qemuEscape(path)}`];
+  };
+  const port = (id: string, path: string, name: string): string[] => [
+    ...socket(id, path),
     '-device', `virtserialport,bus=ports.0,chardev=${id},name=${name}`,
   ];
-  const consolePath = p.console === '-' ? '/proc/self/fd/2' : p.console;
   return [
     '-nodefaults', '-no-reboot', '-display', 'none',
     ...cpu,
@@ -92,16 +111,16 @@ export function qemuArgs(p: VmPlan): string[] {
     '-smp', String(p.smp),
     '-kernel', p.kernel,
     '-append', kernelCmdline(p),
-    '-chardev', `file,id=console,path=${qemuEscape(consolePath)},append=on`,
+    ...socket('console', p.sockets.console),
     '-serial', 'chardev:console',
-    ...share('/', ROOT_TAG, true),
-    ...share(p.scratch, SCRATCH_TAG, false),
-    ...(p.results !== undefined ? share(p.results, RESULTS_TAG, false) : []),
+    ...share('root', '/', ROOT_TAG, true),
+    ...share('scratch', p.scratch, SCRATCH_TAG, false),
+    ...(p.results !== undefined ? share('results', p.results, RESULTS_TAG, false) : []),
     // Node's start-up reads getrandom(); without an entropy source it can
     // block for a long time in an idle guest.
     '-device', 'virtio-rng-pci',
     '-device', 'virtio-serial-pci,id=ports',
-    ...port('out', 1, OUT_PORT),
-    ...port('err', 2, ERR_PORT),
+    ...port('out', p.sockets.out, OUT_PORT),
+    ...port('err', p.sockets.err, ERR_PORT),
   ];
 }

@@ -5,15 +5,16 @@
 //   124 the overall timeout killed QEMU (as timeout(1)),
 //   125 the guest stopped without a job status (panic, init failure).
 // Our own messages are single lines on stderr starting with "vm: ".
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { boot } from './boot.js';
 import { chooseAccel, findExecutable, hostTscKhz, type HostFacts } from './host.js';
-import { guestEnv, jobScript, JOB_FILE, OVERLAY_FILE } from './job.js';
+import { guestEnv, jobScript, JOB_FILE, MARKER_FILE, OVERLAY_FILE } from './job.js';
 import { VmInputError, type VmOptions } from './options.js';
-import { qemuArgs, VmPlanError, type VmPlan } from './qemu_args.js';
+import { qemuArgs, socketPaths, VmPlanError, type VmPlan } from './qemu_args.js';
 
 export const EXIT_TIMEOUT = 124;
 export const EXIT_NO_STATUS = 125;
@@ -56,7 +57,7 @@ function lastConsoleLine(path: string): string | undefined {
 }
 
 /** Checks the input and builds the QEMU command; throws VmInputError. */
-export function prepare(o: VmOptions, io: VmIo, scratch: string): { qemu: string; plan: VmPlan; accelWhy: string } {
+export function prepare(o: VmOptions, io: VmIo, scratch: string): { qemu: string; plan: VmPlan; accelWhy: string; consoleLog: string } {
   const kernelFrom = io.env.KERNEL === o.kernel ? `KERNEL=${o.kernel}` : `--kernel ${o.kernel}`;
   if (!isFile(o.kernel)) throw new VmInputError(`${kernelFrom}: no such file`);
   const qemu = findExecutable(o.qemu, io.env.PATH);
@@ -76,16 +77,17 @@ export function prepare(o: VmOptions, io: VmIo, scratch: string): { qemu: string
     init: join(io.root, 'tools/vm/init.sh'),
     scratch,
     results: o.results !== undefined ? resolve(o.results) : undefined,
-    console: o.console === undefined ? join(scratch, 'console.log') : o.console === '-' ? '-' : resolve(o.console),
+    sockets: socketPaths(scratch),
     append: o.append,
   };
+  const consoleLog = o.console === undefined ? join(scratch, 'console.log') : o.console === '-' ? '-' : resolve(o.console);
   try {
     qemuArgs(plan);
   } catch (e) {
     if (e instanceof VmPlanError) throw new VmInputError(e.message);
     throw e;
   }
-  return { qemu, plan, accelWhy: why };
+  return { qemu, plan, accelWhy: why, consoleLog };
 }
 
 export async function runVm(o: VmOptions, io: VmIo): Promise<number> {
@@ -105,21 +107,31 @@ export async function runVm(o: VmOptions, io: VmIo): Promise<number> {
       }
       throw e;
     }
-    const { qemu, plan, accelWhy } = prepared;
+    const { qemu, plan, accelWhy, consoleLog } = prepared;
     if (plan.results !== undefined) mkdirSync(plan.results, { recursive: true });
     const dir = resolve(o.dir);
     const env = guestEnv(io.env, o.env, plan.results !== undefined);
     writeFileSync(join(scratch, JOB_FILE), jobScript({ dir, env, shell: o.shell, argv: o.argv }));
     writeFileSync(join(scratch, OVERLAY_FILE), `${dir}\n`);
+    const marker = Buffer.from(`ksft-vm-end-${randomBytes(16).toString('hex')}`);
+    writeFileSync(join(scratch, MARKER_FILE), marker);
     if (plan.tscKhz === undefined) say('warning: no host TSC frequency found (/proc/cpuinfo "cpu MHz"); the guest calibrates its own');
     say(`booting ${plan.kernel} (${plan.accel}: ${accelWhy}; -m ${plan.memory} -smp ${plan.smp}; timeout ${o.timeout} s)`);
-    const consoleWhere = plan.console === '-' ? 'stderr' : plan.console;
-    const out = await boot({ qemu, args: qemuArgs(plan), scratch, timeoutS: o.timeout, stdout: io.stdout, stderr: io.stderr });
+    const consoleWhere = consoleLog === '-' ? 'stderr' : consoleLog;
+    const consoleFile = consoleLog === '-' ? undefined : createWriteStream(consoleLog);
+    const out = await boot({
+      qemu, args: qemuArgs(plan), scratch, sockets: plan.sockets, marker, timeoutS: o.timeout,
+      stdout: io.stdout, stderr: io.stderr, console: consoleFile ?? io.stderr, log: io.stderr,
+    });
+    if (consoleFile) await new Promise((r) => consoleFile.end(r));
     switch (out.kind) {
       case 'status': {
         const parts = [`total ${out.wallS.toFixed(1)} s`];
         if (out.bootS !== undefined) parts.push(`boot ${out.bootS.toFixed(1)} s`);
         if (out.jobS !== undefined) parts.push(`job ${out.jobS.toFixed(1)} s`);
+        // The end marker missing: the guest rebooted before its last
+        // output reached us (init.sh's drain timed out or was skipped).
+        if (out.undrained.length > 0) say(`warning: the end of the job's ${out.undrained.join(' and ')} may be missing (no end marker from the guest)`);
         say(`job exit status ${out.status} (${parts.join(', ')})`);
         return out.status;
       }
@@ -129,7 +141,7 @@ export async function runVm(o: VmOptions, io: VmIo): Promise<number> {
         return EXIT_TIMEOUT;
       case 'no-status': {
         keep = true;
-        const last = plan.console === '-' ? undefined : lastConsoleLine(plan.console);
+        const last = consoleLog === '-' ? undefined : lastConsoleLine(consoleLog);
         say(`the guest stopped without a job status after ${out.wallS.toFixed(1)} s (QEMU ${out.qemuExit}` +
           `${last !== undefined ? `; last console line: ${last}` : ''}; console log: ${consoleWhere})`);
         return EXIT_NO_STATUS;

@@ -1,4 +1,4 @@
-// The vm_ make targets with a stand-in QEMU (fake_qemu.sh plays the guest on
+// The vm_ make targets with a stand-in QEMU (fake_qemu.mjs plays the guest on
 // the host) over the fixture collections: stdout is the TAP of run_tests
 // only, failures fail the target, a bad KERNEL= stops before any build
 // (VM_CHECK_CMD is a make variable: a shell $ is written $$).
@@ -14,7 +14,7 @@ const build = tmpDir('ksft-vm-make-');
 const kernel = join(tmpDir('ksft-vm-make-kernel-'), 'bzImage');
 writeFileSync(kernel, 'not a kernel\n');
 const vars = [`KSFT_TESTS=${FIXTURE_TESTS}`, `KSFT_BUILD=${build}`];
-const fake = [`KERNEL=${kernel}`, `KSFT_VM_QEMU=${join(ROOT, 'test/tools/vm/fake_qemu.sh')}`];
+const fake = [`KERNEL=${kernel}`, `KSFT_VM_QEMU=${join(ROOT, 'test/tools/vm/fake_qemu.mjs')}`];
 // The runner must not see tap's module hooks from the environment of this test.
 const env = { ...process.env, NODE_OPTIONS: '', MAKEFLAGS: '', HOME: tmpDir('ksft-vm-make-home-') };
 

@@ -1,11 +1,11 @@
 // tools/vm/qemu_args.ts: the QEMU and kernel command lines (accelerator and
 // CPU, tsc_early_khz, the shares, the ports, the console).
 import t from 'tap';
-import { kernelCmdline, qemuArgs, qemuEscape, VmPlanError, type VmPlan } from '../../../tools/vm/qemu_args.js';
+import { kernelCmdline, qemuArgs, qemuEscape, socketPaths, VmPlanError, type VmPlan } from '../../../tools/vm/qemu_args.js';
 
 const plan = (o: Partial<VmPlan> = {}): VmPlan => ({
   kernel: '/cache/bzImage', accel: 'tcg', memory: '4G', smp: 1, tscKhz: 2299998,
-  init: '/src/tools/vm/init.sh', scratch: '/tmp/ksft-vm-x', console: '/tmp/ksft-vm-x/console.log', append: [], ...o,
+  init: '/src/tools/vm/init.sh', scratch: '/tmp/ksft-vm-x', sockets: socketPaths('/tmp/ksft-vm-x'), append: [], ...o,
 });
 /** The value after each occurrence of an option. */
 const values = (args: readonly string[], opt: string): string[] =>
@@ -37,30 +37,36 @@ t.test('kernel command line: 9p root, init, panic reboots, the TSC', async (t) =
 });
 
 t.test('shares: / read-only as the root, the scratch writable, results only when asked', async (t) => {
-  const fs = values(qemuArgs(plan()), '-virtfs');
-  t.same(fs, [
-    'local,path=/,mount_tag=/dev/root,security_model=none,multidevs=remap,readonly=on',
-    'local,path=/tmp/ksft-vm-x,mount_tag=ksftvm,security_model=none,multidevs=remap',
+  const a = qemuArgs(plan());
+  t.same(values(a, '-fsdev'), [
+    'local,id=root,path=/,security_model=none,multidevs=remap,readonly=on',
+    'local,id=scratch,path=/tmp/ksft-vm-x,security_model=none,multidevs=remap',
   ]);
-  const withResults = values(qemuArgs(plan({ results: '/out' })), '-virtfs');
-  t.equal(withResults.length, 3);
-  t.equal(withResults[2], 'local,path=/out,mount_tag=ksftout,security_model=none,multidevs=remap');
+  t.same(values(a, '-device').filter((d) => d.startsWith('virtio-9p-pci')), [
+    'virtio-9p-pci,fsdev=root,mount_tag=/dev/root',
+    'virtio-9p-pci,fsdev=scratch,mount_tag=ksftvm',
+  ]);
+  const r = qemuArgs(plan({ results: '/out' }));
+  t.equal(values(r, '-fsdev')[2], 'local,id=results,path=/out,security_model=none,multidevs=remap');
+  t.ok(values(r, '-device').includes('virtio-9p-pci,fsdev=results,mount_tag=ksftout'));
   t.equal(qemuEscape('/a,b'), '/a,,b');
-  t.match(values(qemuArgs(plan({ scratch: '/tmp/a,b' })), '-virtfs')[1], /^local,path=\/tmp\/a,,b,mount_tag=ksftvm,/, 'a comma in a path is doubled');
+  t.match(values(qemuArgs(plan({ scratch: '/tmp/a,b' })), '-fsdev')[1], /^local,id=scratch,path=\/tmp\/a,,b,security/, 'a comma in a path is doubled');
 });
 
-t.test('ports on QEMU stdout/stderr, console to a file or stderr', async (t) => {
+t.test('console and ports: sockets in the scratch directory', async (t) => {
   const a = qemuArgs(plan());
   t.same(values(a, '-chardev'), [
-    'file,id=console,path=/tmp/ksft-vm-x/console.log,append=on',
-    'file,id=out,path=/proc/self/fd/1,append=on',
-    'file,id=err,path=/proc/self/fd/2,append=on',
+    'socket,id=console,path=/tmp/ksft-vm-x/console.sock',
+    'socket,id=out,path=/tmp/ksft-vm-x/out.sock',
+    'socket,id=err,path=/tmp/ksft-vm-x/err.sock',
   ]);
   t.same(values(a, '-serial'), ['chardev:console']);
-  t.same(values(a, '-device'), [
+  t.same(values(a, '-device').filter((d) => !d.startsWith('virtio-9p-pci')), [
     'virtio-rng-pci', 'virtio-serial-pci,id=ports',
     'virtserialport,bus=ports.0,chardev=out,name=ksft.out',
     'virtserialport,bus=ports.0,chardev=err,name=ksft.err',
   ]);
-  t.equal(values(qemuArgs(plan({ console: '-' })), '-chardev')[0], 'file,id=console,path=/proc/self/fd/2,append=on');
+  const long = `/tmp/${'x'.repeat(100)}`;
+  t.throws(() => qemuArgs(plan({ sockets: socketPaths(long) })),
+    new VmPlanError(`socket path ${long}/console.sock is longer than 107 bytes (set TMPDIR to a shorter directory)`));
 });

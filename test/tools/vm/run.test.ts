@@ -1,4 +1,4 @@
-// tools/vm/vm.ts and run.ts with a stand-in QEMU (fake_qemu.sh, which plays
+// tools/vm/vm.ts and run.ts with a stand-in QEMU (fake_qemu.mjs, which plays
 // the guest on the host): the job's exit status comes back, stdout carries
 // the job's stdout only and streams, the timeout kills a hung guest, a guest
 // without a status and bad input are one-line errors. Nothing here boots.
@@ -12,7 +12,7 @@ import { parseVmOptions } from '../../../tools/vm/options.js';
 import { EXIT_NO_STATUS, EXIT_TIMEOUT, runVm } from '../../../tools/vm/vm.js';
 import { ROOT, tmpDir } from '../runner/helpers.js';
 
-const FAKE = join(ROOT, 'test/tools/vm/fake_qemu.sh');
+const FAKE = join(ROOT, 'test/tools/vm/fake_qemu.mjs');
 const kernel = join(tmpDir('ksft-vm-kernel-'), 'bzImage');
 writeFileSync(kernel, 'not a kernel\n');
 const home = tmpDir('ksft-vm-home-');
@@ -57,6 +57,7 @@ t.test("the job's exit status and stdout come back; everything else is on stderr
   t.equal(r.stdout.text, 'out\n', 'stdout: the job only');
   t.match(r.stderr.text, /^vm: booting .*bzImage \(tcg: the host's KVM is PVM.*; -m 4G -smp 1; timeout 1800 s\)$/m);
   t.match(r.stderr.text, /^qemu-system-x86_64: warning: a QEMU warning on stderr$/m);
+  t.match(r.stderr.text, /^QEMU stdout: must not reach the job stdout$/m, "QEMU's own stdout goes to stderr");
   t.match(r.stderr.text, /^err$/m);
   t.match(r.stderr.text, /^vm: job exit status 3 \(total [0-9.]+ s, boot 0\.5 s, job 1\.5 s\)$/m);
   t.same(readdirSync(scratchRoot), [], 'the scratch directory is removed after a run with a status');
@@ -77,6 +78,20 @@ t.test('output streams while the job runs', async (t) => {
   const first = r.stdout.chunks[0]!;
   const last = r.stdout.chunks.at(-1)!;
   t.ok(last.at - first.at >= 700, `the first line came ${last.at - first.at} ms before the last`);
+});
+
+t.test('no end marker from the guest: a warning, the status still counts', async (t) => {
+  const r = await run(['-c', 'echo out; exit 4'], { fake: 'nodrain' });
+  t.equal(r.code, 4);
+  t.equal(r.stdout.text, 'out\n');
+  t.match(r.stderr.text, /^vm: warning: the end of the job's stdout and stderr may be missing \(no end marker from the guest\)$/m);
+});
+
+t.test('the end marker is cut out, even split across writes', async (t) => {
+  const r = await run(['-c', 'printf "a\\nb"; printf ksft-vm-end; printf %s -not']);
+  t.equal(r.code, 0);
+  t.equal(r.stdout.text, 'a\nbksft-vm-end-not', 'a look-alike prefix is output');
+  t.notMatch(r.stderr.text, /^vm: warning/m);
 });
 
 t.test('the host TSC frequency reaches the kernel command line', async (t) => {
