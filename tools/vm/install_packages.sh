@@ -6,7 +6,8 @@
 # it only says what is missing and exits 0; the step that needs the package
 # then fails with its own one-line error.
 # Presence is checked by what the package provides, not by dpkg, so a host
-# with the tools from elsewhere installs nothing.
+# with the tools from elsewhere installs nothing. KSFT_VM_INSTALL=0: never
+# install, only say what is missing.
 provides() {
 	case $1 in
 	qemu-system-x86) command -v qemu-system-x86_64 >/dev/null 2>&1 ;;
@@ -22,7 +23,7 @@ for p in "$@"; do
 	provides "$p" || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
-if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+if [ "${KSFT_VM_INSTALL:-1}" = 0 ] || [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 	echo "vm: missing packages:$missing (install them as root: apt-get install$missing)" >&2
 	exit 0
 fi

@@ -1,6 +1,6 @@
 // tools/vm/build_kernel.sh without building: the cache key and directory,
 // KERNEL=, reuse of a cached bzImage, usage errors.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -69,4 +69,30 @@ t.test('bad input', async (t) => {
   t.same([f.code, f.stderr], [1, `vm: config fragment ${dir}/nofragment: cannot read it\n`]);
   const s = build(['--print-key'], { KSFT_LINUX_SOURCE: join(dir, 'none.tar.xz') });
   t.same([s.code, s.stderr], [1, `vm: kernel source ${dir}/none.tar.xz is missing (apt-get install linux-source-6.12, or set KSFT_LINUX_SOURCE)\n`]);
+});
+
+t.test('a build in progress: the second one waits for the lock, then reuses its kernel', async (t) => {
+  const env = { PATH: process.env.PATH, HOME: dir, KSFT_LINUX_SOURCE: TARBALL, KSFT_VM_FRAGMENT: FRAGMENT, KSFT_VM_CACHE: join(dir, 'lockcache'), KSFT_VM_INSTALL: '0' };
+  const d = spawnSync('sh', [SCRIPT, '--print-dir'], { encoding: 'utf8', env }).stdout.trim();
+  mkdirSync(d, { recursive: true });
+  // The first build: holds the lock (as build_kernel.sh does) until killed.
+  // Its own process group, so that killing it takes the sleep (which holds
+  // the lock file open) along.
+  const first = spawn('flock', [`${d}.lock`, 'sleep', '30'], { stdio: 'ignore', detached: true });
+  while (spawnSync('flock', ['-n', `${d}.lock`, 'true']).status === 0) await new Promise((r) => setTimeout(r, 20));
+  const second = spawn('sh', [SCRIPT], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  second.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  const waiting = new Promise<void>((resolve) => second.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+    if (stderr.includes('waiting')) resolve();
+  }));
+  await waiting;
+  t.equal(stderr, `vm: another build of ${d.split('/').at(-1)} is running; waiting for it\n`);
+  // The first build finishes: its bzImage, then the lock released.
+  writeFileSync(join(d, 'bzImage'), 'built by the first');
+  process.kill(-first.pid!, 'SIGTERM');
+  const code = await new Promise((resolve) => second.on('close', resolve));
+  t.same([code, stdout], [0, `${d}/bzImage\n`]);
 });
