@@ -3,12 +3,13 @@
 //   the job's own exit status when it ran,
 //   1   bad input (missing kernel, QEMU not found, ...) or QEMU did not start,
 //   124 the overall timeout killed QEMU (as timeout(1)),
-//   125 the guest stopped without a job status (panic, init failure).
+//   125 QEMU ended without a job status (a panic, an init failure, a QEMU
+//       error).
 // Our own messages are single lines on stderr starting with "vm: ".
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { boot } from './boot.js';
 import { chooseAccel, findExecutable, hostTscKhz, type HostFacts } from './host.js';
@@ -81,6 +82,10 @@ export function prepare(o: VmOptions, io: VmIo, scratch: string): { qemu: string
     append: o.append,
   };
   const consoleLog = o.console === undefined ? join(scratch, 'console.log') : o.console === '-' ? '-' : resolve(o.console);
+  if (consoleLog !== '-' && !isDir(dirname(consoleLog))) throw new VmInputError(`--console ${o.console}: no such directory ${dirname(consoleLog)}`);
+  if (plan.results !== undefined && existsSync(plan.results) && !isDir(plan.results)) {
+    throw new VmInputError(`--results ${o.results}: not a directory`);
+  }
   try {
     qemuArgs(plan);
   } catch (e) {
@@ -142,7 +147,7 @@ export async function runVm(o: VmOptions, io: VmIo): Promise<number> {
       case 'no-status': {
         keep = true;
         const last = consoleLog === '-' ? undefined : lastConsoleLine(consoleLog);
-        say(`the guest stopped without a job status after ${out.wallS.toFixed(1)} s (QEMU ${out.qemuExit}` +
+        say(`QEMU ended after ${out.wallS.toFixed(1)} s without a job status (${out.qemuExit}` +
           `${last !== undefined ? `; last console line: ${last}` : ''}; console log: ${consoleWhere})`);
         return EXIT_NO_STATUS;
       }

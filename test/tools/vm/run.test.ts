@@ -114,7 +114,7 @@ t.test('timeout: QEMU killed, one line, 124', async (t) => {
 t.test('a guest that stops without a status: the last console line, 125', async (t) => {
   const r = await run(['-c', 'true'], { fake: 'panic' });
   t.equal(r.code, EXIT_NO_STATUS);
-  t.match(r.stderr.text, /^vm: the guest stopped without a job status after [0-9.]+ s \(QEMU exit status 0; last console line: \[ +1\.000000\] Kernel panic - not syncing: Attempted to kill init!; console log: .*\)$/m);
+  t.match(r.stderr.text, /^vm: QEMU ended after [0-9.]+ s without a job status \(exit status 0; last console line: \[ +1\.000000\] Kernel panic - not syncing: Attempted to kill init!; console log: .*\)$/m);
 });
 
 t.test('bad input: one line, exit 1, QEMU not started', async (t) => {
@@ -125,6 +125,8 @@ t.test('bad input: one line, exit 1, QEMU not started', async (t) => {
     [['--qemu', 'qemu-system-x86_64'], { PATH: '/nonexistent' }, 'vm: qemu-system-x86_64 not found in PATH (apt-get install qemu-system-x86, or set KSFT_VM_QEMU)\n'],
     [['--accel', 'kvm'], {}, "vm: --accel kvm: not usable here: the host's KVM is PVM (kvm_pvm), which QEMU cannot nest a KVM guest under\n"],
     [['-C', '/nonexistent'], {}, 'vm: job directory /nonexistent: no such directory\n'],
+    [['--console', '/nonexistent/console.log'], {}, 'vm: --console /nonexistent/console.log: no such directory /nonexistent\n'],
+    [['--results', kernel], {}, `vm: --results ${kernel}: not a directory\n`],
   ];
   for (const [argv, env, err] of cases) {
     const r = await run([...argv, '-c', 'true'], { env });
