@@ -36,10 +36,18 @@ t.test('a missing KERNEL=: one line, before any build', async (t) => {
 });
 
 t.test('vm_run_tests: stdout is the TAP of run_tests inside the VM', async (t) => {
-  const host = make(['run_tests', ...vars, 'TARGETS=demo']);
   const vm = make(['vm_run_tests', ...vars, ...fake, 'TARGETS=demo']);
   t.equal(vm.code, 0, vm.stderr);
-  t.equal(vm.stdout, host.stdout, 'the same TAP as make run_tests');
+  t.equal(vm.stdout, [
+    'TAP version 13', '1..3',
+    '# timeout set to 7', '# selftests: demo: demo_pass',
+    '# TAP version 13', '# 1..1', '# ok 1 read demo data', '# # Totals: pass:1 fail:0 xfail:0 xpass:0 skip:0 error:0',
+    'ok 1 selftests: demo: demo_pass',
+    '# timeout set to 7', '# selftests: demo: demo_skip', '# TAP version 13', '# 1..0 # SKIP demo requirement not met',
+    'ok 2 selftests: demo: demo_skip # SKIP',
+    '# timeout set to 7', '# selftests: demo: demo_script.sh', '# script in demo',
+    'ok 3 selftests: demo: demo_script.sh', '',
+  ].join('\n'), 'the TAP of make run_tests, nothing else');
   t.match(vm.stderr, /^vm: job exit status 0 /m);
   const failing = make(['vm_run_tests', ...vars, ...fake, 'SKIP_TARGETS=demo']);
   t.not(failing.code, 0, 'a failed test fails the target');
@@ -56,6 +64,4 @@ t.test('vm_check: VM_CHECK_CMD replaces the list; its status fails the target', 
   t.equal(r.stdout, "it's kvm\n");
   t.match(r.stderr, /^vm_check: VM_CHECK_CMD: exit status 3, [0-9.]+ s$/m);
   t.match(r.stderr, /^vm: job exit status 1 /m);
-  const ok = make(['vm_check', ...vars, ...fake, 'VM_CHECK_CMD=true']);
-  t.equal(ok.code, 0, ok.stderr);
 });
