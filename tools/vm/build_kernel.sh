@@ -116,7 +116,7 @@ kmake() {
 	make -C "$src" ARCH=x86_64 "$@" >>"$log" 2>&1
 }
 
-step "building the guest kernel $key in $dir (about 16 min with 2 cores)"
+step "building the guest kernel $key in $dir (12-16 min with 2 cores)"
 rm -rf "$src"
 mkdir -p "$src"
 step "unpacking $tarball"

@@ -26,8 +26,9 @@ finish() {
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 # CONFIG_DEVTMPFS_MOUNT mounts /dev when the kernel mounts the root itself;
-# a kernel without it still gets one.
-[ -e /dev/null ] && [ -e /dev/console ] || mount -t devtmpfs devtmpfs /dev
+# a kernel without it still gets one. (Checked in /proc/mounts, not by
+# looking for /dev/null: the host's device nodes show through the 9p root.)
+grep -q '^[^ ]* /dev devtmpfs ' /proc/mounts || mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm 2>/dev/null
 mount -t devpts devpts /dev/pts 2>/dev/null
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
