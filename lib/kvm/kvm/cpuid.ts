@@ -6,6 +6,7 @@
  * AMD, as kvm_hypercall() in the selftests' processor.c does) and leaf
  * 0x80000001 EDX[26] says whether the agent may map 1 GiB pages.
  */
+import type { CpuidRegs } from '../backend.js';
 import type { Libc } from './libc.js';
 
 /** _IOWR(KVMIO, 0x05, struct kvm_cpuid2). */
@@ -22,12 +23,17 @@ export interface SupportedCpuid {
   readonly gbPages: boolean;
 }
 
-function leaf(buf: Uint8Array, fn: number, index = 0): { eax: number; ebx: number; ecx: number; edx: number } | undefined {
+/** KVM_CPUID_FLAG_SIGNIFCANT_INDEX: the entry is for one subleaf; otherwise for all of them. */
+const SIGNIFICANT_INDEX = 1;
+
+/** The entry of a struct kvm_cpuid2 for `fn`/`index`. */
+export function cpuidLeaf(buf: Uint8Array, fn: number, index = 0): CpuidRegs | undefined {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const n = dv.getUint32(0, true);
   for (let i = 0; i < n; i++) {
     const o = 8 + i * ENTRY;
-    if (dv.getUint32(o, true) === fn && dv.getUint32(o + 4, true) === index) {
+    const anyIndex = !(dv.getUint32(o + 8, true) & SIGNIFICANT_INDEX);
+    if (dv.getUint32(o, true) === fn >>> 0 && (anyIndex || dv.getUint32(o + 4, true) === index)) {
       return { eax: dv.getUint32(o + 12, true), ebx: dv.getUint32(o + 16, true), ecx: dv.getUint32(o + 20, true), edx: dv.getUint32(o + 24, true) };
     }
   }
@@ -42,10 +48,10 @@ export function getSupportedCpuid(libc: Libc, sysFd: number): SupportedCpuid | n
     if (libc.ioctlPtr(sysFd, KVM_GET_SUPPORTED_CPUID, buf) === 0) {
       const used = new DataView(buf.buffer).getUint32(0, true);
       const cpuid2 = buf.slice(0, 8 + used * ENTRY);
-      const v = leaf(cpuid2, 0);
+      const v = cpuidLeaf(cpuid2, 0);
       const text = v ? Buffer.from(new Uint32Array([v.ebx, v.edx, v.ecx]).buffer).toString('latin1') : '';
       const vendor = text === 'GenuineIntel' ? 'intel' : text === 'AuthenticAMD' || text === 'HygonGenuine' ? 'amd' : 'other';
-      return { cpuid2, vendor, gbPages: ((leaf(cpuid2, 0x80000001)?.edx ?? 0) & (1 << 26)) !== 0 };
+      return { cpuid2, vendor, gbPages: ((cpuidLeaf(cpuid2, 0x80000001)?.edx ?? 0) & (1 << 26)) !== 0 };
     }
     const e = libc.errno();
     if (e !== E2BIG) return e;

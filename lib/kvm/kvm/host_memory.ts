@@ -45,6 +45,27 @@ export function classifyFault(addr: bigint, write: boolean): { signal: HostSigna
   return { signal: 'SIGBUS', code: 'BUS_ADRERR' };
 }
 
+/**
+ * Why process_vm_readv() on our own pid cannot serve host accesses here,
+ * or undefined: a kernel built without CONFIG_CROSS_MEMORY_ATTACH answers
+ * ENOSYS, a seccomp filter EPERM.
+ */
+export function hostMemoryUnusable(libc: Libc): string | undefined {
+  const page = libc.mmap(0n, PAGE, PROT_RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n);
+  try {
+    const v = libc.view(page, 64);
+    const dv = new DataView(v.buffer, v.byteOffset, 64);
+    dv.setBigUint64(0, page + 32n, true);
+    dv.setBigUint64(8, 8n, true);
+    dv.setBigUint64(16, page + 48n, true);
+    dv.setBigUint64(24, 8n, true);
+    if (libc.processVmReadv(libc.getpid(), page, 1, page + 16n, 1) === 8) return undefined;
+    return `process_vm_readv() on our own pid fails with ${strerror(libc.errno())} (CONFIG_CROSS_MEMORY_ATTACH?)`;
+  } finally {
+    libc.munmap(page, PAGE);
+  }
+}
+
 export class HostMemory {
   private readonly iov: bigint;
   private readonly iovView: DataView;

@@ -4,13 +4,18 @@
  * backend is made (KSFT_BACKEND=kvm), so a model run never pays for it.
  */
 import type { Backend } from '../backend.js';
+import { hostMemoryUnusable } from './host_memory.js';
 import { KvmBackend } from './kvm_backend.js';
 import { loadLibc } from './libc.js';
 
 export { KvmBackend } from './kvm_backend.js';
 
-/** The backend, or why it cannot exist in this process (the FFI library is missing). */
+/**
+ * The backend, or why it cannot exist in this process: the FFI library is
+ * missing, or the kernel lacks what host accesses of guest memory need.
+ */
 export function createKvmBackend(): Backend | string {
   const libc = loadLibc();
-  return typeof libc === 'string' ? libc : new KvmBackend(libc);
+  if (typeof libc === 'string') return libc;
+  return hostMemoryUnusable(libc) ?? new KvmBackend(libc);
 }

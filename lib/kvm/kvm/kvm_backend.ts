@@ -12,14 +12,15 @@
  */
 import { release } from 'node:os';
 import {
-  MAP_FAILED, type Backend, type GuestProgramResult, type IoctlArg, type MmapResult, type StatResult, type SysResult,
+  MAP_FAILED, type Backend, type CpuidRegs, type GuestProgramResult, type IoctlArg, type MmapResult, type StatResult, type SysResult,
 } from '../backend.js';
 import { EBADF, EINVAL } from '../errno.js';
 import type { GuestProgram } from '../guest_program.js';
 import {
   KVM_CREATE_VCPU, KVM_CREATE_VM, KVM_GET_VCPU_MMAP_SIZE, KVM_SET_USER_MEMORY_REGION, KVM_SET_USER_MEMORY_REGION2,
 } from '../uapi.js';
-import { loadGuestProgram } from './guest_setup.js';
+import { cpuidLeaf } from './cpuid.js';
+import { loadGuestProgram, supportedCpuid } from './guest_setup.js';
 import { HostMemory } from './host_memory.js';
 import type { Libc } from './libc.js';
 import { VcpuThread } from './vcpu_thread.js';
@@ -210,6 +211,11 @@ export class KvmBackend implements Backend {
 
   kvmRunView(vcpuFd: number): Uint8Array {
     return this.vcpu(vcpuFd)?.run ?? new Uint8Array(0);
+  }
+
+  supportedCpuid(fn: number, index = 0): CpuidRegs | undefined {
+    const c = supportedCpuid(this);
+    return typeof c === 'number' ? undefined : cpuidLeaf(c.cpuid2, fn, index);
   }
 
   setGuestProgram(vcpuFd: number, program: GuestProgram): GuestProgramResult {

@@ -6,9 +6,10 @@
  */
 
 import {
-  HostFault, MAP_FAILED, type Backend, type GuestProgramResult, type IoctlArg, type MmapResult, type StatResult, type SysResult,
+  HostFault, MAP_FAILED, type Backend, type CpuidRegs, type GuestProgramResult, type IoctlArg, type MmapResult, type StatResult, type SysResult,
 } from '../backend.js';
 import type { ModelControl } from './control.js';
+import { modelSupportedCpuid } from './cpuid.js';
 import { EBADF, EFAULT, EINVAL, ENODEV, ENOENT, ENOTTY, ENXIO, ESPIPE, EINTR } from '../errno.js';
 import type { GuestProgram } from '../guest_program.js';
 import {
@@ -484,6 +485,10 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
     this.platformHostAccess(BigInt(hva), len, true);
     const f = this.host.forEach(BigInt(hva), len, true, (st, idx, inPage, chunk) => st.touch(idx).fill(value & 0xff, inPage, inPage + chunk));
     if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
+  }
+
+  supportedCpuid(fn: number, index = 0): CpuidRegs | undefined {
+    return modelSupportedCpuid(this.maxPhysBits, fn, index);
   }
 
   /** Resident pages across anonymous memory, guest_memfds and memfds (benches, tests). */
