@@ -141,7 +141,7 @@ vm_run_tests: $(KSFT_NPM_STAMP)
 		'RUNNER_ARGS=$(RUNNER_ARGS)' $(if $(summary),'summary=$(summary)') || rc=$$?; \
 	exit $$rc
 
-vm_check: $(KSFT_NPM_STAMP)
+vm_check: $(KSFT_NPM_STAMP) $(KSFT_TAP_STAMP)
 	@$(VM_PREPARE) rc=0; $(MAKE) --no-print-directory all || rc=1; \
 	$(VM_RUN) --kernel "$$kernel" --env KSFT_BACKEND=kvm --env "VM_CHECK_CMD=$$VM_CHECK_CMD" -- \
 		sh $(KSFT_VM)/vm_check.sh || rc=$$?; \

@@ -22,8 +22,9 @@ export function shQuote(s: string): string {
 /**
  * The job's environment: the host's PATH (the guest's root is the host's),
  * a HOME and TMPDIR on the guest's tmpfs (the root is read-only), the
- * locale, every KSFT_* setting except the runner's own KSFT_VM_*, and last
- * the explicit NAME=VALUE pairs, which win.
+ * locale, every KSFT_* setting except the runner's own KSFT_VM_*, the
+ * kselftest per-test arguments (KSELFTEST_<TEST>_ARGS, which the runner
+ * reads), and last the explicit NAME=VALUE pairs, which win.
  */
 export function guestEnv(host: NodeJS.ProcessEnv, extra: readonly string[], results: boolean): Map<string, string> {
   const env = new Map<string, string>();
@@ -36,6 +37,7 @@ export function guestEnv(host: NodeJS.ProcessEnv, extra: readonly string[], resu
   }
   for (const k of Object.keys(host).sort()) {
     if (k.startsWith('KSFT_') && !k.startsWith('KSFT_VM_')) env.set(k, host[k]!);
+    if (/^KSELFTEST_\w+_ARGS$/.test(k)) env.set(k, host[k]!);
   }
   if (results) env.set('KSFT_VM_RESULTS', GUEST_RESULTS);
   for (const kv of extra) {

@@ -23,10 +23,12 @@ if [ -n "${VM_CHECK_CMD:-}" ]; then
 	exit $rc
 fi
 
-# The kvm collection on the real KVM of the guest kernel.
-step kvm make --no-print-directory run_tests KSFT_BUILT=1 TARGETS=kvm
-# Further checks go here, one step each, e.g. the differential tests of the
-# model against this kernel:
-#   step differential npx tap test/differential/*.test.ts
+# The kvm collection on the real KVM of the guest kernel, the conversion test
+# with two vCPUs over two memslots.
+step kvm env KSELFTEST_PRIVATE_MEM_CONVERSIONS_TEST_ARGS='-n 2 -m 2' \
+	make --no-print-directory run_tests KSFT_BUILT=1 TARGETS=kvm
+# The uAPI differential: the model, with the profile of this kernel (6.12),
+# against it through the kvm backend; and the backend against the C probe.
+step differential npx tap -R tap test/differential/*.test.ts
 
 exit $rc

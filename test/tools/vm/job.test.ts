@@ -11,12 +11,14 @@ t.test('shQuote survives sh', async (t) => {
   t.equal(shQuote('TARGETS=kvm'), 'TARGETS=kvm', 'plain words stay plain');
 });
 
-t.test('guest environment: PATH, HOME/TMPDIR on tmpfs, KSFT_* but not KSFT_VM_*, explicit pairs win', async (t) => {
-  const env = guestEnv({ PATH: '/bin:/usr/bin', HOME: '/root', LANG: 'C.UTF-8', KSFT_BACKEND: 'model', KSFT_BUILD: '/b', KSFT_VM_TIMEOUT: '9', NODE_OPTIONS: '--x', SECRET: 's' },
-    ['KSFT_BACKEND=kvm', 'EXTRA=a b'], false);
+t.test('guest environment: PATH, HOME/TMPDIR on tmpfs, KSFT_* but not KSFT_VM_*, per-test args, explicit pairs win', async (t) => {
+  const env = guestEnv({
+    PATH: '/bin:/usr/bin', HOME: '/root', LANG: 'C.UTF-8', KSFT_BACKEND: 'model', KSFT_BUILD: '/b', KSFT_VM_TIMEOUT: '9', NODE_OPTIONS: '--x',
+    SECRET: 's', KSELFTEST_PRIVATE_MEM_CONVERSIONS_TEST_ARGS: '-n 2 -m 2', KSELFTEST_NOT_ARGS_X: 'no',
+  }, ['KSFT_BACKEND=kvm', 'EXTRA=a b'], false);
   t.same([...env], [
     ['PATH', '/bin:/usr/bin'], ['HOME', '/tmp/home'], ['TMPDIR', '/tmp'], ['LANG', 'C.UTF-8'],
-    ['KSFT_BACKEND', 'kvm'], ['KSFT_BUILD', '/b'], ['EXTRA', 'a b'],
+    ['KSELFTEST_PRIVATE_MEM_CONVERSIONS_TEST_ARGS', '-n 2 -m 2'], ['KSFT_BACKEND', 'kvm'], ['KSFT_BUILD', '/b'], ['EXTRA', 'a b'],
   ]);
   t.equal(guestEnv({}, [], true).get('KSFT_VM_RESULTS'), '/run/ksft-vm-results');
   t.match(guestEnv({}, [], false).get('PATH'), /\/usr\/bin/, 'a PATH even without one');
