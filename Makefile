@@ -69,6 +69,11 @@ install: all
 	@mkdir -p $(INSTALL_PATH)/kselftest
 	@cp -p $(BUILD)/kselftest/run_kselftest.sh $(INSTALL_PATH)/
 	@cp -p $(BUILD)/kselftest/runner.cjs $(INSTALL_PATH)/kselftest/
+	@# The kvm backend's FFI library (koffi and its prebuilt binary for this
+	@# platform): installed tests find it beside them, as a tree of their own.
+	@mkdir -p $(INSTALL_PATH)/node_modules/@koromix
+	@cp -a $(KSFT_TOP)/node_modules/koffi $(INSTALL_PATH)/node_modules/
+	@for d in $(KSFT_TOP)/node_modules/@koromix/koffi-*; do [ -d "$$d" ] && cp -a "$$d" $(INSTALL_PATH)/node_modules/@koromix/; done; true
 	@for t in $(TARGETS); do \
 		$(KSFT_SUBMAKE) -C $(KSFT_TESTS)/$$t install INSTALL_PATH=$(INSTALL_PATH)/$$t || exit 1; \
 		$(KSFT_SUBMAKE) -s -C $(KSFT_TESTS)/$$t emit_tests >> $(INSTALL_PATH)/kselftest-list.txt || exit 1; \

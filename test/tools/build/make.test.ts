@@ -67,7 +67,8 @@ t.test('make install: flattened tree that runs from the install directory alone'
   t.equal(r.code, 0, r.stderr);
   t.equal(readFileSync(join(dest, 'kselftest-list.txt'), 'utf8'), 'demo:demo_pass\ndemo:demo_skip\ndemo:demo_script.sh\nnested/inner:inner_test\n');
   for (const f of ['run_kselftest.sh', 'kselftest/runner.cjs', 'demo/demo_pass', 'demo/demo_pass.mjs', 'demo/demo_helper',
-    'demo/demo_script.sh', 'demo/demo_data.txt', 'demo/settings', 'nested/inner/inner_test']) {
+    'demo/demo_script.sh', 'demo/demo_data.txt', 'demo/settings', 'nested/inner/inner_test',
+    'node_modules/koffi/package.json', `node_modules/@koromix/koffi-linux-${process.arch}/package.json`]) {
     t.ok(existsSync(join(dest, f)), f);
   }
   t.equal(statSync(join(dest, 'run_kselftest.sh')).mode & 0o777, 0o755);
