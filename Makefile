@@ -6,9 +6,18 @@
 #   make gen_tar               install, then kselftest-packages/kselftest.tar.gz
 #   make clean
 #   make check                 typecheck and the project's own tests (tap)
+#   make vm_kernel             build the guest kernel for the VM targets (cached)
+#   make vm_run_tests          run_tests inside a QEMU VM with a real KVM (KSFT_BACKEND=kvm)
+#   make vm_check              tools/vm/vm_check.sh inside the VM (or VM_CHECK_CMD='...')
 # Variables: TARGETS="kvm coco/tdx" (default: every collection under tests/),
 # SKIP_TARGETS=..., summary=1 (per-test logs in /tmp), RUNNER_ARGS=... (extra
-# runner options, e.g. -f for the 6.12 always-0 exit status).
+# runner options, e.g. -f for the 6.12 always-0 exit status), NPM=... (the
+# npm that installs node_modules). The vm_ targets take KERNEL=path/to/bzImage
+# (no kernel build) and the KSFT_VM_* settings of tools/vm/README.md.
+# stdout of run_tests is the TAP stream alone: npm, the build and make's own
+# messages go to stderr. (`make -C DIR` and a make started by another make
+# are the exception: GNU make prints "Entering directory" on stdout before
+# it reads this file; add --no-print-directory there.)
 
 KSFT_TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 include $(KSFT_TOP)/tools/build/npm.mk
@@ -36,7 +45,7 @@ override TARGETS := $(filter-out $(SKIP_TARGETS),$(TARGETS))
 KSFT_SUBMAKE := $(MAKE) --no-print-directory KSFT_BUILT=1
 KSFT_TAP_STAMP := $(KSFT_TOP)/.tap/plugins/package.json
 
-.PHONY: all run_tests install emit_tests gen_tar clean check peers_source
+.PHONY: all run_tests install emit_tests gen_tar clean check peers_source vm_kernel vm_run_tests vm_check
 .DEFAULT_GOAL := all
 
 all: $(KSFT_NPM_STAMP)
@@ -46,8 +55,10 @@ all: $(KSFT_NPM_STAMP)
 # its tests: a collection that did not build keeps its list lines and its
 # tests show up as missing (not ok). The exit status is the runner's policy
 # (1 when a test failed unless RUNNER_ARGS=-f), or 1 when the build failed.
+# KSFT_BUILT=1 skips the build (vm_run_tests builds on the host, then runs
+# this inside the VM).
 run_tests: $(KSFT_NPM_STAMP)
-	@rc=0; $(MAKE) --no-print-directory all || rc=1; \
+	@rc=0; $(if $(KSFT_BUILT),,$(MAKE) --no-print-directory all || rc=1;) \
 	for t in $(TARGETS); do \
 		$(KSFT_SUBMAKE) -C $(KSFT_TESTS)/$$t run_tests || rc=1; \
 	done; exit $$rc
@@ -92,6 +103,46 @@ peers_source:
 # tap 21 runs the plugin set of package.json "tap" only after `tap build`
 # has written it to .tap/ (not in git): without it a fresh clone loads the
 # default set, whose TypeScript plugin cannot start.
+# Its output, like npm's, goes to stderr and only when it fails.
 $(KSFT_TAP_STAMP): $(KSFT_TOP)/package.json $(KSFT_NPM_STAMP)
-	cd $(KSFT_TOP) && npx tap build
-	@touch $@
+	@cd $(KSFT_TOP) || exit 1; \
+	$(call ksft_quiet,npx tap build in $(KSFT_TOP),npx tap build); \
+	touch $@
+
+# A real kernel with KVM_X86_SW_PROTECTED_VM under QEMU (tools/vm/README.md):
+# the guest kernel is built once into the cache (~16 min on 2 cores) unless
+# KERNEL= names one. The tree is built on the host; inside, the job runs from
+# this directory (read-only root, throw-away overlay) with KSFT_BACKEND=kvm.
+# stdout is the job's stdout only (a TAP stream); the kernel console and the
+# VM's own lines go to stderr or a log. A failure of the job, the VM, or the
+# timeout (KSFT_VM_TIMEOUT, default 1800 s) fails the target; the exit status
+# of tools/vm/run.ts is the job's (124 timeout, 125 no status).
+KSFT_VM := $(KSFT_TOP)/tools/vm
+VM_RUN := $(NODE) --import tsx $(KSFT_VM)/run.ts
+# First the kernel (a bad KERNEL= fails before anything else), then QEMU
+# (installed only when the default one is used: KSFT_VM_QEMU names another).
+VM_PREPARE = kernel=$$(KERNEL='$(KERNEL)' sh $(KSFT_VM)/build_kernel.sh) || exit 1; \
+	$(if $(KSFT_VM_QEMU),,sh $(KSFT_VM)/install_packages.sh qemu-system-x86;)
+# The commands vm_check runs inside come from tools/vm/vm_check.sh; the
+# variable replaces them with one shell command line (through the
+# environment, so any quoting survives).
+VM_CHECK_CMD ?=
+export VM_CHECK_CMD
+
+vm_kernel:
+	@KERNEL='$(KERNEL)' sh $(KSFT_VM)/build_kernel.sh
+
+# As run_tests: a collection that does not build still runs (its tests are
+# reported missing) and the target fails.
+vm_run_tests: $(KSFT_NPM_STAMP)
+	@$(VM_PREPARE) rc=0; $(MAKE) --no-print-directory all || rc=1; \
+	$(VM_RUN) --kernel "$$kernel" --env KSFT_BACKEND=kvm -- \
+		$(MAKE) --no-print-directory run_tests KSFT_BUILT=1 'TARGETS=$(TARGETS)' \
+		'RUNNER_ARGS=$(RUNNER_ARGS)' $(if $(summary),'summary=$(summary)') || rc=$$?; \
+	exit $$rc
+
+vm_check: $(KSFT_NPM_STAMP)
+	@$(VM_PREPARE) rc=0; $(MAKE) --no-print-directory all || rc=1; \
+	$(VM_RUN) --kernel "$$kernel" --env KSFT_BACKEND=kvm --env "VM_CHECK_CMD=$$VM_CHECK_CMD" -- \
+		sh $(KSFT_VM)/vm_check.sh || rc=$$?; \
+	exit $$rc

@@ -9,11 +9,13 @@ import { serialize } from 'node:v8';
 import { inspect } from 'node:util';
 import { KSFT_FAIL } from '../kselftest/codes.js';
 import { writeFd } from '../kselftest/stdio.js';
+import { setKsftExitSkipHook } from '../kselftest/kselftest.js';
 import { thLogFd } from './config.js';
 import { newMetadata, setCurrentTest, type TestMetadata } from './metadata.js';
 import { writeState, type ChildMarker, type ChildState } from './protocol.js';
 import { allFixtures, type FixtureDef, type TestDef } from './registry.js';
 import { isAssertionAbort, isSkipReturn } from './sentinels.js';
+import { SKIP } from './log.js';
 
 type Outcome = 'done' | 'abort';
 
@@ -72,6 +74,8 @@ export async function runTestProcess(marker: ChildMarker): Promise<never> {
     writeState(marker.state, state);
   });
   setCurrentTest(md);
+  // A library skip (kvm_util's TEST_REQUIRE) inside the test is this test's SKIP().
+  setKsftExitSkipHook((reason) => SKIP('%s', reason));
   // An await on something that never settles must end in the harness
   // timeout, as a blocked C test would, not in a silent exit with status 0.
   const keepAlive = setInterval(() => {}, 1 << 30);

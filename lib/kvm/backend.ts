@@ -41,6 +41,14 @@ export type IoctlArg = number | bigint | Uint8Array;
 
 export const MAP_FAILED = (1n << 64n) - 1n;
 
+/** One CPUID leaf's registers. */
+export interface CpuidRegs {
+  readonly eax: number;
+  readonly ebx: number;
+  readonly ecx: number;
+  readonly edx: number;
+}
+
 /** Which signal a host memory access raised, with the details siginfo carries. */
 export type HostSignal = 'SIGBUS' | 'SIGSEGV';
 
@@ -129,6 +137,12 @@ export interface Backend {
   hostWrite(hva: bigint, data: Uint8Array): void;
   /** Fill host memory with one byte value (memset). */
   hostFill(hva: bigint, length: number, value: number): void;
+  /**
+   * The CPUID leaf `fn` (subleaf `index`) of KVM_GET_SUPPORTED_CPUID, or
+   * undefined when KVM does not report it: what kvm_cpu_property() reads in
+   * the C selftests (the guest's address widths, the vendor).
+   */
+  supportedCpuid(fn: number, index?: number): CpuidRegs | undefined;
   /** madvise(2) on host memory; optional for backends that do not model it. */
   madvise?(addr: bigint, length: bigint, advice: number): SysResult;
 }

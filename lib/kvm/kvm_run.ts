@@ -63,6 +63,9 @@ export class KvmRun {
   get mmioPhysAddr(): bigint { return this.dv.getBigUint64(32, true); }
   get mmioLen(): number { return this.dv.getUint32(48, true); }
   get mmioIsWrite(): number { return this.dv.getUint8(52); }
+  /** mmio.data[8]: a write's bytes; for a read, what the host answers (little-endian u64 here). */
+  get mmioData(): bigint { return this.dv.getBigUint64(40, true); }
+  set mmioData(v: bigint) { this.dv.setBigUint64(40, BigInt.asUintN(64, v), true); }
 
   // system_event
   get systemEventType(): number { return this.dv.getUint32(32, true); }

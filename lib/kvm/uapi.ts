@@ -16,6 +16,8 @@ export const KVM_CREATE_VCPU = 0xae41;
 export const KVM_SET_USER_MEMORY_REGION = 0x4020ae46;
 export const KVM_SET_USER_MEMORY_REGION2 = 0x40a0ae49;
 export const KVM_RUN = 0xae80;
+/** _IO(KVMIO, 0x44): x86's shadow MMU page budget for the VM. */
+export const KVM_SET_NR_MMU_PAGES = 0xae44;
 export const KVM_ENABLE_CAP = 0x4068aea3;
 export const KVM_MEMORY_ENCRYPT_OP = 0xc008aeba;
 export const KVM_SET_MEMORY_ATTRIBUTES = 0x4020aed2;
@@ -42,6 +44,7 @@ export const IOCTL_NAMES: Readonly<Record<number, string>> = {
   [KVM_SET_USER_MEMORY_REGION]: 'KVM_SET_USER_MEMORY_REGION',
   [KVM_SET_USER_MEMORY_REGION2]: 'KVM_SET_USER_MEMORY_REGION2',
   [KVM_RUN]: 'KVM_RUN',
+  [KVM_SET_NR_MMU_PAGES]: 'KVM_SET_NR_MMU_PAGES',
   [KVM_ENABLE_CAP]: 'KVM_ENABLE_CAP',
   [KVM_MEMORY_ENCRYPT_OP]: 'KVM_MEMORY_ENCRYPT_OP',
   [KVM_SET_MEMORY_ATTRIBUTES]: 'KVM_SET_MEMORY_ATTRIBUTES',
@@ -54,6 +57,8 @@ export const IOCTL_NAMES: Readonly<Record<number, string>> = {
 
 /* Capabilities (KVM_CHECK_EXTENSION / KVM_ENABLE_CAP) */
 export const KVM_CAP_NR_MEMSLOTS = 10;
+export const KVM_CAP_DISABLE_QUIRKS = 116;
+export const KVM_CAP_DISABLE_QUIRKS2 = 213;
 export const KVM_CAP_MULTI_ADDRESS_SPACE = 118;
 export const KVM_CAP_IMMEDIATE_EXIT = 136;
 export const KVM_CAP_EXIT_HYPERCALL = 201;
@@ -67,6 +72,8 @@ export const KVM_CAP_GUEST_MEMFD_FLAGS = 244;
 
 export const CAP_NAMES: Readonly<Record<number, string>> = {
   [KVM_CAP_NR_MEMSLOTS]: 'KVM_CAP_NR_MEMSLOTS',
+  [KVM_CAP_DISABLE_QUIRKS]: 'KVM_CAP_DISABLE_QUIRKS',
+  [KVM_CAP_DISABLE_QUIRKS2]: 'KVM_CAP_DISABLE_QUIRKS2',
   [KVM_CAP_MULTI_ADDRESS_SPACE]: 'KVM_CAP_MULTI_ADDRESS_SPACE',
   [KVM_CAP_IMMEDIATE_EXIT]: 'KVM_CAP_IMMEDIATE_EXIT',
   [KVM_CAP_EXIT_HYPERCALL]: 'KVM_CAP_EXIT_HYPERCALL',
@@ -86,6 +93,10 @@ export const KVM_X86_SEV_VM = 2;
 export const KVM_X86_SEV_ES_VM = 3;
 export const KVM_X86_SNP_VM = 4;
 export const KVM_X86_TDX_VM = 5;
+
+/* KVM_CAP_DISABLE_QUIRKS2 bits (arch/x86/include/uapi/asm/kvm.h). */
+export const KVM_X86_QUIRK_FIX_HYPERCALL_INSN = 1 << 5;
+export const KVM_X86_QUIRK_SLOT_ZAP_ALL = 1 << 7;
 /**
  * arm64 machine-type bits used by the pKVM and CCA plugins (out-of-tree
  * series). BIT(31) is written as the unsigned long C passes: `1 << 31` would

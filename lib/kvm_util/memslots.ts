@@ -145,6 +145,23 @@ export function vmMemRegionDelete(vm: KvmVm, slot: number): void {
   __vmMemRegionDelete(vm, region);
 }
 
+/**
+ * vm_mem_region_move(vm, slot, new_gpa): the same slot, HVA and gmem
+ * binding at another GPA, in one KVM_SET_USER_MEMORY_REGION2 (KVM treats
+ * it as KVM_MR_MOVE: the old GPAs stop resolving, the new ones map the
+ * same host pages).
+ */
+export function vmMemRegionMove(vm: KvmVm, slot: number, newGpa: Num): void {
+  const region = vm.regions.get(slot);
+  TEST_ASSERT(region, `No mem region with the requested slot found,\n  requested slot: ${slot}`);
+  const r = __vmIoctl(vm, KVM_SET_USER_MEMORY_REGION2, encodeUserspaceMemoryRegion2({
+    slot, flags: region.flags, guestPhysAddr: newGpa, memorySize: region.size, userspaceAddr: region.hva,
+    guestMemfd: region.guestMemfd, guestMemfdOffset: region.guestMemfdOffset,
+  }));
+  TEST_ASSERT(!r.ret, `KVM_SET_USER_MEMORY_REGION2 failed\nret: ${r.ret} errno: ${r.errno} slot: ${slot} new_gpa: ${hex(BigInt(newGpa))}`);
+  region.gpa = asGpa(BigInt(newGpa));
+}
+
 /** addr_gpa2hva(): the shared backing of `gpa` in the test process. */
 export function addrGpa2Hva(vm: KvmVm, gpa: Gpa | bigint): Hva {
   const g = BigInt(gpa);

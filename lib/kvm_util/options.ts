@@ -9,6 +9,8 @@
  *   KSFT_KERNEL    6.12 | 6.18 | inplace the release profile the model follows
  *                                       (default: 6.18)
  *   KSFT_RANDOM_SEED  integer (decimal or 0x hex) for the guest RNG seed
+ *   KSFT_VCPU_TIMEOUT seconds one KVM_RUN may last before the watchdog
+ *                     ends it and fails the test (default 60, 0 = never)
  *
  * Validated with typebox; a bad value is one line naming the variable, the
  * value and what is accepted, then exit 1 (a test program's usage error).
@@ -23,16 +25,18 @@ export const KsftEnvSchema = Type.Object({
   KSFT_PLATFORM: Type.Union([...PLATFORM_NAMES.map((n) => Type.Literal(n)), Type.String({ pattern: '^(\\.{1,2}/|/)' })]),
   KSFT_KERNEL: Type.Union([Type.Literal('6.12'), Type.Literal('6.18'), Type.Literal('inplace')]),
   KSFT_RANDOM_SEED: Type.Optional(Type.String({ pattern: '^(0[xX][0-9a-fA-F]{1,8}|[0-9]{1,10})$' })),
+  KSFT_VCPU_TIMEOUT: Type.String({ pattern: '^[0-9]{1,6}$' }),
 });
 export type KsftEnv = Static<typeof KsftEnvSchema>;
 
-export const ENV_DEFAULTS = { KSFT_BACKEND: 'model', KSFT_PLATFORM: 'sw_protected', KSFT_KERNEL: '6.18' } as const;
+export const ENV_DEFAULTS = { KSFT_BACKEND: 'model', KSFT_PLATFORM: 'sw_protected', KSFT_KERNEL: '6.18', KSFT_VCPU_TIMEOUT: '60' } as const;
 
 const ACCEPTED: Readonly<Record<keyof KsftEnv, string>> = {
   KSFT_BACKEND: 'model|kvm',
   KSFT_PLATFORM: `${PLATFORM_NAMES.join('|')} or a plugin path (./dir)`,
   KSFT_KERNEL: '6.12|6.18|inplace',
   KSFT_RANDOM_SEED: 'a 32-bit integer, decimal or 0x-hex',
+  KSFT_VCPU_TIMEOUT: 'whole seconds, 0 for no watchdog',
 };
 
 export type EnvResult = { ok: true; env: KsftEnv } | { ok: false; error: string };
@@ -43,6 +47,7 @@ export function parseKsftEnv(env: NodeJS.ProcessEnv): EnvResult {
     KSFT_BACKEND: env.KSFT_BACKEND || ENV_DEFAULTS.KSFT_BACKEND,
     KSFT_PLATFORM: env.KSFT_PLATFORM || ENV_DEFAULTS.KSFT_PLATFORM,
     KSFT_KERNEL: env.KSFT_KERNEL || ENV_DEFAULTS.KSFT_KERNEL,
+    KSFT_VCPU_TIMEOUT: env.KSFT_VCPU_TIMEOUT || ENV_DEFAULTS.KSFT_VCPU_TIMEOUT,
     ...(env.KSFT_RANDOM_SEED ? { KSFT_RANDOM_SEED: env.KSFT_RANDOM_SEED } : {}),
   };
   if (Value.Check(KsftEnvSchema, raw)) return { ok: true, env: raw };

@@ -19,6 +19,7 @@ import { noteResult, setErrno } from './errno_state.js';
 import { loadGuestProgram } from './guest_loader.js';
 import { vcpuIoctl, __vmIoctl, assertVmVcpuIoctl } from './ioctl.js';
 import { getUcall } from './ucall.js';
+import { ksftEnv } from './options.js';
 import { KvmVcpu, type KvmVm } from './vm.js';
 
 /** vm_vcpu_add(vm, id, guest_code): KVM_CREATE_VCPU and the kvm_run mapping. */
@@ -47,11 +48,37 @@ export function vcpuSetGuestCode(vcpu: KvmVcpu, guestCode: GuestCode): void {
   if (vcpu.attached) loadGuestProgram(vcpu);
 }
 
-/** __vcpu_run(): one KVM_RUN, raw. */
+/**
+ * __vcpu_run(): one KVM_RUN, raw, under the watchdog: a KVM_RUN that lasts
+ * KSFT_VCPU_TIMEOUT seconds is ended by a kick (immediate_exit and a signal
+ * to the vCPU thread, which gets even a guest out that livelocks inside
+ * KVM) and fails the test, so a guest that never exits is a failed test,
+ * never a hang. C has no such watchdog; there only the runner's timeout
+ * ends a stuck vCPU, by killing the whole test.
+ */
 export async function __vcpuRun(vcpu: KvmVcpu): Promise<SysResult> {
   if (!vcpu.attached) loadGuestProgram(vcpu);
-  const r = await vcpu.vm.backend.kvmRun(vcpu.fd);
-  return noteResult(r);
+  const b = vcpu.vm.backend;
+  const secs = Number(ksftEnv().KSFT_VCPU_TIMEOUT);
+  if (!secs) return noteResult(await b.kvmRun(vcpu.fd));
+  let fired = false;
+  const timer = setTimeout(() => {
+    fired = true;
+    b.kick(vcpu.fd);
+  }, secs * 1000);
+  let r: SysResult;
+  try {
+    r = await b.kvmRun(vcpu.fd);
+  } finally {
+    clearTimeout(timer);
+  }
+  noteResult(r);
+  if (fired && r.ret === -1 && r.errno === EINTR) {
+    testAssertAt(false, 'KVM_RUN returned', `vCPU ${vcpu.id}: KVM_RUN did not return within ${secs} s (KSFT_VCPU_TIMEOUT): ` +
+      'the guest neither exited nor was interrupted; the watchdog ended it with immediate_exit and a signal',
+    ['lib/kvm_util/vcpu.ts']);
+  }
+  return r;
 }
 
 /**

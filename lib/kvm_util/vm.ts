@@ -9,6 +9,7 @@ import type { KvmRun } from '../kvm/kvm_run.js';
 import type { GuestProgram } from '../kvm/guest_program.js';
 import type { GuestCode } from '../guest/builder.js';
 import type { Gpa, Hva, GmemOffset } from './types.js';
+import { kvmGetCpuAddressWidth, vmComputeMaxGfn } from './x86_cpu.js';
 
 export interface VmShape {
   readonly type: number;
@@ -47,8 +48,9 @@ export class KvmVm {
   readonly memEvents: MemEvent[] = [];
   readonly pageSize = 4096;
   readonly pageShift = 12;
-  /** Guest physical address bits: 52 (x86-64 with 5-level EPT capable MAXPHYADDR). */
-  readonly paBits = 52;
+  /** Guest physical address bits (kvm_get_cpu_address_width()). */
+  readonly paBits: number;
+  /** The highest GFN tests may use (vm_compute_max_gfn()). */
   readonly maxGfn: bigint;
   /** GPA of the per-vCPU struct ucall array in slot 0 (0 until __vmCreate adds slot 0). */
   ucallPoolGpa: Gpa | 0n = 0n;
@@ -64,7 +66,8 @@ export class KvmVm {
     readonly fd: number,
     readonly shape: VmShape,
   ) {
-    this.maxGfn = ((1n << BigInt(this.paBits)) >> BigInt(this.pageShift)) - 1n;
+    this.paBits = kvmGetCpuAddressWidth(backend).paBits;
+    this.maxGfn = vmComputeMaxGfn(backend, this.paBits, this.pageShift);
   }
 
   get type(): number {

@@ -10,7 +10,9 @@
 
 import { formatTable, judge, type Row } from '../../tools/kvm_probe/compare.js';
 import { runCases } from '../../tools/kvm_probe/differential.js';
-import { hostKvmKind, prepareProbe } from '../../tools/kvm_probe/real_runner.js';
+import { hostKernelProfile, hostMaxPhysBits, prepareOracle } from '../../tools/kvm_probe/oracle.js';
+import { hostKvmKind } from '../../tools/kvm_probe/real_runner.js';
+import { oracleKind } from './harness.js';
 import { GROUPS } from './groups.js';
 
 function main(argv: readonly string[]): number {
@@ -19,17 +21,19 @@ function main(argv: readonly string[]): number {
     process.stderr.write(`report: unknown group '${unknown[0]}' (groups: ${GROUPS.map((g) => g.name).join(', ')})\n`);
     return 2;
   }
-  const probe = prepareProbe();
-  if ('skip' in probe) {
-    process.stdout.write(`SKIP: ${probe.skip}\n`);
+  const oracle = prepareOracle(oracleKind());
+  if ('skip' in oracle) {
+    process.stdout.write(`SKIP: ${oracle.skip}\n`);
     return 4;
   }
+  const kernel = hostKernelProfile();
+  const maxPhysBits = hostMaxPhysBits();
   const host = hostKvmKind();
   let total = 0;
   let diffs = 0;
   let bad = 0;
   for (const g of GROUPS.filter((g) => argv.length === 0 || argv.includes(g.name))) {
-    const rows: Row[] = runCases(g.cases, { probe: probe.path, kernel: '6.18' });
+    const rows: Row[] = runCases(g.cases, { oracle, kernel, maxPhysBits });
     const v = judge(rows, g.hostSpecific, host, new Set(g.cases.map((c) => c.name)));
     total += rows.length;
     diffs += v.disagreements.length;

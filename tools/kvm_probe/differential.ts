@@ -1,12 +1,13 @@
 /**
- * Run the same scripts on the real /dev/kvm (through the C probe) and on a
- * fresh model backend per script, and pair the results row by row.
+ * Run the same scripts on the real /dev/kvm (through an Oracle: the `kvm`
+ * backend or the C probe) and on a fresh model backend per script, and pair
+ * the results row by row.
  */
 
 import { createModelBackend, type KernelName } from '../../lib/kvm/model/index.js';
 import { pairResults, type Row } from './compare.js';
 import { runOnBackend } from './model_runner.js';
-import { runProbe } from './real_runner.js';
+import type { Oracle } from './oracle.js';
 import { ScriptError, parseScript } from './script.js';
 
 export interface DiffCase {
@@ -16,10 +17,12 @@ export interface DiffCase {
 }
 
 export interface DiffOptions {
-  /** Path of the built probe (prepareProbe()). */
-  readonly probe: string;
-  /** Model kernel profile; the oracle host runs a 6.18 kernel. */
+  /** The real side (prepareOracle()). */
+  readonly oracle: Oracle;
+  /** Model kernel profile: the one that describes the oracle's kernel (hostKernelProfile()). */
   readonly kernel?: KernelName;
+  /** Guest physical address bits of the oracle's host (the model's maxPhysBits). */
+  readonly maxPhysBits?: number;
 }
 
 export function runCase(c: DiffCase, opts: DiffOptions): Row[] {
@@ -30,10 +33,10 @@ export function runCase(c: DiffCase, opts: DiffOptions): Row[] {
     if (e instanceof ScriptError) throw new Error(`case ${c.name}: ${e.message}`);
     throw e;
   }
-  const model = createModelBackend({ kernel: opts.kernel ?? '6.18' });
+  const model = createModelBackend({ kernel: opts.kernel ?? '6.18', ...(opts.maxPhysBits ? { maxPhysBits: opts.maxPhysBits } : {}) });
   const modelResults = runOnBackend(model, calls);
   if (model.internalErrors.length > 0) throw new Error(`${c.name}: model internal errors:\n${model.internalErrors.join('\n')}`);
-  const realResults = runProbe(opts.probe, c.script);
+  const realResults = opts.oracle.run(c.script);
   return pairResults(c.name, calls, realResults, modelResults);
 }
 

@@ -2,7 +2,7 @@
  * kvm_probe driver: run case-list files on the real /dev/kvm and on the
  * model, and print where they disagree.
  *
- *   node --import tsx tools/kvm_probe/main.ts [--kernel 6.18] [--all] FILE...
+ *   node --import tsx tools/kvm_probe/main.ts [--kernel 6.18] [--oracle kvm|probe] [--all] FILE...
  *
  * FILE is a script in the probe's line format ('-' reads stdin). Exit 0 when
  * every result agrees, 1 when some disagree, 4 when the real side cannot run
@@ -12,11 +12,11 @@
 import { readFileSync } from 'node:fs';
 import { formatTable } from './compare.js';
 import { runCases, type DiffCase } from './differential.js';
-import { prepareProbe } from './real_runner.js';
+import { hostKernelProfile, hostMaxPhysBits, prepareOracle, type OracleKind } from './oracle.js';
 import { ScriptError, parseScript } from './script.js';
 import { isKernelName, type KernelName } from '../../lib/kvm/model/profiles.js';
 
-const USAGE = 'usage: main.ts [--kernel 6.12|6.18|inplace] [--all] FILE...';
+const USAGE = 'usage: main.ts [--kernel 6.12|6.18|inplace] [--oracle kvm|probe] [--all] FILE...';
 
 function fail(msg: string): never {
   process.stderr.write(`kvm_probe: ${msg}\n`);
@@ -24,7 +24,8 @@ function fail(msg: string): never {
 }
 
 function main(argv: readonly string[]): number {
-  let kernel: KernelName = '6.18';
+  let kernel: KernelName = hostKernelProfile();
+  let oracleKind: OracleKind = 'kvm';
   let all = false;
   const files: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -34,6 +35,10 @@ function main(argv: readonly string[]): number {
       const k = argv[++i];
       if (k === undefined || !isKernelName(k)) fail(`--kernel: expected 6.12, 6.18 or inplace, got '${k ?? ''}'`);
       kernel = k;
+    } else if (a === '--oracle') {
+      const o = argv[++i];
+      if (o !== 'kvm' && o !== 'probe') fail(`--oracle: expected kvm or probe, got '${o ?? ''}'`);
+      oracleKind = o;
     } else if (a === '-h' || a === '--help') {
       process.stdout.write(`${USAGE}\n`);
       return 0;
@@ -56,12 +61,12 @@ function main(argv: readonly string[]): number {
     }
     return { name: f, script };
   });
-  const probe = prepareProbe();
-  if ('skip' in probe) {
-    process.stdout.write(`SKIP: ${probe.skip}\n`);
+  const oracle = prepareOracle(oracleKind);
+  if ('skip' in oracle) {
+    process.stdout.write(`SKIP: ${oracle.skip}\n`);
     return 4;
   }
-  const rows = runCases(cases, { probe: probe.path, kernel });
+  const rows = runCases(cases, { oracle, kernel, maxPhysBits: hostMaxPhysBits() });
   const diff = rows.filter((r) => r.real !== r.model);
   process.stdout.write(`${formatTable(all ? rows : diff, all ? (r) => (r.real === r.model ? '' : 'DIFFERS') : undefined)}\n`);
   process.stdout.write(`# ${rows.length} results, ${diff.length} disagreements (model kernel ${kernel})\n`);

@@ -10,8 +10,9 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 	echo "peers: $tarball is missing and cannot be installed here (needs root and apt-get); the kernel peer tests will skip" >&2
 	exit 0
 fi
-echo "peers: installing linux-source-6.12 for the kernel peer tests"
-if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-source-6.12; }; then
+# stdout of `make check` is tap's TAP stream: the install talks on stderr.
+echo "peers: installing linux-source-6.12 for the kernel peer tests" >&2
+if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-source-6.12; } >&2; then
 	echo "peers: apt-get install linux-source-6.12 failed; the kernel peer tests will skip" >&2
 fi
 exit 0

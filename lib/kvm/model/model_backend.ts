@@ -6,9 +6,10 @@
  */
 
 import {
-  HostFault, MAP_FAILED, type Backend, type GuestProgramResult, type IoctlArg, type MmapResult, type StatResult, type SysResult,
+  HostFault, MAP_FAILED, type Backend, type CpuidRegs, type GuestProgramResult, type IoctlArg, type MmapResult, type StatResult, type SysResult,
 } from '../backend.js';
 import type { ModelControl } from './control.js';
+import { modelSupportedCpuid } from './cpuid.js';
 import { EBADF, EFAULT, EINVAL, ENODEV, ENOENT, ENOTTY, ENXIO, ESPIPE, EINTR } from '../errno.js';
 import type { GuestProgram } from '../guest_program.js';
 import {
@@ -180,6 +181,8 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
         const t = intArg(arg);
         const p = t <= 0xffffffffn ? this.platforms.get(Number(t)) : undefined;
         if (!p) return err(EINVAL);
+        // An x86 type the release does not know (TDX before 6.16).
+        if (t < 32n && (this.profile.absentVmTypes >>> Number(t)) & 1) return err(EINVAL);
         const vm = new Vm(this, Number(t), p);
         this.vms.add(vm);
         const put = vm.put.bind(vm);
@@ -401,6 +404,8 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
   mmap(addr: bigint, length: bigint, prot: number, flags: number, fd: number, offset: bigint): MmapResult {
     return this.guard('mmap', (): MmapResult => {
       const fail = (errno: number): MmapResult => ({ addr: MAP_FAILED, errno });
+      // x86-64 sys_mmap() refuses an offset that is not page aligned before ksys_mmap_pgoff() looks up the fd.
+      if (BigInt.asUintN(64, BigInt(offset)) % PAGE !== 0n) return fail(EINVAL);
       let source: PageSource | null = null;
       let validate: ((shared: boolean) => number) | undefined;
       if (!(flags & MAP_ANONYMOUS)) {
@@ -409,13 +414,13 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
         if (f instanceof Gmem) {
           validate = (shared) => f.mmapCheck(shared);
           const inPlace = this.profile.inPlace;
-          source = { noThp: true, noexec: true, resolve: (pgoff) => { const r = f.userFault(pgoff, inPlace); return typeof r === 'number' ? { store: f.pages, index: r } : r; } };
+          source = { noThp: true, noexec: this.profile.pseudoFsNoexec, resolve: (pgoff) => { const r = f.userFault(pgoff, inPlace); return typeof r === 'number' ? { store: f.pages, index: r } : r; } };
         } else if (f instanceof MemFile) {
           source = { resolve: (pgoff) => { const r = f.userFault(pgoff); return typeof r === 'number' ? { store: f.pages, index: r } : r; } };
         } else if (f instanceof Vcpu) {
           // kvm_vcpu_fault(): kvm_run, then the PIO page; beyond is SIGBUS.
           const store = new RunPages(f.runBytes);
-          source = { noexec: true, resolve: (pgoff) => (pgoff < KVM_VCPU_MMAP_SIZE / PAGE_SIZE ? { store, index: pgoff } : { signal: 'SIGBUS', code: 'BUS_ADRERR' }) };
+          source = { noexec: this.profile.pseudoFsNoexec, resolve: (pgoff) => (pgoff < KVM_VCPU_MMAP_SIZE / PAGE_SIZE ? { store, index: pgoff } : { signal: 'SIGBUS', code: 'BUS_ADRERR' }) };
         } else {
           // /dev/kvm and VM files have no mmap method.
           return fail(ENODEV);
@@ -480,6 +485,10 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
     this.platformHostAccess(BigInt(hva), len, true);
     const f = this.host.forEach(BigInt(hva), len, true, (st, idx, inPage, chunk) => st.touch(idx).fill(value & 0xff, inPage, inPage + chunk));
     if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
+  }
+
+  supportedCpuid(fn: number, index = 0): CpuidRegs | undefined {
+    return modelSupportedCpuid(this.maxPhysBits, fn, index);
   }
 
   /** Resident pages across anonymous memory, guest_memfds and memfds (benches, tests). */

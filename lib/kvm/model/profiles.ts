@@ -36,6 +36,26 @@ export interface KernelProfile {
   readonly gmemOnlySlots: boolean;
   /** [P] per-gmem attributes and KVM_SET_MEMORY_ATTRIBUTES2. */
   readonly inPlace: boolean;
+  /**
+   * KVM_CAP_DISABLE_QUIRKS2: kvm_caps.supported_quirks (arch/x86/kvm/x86.c),
+   * KVM_X86_VALID_QUIRKS of the release less what the vendor module drops
+   * (SVM: IGNORE_GUEST_PAT).
+   */
+  readonly supportedQuirks: number;
+  /**
+   * Upstream x86 VM types the release does not have yet (BIT(type)):
+   * kvm_caps.supported_vm_types never offers them and KVM_CREATE_VM refuses
+   * them. TDX (5) arrived in 6.16. A user plugin's own type is not affected.
+   */
+  readonly absentVmTypes: number;
+  /**
+   * VM/vCPU anon inodes and guest_memfd inodes live on SB_I_NOEXEC
+   * filesystems, so path_noexec() refuses a PROT_EXEC mapping (EPERM): the
+   * anon_inode filesystem is noexec since 6.14, guest_memfd has its own
+   * noexec pseudo filesystem since it gained one for NUMA policy. On 6.12 a
+   * vCPU's kvm_run maps with PROT_EXEC.
+   */
+  readonly pseudoFsNoexec: boolean;
 }
 
 const MMAP = GUEST_MEMFD_FLAG_MMAP;
@@ -51,6 +71,10 @@ export const PROFILES: Readonly<Record<KernelName, KernelProfile>> = {
     memslotGmemFlag: 'private-only',
     gmemOnlySlots: false,
     inPlace: false,
+    // Bits 0..8 and 10 (VMCS12_ALLOW_FREEZE_IN_SMM), as Debian's 6.12 with kvm_amd answers.
+    supportedQuirks: 0x5ff,
+    absentVmTypes: 1 << 5,
+    pseudoFsNoexec: false,
   },
   '6.18': {
     name: '6.18',
@@ -61,6 +85,10 @@ export const PROFILES: Readonly<Record<KernelName, KernelProfile>> = {
     memslotGmemFlag: 'always',
     gmemOnlySlots: true,
     inPlace: false,
+    // Measured on a 6.18 host: bits 0..8 and 10.
+    supportedQuirks: 0x5ff,
+    absentVmTypes: 0,
+    pseudoFsNoexec: true,
   },
   inplace: {
     name: 'inplace',
@@ -71,6 +99,9 @@ export const PROFILES: Readonly<Record<KernelName, KernelProfile>> = {
     memslotGmemFlag: 'always',
     gmemOnlySlots: true,
     inPlace: true,
+    supportedQuirks: 0x5ff,
+    absentVmTypes: 0,
+    pseudoFsNoexec: true,
   },
 };
 

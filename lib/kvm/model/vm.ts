@@ -8,7 +8,7 @@ import type { IoctlArg, SysResult } from '../backend.js';
 import { EBADF, EEXIST, EFAULT, EINVAL, EIO, ENOTTY, EOPNOTSUPP } from '../errno.js';
 import {
   GUEST_MEMFD_FLAG_INIT_SHARED, KVM_CAP_EXIT_HYPERCALL, KVM_CAP_GUEST_MEMFD, KVM_CAP_GUEST_MEMFD_FLAGS,
-  KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_MEMORY_ATTRIBUTES, KVM_CAP_MEMORY_FAULT_INFO, KVM_CAP_MULTI_ADDRESS_SPACE, KVM_CAP_NR_MEMSLOTS,
+  KVM_CAP_DISABLE_QUIRKS, KVM_CAP_DISABLE_QUIRKS2, KVM_SET_NR_MMU_PAGES, KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_MEMORY_ATTRIBUTES, KVM_CAP_MEMORY_FAULT_INFO, KVM_CAP_MULTI_ADDRESS_SPACE, KVM_CAP_NR_MEMSLOTS,
   KVM_CAP_PRE_FAULT_MEMORY, KVM_CAP_USER_MEMORY2, KVM_CAP_VM_TYPES, KVM_CHECK_EXTENSION, KVM_CREATE_GUEST_MEMFD,
   KVM_CREATE_VCPU, KVM_ENABLE_CAP, KVM_HC_MAP_GPA_RANGE, KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_MEM_GUEST_MEMFD,
   KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, KVM_SET_MEMORY_ATTRIBUTES, KVM_SET_USER_MEMORY_REGION,
@@ -94,6 +94,8 @@ export class Vm implements OpenFile, GmemVmRef {
   readonly attrs = new RangeMap();
   readonly ctx: PlatformVmContext;
   exitHypercallMask = 0n;
+  /** kvm->arch.disabled_quirks. */
+  disabledQuirks = 0n;
   private refs = 0;
   destroyed = false;
   readonly vcpuIds = new Set<number>();
@@ -273,6 +275,8 @@ export class Vm implements OpenFile, GmemVmRef {
       case KVM_SET_USER_MEMORY_REGION: return this.setUserMemoryRegion(arg, false);
       case KVM_SET_USER_MEMORY_REGION2: return this.setUserMemoryRegion(arg, true);
       case KVM_SET_MEMORY_ATTRIBUTES: return this.setMemoryAttributes(arg);
+      // kvm_vm_ioctl_set_nr_mmu_pages(): below KVM_MIN_ALLOC_MMU_PAGES (64) is EINVAL.
+      case KVM_SET_NR_MMU_PAGES: return intArg(arg) < 64n ? err(EINVAL) : ok();
       default: {
         const own = this.pvm.vmIoctl?.(request, arg);
         if (own) return own;
@@ -320,6 +324,14 @@ export class Vm implements OpenFile, GmemVmRef {
       case KVM_CAP_EXIT_HYPERCALL:
         if (c.args[0]! & ~KVM_EXIT_HYPERCALL_VALID_MASK) return err(EINVAL);
         this.exitHypercallMask = c.args[0]!;
+        return ok();
+      case KVM_CAP_DISABLE_QUIRKS2:
+        // Unknown quirk bits are refused; the legacy KVM_CAP_DISABLE_QUIRKS silently masks them.
+        if (c.args[0]! & ~BigInt(this.sys.profile.supportedQuirks)) return err(EINVAL);
+        this.disabledQuirks |= c.args[0]! & BigInt(this.sys.profile.supportedQuirks);
+        return ok();
+      case KVM_CAP_DISABLE_QUIRKS:
+        this.disabledQuirks |= c.args[0]! & BigInt(this.sys.profile.supportedQuirks);
         return ok();
       default:
         // KVM_CAP_MEMORY_FAULT_INFO and the rest cannot be enabled: EINVAL.
@@ -491,8 +503,12 @@ export function capValue(cap: number, sys: Pick<VmHost, 'profile' | 'platforms'>
       return vm ? vm.nrAddressSpaces : KVM_MAX_NR_ADDRESS_SPACES;
     case KVM_CAP_EXIT_HYPERCALL:
       return Number(KVM_EXIT_HYPERCALL_VALID_MASK);
+    case KVM_CAP_DISABLE_QUIRKS:
+      return 1;
+    case KVM_CAP_DISABLE_QUIRKS2:
+      return p.supportedQuirks;
     case KVM_CAP_VM_TYPES:
-      return sys.platforms.vmTypesMask() | 0;
+      return (sys.platforms.vmTypesMask() & ~p.absentVmTypes) | 0;
     case KVM_CAP_MEMORY_ATTRIBUTES:
       // kvm_supported_mem_attributes(): all attributes at system scope.
       return vm ? Number(vm.supportedAttributes) : Number(KVM_MEMORY_ATTRIBUTE_PRIVATE);

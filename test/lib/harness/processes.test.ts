@@ -116,3 +116,19 @@ t.test('assertion messages: expressions as written, values as C prints them', as
   ]);
   t.match(r.output, /# messages: Test failed\n#          FAIL  global\.messages\nnot ok 1 global\.messages\n/);
 });
+
+t.test('a library skip inside a TEST is that TEST\'s SKIP: one result line with the reason, no stray plan', async (t) => {
+  const program = await bundle('test/lib/harness/programs/library_skip.ts', dir);
+  for (const backend of ['model', 'kvm']) {
+    const r = runProgram(program, [], { KSFT_BACKEND: backend });
+    t.equal(r.status, 0, backend);
+    const lines = r.stdout.split('\n');
+    t.equal(lines.filter((l) => /^1\.\.\d/.test(l)).length, 1, `${backend}: exactly one plan line`);
+    t.ok(lines.includes('ok 1 global.requires_a_cap # SKIP Requirement not met: kvm_has_cap(KVM_CAP_FOO)'), `${backend}: ${r.stdout}`);
+    t.ok(lines.includes('ok 2 global.runs'), backend);
+    t.ok(lines.includes(backend === 'model'
+      ? 'ok 3 global.needs_the_model'
+      : 'ok 3 global.needs_the_model # SKIP Requirement not met: model backend (memory poison injection)'), backend);
+    t.match(r.stdout, /# Totals: pass:\d+ fail:0 xfail:0 xpass:0 skip:\d+ error:0\n$/, backend);
+  }
+});

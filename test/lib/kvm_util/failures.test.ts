@@ -124,10 +124,22 @@ t.test('the seed line comes first, from KSFT_RANDOM_SEED when set', async (t) =>
   t.equal(r.stdout, 'Random seed: 0x1234\n');
 });
 
-t.test('KSFT_BACKEND=kvm skips with the reason', async (t) => {
-  const r = await run('ioctl_error', { KSFT_BACKEND: 'kvm' });
-  t.equal(r.code, 4);
-  t.equal(r.stdout, `${SEED}1..0 # SKIP - Requirement not met: KSFT_BACKEND=kvm (the real /dev/kvm backend is not available in this build)\n`);
+t.test('the watchdog ends a KVM_RUN that never returns and fails the test at the run', async (t) => {
+  const started = Date.now();
+  const r = await run('watchdog', { KSFT_VCPU_TIMEOUT: '1' });
+  t.equal(r.code, 254);
+  t.ok(Date.now() - started < 20_000, 'well before any runner timeout');
+  t.match(r.stderr, block(`${REL}:${lineOf('watchdog')}: KVM_RUN returned`, '4 - Interrupted system call',
+    '  vCPU 0: KVM_RUN did not return within 1 s (KSFT_VCPU_TIMEOUT): the guest neither exited nor was interrupted; ' +
+    'the watchdog ended it with immediate_exit and a signal\n'));
+});
+
+t.test('a model-only feature on another backend is an unmet requirement, not an error', async (t) => {
+  const model = await run('model_only');
+  t.equal(model.code, 0, 'the model has it');
+  const kvm = await run('model_only', { KSFT_BACKEND: 'kvm' });
+  t.equal(kvm.code, 4);
+  t.equal(kvm.stdout, `${SEED}1..0 # SKIP - Requirement not met: model backend (memory poison injection)\n`);
 });
 
 t.test('a bad KSFT_* value is one line naming the variable and value, exit 1', async (t) => {

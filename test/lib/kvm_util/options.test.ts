@@ -4,15 +4,17 @@ import { hexLx } from '../../../lib/kvm_util/assert.js';
 import { firstMismatch } from '../../../lib/kvm_util/visibility.js';
 
 t.test('defaults: model, sw_protected, 6.18', async (t) => {
-  t.same(parseKsftEnv({}), { ok: true, env: { KSFT_BACKEND: 'model', KSFT_PLATFORM: 'sw_protected', KSFT_KERNEL: '6.18' } });
-  t.same(parseKsftEnv({ KSFT_KERNEL: '6.12', KSFT_PLATFORM: 'tdx', KSFT_RANDOM_SEED: '0xdead' }),
-    { ok: true, env: { KSFT_BACKEND: 'model', KSFT_PLATFORM: 'tdx', KSFT_KERNEL: '6.12', KSFT_RANDOM_SEED: '0xdead' } });
+  t.same(parseKsftEnv({}), { ok: true, env: { KSFT_BACKEND: 'model', KSFT_PLATFORM: 'sw_protected', KSFT_KERNEL: '6.18', KSFT_VCPU_TIMEOUT: '60' } });
+  t.same(parseKsftEnv({ KSFT_KERNEL: '6.12', KSFT_PLATFORM: 'tdx', KSFT_RANDOM_SEED: '0xdead', KSFT_VCPU_TIMEOUT: '0' }),
+    { ok: true, env: { KSFT_BACKEND: 'model', KSFT_PLATFORM: 'tdx', KSFT_KERNEL: '6.12', KSFT_VCPU_TIMEOUT: '0', KSFT_RANDOM_SEED: '0xdead' } });
 });
 
 t.test('a bad value names the variable, the value and what is accepted', async (t) => {
   t.same(parseKsftEnv({ KSFT_BACKEND: 'xen' }), { ok: false, error: "KSFT_BACKEND: invalid value 'xen' (expected model|kvm)" });
   t.same(parseKsftEnv({ KSFT_RANDOM_SEED: 'abc' }),
     { ok: false, error: "KSFT_RANDOM_SEED: invalid value 'abc' (expected a 32-bit integer, decimal or 0x-hex)" });
+  t.same(parseKsftEnv({ KSFT_VCPU_TIMEOUT: '1.5' }),
+    { ok: false, error: "KSFT_VCPU_TIMEOUT: invalid value '1.5' (expected whole seconds, 0 for no watchdog)" });
 });
 
 t.test('%#lx: 0 without prefix, negatives as u64', async (t) => {

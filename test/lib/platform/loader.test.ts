@@ -94,6 +94,9 @@ t.test('probe: what a KVM must offer for each platform', async (t) => {
   const old = createModelBackend({ kernel: '6.12' });
   registerPlatformModels({ register: (type, p) => old.registerPlatform(type, p) });
   t.equal(probePlatform(loadPlatform('default'), old), 'platform default: kvm_has_cap(KVM_CAP_GUEST_MEMFD_FLAGS)');
+  // TDX arrived in 6.16: a 6.12 kernel neither offers nor creates the type.
+  t.match(probePlatform(loadPlatform('tdx'), old), /^platform tdx: .*KVM_X86_TDX_VM/);
+  t.equal(probePlatform(loadPlatform('snp'), old), null, 'snp on 6.12');
   // A type the backend does not offer.
   const bare = createModelBackend({ kernel: '6.18' });
   t.equal(probePlatform(loadPlatform('pkvm'), bare), 'platform pkvm: vm_create_barebones_type(KVM_VM_TYPE_ARM_PROTECTED)');

@@ -1,8 +1,9 @@
 // The make targets over the fixture collections: run_tests (top level and
 // per collection), exit policy, TARGETS/SKIP_TARGETS, summary=1, install and
-// the installed runner, emit_tests, gen_tar, clean.
+// the installed runner, emit_tests, gen_tar, clean. When npm ci runs and
+// where its output goes: npm.test.ts.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import t from 'tap';
 import { parseStreams, ROOT, tmpDir } from '../runner/helpers.js';
@@ -99,19 +100,6 @@ t.test('make gen_tar and clean', async (t) => {
   t.notOk(existsSync(pkgs), 'packages removed');
 });
 
-t.test('npm ci runs only when node_modules is older than package-lock.json', async (t) => {
-  const lock = join(ROOT, 'package-lock.json');
-  for (const target of ['all', 'run_tests', 'check']) {
-    const fresh = make(['-n', target, ...vars]);
-    t.notMatch(fresh.stdout, /npm ci/, `${target}: installed tree is up to date`);
-    // -W: make treats package-lock.json as just modified.
-    const stale = make(['-n', '-W', lock, target, ...vars]);
-    t.match(stale.stdout, /npm ci/, `${target}: a newer lock file triggers npm ci`);
-  }
-  const sub = make(['-n', '-W', lock, '-C', join(FIXTURE_TESTS, 'demo'), 'run_tests', ...vars]);
-  t.match(sub.stdout, /npm ci/, 'make -C <collection> run_tests too');
-});
-
 t.test('a collection that does not build: the others still run, its tests are missing', async (t) => {
   const tests = tmp();
   const lib = join(ROOT, 'tools/build/lib.mk');
@@ -133,23 +121,6 @@ t.test('a collection that does not build: the others still run, its tests are mi
     ['true selftests: good: good_test'],
   ]);
   t.match(r.stdout, /^# Warning: file bad_test is missing!$/m);
-});
-
-t.test('npm ci never runs over a symlinked node_modules', async (t) => {
-  const top = tmp();
-  const shared = tmp();
-  writeFileSync(join(shared, '.package-lock.json'), '{}\n');
-  writeFileSync(join(shared, 'keep-me'), 'x\n');
-  mkdirSync(join(top, 'tools/build'), { recursive: true });
-  for (const f of ['Makefile', 'tools/build/npm.mk', 'tools/build/lib.mk']) writeFileSync(join(top, f), readFileSync(join(ROOT, f)));
-  writeFileSync(join(top, 'package-lock.json'), '{}\n');
-  symlinkSync(shared, join(top, 'node_modules'));
-  utimesSync(join(shared, '.package-lock.json'), new Date(0), new Date(0));
-  const r = spawnSync('make', ['--no-print-directory', join(top, 'node_modules/.package-lock.json')], { cwd: top, env, encoding: 'utf8' });
-  t.equal(r.status, 0);
-  t.match(r.stderr, /node_modules is a symbolic link and older than package-lock\.json; not running npm ci/);
-  t.notMatch(r.stdout, /npm ci/);
-  t.ok(existsSync(join(shared, 'keep-me')), 'the link target is untouched');
 });
 
 t.test('plain `make` builds (the default goal is all)', async (t) => {
