@@ -15,6 +15,8 @@ import {
 import { EINTR } from '../../../../lib/kvm/errno.js';
 
 export const SLOT0_SIZE = 0x800000n;
+/** _IO(KVMIO, 0x60): the in-kernel PIC, IOAPIC and local APICs. */
+const KVM_CREATE_IRQCHIP = 0xae60;
 export const AREA = { gpa: 0x200000n, size: 0x200000n } as const;
 export const UCALL_GPA = 0x10000n;
 
@@ -68,6 +70,11 @@ export async function runProgram(b: Backend, program: GuestProgram, setup: RunSe
   const maps: { addr: bigint; size: bigint }[] = [];
   let vcpu: KvmVcpuFd | undefined;
   try {
+    // x86 kvm_util's kvm_arch_vm_post_create() creates the in-kernel irqchip,
+    // so a halted vCPU blocks in kvm_vcpu_block() instead of exiting with
+    // KVM_EXIT_HLT. The model has no interrupt controller and always blocks.
+    const irq = vm.__ioctl(KVM_CREATE_IRQCHIP);
+    if (irq.ret < 0 && !b.model) throw new Error(`${b.name}: KVM_CREATE_IRQCHIP failed: errno ${irq.errno}`);
     const slot0 = anon(b, SLOT0_SIZE);
     maps.push({ addr: slot0, size: SLOT0_SIZE });
     const add = (slot: number, gpa: bigint, size: bigint, hva: bigint): void => {
