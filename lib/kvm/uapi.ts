@@ -16,6 +16,10 @@ export const KVM_CREATE_VCPU = 0xae41;
 export const KVM_SET_USER_MEMORY_REGION = 0x4020ae46;
 export const KVM_SET_USER_MEMORY_REGION2 = 0x40a0ae49;
 export const KVM_RUN = 0xae80;
+/** _IO(KVMIO, 0x60): the in-kernel PIC, IOAPIC and local APICs. */
+export const KVM_CREATE_IRQCHIP = 0xae60;
+/** _IO(KVMIO, 0xa3): the TSC frequency in kHz (VM scope since 6.4, and vCPU scope). */
+export const KVM_GET_TSC_KHZ = 0xaea3;
 /** _IO(KVMIO, 0x44): x86's shadow MMU page budget for the VM. */
 export const KVM_SET_NR_MMU_PAGES = 0xae44;
 export const KVM_ENABLE_CAP = 0x4068aea3;
@@ -45,6 +49,8 @@ export const IOCTL_NAMES: Readonly<Record<number, string>> = {
   [KVM_SET_USER_MEMORY_REGION2]: 'KVM_SET_USER_MEMORY_REGION2',
   [KVM_RUN]: 'KVM_RUN',
   [KVM_SET_NR_MMU_PAGES]: 'KVM_SET_NR_MMU_PAGES',
+  [KVM_CREATE_IRQCHIP]: 'KVM_CREATE_IRQCHIP',
+  [KVM_GET_TSC_KHZ]: 'KVM_GET_TSC_KHZ',
   [KVM_ENABLE_CAP]: 'KVM_ENABLE_CAP',
   [KVM_MEMORY_ENCRYPT_OP]: 'KVM_MEMORY_ENCRYPT_OP',
   [KVM_SET_MEMORY_ATTRIBUTES]: 'KVM_SET_MEMORY_ATTRIBUTES',
@@ -56,7 +62,9 @@ export const IOCTL_NAMES: Readonly<Record<number, string>> = {
 };
 
 /* Capabilities (KVM_CHECK_EXTENSION / KVM_ENABLE_CAP) */
+export const KVM_CAP_IRQCHIP = 0;
 export const KVM_CAP_NR_MEMSLOTS = 10;
+export const KVM_CAP_GET_TSC_KHZ = 61;
 export const KVM_CAP_DISABLE_QUIRKS = 116;
 export const KVM_CAP_DISABLE_QUIRKS2 = 213;
 export const KVM_CAP_MULTI_ADDRESS_SPACE = 118;
@@ -71,7 +79,9 @@ export const KVM_CAP_PRE_FAULT_MEMORY = 236;
 export const KVM_CAP_GUEST_MEMFD_FLAGS = 244;
 
 export const CAP_NAMES: Readonly<Record<number, string>> = {
+  [KVM_CAP_IRQCHIP]: 'KVM_CAP_IRQCHIP',
   [KVM_CAP_NR_MEMSLOTS]: 'KVM_CAP_NR_MEMSLOTS',
+  [KVM_CAP_GET_TSC_KHZ]: 'KVM_CAP_GET_TSC_KHZ',
   [KVM_CAP_DISABLE_QUIRKS]: 'KVM_CAP_DISABLE_QUIRKS',
   [KVM_CAP_DISABLE_QUIRKS2]: 'KVM_CAP_DISABLE_QUIRKS2',
   [KVM_CAP_MULTI_ADDRESS_SPACE]: 'KVM_CAP_MULTI_ADDRESS_SPACE',

@@ -58,6 +58,10 @@ export class KvmVm {
   guestAreaGpa: bigint | undefined;
   /** How many vCPUs slot 0 has code areas for. */
   guestAreaVcpus = 0;
+  /** vm->has_irqchip: KVM_CREATE_IRQCHIP was issued. */
+  hasIrqchip = false;
+  /** guest_tsc_khz: the VM's TSC rate, from KVM_GET_TSC_KHZ after creation. */
+  guestTscKhz = 0;
   freed = false;
 
   constructor(

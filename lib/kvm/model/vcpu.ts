@@ -14,7 +14,7 @@ import {
 } from '../guest_program.js';
 import { KvmRun } from '../kvm_run.js';
 import {
-  KVM_EXIT_HYPERCALL_LONG_MODE, KVM_EXIT_IO_IN, KVM_EXIT_MMIO, KVM_EINVAL, KVM_ENOSYS, KVM_GET_REGS, KVM_HC_MAP_GPA_RANGE,
+  KVM_EXIT_HYPERCALL_LONG_MODE, KVM_EXIT_IO_IN, KVM_EXIT_MMIO, KVM_GET_TSC_KHZ, KVM_EINVAL, KVM_ENOSYS, KVM_GET_REGS, KVM_HC_MAP_GPA_RANGE,
   KVM_MEMORY_EXIT_FLAG_PRIVATE, KVM_PRE_FAULT_MEMORY, KVM_REGS_OFFSET, KVM_SET_REGS, KVM_VCPU_MMAP_SIZE,
   PAGE_SIZE, SIZEOF_KVM_REGS, SIZEOF_UCALL, UCALL_ABORT, UCALL_BUFFER_LEN, UCALL_MAX_ARGS, UCALL_PIO_PORT,
 } from '../uapi.js';
@@ -23,7 +23,7 @@ import { KVM_EXIT_INTR, KVM_INTERNAL_ERROR_EMULATION, writeExit } from './exits.
 import type { OpenFile } from './fd_table.js';
 import { isFault } from './host_as.js';
 import type { Backing, ExitSpec, GuestAccess, PlatformOpOutcome, PlatformVcpuContext, ResumeView } from './platform.js';
-import { err, ok, structArg, type Vm } from './vm.js';
+import { MODEL_TSC_KHZ, err, ok, structArg, type Vm } from './vm.js';
 
 const PAGE = BigInt(PAGE_SIZE);
 const U64 = (1n << 64n) - 1n;
@@ -161,6 +161,8 @@ export class Vcpu implements OpenFile {
         return ok();
       }
       case KVM_PRE_FAULT_MEMORY: return this.preFault(arg);
+      // vcpu->arch.virtual_tsc_khz, the VM's default unless KVM_SET_TSC_KHZ changed it.
+      case KVM_GET_TSC_KHZ: return ok(MODEL_TSC_KHZ);
       default: {
         try {
           const r = this.vm.pvm.vcpuIoctl?.(this.ctx, request, arg);
@@ -664,9 +666,11 @@ export class Vcpu implements OpenFile {
       if (!slot) {
         // kvm_handle_noslot_fault(): emulated MMIO, one exit per page access;
         // writes carry the first (up to 8) bytes, reads complete with what userspace leaves.
-        // A scalar load/store is one emulated operand of its own width.
+        // A scalar load/store is one emulated operand of its own width; a
+        // `read` touches each page with one load, the widest of 8/4/2/1
+        // bytes that fits (the guest agent's instruction).
         if (scalarWidth === undefined) this.memDone += len;
-        const n = Math.min(8, scalarWidth ?? len);
+        const n = scalarWidth ?? (write ? Math.min(8, len) : widestLoad(len));
         const e = this.finish({ reason: 'mmio', physAddr: gpa, len: n, isWrite: write, data: data?.subarray(0, n) });
         return { exit: e };
       }
@@ -698,6 +702,11 @@ export class Vcpu implements OpenFile {
     const raw = page.store.peek(page.index).slice(inPage, inPage + len);
     return { data: vm.pvm.decodeGuestRead ? vm.pvm.decodeGuestRead(a, backing, raw) : raw };
   }
+}
+
+/** The widest x86 load of 8, 4, 2 or 1 bytes that fits in `len`. */
+function widestLoad(len: number): number {
+  return len >= 8 ? 8 : len >= 4 ? 4 : len >= 2 ? 2 : 1;
 }
 
 const fills = new Map<number, Buffer>();

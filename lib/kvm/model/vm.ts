@@ -8,7 +8,8 @@ import type { IoctlArg, SysResult } from '../backend.js';
 import { EBADF, EEXIST, EFAULT, EINVAL, EIO, ENOTTY, EOPNOTSUPP } from '../errno.js';
 import {
   GUEST_MEMFD_FLAG_INIT_SHARED, KVM_CAP_EXIT_HYPERCALL, KVM_CAP_GUEST_MEMFD, KVM_CAP_GUEST_MEMFD_FLAGS,
-  KVM_CAP_DISABLE_QUIRKS, KVM_CAP_DISABLE_QUIRKS2, KVM_SET_NR_MMU_PAGES, KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_MEMORY_ATTRIBUTES, KVM_CAP_MEMORY_FAULT_INFO, KVM_CAP_MULTI_ADDRESS_SPACE, KVM_CAP_NR_MEMSLOTS,
+  KVM_CAP_DISABLE_QUIRKS, KVM_CAP_DISABLE_QUIRKS2, KVM_SET_NR_MMU_PAGES, KVM_CREATE_IRQCHIP, KVM_GET_TSC_KHZ, KVM_CAP_IRQCHIP,
+  KVM_CAP_GET_TSC_KHZ, KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_MEMORY_ATTRIBUTES, KVM_CAP_MEMORY_FAULT_INFO, KVM_CAP_MULTI_ADDRESS_SPACE, KVM_CAP_NR_MEMSLOTS,
   KVM_CAP_PRE_FAULT_MEMORY, KVM_CAP_USER_MEMORY2, KVM_CAP_VM_TYPES, KVM_CHECK_EXTENSION, KVM_CREATE_GUEST_MEMFD,
   KVM_CREATE_VCPU, KVM_ENABLE_CAP, KVM_HC_MAP_GPA_RANGE, KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_MEM_GUEST_MEMFD,
   KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, KVM_SET_MEMORY_ATTRIBUTES, KVM_SET_USER_MEMORY_REGION,
@@ -31,6 +32,8 @@ import { RangeMap } from './range_map.js';
 import type { SparsePages } from './sparse_pages.js';
 
 const PAGE = BigInt(PAGE_SIZE);
+/** The model host's TSC rate (kHz), as KVM_GET_TSC_KHZ reports it; a 2.3 GHz part like the measured hosts. */
+export const MODEL_TSC_KHZ = 2_300_000;
 const U64 = (1n << 64n) - 1n;
 /** KVM_HC_MAP_GPA_RANGE is the only hypercall that can exit (KVM_EXIT_HYPERCALL_VALID_MASK). */
 export const KVM_EXIT_HYPERCALL_VALID_MASK = 1n << BigInt(KVM_HC_MAP_GPA_RANGE);
@@ -96,6 +99,8 @@ export class Vm implements OpenFile, GmemVmRef {
   exitHypercallMask = 0n;
   /** kvm->arch.disabled_quirks. */
   disabledQuirks = 0n;
+  /** An in-kernel irqchip (KVM_CREATE_IRQCHIP). */
+  irqchip = false;
   private refs = 0;
   destroyed = false;
   readonly vcpuIds = new Set<number>();
@@ -277,6 +282,14 @@ export class Vm implements OpenFile, GmemVmRef {
       case KVM_SET_MEMORY_ATTRIBUTES: return this.setMemoryAttributes(arg);
       // kvm_vm_ioctl_set_nr_mmu_pages(): below KVM_MIN_ALLOC_MMU_PAGES (64) is EINVAL.
       case KVM_SET_NR_MMU_PAGES: return intArg(arg) < 64n ? err(EINVAL) : ok();
+      // kvm_arch_vm_ioctl(): one irqchip per VM (EEXIST), and only before any vCPU (EINVAL).
+      case KVM_CREATE_IRQCHIP:
+        if (this.irqchip) return err(EEXIST);
+        if (this.vcpus.length > 0) return err(EINVAL);
+        this.irqchip = true;
+        return ok();
+      // kvm->arch.default_tsc_khz: the host's TSC rate unless KVM_SET_TSC_KHZ changed it.
+      case KVM_GET_TSC_KHZ: return ok(MODEL_TSC_KHZ);
       default: {
         const own = this.pvm.vmIoctl?.(request, arg);
         if (own) return own;
@@ -504,6 +517,8 @@ export function capValue(cap: number, sys: Pick<VmHost, 'profile' | 'platforms'>
     case KVM_CAP_EXIT_HYPERCALL:
       return Number(KVM_EXIT_HYPERCALL_VALID_MASK);
     case KVM_CAP_DISABLE_QUIRKS:
+    case KVM_CAP_IRQCHIP:
+    case KVM_CAP_GET_TSC_KHZ:
       return 1;
     case KVM_CAP_DISABLE_QUIRKS2:
       return p.supportedQuirks;
