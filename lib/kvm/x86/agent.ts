@@ -3,7 +3,9 @@
  * x86-64 machine code that runs in 64-bit long mode on a real vCPU, with
  * the semantics of the model's interpreter (lib/kvm/model/vcpu.ts).
  *
- * Image layout, inside the program's area (identity-mapped, VA == GPA):
+ * Image layout, inside the program's area (identity-mapped, VA == GPA;
+ * memory the program names at or above 2^47 is reached through alias
+ * windows, paging.ts):
  *
  *   area.gpa   page tables (PML4, PDPTs, PDs)      CR3 = area.gpa
  *              GDT + TSS (one page)
@@ -12,7 +14,8 @@
  *              data: ucall descriptors (format.ts)
  *
  * Registers: the program's r0..r7 live in r8..r15 (zero at entry); rax,
- * rbx, rcx, rdx, rsi, rdi are scratch; rbp is only used inside ucall_send;
+ * rbx, rcx, rdx, rsi, rdi are scratch; rbp holds a check's GPA (its
+ * address may be an alias) and is otherwise only used inside ucall_send;
  * loop counters sit on the stack. Program order is code order, so an
  * exit's RIP always names the op that made it.
  *
@@ -40,7 +43,9 @@ import {
 import { SIZEOF_UCALL, UCALL_ABORT } from '../uapi.js';
 import { Asm, R, type Cond, type Gpr, type Label } from './asm.js';
 import { emitUcallSend, encodeUcallDescriptor, messageParts, type TextPart, type ValueRef } from './format.js';
-import { MAX_IDENTITY_GPA, PAGE_4K, buildIdentityMap, planIdentityMap, type GpaRange } from './paging.js';
+import {
+  MAX_IDENTITY_GPA, PAGE_4K, buildIdentityMap, planIdentityMap, type GpaRange, type IdentityMapPlan, type Mapping,
+} from './paging.js';
 import { GDT_SIZE, GDT_TSS, TSS_SIZE, buildGdt, buildTss, encodeEntryRegs, encodeLongModeSregs } from './segments.js';
 
 export interface AgentEnv {
@@ -67,6 +72,8 @@ export interface AgentLayout {
   /** The identity map: page size and the (merged) ranges it maps. */
   readonly pageSize: bigint;
   readonly mapped: readonly GpaRange[];
+  /** Every linear window, identity and alias (memory at or above 2^47), by VA. */
+  readonly mappings: readonly Mapping[];
 }
 
 export interface AgentImage {
@@ -174,7 +181,7 @@ class Compiler {
   readonly codeEnd: Label;
   readonly dataStart: Label;
 
-  constructor(private readonly env: AgentEnv) {
+  constructor(private readonly env: AgentEnv, private readonly plan: IdentityMapPlan) {
     this.abort = this.a.label('abort');
     this.checkFail = this.a.label('check_fail');
     this.send = this.a.label('ucall_send');
@@ -189,13 +196,16 @@ class Compiler {
     // Falling off the end of guest_code: the model's SHUTDOWN.
     a.ud2();
 
-    // check_fail: RBX = the range's GPA, RDI one past the byte that differs,
-    // RSI = the descriptor; detail values: offset in RDX, GPA in RDI, byte in RCX.
+    // check_fail: RBX = the range's linear address, RBP its GPA, RDI one past
+    // the byte that differs, RSI = the descriptor; detail values: offset in
+    // RDX, GPA in RDI, byte in RCX.
     a.bind(this.checkFail);
     a.dec(R.rdi);
     a.load(1, R.rcx, { base: R.rdi });
     a.mov(R.rdx, R.rdi);
     a.alu('sub', R.rdx, R.rbx);
+    a.mov(R.rdi, R.rbp);
+    a.alu('add', R.rdi, R.rdx);
     // abort: the UCALL_ABORT, then no way on.
     a.bind(this.abort);
     a.call(this.send);
@@ -263,6 +273,16 @@ class Compiler {
     return parts.length ? messageParts(op.message, op.args.map((v) => this.ref(op, v))) : [];
   }
 
+  /**
+   * The linear address of an op's [gpa, gpa + size): the identity below
+   * 2^47, else the alias window that holds the whole range.
+   */
+  private va(op: GuestOp, gpa: bigint, size = 1n): bigint {
+    const m = this.plan.mappings.find((x) => gpa >= x.gpa && gpa + size <= x.gpa + x.size);
+    if (!m) throw opError(op, `[${hex(gpa)}, +${hex(size)}) is not mapped (the page-table plan missed it)`);
+    return m.va + (gpa - m.gpa);
+  }
+
   private ops(ops: readonly GuestOp[]): void {
     for (const op of ops) this.op(op);
   }
@@ -272,7 +292,7 @@ class Compiler {
     switch (op.op) {
       case 'write': {
         if (op.size <= 0) return;
-        a.movImm(R.rdi, op.gpa);
+        a.movImm(R.rdi, this.va(op, op.gpa, BigInt(op.size)));
         a.movImm(R.rcx, BigInt(op.size));
         a.mov8Imm(R.rax, op.pattern);
         a.repStosb();
@@ -282,8 +302,9 @@ class Compiler {
         if (op.size <= 0) return;
         const want = op.pattern & 0xff;
         const d = this.abortDesc(op.loc, op.expr, messageParts(GUEST_CHECK_FORMAT, [{ imm: BigInt(want) }, { reg: R.rdx }, { reg: R.rdi }, { reg: R.rcx }]));
-        a.movImm(R.rdi, op.gpa);
+        a.movImm(R.rdi, this.va(op, op.gpa, BigInt(op.size)));
         a.mov(R.rbx, R.rdi);
+        a.movImm(R.rbp, op.gpa);
         a.movImm(R.rcx, BigInt(op.size));
         a.mov8Imm(R.rax, want);
         a.lea(R.rsi, { rip: d });
@@ -292,13 +313,14 @@ class Compiler {
         return;
       }
       case 'read':
-        return this.read(op.gpa, op.size);
+        if (op.size <= 0) return;
+        return this.read(this.va(op, op.gpa, BigInt(op.size)), op.size);
       case 'load':
-        a.movImm(R.rdi, op.gpa);
+        a.movImm(R.rdi, this.va(op, op.gpa, BigInt(op.width)));
         a.load(op.width, this.reg(op, op.dst), { base: R.rdi });
         return;
       case 'store': {
-        a.movImm(R.rdi, op.gpa);
+        a.movImm(R.rdi, this.va(op, op.gpa, BigInt(op.width)));
         if (isGuestReg(op.value)) {
           a.store(op.width, { base: R.rdi }, this.reg(op, op.value));
         } else {
@@ -381,14 +403,15 @@ class Compiler {
 
   /**
    * `read`: one load per page, the widest of 8/4/2/1 bytes that fits the
-   * bytes of the range in that page (first page from gpa, then whole
-   * pages, then the tail), so each page is touched exactly once.
+   * bytes of the range in that page (first page from its start, then whole
+   * pages, then the tail), so each page is touched exactly once. Pages of
+   * an alias window are congruent with their GPAs, so `va` splits the same.
    */
-  private read(gpa: bigint, size: number): void {
+  private read(va: bigint, size: number): void {
     if (size <= 0) return;
     const a = this.a;
     const width = (n: bigint): 1 | 2 | 4 | 8 => (n >= 8n ? 8 : n >= 4n ? 4 : n >= 2n ? 2 : 1);
-    let at = gpa;
+    let at = va;
     let left = BigInt(size);
     const first = left < PAGE_4K - (at % PAGE_4K) ? left : PAGE_4K - (at % PAGE_4K);
     a.movImm(R.rdi, at);
@@ -561,6 +584,9 @@ export function compileGuestProgram(program: GuestProgram, env: AgentEnv, opts: 
   return r;
 }
 
+/** Bits 51:12 of a paging entry hold the frame: no x86 GPA reaches 2^52. */
+const MAX_GPA = 1n << 52n;
+
 function compile(program: GuestProgram, env: AgentEnv, opts: CompileOptions): AgentImage {
   const { area } = env;
   if (area.gpa % PAGE_4K !== 0n || area.size % PAGE_4K !== 0n || area.size <= 0n) {
@@ -575,20 +601,28 @@ function compile(program: GuestProgram, env: AgentEnv, opts: CompileOptions): Ag
       throw new AgentError(`guest agent: ${r === ranges[0] ? 'the area' : 'the ucall struct'} [${hex(r.gpa)}, +${hex(r.size)}) is not below 2^47 (4-level identity paging)`);
     }
   }
+  const high: GpaRange[] = [];
   for (const op of allOps(program.ops)) {
     if (op.op === 'platform') throw opError(op, 'the guest agent serves the default and SW_PROTECTED VM types only (no platform guest operations)');
     if ((op.op === 'write' || op.op === 'check' || op.op === 'read') && !Number.isSafeInteger(op.size)) throw opError(op, `size ${op.size} is not an integer`);
     if (op.op === 'loop' && op.count !== 'forever' && !Number.isSafeInteger(op.count)) throw opError(op, `count ${op.count} is not an integer`);
     const r = opRange(op);
     if (!r) continue;
-    if (r.gpa < 0n || r.gpa + r.size > MAX_IDENTITY_GPA) {
-      throw opError(op, `[${hex(r.gpa)}, +${hex(r.size)}) is not below 2^47 (4-level identity paging maps the lower canonical half only)`);
+    if (r.gpa < 0n || r.gpa + r.size > MAX_GPA) {
+      throw opError(op, `[${hex(r.gpa)}, +${hex(r.size)}) is not below 2^52 (the widest guest physical address x86 has)`);
     }
-    ranges.push(r);
+    // A range that reaches 2^47 has no canonical identity address: all of it goes through an alias window.
+    if (r.gpa + r.size > MAX_IDENTITY_GPA) high.push(r);
+    else ranges.push(r);
   }
-  const plan = planIdentityMap(ranges, env.gbPages);
+  let plan: IdentityMapPlan;
+  try {
+    plan = planIdentityMap(ranges, env.gbPages, high);
+  } catch (e) {
+    throw new AgentError(`guest agent: ${(e as Error).message}`);
+  }
 
-  const c = new Compiler(env);
+  const c = new Compiler(env, plan);
   c.compile(program.ops);
   const asm = c.a.assemble({ listing: opts.listing === true });
 
@@ -631,6 +665,7 @@ function compile(program: GuestProgram, env: AgentEnv, opts: CompileOptions): Ag
       data: { gpa: codeBase + dataStart, size: dataSize },
       pageSize: plan.pageSize,
       mapped: plan.ranges,
+      mappings: plan.mappings,
     },
     ...(asm.listing !== undefined ? { listing: asm.listing } : {}),
   };

@@ -1,10 +1,13 @@
 /**
- * Identity page tables for the guest agent: 4-level paging (Intel SDM Vol.
- * 3A §4.5, AMD APM Vol. 2 §5.3), VA == GPA, with large leaves only: 1 GiB
- * pages in the PDPT when the vCPU has them (CPUID 0x80000001 EDX[26],
- * "Page1GB"), else 2 MiB pages in page directories. Only what the program
- * can touch is mapped; any other address faults, and without an IDT a
- * fault is a triple fault (KVM_EXIT_SHUTDOWN).
+ * Page tables for the guest agent: 4-level paging (Intel SDM Vol. 3A §4.5,
+ * AMD APM Vol. 2 §5.3) with large leaves only: 1 GiB pages in the PDPT when
+ * the vCPU has them (CPUID 0x80000001 EDX[26], "Page1GB"), else 2 MiB pages
+ * in page directories. Below 2^47 the map is the identity (VA == GPA);
+ * guest-physical memory at or above 2^47 (a 48- to 52-bit MAXPHYADDR) has
+ * no canonical identity address, so it is mapped through an alias window in
+ * the lower half, as the C selftests reach high GPAs through virt_map().
+ * Only what the program can touch is mapped; any other address faults, and
+ * without an IDT a fault is a triple fault (KVM_EXIT_SHUTDOWN).
  */
 
 export const PAGE_4K = 0x1000n;
@@ -32,11 +35,20 @@ export interface GpaRange {
   readonly size: bigint;
 }
 
+/** [va, va + size) maps [gpa, gpa + size). */
+export interface Mapping {
+  readonly va: bigint;
+  readonly gpa: bigint;
+  readonly size: bigint;
+}
+
 export interface IdentityMapPlan {
   /** 1 GiB or 2 MiB. */
   readonly pageSize: bigint;
-  /** Disjoint, sorted, page-aligned ranges to map. */
+  /** Disjoint, sorted, page-aligned identity ranges to map. */
   readonly ranges: readonly GpaRange[];
+  /** Every mapping, identity ranges and alias windows, sorted by VA. */
+  readonly mappings: readonly Mapping[];
   /** 4 KiB tables needed: the PML4, the PDPTs and (2 MiB pages) the PDs. */
   readonly tables: number;
   /** How many leaf entries map them. */
@@ -69,7 +81,7 @@ const units = (ranges: readonly GpaRange[], unit: bigint): bigint =>
  * from the merged ranges alone (a huge range costs no work before the
  * caller decides it does not fit).
  */
-export function planIdentityMap(ranges: readonly GpaRange[], gbPages: boolean): IdentityMapPlan {
+export function planIdentityMap(ranges: readonly GpaRange[], gbPages: boolean, aliased: readonly GpaRange[] = []): IdentityMapPlan {
   for (const r of ranges) {
     if (r.gpa < 0n || r.size < 0n || r.gpa + r.size > MAX_IDENTITY_GPA) {
       throw new RangeError(`[0x${r.gpa.toString(16)}, +0x${r.size.toString(16)}) is not below 2^47`);
@@ -77,9 +89,47 @@ export function planIdentityMap(ranges: readonly GpaRange[], gbPages: boolean): 
   }
   const pageSize = gbPages ? PAGE_1G : PAGE_2M;
   const merged = mergeAligned(ranges, pageSize);
-  const pdpts = units(merged, PAGE_512G);
-  const pds = gbPages ? 0n : units(merged, PAGE_1G);
-  return { pageSize, ranges: merged, tables: Number(1n + pdpts + pds), leaves: units(merged, pageSize) };
+  const mappings: Mapping[] = merged.map((r) => ({ va: r.gpa, gpa: r.gpa, size: r.size }));
+  mappings.push(...aliasWindows(mergeAligned(aliased, pageSize), merged));
+  mappings.sort((a, b) => (a.va < b.va ? -1 : 1));
+  const vas = mappings.map((m) => ({ gpa: m.va, size: m.size }));
+  const pdpts = units(vas, PAGE_512G);
+  const pds = gbPages ? 0n : units(vas, PAGE_1G);
+  return { pageSize, ranges: merged, mappings, tables: Number(1n + pdpts + pds), leaves: units(vas, pageSize) };
+}
+
+/** Where alias windows start: 64 TiB, half-way up the lower canonical half. */
+export const ALIAS_BASE = 1n << 46n;
+
+/**
+ * Linear windows for guest-physical ranges the identity map cannot reach,
+ * placed from ALIAS_BASE upwards around the identity ranges, with one
+ * unmapped page between windows so a run-away access faults.
+ */
+function aliasWindows(high: readonly GpaRange[], identity: readonly GpaRange[]): Mapping[] {
+  const out: Mapping[] = [];
+  let cursor = ALIAS_BASE;
+  for (const r of high) {
+    const unit = r.size >= PAGE_1G && r.gpa % PAGE_1G === 0n ? PAGE_1G : PAGE_2M;
+    cursor = ((cursor + unit - 1n) / unit) * unit;
+    for (;;) {
+      const clash = identity.find((i) => cursor < i.gpa + i.size && i.gpa < cursor + r.size);
+      if (!clash) break;
+      cursor = ((clash.gpa + clash.size + unit - 1n) / unit) * unit;
+    }
+    if (cursor + r.size > MAX_IDENTITY_GPA) {
+      throw new RangeError(`no room below 2^47 for an alias of [0x${r.gpa.toString(16)}, +0x${r.size.toString(16)})`);
+    }
+    out.push({ va: cursor, gpa: r.gpa, size: r.size });
+    cursor += r.size + unit;
+  }
+  return out;
+}
+
+/** The linear address of `gpa` under `plan`, or undefined when nothing maps it. */
+export function linearAddress(plan: IdentityMapPlan, gpa: bigint): bigint | undefined {
+  const m = plan.mappings.find((x) => gpa >= x.gpa && gpa < x.gpa + x.size);
+  return m ? m.va + (gpa - m.gpa) : undefined;
 }
 
 /**
@@ -106,19 +156,21 @@ export function buildIdentityMap(base: bigint, plan: IdentityMapPlan): Uint8Arra
   const set = (tableIndex: number, entry: bigint, value: bigint): void =>
     dv.setBigUint64(tableIndex * 4096 + Number(entry) * 8, value, true);
   const at = (tableIndex: number): bigint => base + BigInt(tableIndex) * PAGE_4K;
-  for (const r of plan.ranges) {
-    for (let va = r.gpa; va < r.gpa + r.size; va += plan.pageSize) {
+  for (const m of plan.mappings) {
+    for (let off = 0n; off < m.size; off += plan.pageSize) {
+      const va = m.va + off;
+      const pa = m.gpa + off;
       const l4 = (va >> 39n) & 511n;
       const l3 = (va >> 30n) & 511n;
       const pdpt = table(pdptOf, va >> 39n);
       if (pdpt.fresh) set(0, l4, at(pdpt.index) | PTE_P | PTE_RW | PTE_A);
       if (plan.pageSize === PAGE_1G) {
-        set(pdpt.index, l3, va | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_PS);
+        set(pdpt.index, l3, pa | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_PS);
         continue;
       }
       const pd = table(pdOf, va >> 30n);
       if (pd.fresh) set(pdpt.index, l3, at(pd.index) | PTE_P | PTE_RW | PTE_A);
-      set(pd.index, (va >> 21n) & 511n, va | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_PS);
+      set(pd.index, (va >> 21n) & 511n, pa | PTE_P | PTE_RW | PTE_A | PTE_D | PTE_PS);
     }
   }
   if (next !== plan.tables) throw new Error(`identity map: planned ${plan.tables} tables, built ${next}`);

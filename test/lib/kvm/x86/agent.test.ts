@@ -119,11 +119,11 @@ t.test('AgentError: one line naming the op, where it was recorded, and why', asy
   t.same((e1 as AgentError).loc, inner.loc);
   t.throws(() => compileGuestProgram(plat, env()), AgentError);
 
-  const high = code((g) => g.memset((1n << 47n) - 4096n, 8192, 1));
-  t.equal((__compileGuestProgram(high, env()) as AgentError).message,
-    `guest agent: 'write' op (${HERE}:${line(high)}) cannot be compiled: [0x7ffffffff000, +0x2000) is not below 2^47 (4-level identity paging maps the lower canonical half only)`);
+  const beyond = code((g) => g.memset((1n << 52n) - 4096n, 8192, 1));
+  t.equal((__compileGuestProgram(beyond, env()) as AgentError).message,
+    `guest agent: 'write' op (${HERE}:${line(beyond)}) cannot be compiled: [0xffffffffff000, +0x2000) is not below 2^52 (the widest guest physical address x86 has)`);
   const load = code((g) => { const r = g.reg(); g.load(r, 1n << 52n, 8); });
-  t.match((__compileGuestProgram(load, env()) as AgentError).message, /^guest agent: 'load' op \(.*agent\.test\.ts:\d+\) cannot be compiled: \[0x10000000000000, \+0x8\) is not below 2\^47/);
+  t.match((__compileGuestProgram(load, env()) as AgentError).message, /^guest agent: 'load' op \(.*agent\.test\.ts:\d+\) cannot be compiled: \[0x10000000000000, \+0x8\) is not below 2\^52/);
   t.doesNotThrow(() => compileGuestProgram(code((g) => g.read((1n << 47n) - 8n, 8)), env()), 'the last 8 bytes below 2^47 are fine');
 
   const e4 = __compileGuestProgram(kitchenSinkProgram(), env({ area: { gpa: AREA_GPA, size: 0x4000n } })) as AgentError;
@@ -195,5 +195,30 @@ t.test('code size per op (the shared routines are paid once)', async (t) => {
     const c = opCost(code);
     t.comment(`${name}: code ${c.code} B, data ${c.data} B`);
     t.ok(c.code <= max, `${name}: ${c.code} <= ${max} bytes of code`);
+  }
+});
+
+t.test('memory at or above 2^47 is reached through an alias window that walks to the right GPA', async (t) => {
+  const low = 0x100000000n;
+  const straddle = (1n << 47n) - 4096n;
+  const top = (1n << 48n) - 0x300000000n;
+  const p = recordGuestProgram((g) => {
+    g.read(low, 8);
+    g.memset(straddle, 8192, 1);
+    g.memcmp(top, 0x201000, 2);
+  });
+  for (const gbPages of [true, false]) {
+    const img = compileGuestProgram(p, env({ gbPages }));
+    const alias = img.layout.mappings.filter((m) => m.va !== m.gpa);
+    t.ok(alias.length >= 1, `${gbPages ? '1 GiB' : '2 MiB'} pages: alias windows ${alias.map((m) => `0x${m.va.toString(16)}->0x${m.gpa.toString(16)}`).join(' ')}`);
+    for (const m of alias) t.ok(m.va + m.size <= 1n << 47n, 'every window is canonical (below 2^47)');
+    for (const gpa of [straddle, straddle + 4096n, top, top + 0x200fffn]) {
+      const m = img.layout.mappings.find((x) => x.va !== x.gpa && gpa >= x.gpa && gpa < x.gpa + x.size)!;
+      t.ok(m, `0x${gpa.toString(16)} has a window`);
+      const w = pageWalk(img.bytes, AREA_GPA, img.cr3, m.va + (gpa - m.gpa));
+      t.same('pa' in w ? w.pa : w, gpa, `0x${gpa.toString(16)} walks to itself through its alias`);
+    }
+    const id = pageWalk(img.bytes, AREA_GPA, img.cr3, low);
+    t.same('pa' in id ? id.pa : id, low, 'low memory stays identity-mapped');
   }
 });

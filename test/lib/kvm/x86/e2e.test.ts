@@ -165,6 +165,19 @@ const cases: Case[] = [
     expect: (x, t) => t.same(x.map((e) => e.reason), ['io', 'kicked']),
   },
   { name: 'an empty program ends in SHUTDOWN', code: () => {} },
+  {
+    name: 'memory at or above 2^47 (an alias window): MMIO exits name the GPA',
+    code: (g) => {
+      const r = g.reg();
+      g.load(r, (1n << 47n) + 0x1000n, 8); g.syncN(r);
+      g.store((1n << 47n) - 4n, 0x11223344n, 4);
+      g.read((1n << 47n) + 0x40000000n - 4n, 8);
+      g.done();
+    },
+    setup: { mmio: (gpa) => gpa },
+    expect: (x, t) => t.same(x.filter((e) => e.reason === 'mmio').map((e) => (e as { gpa: bigint }).gpa),
+      [(1n << 47n) + 0x1000n, (1n << 47n) - 4n, (1n << 47n) + 0x40000000n - 4n, (1n << 47n) + 0x40000000n]),
+  },
 ];
 
 const model = createModelBackend({ kernel: '6.18' });
