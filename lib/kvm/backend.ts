@@ -16,6 +16,17 @@ export type { ModelControl } from './model/control.js';
 export interface SysResult {
   readonly ret: number;
   readonly errno: number;
+  /** The call's deadline passed and a signal ended it (ioctl's `timeoutMs`): the EINTR is the watchdog's. */
+  readonly timedOut?: boolean;
+}
+
+export interface IoctlOptions {
+  /**
+   * End the call with a signal if the kernel has not returned within this
+   * many milliseconds (KVM_PRE_FAULT_MEMORY can spin in the kernel). A
+   * backend whose calls cannot block ignores it.
+   */
+  readonly timeoutMs?: number;
 }
 
 /** mmap(2)'s result: `addr` is MAP_FAILED (2^64-1) on failure. */
@@ -96,7 +107,7 @@ export interface Backend {
   close(fd: number): SysResult;
   dup(fd: number): SysResult;
   /** Every ioctl but KVM_RUN. */
-  ioctl(fd: number, request: number, arg?: IoctlArg): SysResult;
+  ioctl(fd: number, request: number, arg?: IoctlArg, opts?: IoctlOptions): SysResult;
   /**
    * KVM_RUN on a vCPU fd. Asynchronous so that several vCPUs (and the test's
    * main flow) interleave while a guest runs, as vCPU threads do in C.

@@ -20,6 +20,15 @@ export const KVM_RUN = 0xae80;
 export const KVM_CREATE_IRQCHIP = 0xae60;
 /** _IO(KVMIO, 0xa3): the TSC frequency in kHz (VM scope since 6.4, and vCPU scope). */
 export const KVM_GET_TSC_KHZ = 0xaea3;
+/** _IOR/_IOW(KVMIO, 0x98/0x99, struct kvm_mp_state { __u32 mp_state; }). */
+export const KVM_GET_MP_STATE = 0x8004ae98;
+export const KVM_SET_MP_STATE = 0x4004ae99;
+export const KVM_MP_STATE_RUNNABLE = 0;
+export const KVM_MP_STATE_UNINITIALIZED = 1;
+export const KVM_MP_STATE_INIT_RECEIVED = 2;
+export const KVM_MP_STATE_HALTED = 3;
+export const KVM_MP_STATE_SIPI_RECEIVED = 4;
+export const KVM_MP_STATE_AP_RESET_HOLD = 9;
 /** _IO(KVMIO, 0x44): x86's shadow MMU page budget for the VM. */
 export const KVM_SET_NR_MMU_PAGES = 0xae44;
 export const KVM_ENABLE_CAP = 0x4068aea3;
@@ -51,6 +60,8 @@ export const IOCTL_NAMES: Readonly<Record<number, string>> = {
   [KVM_SET_NR_MMU_PAGES]: 'KVM_SET_NR_MMU_PAGES',
   [KVM_CREATE_IRQCHIP]: 'KVM_CREATE_IRQCHIP',
   [KVM_GET_TSC_KHZ]: 'KVM_GET_TSC_KHZ',
+  [KVM_GET_MP_STATE]: 'KVM_GET_MP_STATE',
+  [KVM_SET_MP_STATE]: 'KVM_SET_MP_STATE',
   [KVM_ENABLE_CAP]: 'KVM_ENABLE_CAP',
   [KVM_MEMORY_ENCRYPT_OP]: 'KVM_MEMORY_ENCRYPT_OP',
   [KVM_SET_MEMORY_ATTRIBUTES]: 'KVM_SET_MEMORY_ATTRIBUTES',

@@ -8,7 +8,8 @@
  */
 import type { IoctlArg, SysResult } from '../kvm/backend.js';
 import { EIO } from '../kvm/errno.js';
-import { IOCTL_NAMES, KVM_CAP_USER_MEMORY2, KVM_CHECK_EXTENSION } from '../kvm/uapi.js';
+import { IOCTL_NAMES, KVM_CAP_USER_MEMORY2, KVM_CHECK_EXTENSION, KVM_PRE_FAULT_MEMORY } from '../kvm/uapi.js';
+import { ksftEnv } from './options.js';
 import { KVM_IOCTL_ERROR, testAssertAt } from './assert.js';
 import { getErrno, noteResult, setErrno } from './errno_state.js';
 import type { KvmVcpu, KvmVm } from './vm.js';
@@ -25,8 +26,22 @@ export function __vmIoctl(vm: KvmVm, request: number, arg?: IoctlArg): SysResult
   return noteResult(vm.backend.ioctl(vm.fd, request, arg));
 }
 
+/**
+ * vCPU ioctls that can spin in the kernel: KVM_PRE_FAULT_MEMORY retries a
+ * fault until it resolves, interruptible only by a signal. They run under
+ * the KSFT_VCPU_TIMEOUT watchdog; a call it has to end fails the test, as a
+ * KVM_RUN that never returns does.
+ */
+const WATCHED = new Set([KVM_PRE_FAULT_MEMORY]);
+
 export function __vcpuIoctl(vcpu: KvmVcpu, request: number, arg?: IoctlArg): SysResult {
-  return noteResult(vcpu.vm.backend.ioctl(vcpu.fd, request, arg));
+  const secs = WATCHED.has(request >>> 0) ? Number(ksftEnv().KSFT_VCPU_TIMEOUT) : 0;
+  const r = noteResult(vcpu.vm.backend.ioctl(vcpu.fd, request, arg, secs ? { timeoutMs: secs * 1000 } : {}));
+  if (r.timedOut) {
+    testAssertAt(false, `${ioctlName(request)} returned`, `vCPU ${vcpu.id}: ${ioctlName(request)} did not return within ${secs} s ` +
+      '(KSFT_VCPU_TIMEOUT): the kernel kept retrying inside the ioctl; the watchdog ended it with a signal', SELF);
+  }
+  return r;
 }
 
 /** __TEST_ASSERT_VM_VCPU_IOCTL(cond, name, ret, vm). */

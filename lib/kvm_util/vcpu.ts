@@ -11,7 +11,8 @@ import type { SysResult } from '../kvm/backend.js';
 import { EINTR } from '../kvm/errno.js';
 import { KvmRun } from '../kvm/kvm_run.js';
 import {
-  EXIT_REASON_NAMES, KVM_CREATE_VCPU, KVM_EXIT_IO, KVM_GET_REGS, KVM_REGS_OFFSET, SIZEOF_KVM_REGS, UCALL_UNHANDLED,
+  EXIT_REASON_NAMES, KVM_CREATE_VCPU, KVM_EXIT_IO, KVM_GET_MP_STATE, KVM_GET_REGS, KVM_MP_STATE_RUNNABLE, KVM_REGS_OFFSET,
+  KVM_SET_MP_STATE, KVM_X86_TDX_VM, SIZEOF_KVM_REGS, UCALL_UNHANDLED,
 } from '../kvm/uapi.js';
 import type { GuestCode } from '../guest/builder.js';
 import { KVM_IOCTL_ERROR, TEST_ASSERT, TEST_FAIL, argText, failureSite, testAssertAt, testAssertFail } from './assert.js';
@@ -22,13 +23,34 @@ import { getUcall } from './ucall.js';
 import { ksftEnv } from './options.js';
 import { KvmVcpu, type KvmVm } from './vm.js';
 
-/** vm_vcpu_add(vm, id, guest_code): KVM_CREATE_VCPU and the kvm_run mapping. */
+/**
+ * vm_vcpu_add(vm, id, guest_code): KVM_CREATE_VCPU, the kvm_run mapping,
+ * and what x86's vm_arch_vcpu_add() sets up: the vCPU made RUNNABLE
+ * (KVM_SET_MP_STATE), since with the in-kernel irqchip every vCPU but the
+ * BSP would otherwise wait for an INIT/SIPI that never comes. (A TD's
+ * vCPUs take KVM_TDX_INIT_VCPU instead.)
+ */
 export function vmVcpuAdd(vm: KvmVm, id: number, guestCode?: GuestCode): KvmVcpu {
   const r = __vmIoctl(vm, KVM_CREATE_VCPU, id);
   assertVmVcpuIoctl(vm, r.ret >= 0, 'KVM_CREATE_VCPU', r.ret, 'vcpu->fd >= 0');
   const vcpu = new KvmVcpu(vm, id, r.ret, new KvmRun(vm.backend.kvmRunView(r.ret)), guestCode);
   vm.vcpus.push(vcpu);
+  if (vm.type >>> 0 < 32 && vm.type !== KVM_X86_TDX_VM) vcpuMpStateSet(vcpu, KVM_MP_STATE_RUNNABLE);
   return vcpu;
+}
+
+/** vcpu_mp_state_set(): KVM_SET_MP_STATE, asserted. */
+export function vcpuMpStateSet(vcpu: KvmVcpu, mpState: number): void {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, mpState, true);
+  vcpuIoctl(vcpu, KVM_SET_MP_STATE, b);
+}
+
+/** vcpu_mp_state_get(): KVM_GET_MP_STATE, asserted. */
+export function vcpuMpStateGet(vcpu: KvmVcpu): number {
+  const b = new Uint8Array(4);
+  vcpuIoctl(vcpu, KVM_GET_MP_STATE, b);
+  return new DataView(b.buffer).getUint32(0, true);
 }
 
 /**
@@ -72,13 +94,16 @@ export async function __vcpuRun(vcpu: KvmVcpu): Promise<SysResult> {
   } finally {
     clearTimeout(timer);
   }
-  noteResult(r);
   if (fired && r.ret === -1 && r.errno === EINTR) {
+    // Where the guest was: a real vCPU's RIP (in the guest agent's code), the model's is 0.
+    const rip = __vcpuRegsGet(vcpu)?.rip;
+    noteResult(r);
     testAssertAt(false, 'KVM_RUN returned', `vCPU ${vcpu.id}: KVM_RUN did not return within ${secs} s (KSFT_VCPU_TIMEOUT): ` +
-      'the guest neither exited nor was interrupted; the watchdog ended it with immediate_exit and a signal',
+      'the guest neither exited nor was interrupted; the watchdog ended it with immediate_exit and a signal' +
+      (rip ? ` (guest RIP 0x${rip.toString(16)})` : ''),
     ['lib/kvm_util/vcpu.ts']);
   }
-  return r;
+  return noteResult(r);
 }
 
 /**
@@ -118,14 +143,25 @@ export interface KvmRegs {
   readonly rip: bigint;
 }
 
-/** vcpu_regs_get(): KVM_GET_REGS, asserted. */
-export function vcpuRegsGet(vcpu: KvmVcpu): KvmRegs {
+/** KVM_GET_REGS, raw: the registers, or undefined when the ioctl fails. */
+export function __vcpuRegsGet(vcpu: KvmVcpu): KvmRegs | undefined {
   const buf = new Uint8Array(SIZEOF_KVM_REGS);
-  vcpuIoctl(vcpu, KVM_GET_REGS, buf);
+  if (vcpu.vm.backend.ioctl(vcpu.fd, KVM_GET_REGS, buf).ret !== 0) return undefined;
+  return decodeRegs(buf);
+}
+
+function decodeRegs(buf: Uint8Array): KvmRegs {
   const dv = new DataView(buf.buffer);
   const g = (off: number): bigint => dv.getBigUint64(off, true);
   const o = KVM_REGS_OFFSET;
   return { rax: g(o.rax), rbx: g(o.rbx), rcx: g(o.rcx), rdx: g(o.rdx), rsi: g(o.rsi), rdi: g(o.rdi), rip: g(o.rip) };
+}
+
+/** vcpu_regs_get(): KVM_GET_REGS, asserted. */
+export function vcpuRegsGet(vcpu: KvmVcpu): KvmRegs {
+  const buf = new Uint8Array(SIZEOF_KVM_REGS);
+  vcpuIoctl(vcpu, KVM_GET_REGS, buf);
+  return decodeRegs(buf);
 }
 
 /** exit_reason_str(). */

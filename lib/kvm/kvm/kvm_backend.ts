@@ -12,7 +12,7 @@
  */
 import { release } from 'node:os';
 import {
-  MAP_FAILED, type Backend, type CpuidRegs, type GuestProgramResult, type IoctlArg, type MmapResult, type StatResult, type SysResult,
+  MAP_FAILED, type Backend, type CpuidRegs, type GuestProgramResult, type IoctlArg, type IoctlOptions, type MmapResult, type StatResult, type SysResult,
 } from '../backend.js';
 import { EBADF, EINVAL } from '../errno.js';
 import type { GuestProgram } from '../guest_program.js';
@@ -22,6 +22,7 @@ import {
 import { cpuidLeaf } from './cpuid.js';
 import { loadGuestProgram, supportedCpuid } from './guest_setup.js';
 import { HostMemory } from './host_memory.js';
+import { IoctlWatchdog } from './ioctl_watchdog.js';
 import type { Libc } from './libc.js';
 import { VcpuThread } from './vcpu_thread.js';
 
@@ -83,6 +84,7 @@ export class KvmBackend implements Backend {
   private readonly memory: HostMemory;
   private sysFd = -1;
   private mmapSize = 0;
+  private watchdog: IoctlWatchdog | undefined;
 
   constructor(readonly libc: Libc) {
     this.memory = new HostMemory(libc);
@@ -140,11 +142,19 @@ export class KvmBackend implements Backend {
     return r;
   }
 
-  ioctl(fd: number, request: number, arg?: IoctlArg): SysResult {
+  ioctl(fd: number, request: number, arg?: IoctlArg, opts: IoctlOptions = {}): SysResult {
     const req = request >>> 0;
-    const r = this.res(arg instanceof Uint8Array
+    const call = (): SysResult => this.res(arg instanceof Uint8Array
       ? this.libc.ioctlPtr(fd, req, arg)
       : this.libc.ioctlInt(fd, req, BigInt(typeof arg === 'number' ? Math.trunc(arg) : arg ?? 0n)));
+    let r: SysResult;
+    if (opts.timeoutMs !== undefined) {
+      this.watchdog ??= new IoctlWatchdog(this.libc, this.libc.pthreadSelf());
+      const w = this.watchdog.run(opts.timeoutMs, call);
+      r = w.fired && w.value.ret < 0 ? { ...w.value, timedOut: true } : w.value;
+    } else {
+      r = call();
+    }
     if (r.ret >= 0) this.track(fd, req, arg, r.ret);
     return r;
   }

@@ -46,6 +46,7 @@ export interface Libc {
   processVmReadv(pid: number, liov: bigint, liovcnt: number, riov: bigint, riovcnt: number): number;
   processVmWritev(pid: number, liov: bigint, liovcnt: number, riov: bigint, riovcnt: number): number;
   getpid(): number;
+  pthreadSelf(): bigint;
   pthreadKill(thread: bigint, sig: number): number;
   /** The bytes at `addr`, live (no copy). Touching them after munmap kills the process. */
   view(addr: bigint, length: number): Uint8Array;
@@ -115,6 +116,7 @@ export function loadLibc(): Libc | string {
     processVmReadv: (p, l, lc, r, rc) => num(pvr(p, l, lc, r, rc, 0)),
     processVmWritev: (p, l, lc, r, rc) => num(pvw(p, l, lc, r, rc, 0)),
     getpid: f('getpid', 'int', []),
+    pthreadSelf: () => BigInt(f<() => number | bigint>('pthread_self', 'uint64_t', [])()),
     pthreadKill: f('pthread_kill', 'int', ['uint64_t', 'int']),
     view: (addr, length) => new Uint8Array(koffi.view(addr, length)),
   };

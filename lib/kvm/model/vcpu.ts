@@ -14,7 +14,9 @@ import {
 } from '../guest_program.js';
 import { KvmRun } from '../kvm_run.js';
 import {
-  KVM_EXIT_HYPERCALL_LONG_MODE, KVM_EXIT_IO_IN, KVM_EXIT_MMIO, KVM_GET_TSC_KHZ, KVM_EINVAL, KVM_ENOSYS, KVM_GET_REGS, KVM_HC_MAP_GPA_RANGE,
+  KVM_EXIT_HYPERCALL_LONG_MODE, KVM_EXIT_IO_IN, KVM_EXIT_MMIO, KVM_GET_TSC_KHZ, KVM_GET_MP_STATE, KVM_SET_MP_STATE,
+  KVM_MP_STATE_AP_RESET_HOLD, KVM_MP_STATE_HALTED, KVM_MP_STATE_INIT_RECEIVED, KVM_MP_STATE_RUNNABLE, KVM_MP_STATE_SIPI_RECEIVED,
+  KVM_MP_STATE_UNINITIALIZED, KVM_EINVAL, KVM_ENOSYS, KVM_GET_REGS, KVM_HC_MAP_GPA_RANGE,
   KVM_MEMORY_EXIT_FLAG_PRIVATE, KVM_PRE_FAULT_MEMORY, KVM_REGS_OFFSET, KVM_SET_REGS, KVM_VCPU_MMAP_SIZE,
   PAGE_SIZE, SIZEOF_KVM_REGS, SIZEOF_UCALL, UCALL_ABORT, UCALL_BUFFER_LEN, UCALL_MAX_ARGS, UCALL_PIO_PORT,
 } from '../uapi.js';
@@ -102,9 +104,15 @@ export class Vcpu implements OpenFile {
   private wakeHalt: (() => void) | undefined;
   private readonly ctx: PlatformVcpuContext;
   released = false;
+  /**
+   * vcpu->arch.mp_state. kvm_arch_vcpu_create(): with an in-kernel irqchip
+   * only the BSP (id 0) starts RUNNABLE; an AP waits for INIT/SIPI.
+   */
+  mpState: number;
 
   constructor(readonly vm: Vm, readonly id: number) {
     this.regs[REG_NAMES.indexOf('rflags')] = 2n;
+    this.mpState = vm.irqchip && id !== 0 ? KVM_MP_STATE_UNINITIALIZED : KVM_MP_STATE_RUNNABLE;
     const self = this;
     this.ctx = Object.create(vm.ctx, {
       vcpu: { value: id },
@@ -163,6 +171,13 @@ export class Vcpu implements OpenFile {
       case KVM_PRE_FAULT_MEMORY: return this.preFault(arg);
       // vcpu->arch.virtual_tsc_khz, the VM's default unless KVM_SET_TSC_KHZ changed it.
       case KVM_GET_TSC_KHZ: return ok(MODEL_TSC_KHZ);
+      case KVM_GET_MP_STATE: {
+        const b = structArg(arg, 4);
+        if (!b) return err(EFAULT);
+        new DataView(b.buffer, b.byteOffset, 4).setUint32(0, this.mpState, true);
+        return ok();
+      }
+      case KVM_SET_MP_STATE: return this.setMpState(arg);
       default: {
         try {
           const r = this.vm.pvm.vcpuIoctl?.(this.ctx, request, arg);
@@ -175,6 +190,32 @@ export class Vcpu implements OpenFile {
         return err(request === 0xae80 ? ENOTTY : EINVAL);
       }
     }
+  }
+
+  /**
+   * kvm_arch_vcpu_ioctl_set_mpstate() (arch/x86/kvm/x86.c): RUNNABLE always;
+   * the wait states only with the in-kernel local APIC; SIPI_RECEIVED is
+   * stored as INIT_RECEIVED with the SIPI pending (here: runnable at once).
+   */
+  private setMpState(arg: IoctlArg | undefined): SysResult {
+    const b = structArg(arg, 4);
+    if (!b) return err(EFAULT);
+    const s = new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
+    switch (s) {
+      case KVM_MP_STATE_RUNNABLE:
+        break;
+      case KVM_MP_STATE_UNINITIALIZED:
+      case KVM_MP_STATE_HALTED:
+      case KVM_MP_STATE_AP_RESET_HOLD:
+      case KVM_MP_STATE_INIT_RECEIVED:
+      case KVM_MP_STATE_SIPI_RECEIVED:
+        if (!this.vm.irqchip) return err(EINVAL);
+        break;
+      default:
+        return err(EINVAL);
+    }
+    this.mpState = s === KVM_MP_STATE_SIPI_RECEIVED ? KVM_MP_STATE_RUNNABLE : s;
+    return ok();
   }
 
   /**
@@ -228,9 +269,18 @@ export class Vcpu implements OpenFile {
     // re-entering the guest; then immediate_exit or a signal gives EINTR.
     const done = this.completePending();
     if (done) return done.exit;
-    if (this.run.immediateExit || this.kickRequested) return this.intr();
+    // !vcpu->wants_to_run (immediate_exit, which a kick sets) ends KVM_RUN
+    // before the guest runs: -EINTR, and kvm_run->exit_reason is left as it
+    // was (kvm_arch_vcpu_ioctl_run()); only a signal taken while the vCPU
+    // runs reports KVM_EXIT_INTR.
+    if (this.run.immediateExit || this.kickRequested) {
+      this.kickRequested = false;
+      return err(EINTR);
+    }
     if (!this.program) return this.finish({ reason: 'internal_error', suberror: KVM_INTERNAL_ERROR_EMULATION, data: [] });
     if (this.stopped) return writeExit(this.runBytes, this.stopped);
+    // A vCPU waiting for INIT/SIPI (an AP nobody woke) blocks in KVM_RUN as a halted one does.
+    if (this.mpState !== KVM_MP_STATE_RUNNABLE) return this.block();
     if (this.codeGone()) return this.stop({ reason: 'internal_error', suberror: KVM_INTERNAL_ERROR_EMULATION, data: [] })!.exit;
     try {
       const e = this.vm.pvm.beforeRun?.(this.id);
@@ -265,6 +315,13 @@ export class Vcpu implements OpenFile {
   private codeGone(): boolean {
     const area = this.program?.area;
     return area !== undefined && !this.vm.slots.find(0, Number(area.gpa / PAGE));
+  }
+
+  /** kvm_vcpu_block() with nothing to wake the vCPU: only a signal (a kick) ends KVM_RUN, with EINTR. */
+  private async block(): Promise<SysResult> {
+    await new Promise<void>((r) => { this.wakeHalt = r; if (this.kickRequested) r(); });
+    this.wakeHalt = undefined;
+    return this.intr();
   }
 
   private intr(): SysResult {
@@ -432,9 +489,7 @@ export class Vcpu implements OpenFile {
       case 'halt':
         // HLT with the in-kernel local APIC and no interrupt source: the vCPU
         // blocks in kvm_vcpu_block() until a signal ends KVM_RUN with EINTR.
-        await new Promise<void>((r) => { this.wakeHalt = r; if (this.kickRequested) r(); });
-        this.wakeHalt = undefined;
-        return { exit: this.intr() };
+        return { exit: await this.block() };
     }
   }
 

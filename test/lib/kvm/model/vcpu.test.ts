@@ -230,9 +230,12 @@ t.test('kick: a running KVM_RUN returns -1/EINTR (KVM_EXIT_INTR); a kick before 
   t.same(await p, { ret: -1, errno: EINTR });
   t.equal(v.run.exitReason, KVM_EXIT_INTR);
   v.kick();
+  v.run.exitReason = 0;
   t.same(await v.__run(), { ret: -1, errno: EINTR }, 'pending kick');
+  t.equal(v.run.exitReason, 0, 'a kick before KVM_RUN ends it before the guest runs: exit_reason left as it was');
   v.run.immediateExit = 1;
   t.same(await v.__run(), { ret: -1, errno: EINTR }, 'immediate_exit');
+  t.equal(v.run.exitReason, 0, 'immediate_exit: exit_reason left as it was');
   v.run.immediateExit = 0;
   const h = vcpu(e, [{ op: 'halt', loc: { file: 'h.ts', line: 1 } }], 1);
   const hp = h.__run();
