@@ -7,7 +7,7 @@
  * SEGV_MAPERR, as in a real process.
  */
 
-import { EINVAL, ENOMEM, EPERM } from '../errno.js';
+import { EINVAL, ENODEV, ENOMEM, EPERM } from '../errno.js';
 import { MAP_PRIVATE, MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../uapi.js';
 import type { HostFaultSpec } from './platform.js';
 import { SparsePages } from './sparse_pages.js';
@@ -32,6 +32,8 @@ export interface PageSource {
    * guest_memfd and the anon-inode vCPU file. path_noexec() refuses PROT_EXEC.
    */
   readonly noexec?: boolean;
+  /** The file has no mmap method (f_op->mmap is NULL): do_mmap() says ENODEV before the flag checks the method would see. */
+  readonly noMmap?: boolean;
 }
 
 interface Mapping {
@@ -97,6 +99,7 @@ export class HostAddressSpace {
       // do_mmap() on a file: a noexec mount refuses VM_EXEC (EPERM), a file
       // mapping cannot grow down (EINVAL), then f_op->mmap() has its say.
       if (source.noexec && (prot & PROT_EXEC)) return { errno: EPERM };
+      if (source.noMmap) return { errno: ENODEV };
       if (flags & MAP_GROWSDOWN) return { errno: EINVAL };
       const e = validateFile?.(type !== MAP_PRIVATE);
       if (e) return { errno: e };

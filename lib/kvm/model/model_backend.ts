@@ -414,7 +414,11 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
         if (f instanceof Gmem) {
           validate = (shared) => f.mmapCheck(shared);
           const inPlace = this.profile.inPlace;
-          source = { noThp: true, noexec: this.profile.pseudoFsNoexec, resolve: (pgoff) => { const r = f.userFault(pgoff, inPlace); return typeof r === 'number' ? { store: f.pages, index: r } : r; } };
+          // Before guest_memfd could be mapped (6.12) kvm_gmem_fops had no mmap method at all.
+          source = {
+            noThp: true, noexec: this.profile.pseudoFsNoexec, noMmap: !this.profile.hasGmemFlagsCap,
+            resolve: (pgoff) => { const r = f.userFault(pgoff, inPlace); return typeof r === 'number' ? { store: f.pages, index: r } : r; },
+          };
         } else if (f instanceof MemFile) {
           source = { resolve: (pgoff) => { const r = f.userFault(pgoff); return typeof r === 'number' ? { store: f.pages, index: r } : r; } };
         } else if (f instanceof Vcpu) {
@@ -422,8 +426,9 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
           const store = new RunPages(f.runBytes);
           source = { noexec: this.profile.pseudoFsNoexec, resolve: (pgoff) => (pgoff < KVM_VCPU_MMAP_SIZE / PAGE_SIZE ? { store, index: pgoff } : { signal: 'SIGBUS', code: 'BUS_ADRERR' }) };
         } else {
-          // /dev/kvm and VM files have no mmap method.
-          return fail(ENODEV);
+          // /dev/kvm (kvm_chardev_ops) and VM files (kvm_vm_fops) have no mmap
+          // method; a VM file is an anon inode, on a noexec filesystem since 6.14.
+          source = { noMmap: true, noexec: f instanceof Vm && this.profile.pseudoFsNoexec, resolve: () => ({ signal: 'SIGBUS', code: 'BUS_ADRERR' }) };
         }
       }
       const r = this.host.mmap(BigInt(addr), BigInt(length), prot, flags, source, BigInt(offset), validate);

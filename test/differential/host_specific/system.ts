@@ -1,6 +1,8 @@
 /**
- * Where this machine's /dev/kvm legitimately differs from the modelled 6.18
- * kernel in the system cases. The host is PVM (kvm_pvm: shadow paging, no
+ * Where a measured machine's /dev/kvm legitimately differs from the model
+ * (with the profile of its kernel) in the system cases.
+ *
+ * `pvm`: this project's machine kind, a 6.18 kernel. The host is PVM (kvm_pvm: shadow paging, no
  * SVM/VMX), offers only the default VM type, answers like a kernel without
  * CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES and without CONFIG_KVM_SMM; the model
  * describes a 6.18 x86 host with TDP, SMM and every VM type the project's
@@ -11,6 +13,13 @@
 import type { HostSpecific } from '../../../tools/kvm_probe/compare.js';
 
 const PVM = 'pvm';
+/**
+ * `amd`: Debian's 6.12 kernel under QEMU TCG (make vm_check, tools/vm), with
+ * kvm_amd on QEMU's emulated SVM and NPT but no SEV firmware (no PSP).
+ */
+const VM612 = 'amd';
+const NO_SEV_WHY = 'the SEV types need the PSP firmware (sev_hardware_setup(), arch/x86/kvm/svm/sev.c); QEMU\'s emulated SVM has none, so kvm_caps.supported_vm_types is DEFAULT and SW_PROTECTED only';
+const DEV_NODE_WHY = 'the /dev/kvm node\'s permissions come from the host\'s device setup (udev normally makes it 0666; a devtmpfs node without udev is 0600), not from KVM';
 
 /** The model offers DEFAULT, SW_PROTECTED, SEV, SEV-ES, SNP and TDX (bits 0..5). */
 const VM_TYPES_WHY = 'kvm_caps.supported_vm_types (arch/x86/kvm/x86.c): the PVM host offers only KVM_X86_DEFAULT_VM; SW_PROTECTED needs CONFIG_KVM_SW_PROTECTED_VM and the TDP MMU (PVM uses shadow paging), SEV/SNP/TDX need the hardware';
@@ -29,7 +38,14 @@ export const systemHostSpecific: HostSpecific[] = [
   { host: PVM, caseName: 'create-vm-types', call: /^create_vm kvm [1-5]$/, real: '-1 EINVAL', model: 'fd', why: VM_TYPES_WHY },
   {
     host: PVM, caseName: 'kvm-fd-file-calls', call: 'fstat kvm',
-    real: '0 size=0 blksize=4096 mode=020600 ino#0', model: '0 size=0 blksize=4096 mode=020666 ino#0',
-    why: 'the /dev/kvm node\'s permissions come from the host\'s device setup (udev normally makes it 0666; this microVM\'s devtmpfs node is 0600), not from KVM',
+    real: '0 size=0 blksize=4096 mode=020600 ino#0', model: '0 size=0 blksize=4096 mode=020666 ino#0', why: DEV_NODE_WHY,
+  },
+  // The 6.12 profile offers DEFAULT, SW_PROTECTED, SEV, SEV-ES and SNP (0x1f): TDX came in 6.16.
+  { host: VM612, caseName: 'caps-system', call: 'check_ext kvm 235', real: '3', model: '31', why: NO_SEV_WHY },
+  { host: VM612, caseName: 'caps-vm-default', call: 'check_ext vm 235', real: '3', model: '31', why: NO_SEV_WHY },
+  { host: VM612, caseName: 'create-vm-types', call: /^create_vm kvm [2-4]$/, real: '-1 EINVAL', model: 'fd', why: NO_SEV_WHY },
+  {
+    host: VM612, caseName: 'kvm-fd-file-calls', call: 'fstat kvm',
+    real: '0 size=0 blksize=4096 mode=020600 ino#0', model: '0 size=0 blksize=4096 mode=020666 ino#0', why: DEV_NODE_WHY,
   },
 ];

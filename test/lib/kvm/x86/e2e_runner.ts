@@ -98,7 +98,9 @@ export async function runProgram(b: Backend, program: GuestProgram, setup: RunSe
     const exits: Exit[] = [];
     let mmioReads = 0;
     for (let n = 0; n < (setup.maxExits ?? 64); n++) {
-      const r = await runWithKick(vcpu, setup.kickAfterMs ?? 500);
+      // A guest that never exits is ended by the kick; generous by default, as a
+      // guest under emulation (QEMU TCG in the VM) takes seconds to get going.
+      const r = await runWithKick(vcpu, setup.kickAfterMs ?? 20_000);
       const run = vcpu.run;
       const reason = run.exitReason;
       if (r.ret < 0 && r.errno === EINTR) {
