@@ -14,18 +14,14 @@ import type { GuestProgramResult } from '../backend.js';
 import { EFAULT, EINVAL, EOPNOTSUPP } from '../errno.js';
 import { someGuestOp, type GuestProgram } from '../guest_program.js';
 import {
-  KVM_CAP_DISABLE_QUIRKS2, KVM_CHECK_EXTENSION, KVM_ENABLE_CAP, KVM_X86_QUIRK_FIX_HYPERCALL_INSN, KVM_GET_REGS, KVM_SET_REGS, KVM_X86_DEFAULT_VM, KVM_X86_SW_PROTECTED_VM,
+  KVM_CAP_DISABLE_QUIRKS2, KVM_CHECK_EXTENSION, KVM_ENABLE_CAP, KVM_X86_QUIRK_FIX_HYPERCALL_INSN, KVM_X86_DEFAULT_VM, KVM_X86_SW_PROTECTED_VM,
 } from '../uapi.js';
 import { encodeEnableCap } from '../structs.js';
-import { AgentError, agentRegs, compileGuestProgram, longModeSregs } from '../x86/agent.js';
-import { KVM_SET_CPUID2, getSupportedCpuid, type SupportedCpuid } from './cpuid.js';
+import { AgentError, compileGuestProgram, type AgentImage } from '../x86/agent.js';
+import { enterImage } from './enter_image.js';
+import { getSupportedCpuid, type SupportedCpuid } from './cpuid.js';
 import { probeHypercalls } from './hypercall_probe.js';
 import type { KvmBackend, VcpuFile } from './kvm_backend.js';
-
-/** _IOR/_IOW(KVMIO, 0x83/0x84, struct kvm_sregs). */
-export const KVM_GET_SREGS = 0x8138ae83;
-export const KVM_SET_SREGS = 0x4138ae84;
-export const SIZEOF_KVM_SREGS = 312;
 
 let cpuid: SupportedCpuid | number | undefined;
 
@@ -75,7 +71,7 @@ export function loadGuestProgram(b: KvmBackend, v: VcpuFile, program: GuestProgr
     if (why) return unsupported(why);
     disableFixHypercallQuirk(b, v);
   }
-  let image;
+  let image: AgentImage;
   try {
     image = compileGuestProgram(program, {
       area, ucallGpa, ucallHva: ucallSlot.hva + (ucallGpa - ucallSlot.gpa), hypercall, gbPages: cpu.gbPages,
@@ -84,16 +80,9 @@ export function loadGuestProgram(b: KvmBackend, v: VcpuFile, program: GuestProgr
     if (e instanceof AgentError) return unsupported(`the kvm backend's guest agent cannot compile this program: ${e.message}`);
     throw e;
   }
-  if (!v.cpuidSet) {
-    if (b.libc.ioctlPtr(v.fd, KVM_SET_CPUID2, cpu.cpuid2) < 0) return failed(b.libc.errno());
-    v.cpuidSet = true;
-  }
   b.hostWrite(areaSlot.hva + (area.gpa - areaSlot.gpa), image.bytes);
-  const sregs = new Uint8Array(SIZEOF_KVM_SREGS);
-  if (b.libc.ioctlPtr(v.fd, KVM_GET_SREGS, sregs) < 0) return failed(b.libc.errno());
-  if (b.libc.ioctlPtr(v.fd, KVM_SET_SREGS, longModeSregs(sregs, image)) < 0) return failed(b.libc.errno());
-  const regs = agentRegs(image);
-  if (b.libc.ioctlPtr(v.fd, KVM_SET_REGS, regs) < 0) return failed(b.libc.errno());
-  void KVM_GET_REGS;
+  const e = enterImage(b.libc, v.fd, image, v.cpuidSet ? undefined : cpu.cpuid2);
+  if (e) return failed(e);
+  v.cpuidSet = true;
   return { ret: 0, errno: 0 };
 }

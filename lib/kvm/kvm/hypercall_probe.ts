@@ -20,11 +20,9 @@ import { encodeEnableCap, encodeUserspaceMemoryRegion } from '../structs.js';
 import { KvmRun } from '../kvm_run.js';
 import type { SupportedCpuid } from './cpuid.js';
 import type { KvmBackend } from './kvm_backend.js';
-import { SIZEOF_KVM_SREGS, KVM_GET_SREGS, KVM_SET_SREGS } from './guest_setup.js';
+import { enterImage } from './enter_image.js';
 import { KVM_CAP_DISABLE_QUIRKS2, KVM_X86_QUIRK_FIX_HYPERCALL_INSN } from '../uapi.js';
-import { KVM_SET_CPUID2 } from './cpuid.js';
-import { agentRegs, compileGuestProgram, longModeSregs } from '../x86/agent.js';
-import { KVM_SET_REGS } from '../uapi.js';
+import { compileGuestProgram } from '../x86/agent.js';
 import { VcpuThread } from './vcpu_thread.js';
 
 /** How long one hypercall may take before the probe calls it a livelock. */
@@ -74,11 +72,8 @@ function probe(b: KvmBackend, cpu: SupportedCpuid): string | null {
       { area: AREA, ucallGpa: UCALL_GPA, ucallHva: mem + UCALL_GPA, hypercall: insn, gbPages: cpu.gbPages },
     );
     libc.view(mem + AREA.gpa, image.bytes.length).set(image.bytes);
-    const sregs = new Uint8Array(SIZEOF_KVM_SREGS);
-    if (libc.ioctlPtr(vcpu, KVM_SET_CPUID2, cpu.cpuid2) < 0 || libc.ioctlPtr(vcpu, KVM_GET_SREGS, sregs) < 0 ||
-        libc.ioctlPtr(vcpu, KVM_SET_SREGS, longModeSregs(sregs, image)) < 0 || libc.ioctlPtr(vcpu, KVM_SET_REGS, agentRegs(image)) < 0) {
-      return `${need}: the probe vCPU could not be set up (errno ${libc.errno()})`;
-    }
+    const e = enterImage(libc, vcpu, image, cpu.cpuid2);
+    if (e) return `${need}: the probe vCPU could not be set up (errno ${e})`;
     const d = libc.dup(vcpu);
     thread = new VcpuThread(libc, d, (x) => { run.immediateExit = x; });
     const r = thread.runSync(HYPERCALL_PROBE_MS);
