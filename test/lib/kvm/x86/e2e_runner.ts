@@ -35,7 +35,7 @@ export interface RunSetup {
   readonly mmio?: (gpa: bigint, len: number, nth: number) => bigint;
   /** KVM_RUN calls before giving up. */
   readonly maxExits?: number;
-  /** How long one KVM_RUN may block before the vCPU is kicked (a halted guest). */
+  /** How long one KVM_RUN after the first may block before the vCPU is kicked (a halted guest). */
   readonly kickAfterMs?: number;
 }
 
@@ -98,9 +98,10 @@ export async function runProgram(b: Backend, program: GuestProgram, setup: RunSe
     const exits: Exit[] = [];
     let mmioReads = 0;
     for (let n = 0; n < (setup.maxExits ?? 64); n++) {
-      // A guest that never exits is ended by the kick; generous by default, as a
-      // guest under emulation (QEMU TCG in the VM) takes seconds to get going.
-      const r = await runWithKick(vcpu, setup.kickAfterMs ?? 20_000);
+      // A guest that never exits is ended by the kick; generous by default and
+      // always for the first run, as a guest under emulation (QEMU TCG in the
+      // VM) takes seconds to get going.
+      const r = await runWithKick(vcpu, n === 0 ? 20_000 : setup.kickAfterMs ?? 20_000);
       const run = vcpu.run;
       const reason = run.exitReason;
       if (r.ret < 0 && r.errno === EINTR) {
