@@ -31,14 +31,38 @@ mount -t sysfs sysfs /sys
 grep -q '^[^ ]* /dev devtmpfs ' /proc/mounts || mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm 2>/dev/null
 mount -t devpts devpts /dev/pts 2>/dev/null
-mount -t tmpfs -o mode=1777 tmpfs /dev/shm
-mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p "$scratch" "$results"
 if ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 ksftvm "$scratch"; then
 	say "cannot mount the scratch share (9p tag ksftvm); no job to run"
 	finish
 fi
+# A project directory under /tmp or /dev/shm (a CI checkout, say) would
+# vanish under the tmpfs mounts below: hold it on a bind mount first and put
+# it back at its own path afterwards.
+keep=/run/ksft-vm-keep
+n=0
+while IFS= read -r d; do
+	case "$d" in
+	/tmp/* | /dev/shm/*)
+		n=$((n + 1))
+		mkdir -p "$keep/$n"
+		mount --bind "$d" "$keep/$n" || say "cannot hold $d across the tmpfs mounts"
+		;;
+	esac
+done <"$scratch/overlay"
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+n=0
+while IFS= read -r d; do
+	case "$d" in
+	/tmp/* | /dev/shm/*)
+		n=$((n + 1))
+		mkdir -p "$d"
+		mount --bind "$keep/$n" "$d" || say "cannot put $d back after the tmpfs mounts"
+		;;
+	esac
+done <"$scratch/overlay"
 # The results share is there only when the runner was given --results.
 if cat /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag 2>/dev/null | tr '\0' '\n' | grep -qx ksftout; then
 	mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 ksftout "$results" ||
