@@ -106,6 +106,9 @@ export class VcpuThread {
   private readonly ready: Promise<void>;
   private running = false;
   private ended = false;
+  /** The worker keeps the process alive (a run is in flight, or was a moment ago). */
+  private referenced = false;
+  private unrefQueued = false;
   /** Why the thread died, if it did. */
   failure: string | undefined;
 
@@ -139,7 +142,10 @@ export class VcpuThread {
   /** KVM_RUN on the thread; resolves with its ret/errno. Runs of one vCPU are serialised by the caller. */
   async run(): Promise<SysResult> {
     // Keep the process alive while the thread starts and the guest runs: nothing else may be pending.
-    this.worker.ref();
+    if (!this.referenced) {
+      this.worker.ref();
+      this.referenced = true;
+    }
     try {
       await this.ready;
       if (this.ended) throw new Error(`the vCPU thread ended${this.failure ? `: ${this.failure}` : ''}`);
@@ -154,7 +160,7 @@ export class VcpuThread {
       if (Atomics.load(this.ctl, SEQ) === seq) await this.waitFor(SEQ, seq);
     } finally {
       this.running = false;
-      this.worker.unref();
+      this.releaseLater();
     }
     if (this.failure) throw new Error(`the vCPU thread failed: ${this.failure}`);
     const ret = Atomics.load(this.ctl, RET);
@@ -184,6 +190,22 @@ export class VcpuThread {
     this.running = false;
     const ret = Atomics.load(this.ctl, RET);
     return { ret, errno: ret < 0 ? Atomics.load(this.ctl, ERRNO) : 0, timedOut };
+  }
+
+  /**
+   * Let the process end without this thread again, once the event loop
+   * turns with no run in flight: a host loop that runs the vCPU again at
+   * once keeps the reference instead of dropping and taking it per exit.
+   */
+  private releaseLater(): void {
+    if (this.unrefQueued) return;
+    this.unrefQueued = true;
+    setImmediate(() => {
+      this.unrefQueued = false;
+      if (this.running || !this.referenced) return;
+      this.worker.unref();
+      this.referenced = false;
+    }).unref();
   }
 
   /** Signal the thread if it is in (or about to enter) KVM_RUN. immediate_exit is the caller's. */
