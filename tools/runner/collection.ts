@@ -2,6 +2,7 @@
 // collection is its own TAP stream (`TAP version 13`, `1..N`), numbering
 // restarts at 1; child output is `# `-prefixed, not indented.
 import { join } from 'node:path';
+import { strerror } from '../../lib/libc/errno.js';
 import { runOne, type Outcome } from './run_one.js';
 import { FileSink, type Sink } from './sink.js';
 
@@ -19,6 +20,8 @@ export interface CollectionRun {
   /** -p: each test's body goes to /tmp/<test>, truncated first. */
   perTestLogDir: string | undefined;
   signal: AbortSignal;
+  /** One line on the runner's stderr. */
+  warn: (line: string) => void;
   /**
    * The later runner's shape: no per-collection header or plan, and numbers
    * continue from `firstNum` across collections.
@@ -47,7 +50,23 @@ export async function runCollection(c: CollectionRun): Promise<Tally> {
       break;
     }
     const name = c.tests[i]!;
-    const testLog = c.perTestLogDir !== undefined ? new FileSink(join(c.perTestLogDir, name), 'truncate') : undefined;
+    let testLog: FileSink | undefined;
+    if (c.perTestLogDir !== undefined) {
+      const path = join(c.perTestLogDir, name);
+      try {
+        testLog = new FileSink(path, 'truncate');
+      } catch (e) {
+        // runner.sh: the shell cannot create the log, says so on stderr, and
+        // the `4>>"$logfile"` redirection fails, so the test does not run
+        // and its status is the shell's 2. The run goes on.
+        const err = e as NodeJS.ErrnoException;
+        c.warn(`cannot create ${path}: ${typeof err.errno === 'number' ? strerror(-err.errno) : err.message}`);
+        await c.out.write(`# selftests: ${c.collection}: ${name}\n`);
+        await c.out.write(`not ok ${c.firstNum + i} selftests: ${c.collection}: ${name} # exit=2\n`);
+        tally.fail++;
+        continue;
+      }
+    }
     let outcome: Outcome;
     try {
       outcome = await runOne({

@@ -2,10 +2,11 @@
 // are all checked before the first TAP line; then run_all.ts runs the plan.
 // Bundled as kselftest/runner.cjs behind the run_kselftest.sh launcher, so CI
 // scripts that call the kernel's runner by name work unchanged.
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { groupByCollection, ListError, NoSuchError, parseList, selectEntries, type ListEntry } from './list.js';
 import { OptionValueError, parseOptions, UsageError, type RunnerOptions } from './options.js';
+import { FileTooLargeError, readBounded } from './read_bounded.js';
 import { effectiveTimeout, loadSettings, SettingsError } from './settings.js';
 import { runAll, type Plan } from './run_all.js';
 import { ArgsError, testArgs } from './test_args.js';
@@ -24,11 +25,15 @@ export interface MainIo {
 
 class Fatal extends Error {}
 
+/** A list of thousands of tests is a few hundred kB. */
+const LIST_MAX_BYTES = 16 * 1024 * 1024;
+
 function readEntries(listFile: string): { entries: ListEntry[]; text: string } {
   let text: string;
   try {
-    text = readFileSync(listFile, 'utf8');
-  } catch {
+    text = readBounded(listFile, LIST_MAX_BYTES);
+  } catch (e) {
+    if (e instanceof FileTooLargeError) throw new Fatal(e.message);
     throw new Fatal(`Could not find list of tests to run (${listFile})`);
   }
   return { entries: parseList(text, listFile), text };
@@ -97,5 +102,5 @@ export async function main(io: MainIo): Promise<number> {
     return 0;
   }
 
-  return runAll({ opts, baseDir, plans, prog, stdout: io.stdout });
+  return runAll({ opts, baseDir, plans, prog, stdout: io.stdout, stderr: io.stderr });
 }

@@ -1,6 +1,9 @@
 // The run: every planned collection in turn, the exit status, and what
-// SIGINT/SIGTERM do (kill the running test's group, end the stream with a
-// bail-out line, exit 128+signal).
+// SIGINT/SIGTERM/SIGHUP do (kill the running test and everything it started,
+// end the stream with a bail-out line, exit 128+signal). SIGHUP is what a
+// CI job or an ssh session that goes away sends; left to its default
+// action it would end the runner on the spot, with tests left running and
+// the stream cut mid-line.
 import { join } from 'node:path';
 import { constants } from 'node:os';
 import { runCollection } from './collection.js';
@@ -21,12 +24,15 @@ export interface RunAll {
   plans: readonly Plan[];
   prog: string;
   stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
 }
 
-/** After SIGINT/SIGTERM, the longest the runner waits for its output to drain. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** After a stop signal, the longest the runner waits for its output to drain. */
 const ABORT_EXIT_MS = 5000;
 
-export async function runAll({ opts, baseDir, plans, prog, stdout }: RunAll): Promise<number> {
+export async function runAll({ opts, baseDir, plans, prog, stdout, stderr }: RunAll): Promise<number> {
   const out = new StreamSink(stdout);
   const log: Sink = opts.summary ? new FileSink(join(baseDir, 'output.log'), 'truncate') : out;
   const ac = new AbortController();
@@ -37,8 +43,7 @@ export async function runAll({ opts, baseDir, plans, prog, stdout }: RunAll): Pr
     // reader that stopped reading), do not outlive the signal for long.
     setTimeout(() => process.exit(128 + constants.signals[sig]), ABORT_EXIT_MS).unref();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
   const totals = { pass: 0, fail: 0, xfail: 0, skip: 0 };
   let num = 1;
   try {
@@ -62,6 +67,7 @@ export async function runAll({ opts, baseDir, plans, prog, stdout }: RunAll): Pr
         log,
         perTestLogDir: opts.perTestLog ? '/tmp' : undefined,
         signal: ac.signal,
+        warn: (line) => { stderr.write(`${prog}: ${line}\n`); },
         ktap: opts.ktap,
         firstNum: opts.ktap ? num : 1,
       });

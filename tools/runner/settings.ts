@@ -3,9 +3,12 @@
 // the timeout, as `timeout 0` does). The kernel evals every line into a shell
 // variable; here a line that is not `key=value` is an error naming the file
 // and line, so a typo cannot silently leave the 45 s default in place.
-import { readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { readBounded } from './read_bounded.js';
+
+/** Far above any real settings file (the kernel's are one or two lines). */
+export const SETTINGS_MAX_BYTES = 64 * 1024;
 
 export const DEFAULT_TIMEOUT = 45;
 
@@ -41,10 +44,10 @@ export function parseSettings(text: string, file: string): Settings {
 export function loadSettings(file: string): Settings {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readBounded(file, SETTINGS_MAX_BYTES);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new SettingsError(`${file}: ${(e as Error).message}`);
+    throw new SettingsError((e as NodeJS.ErrnoException).code ? `${file}: ${(e as Error).message}` : (e as Error).message);
   }
   return parseSettings(text, file);
 }
