@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import t from 'tap';
-import { bundledRunner, makeTree, parseTap, pidsFrom, tmpDir, tmpFile, waitDead } from './helpers.js';
+import { bundledRunner, makeTree, makeTreeAsync, parseTap, pidsFrom, tmpDir, tmpFile, waitDead } from './helpers.js';
 
 function vmHWMkB(pid: number): number | undefined {
   try {
@@ -144,4 +144,46 @@ t.test('SIGTERM while draining the output of a process that left the group: prom
   t.match(out, /\nBail out! run_kselftest\.sh stopped by SIGTERM\n$/, 'the stream ends with its bail-out line');
   t.notMatch(out, /never_test/);
   t.ok(await waitDead(pidsFrom(pids)), 'the escaped writer is gone');
+});
+
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  t.test(`${sig} to the runner while a harness program runs: its TEST process (own session) dies too, no files left`, async (t) => {
+    const pids = tmpFile('pids');
+    const tmp = tmpDir('ksft-runner-tmpdir-');
+    const tree = await makeTreeAsync({ collections: { harness: { hang_pid: { fixture: 'test/lib/harness/programs/hang_pid.ts', program: true } } } });
+    const runner = await bundledRunner();
+    const child = spawn(runner, ['--base-dir', tree.base, '--list-file', tree.list], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: '', KSFT_FIXTURE_PIDS: pids, TMPDIR: tmp },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('# # test process hanging\n')) child.kill(sig);
+    });
+    const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+    t.equal(code, STOP_STATUS[sig]);
+    const started = pidsFrom(pids);
+    t.equal(started.length, 2, 'the TEST process and its grandchild started');
+    t.ok(await waitDead(started), 'neither survives the runner');
+    t.same(readdirSync(tmp), [], 'no ksft-harness-* or ksft-runner-* left in TMPDIR');
+  });
+}
+
+t.test('a harness program timed out by the runner leaves no TEST process and no files', async (t) => {
+  const pids = tmpFile('pids');
+  const tmp = tmpDir('ksft-runner-tmpdir-');
+  const tree = await makeTreeAsync({ collections: { harness: { hang_pid: { fixture: 'test/lib/harness/programs/hang_pid.ts', program: true } } } });
+  const runner = await bundledRunner();
+  const child = spawn(runner, ['--base-dir', tree.base, '--list-file', tree.list, '-o', '1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '', KSFT_FIXTURE_PIDS: pids, TMPDIR: tmp },
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+  t.equal(code, 1);
+  t.match(out, /^#\nnot ok 1 selftests: harness: hang_pid # TIMEOUT 1 seconds$/m);
+  t.ok(await waitDead(pidsFrom(pids)), 'the TEST process and its grandchild are gone');
+  t.same(readdirSync(tmp), [], 'no ksft-harness-* left in TMPDIR');
 });
