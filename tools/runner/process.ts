@@ -28,6 +28,12 @@ const KILL_GRACE_MS = 2000;
 /** After the test exits, how long a silent pipe may stay open (held by an escaped process). */
 const DRAIN_IDLE_MS = 2000;
 
+/** Turns the test's raw output into the body lines of the stream (prefix.ts, nest.ts). */
+export interface BodyFormat {
+  push(chunk: Buffer): Buffer;
+  end(): Buffer;
+}
+
 export interface ProcessSpec {
   file: string;
   args: readonly string[];
@@ -35,6 +41,12 @@ export interface ProcessSpec {
   timeoutSec: number;
   body: Sink;
   signal: AbortSignal;
+  /** Variables added to the runner's environment (a matrix cell). */
+  env?: Record<string, string>;
+  /** How the body is shown; the kernel's `# ` prefix by default. */
+  format?: BodyFormat;
+  /** Sees the test's raw output, for the log tree and the reports. */
+  raw?: (chunk: Buffer) => void;
 }
 
 export interface ProcessResult {
@@ -67,7 +79,7 @@ function exitCode(e: Exit): number {
 }
 
 export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
-  const prefixer = new LinePrefixer();
+  const prefixer = spec.format ?? new LinePrefixer();
   const { readFd, writeFd } = openMergedPipe();
   let child: ChildProcess;
   try {
@@ -75,6 +87,7 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
       cwd: spec.cwd,
       stdio: ['ignore', writeFd, writeFd],
       detached: true,
+      ...(spec.env && Object.keys(spec.env).length > 0 ? { env: { ...process.env, ...spec.env } } : {}),
     });
   } catch (e) {
     closeSync(readFd);
@@ -98,6 +111,7 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
     try {
       for await (const chunk of reader) {
         lastProgress = Date.now();
+        spec.raw?.(chunk as Buffer);
         const out = prefixer.push(chunk as Buffer);
         writing = true;
         await spec.body.write(out);
