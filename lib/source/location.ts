@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { findSourceMap } from 'node:module';
 import { basename, dirname, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mappedSourceContent, mapPosition, nodeMapsStacks } from './source_map.js';
 
 export interface CallSite {
   /** The path or file: URL as the (source-mapped) stack names it. */
@@ -50,9 +51,17 @@ export function parseStack(stack: string | undefined): StackFrame[] {
   for (const raw of (stack ?? '').split('\n').slice(1)) {
     const m = FRAME.exec(raw);
     if (!m) continue;
-    const file = plainPath(m[2] ?? '');
+    let file = plainPath(m[2] ?? '');
+    let line = Number(m[3]);
+    let column = Number(m[4]);
+    // Without --enable-source-maps (a harness TEST process) the frame is a
+    // bundle position: map it from the bundle's own map, loaded on first use.
+    if (!nodeMapsStacks() && !file.startsWith('node:')) {
+      const p = mapPosition(file, line, column);
+      if (p) ({ file, line, column } = p);
+    }
     if (file.startsWith('node:') || file.includes(`${sep}node_modules${sep}`)) continue;
-    frames.push({ func: (m[1] ?? '').replace(/^async /, '') || '<anonymous>', file, line: Number(m[3]), column: Number(m[4]) });
+    frames.push({ func: (m[1] ?? '').replace(/^async /, '') || '<anonymous>', file, line, column });
   }
   return frames;
 }
@@ -76,6 +85,10 @@ function fromSourceMap(file: string): string | null {
   if (!main) return null;
   // The built test is <name>.mjs started through a small launcher <name>
   // (tools/build/layout.ts); the source map belongs to the .mjs.
+  for (const bundle of [resolve(main), `${resolve(main)}.mjs`]) {
+    const text = mappedSourceContent(bundle, file);
+    if (text !== null) return text;
+  }
   const keys = [resolve(main), `${resolve(main)}.mjs`].flatMap((p) => [p, pathToFileURL(p).href]);
   for (const key of keys) {
     let map;

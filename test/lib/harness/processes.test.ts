@@ -4,7 +4,7 @@
  * the exact assertion messages.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { bundle, cleanEnv, nodeCommand, runMerged, runProgram, tempDir } from '../kselftest/support.js';
@@ -131,4 +131,43 @@ t.test('a library skip inside a TEST is that TEST\'s SKIP: one result line with 
       : 'ok 3 global.needs_the_model # SKIP Requirement not met: model backend (memory poison injection)'), backend);
     t.match(r.stdout, /# Totals: pass:\d+ fail:0 xfail:0 xpass:0 skip:\d+ error:0\n$/, backend);
   }
+});
+
+t.test('each TEST runs in a process, process group and session of its own, without eager source maps', async (t) => {
+  const program = await bundle('test/lib/harness/programs/identity.ts', dir);
+  const r = runMerged(program);
+  t.equal(r.status, 0, r.output);
+  const rows = [...r.output.matchAll(/pid=(\d+) ppid=(\d+) pgrp=(\d+) sid=(\d+) maps=(\w+)/g)].map((m) => m.slice(1));
+  t.equal(rows.length, 3);
+  t.equal(new Set(rows.map((x) => x[0])).size, 3, 'three processes');
+  for (const [pid, ppid, pgrp, sid, maps] of rows) {
+    t.equal(pgrp, pid, 'its own process group');
+    t.equal(sid, pid, 'its own session');
+    t.equal(ppid, rows[0]![1], 'all children of the harness');
+    t.equal(maps, 'false', 'no --enable-source-maps in the test process');
+  }
+});
+
+t.test('a harness killed with SIGKILL leaves no test process and no file behind', async (t) => {
+  const program = await bundle('test/lib/harness/programs/hang_pid.ts', dir);
+  const tmp = join(dir, 'tmp-sigkill');
+  mkdirSync(tmp);
+  const pids = join(dir, 'pids-sigkill');
+  writeFileSync(pids, '');
+  const [cmd, argv] = nodeCommand(program, []);
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'], env: cleanEnv({ KSFT_FIXTURE_PIDS: pids, TMPDIR: tmp }) });
+  let out = '';
+  await new Promise<void>((resolve) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('# test process hanging')) resolve();
+    });
+  });
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  const started = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+  t.equal(started.length, 2);
+  // The TEST's process notices its harness is gone and ends its own group (the sleeper with it).
+  t.ok(await gone(started), 'the test process and its grandchild are gone');
+  t.same(readdirSync(tmp), [], 'nothing left in TMPDIR');
 });
