@@ -19,6 +19,7 @@
 import { inspect } from 'node:util';
 import { KSFT_FAIL } from '../kselftest/codes.js';
 import { callSite, sourceArgs } from '../source/location.js';
+import { namePair } from '../source/value_names.js';
 import { thLogAt } from './log.js';
 import { currentTest } from './metadata.js';
 import { AssertionAbort } from './sentinels.js';
@@ -124,14 +125,24 @@ function binary(
 ): void {
   currentTest(macro);
   if (holds(op, exp, seen)) return;
-  fail(
-    macro,
-    self,
-    stop,
-    (t) => `Expected ${t?.[0] ?? showValue(exp)} (${showValue(exp)}) ${op} ${t?.[1] ?? showValue(seen)} (${showValue(seen)})`,
-    2,
-    onFail,
-  );
+  fail(macro, self, stop, (t) => comparisonMessage(t, op, exp, seen), 2, onFail);
+}
+
+/**
+ * `Expected <exp> (<val>) <op> <seen> (<val>)` as the C harness prints it;
+ * an operand whose text names an errno (`r.errno`, `EINVAL`) shows the
+ * name with the number, `Expected r.errno (EFAULT (14)) == EINVAL (22)`,
+ * and a kind's notes follow on lines of their own.
+ */
+function comparisonMessage(t: string[] | undefined, op: Op, exp: unknown, seen: unknown): string {
+  const ta = t?.[0] ?? showValue(exp);
+  const tb = t?.[1] ?? showValue(seen);
+  const named = t ? namePair(t[0], exp, t[1], seen) : undefined;
+  // The operand that is the constant itself (`EINVAL`) keeps the bare number.
+  const value = (text: string, v: unknown, shown: string | undefined): string =>
+    shown === undefined || shown.startsWith(`${text.trim()} (`) ? showValue(v) : shown;
+  const line = `Expected ${ta} (${value(ta, exp, named?.a)}) ${op} ${tb} (${value(tb, seen, named?.b)})`;
+  return [line, ...(named?.notes ?? [])].join('\n');
 }
 
 function unary(

@@ -15,13 +15,19 @@ import { newMetadata, setCurrentTest, type TestMetadata } from './metadata.js';
 import { writeState, type ChildMarker, type ChildState } from './protocol.js';
 import { allFixtures, type FixtureDef, type TestDef } from './registry.js';
 import { isAssertionAbort, isSkipReturn } from './sentinels.js';
+import { userStack } from '../source/location.js';
 import { SKIP } from './log.js';
 
 type Outcome = 'done' | 'abort';
 
-/** An exception that is not a harness sentinel: the test is broken, not aborted. */
+/**
+ * An exception that is not a harness sentinel: the test is broken, not
+ * aborted. Its stack shows the test's frames only (userStack()): the
+ * harness's own section/runTestProcess/TEST_HARNESS_MAIN frames and Node's
+ * module loader say nothing about the test.
+ */
 export function reportUnexpected(md: TestMetadata, err: unknown): void {
-  const text = err instanceof Error && err.stack ? err.stack : inspect(err);
+  const text = err instanceof Error ? userStack(err, process.cwd()) : inspect(err);
   writeFd(thLogFd(), text.split('\n').map((l) => `# ${md.name}: ${l}\n`).join(''));
   md.exitCode = KSFT_FAIL;
 }

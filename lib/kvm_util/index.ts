@@ -2,6 +2,7 @@
 export * from './assert.js';
 export * from './attributes.js';
 export * from './caps.js';
+export { describeExit } from './exit_info.js';
 export * from './gmem.js';
 export { GUEST_AREA_SIZE, loadGuestProgram, vcpuGuestArea, vcpuUcallGpa } from './guest_loader.js';
 export * from './ioctl.js';

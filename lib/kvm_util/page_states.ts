@@ -5,12 +5,22 @@
  * record of its requests, not a read of KVM state, and says so.
  */
 import { memRegionFind } from './memslots.js';
-import { hex } from './types.js';
+import { hex, type GpaArg } from './types.js';
 import type { KvmVm, MemEvent } from './vm.js';
 
+/**
+ * A page as the test last asked for it: its attribute, `/hole` when its
+ * guest_memfd range was last punched, `no-slot` outside every memslot.
+ */
 export type PageState = 'shared' | 'private' | 'private/hole' | 'shared/hole' | 'no-slot';
 
-export function pageState(vm: KvmVm, gpa: bigint): PageState {
+/**
+ * The state of the page at `gpa` as the test's own requests left it
+ * (vmSetMemoryAttributes, vmGuestMemFallocate): a record of what was asked,
+ * since KVM has no "get attributes" call.
+ */
+export function pageState(vm: KvmVm, at: GpaArg): PageState {
+  const gpa = BigInt(at);
   const region = memRegionFind(vm, gpa, gpa);
   if (!region) return 'no-slot';
   let priv = false;
@@ -35,7 +45,8 @@ export function pageState(vm: KvmVm, gpa: bigint): PageState {
  * `page states (as last requested by the test): 0x...000 shared, >0x...1000 private/hole, ...`
  * for `radius` pages either side of `gpa` (the page holding `gpa` is marked `>`).
  */
-export function pageStateMap(vm: KvmVm, gpa: bigint, radius = 2): string {
+export function pageStateMap(vm: KvmVm, at: GpaArg, radius = 2): string {
+  const gpa = BigInt(at);
   const ps = BigInt(vm.pageSize);
   const page = gpa & ~(ps - 1n);
   const parts: string[] = [];

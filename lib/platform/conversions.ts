@@ -8,6 +8,7 @@ import {
   KVM_EXIT_HYPERCALL, KVM_EXIT_MEMORY_FAULT, KVM_HC_MAP_GPA_RANGE, KVM_MAP_GPA_RANGE_DECRYPTED, KVM_MAP_GPA_RANGE_ENCRYPTED,
   KVM_MAP_GPA_RANGE_PAGE_SZ_1G, KVM_MAP_GPA_RANGE_PAGE_SZ_2M, KVM_MEMORY_EXIT_FLAG_PRIVATE,
 } from '../kvm/uapi.js';
+import { gpa as asGpa } from '../kvm_util/types.js';
 import { PAGE } from './common.js';
 import type { ConversionRequest, GuestConversion, PlatformOpSink } from './types.js';
 
@@ -21,7 +22,7 @@ function pageSizeOf(attrs: bigint): ConversionRequest['pageSize'] {
 export function decodeMapGpaRange(run: KvmRun): ConversionRequest | null {
   if (run.exitReason !== KVM_EXIT_HYPERCALL || run.hypercallNr !== BigInt(KVM_HC_MAP_GPA_RANGE)) return null;
   const raw = run.hypercallArg(2);
-  return { gpa: run.hypercallArg(0), size: run.hypercallArg(1) * PAGE, toPrivate: (raw & KVM_MAP_GPA_RANGE_ENCRYPTED) !== 0n, pageSize: pageSizeOf(raw), raw };
+  return { gpa: asGpa(run.hypercallArg(0)), size: run.hypercallArg(1) * PAGE, toPrivate: (raw & KVM_MAP_GPA_RANGE_ENCRYPTED) !== 0n, pageSize: pageSizeOf(raw), raw };
 }
 
 const hypercallComplete = (run: KvmRun, status: bigint): void => {
@@ -47,7 +48,8 @@ export const swProtectedConversion: GuestConversion = {
 export function tdxConversion(sharedBit: number): GuestConversion {
   const bit = 1n << BigInt(sharedBit);
   return {
-    convert(g, gpa, size, toPrivate) {
+    convert(g, at, size, toPrivate) {
+      const gpa = BigInt(at);
       g.platform('tdx.map_gpa', { gpa: toPrivate ? gpa : gpa | bit, size }, { expect: 0n, expr: 'tdvmcall_map_gpa() == TDVMCALL_STATUS_SUCCESS' });
       if (toPrivate) g.platform('tdx.accept', { gpa, size, level: '4K' }, { expect: 0n, expr: 'tdg_mem_page_accept() == TDX_SUCCESS' });
     },
@@ -64,7 +66,8 @@ export function tdxConversion(sharedBit: number): GuestConversion {
 
 /** SNP: rescind validation before →shared, GHCB PSC for the range, PVALIDATE after →private. */
 export const snpConversion: GuestConversion = {
-  convert(g, gpa, size, toPrivate) {
+  convert(g, at, size, toPrivate) {
+    const gpa = BigInt(at);
     const npages = size / PAGE;
     if (!toPrivate) g.platform('snp.pvalidate', { gpa, npages, size: '4K', validate: false, all: true }, { expect: 0n, expr: 'pvalidate(rescind) == 0' });
     const entries: string[] = [];
@@ -84,13 +87,14 @@ export const snpConversion: GuestConversion = {
 
 /** CCA: RSI_IPA_STATE_SET exits as KVM_EXIT_MEMORY_FAULT; the attributes are the answer. */
 export const ccaConversion: GuestConversion = {
-  convert(g, gpa, size, toPrivate) {
+  convert(g, at, size, toPrivate) {
+    const gpa = BigInt(at);
     g.platform('cca.rsi_ipa_state_set', { base: gpa, top: gpa + size, ripas: toPrivate ? 'ram' : 'empty' }, { expect: 0n, expr: 'rsi_ipa_state_set() == RSI_ACCEPT' });
   },
   decodeExit(run) {
     if (run.exitReason !== KVM_EXIT_MEMORY_FAULT) return null;
     const priv = (run.memoryFaultFlags & KVM_MEMORY_EXIT_FLAG_PRIVATE) !== 0n;
-    return { gpa: run.memoryFaultGpa, size: run.memoryFaultSize, toPrivate: priv, pageSize: 4096, raw: run.memoryFaultFlags };
+    return { gpa: asGpa(run.memoryFaultGpa), size: run.memoryFaultSize, toPrivate: priv, pageSize: 4096, raw: run.memoryFaultFlags };
   },
   complete() {
     // Nothing to write: the next KVM_RUN reads the attributes (RIPAS response).
