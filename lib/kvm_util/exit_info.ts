@@ -30,7 +30,7 @@ export function describeExit(vcpu: KvmVcpu): string {
     else if (region.flags & KVM_MEM_READONLY) text += `, a write to read-only slot ${region.slot}`;
     else text += `, in slot ${region.slot}`;
   } else if (run.exitReason === KVM_EXIT_MEMORY_FAULT) {
-    text += `; ${pageStateMap(vcpu.vm, run.memoryFaultGpa, 1)}`;
+    text += `; ${pageStateMap(vcpu.vm, run.memoryFaultGpa, 1, false)}`;
   }
   return text;
 }
