@@ -99,3 +99,32 @@ t.test('errors name the Makefile and the problem', async (t) => {
   t.equal(r.list, 'broken:broken_test\nnofile:absent_test\nclash:dup\nclash:dup\nfine:fine_test\n',
     'failed collections keep their list lines, so their tests run as missing');
 });
+
+t.test('a .ts file no listed program is or imports is reported; the collection still builds', async (t) => {
+  const tests = tmp();
+  const write = (p: string, body: string): void => {
+    mkdirSync(dirname(join(tests, p)), { recursive: true });
+    writeFileSync(join(tests, p), body);
+  };
+  const lib = `include ${join(ROOT, 'tools/build/lib.mk')}\n`;
+  write('c/Makefile', `TEST_GEN_PROGS := a_test\nTEST_GEN_PROGS_EXTENDED := helper\n${lib}`);
+  write('c/a_test.ts', "import { x } from './sub/shared.js';\nprocess.exitCode = x;\n");
+  write('c/sub/shared.ts', 'export const x = 0;\n');
+  write('c/helper.ts', 'process.exitCode = 0;\n');
+  write('c/forgot_test.ts', 'process.exitCode = 1;\n');
+  write('c/.scratch.ts', 'editor scratch, not a source');
+  write('c/types.d.ts', 'export {};\n');
+  write('c/inner/Makefile', `TEST_GEN_PROGS := inner_test\n${lib}`);
+  write('c/inner/inner_test.ts', 'process.exitCode = 0;\n');
+  write('c/inner/unused.ts', 'export {};\n');
+  write('d/Makefile', `TEST_GEN_PROGS := d_test\n${lib}`);
+  write('d/d_test.ts', "import '../c/forgot_test.js';\n");
+  const out = tmp();
+  const r = await buildCollections({ root: ROOT, out, testsDir: tests, collections: ['c', 'd'] });
+  t.same(r.failures.map((f) => f.collection), ['c'], 'only c: an import from another collection does not list a file');
+  t.match(r.failures[0]!.message, /c\/forgot_test\.ts is in the collection but not listed in .*c\/Makefile \(TEST_GEN_PROGS runs a program, TEST_GEN_PROGS_EXTENDED only builds it\) and no listed program imports it/);
+  t.notMatch(r.failures[0]!.message, /shared|helper|scratch|types|inner/, 'imported, EXTENDED, dot, .d.ts and nested-collection files are fine');
+  t.ok(existsSync(join(out, 'tests/c/a_test')), 'the listed tests were still built');
+  const inner = await buildCollections({ root: ROOT, out, testsDir: tests, collections: ['c/inner'] });
+  t.match(inner.failures[0]?.message, /c\/inner\/unused\.ts is in the collection/, 'a nested collection is checked on its own');
+});
