@@ -62,6 +62,25 @@ export interface HypercallOpts {
   readonly dst?: GuestReg;
 }
 
+/**
+ * The recorder guest code writes to: each method appends one op stamped with the
+ * calling line. Memory (memset, memcmp, read, load, store), hypercalls and
+ * ucalls (sync, syncN, printf, done, fail), registers and control flow the
+ * guest decides (reg, mov, alu, if, while, loop, assert), platform operations
+ * (platform) and halt. docs/guest-api.md walks through them.
+ *
+ * @example
+ * ```ts
+ * const program = recordGuestProgram((g, base) => {
+ *   g.memset(base, 4096, 0xaa);
+ *   const r = g.reg();
+ *   g.load(r, base, 8);
+ *   g.assertEq(r, 0xaaaaaaaaaaaaaaaan, 'first qword');
+ *   g.done();
+ * }, [COCO_TEST_GPA]);
+ * TEST_ASSERT_EQ(program.ops.length, 4);
+ * ```
+ */
 export class GuestBuilder {
   private readonly frames: GuestOp[][] = [[]];
   private nextReg = 0;

@@ -15,6 +15,7 @@ import { ksftExitSkip, writeStderr, writeStdout } from './ksft.js';
 import { namePair } from '../source/value_names.js';
 import { testFrames } from '../source/location.js';
 
+/** exit(4): the kselftest skip status (KSFT_SKIP in kselftest.h). */
 export const KSFT_SKIP = 4;
 /** exit(254): what a failed TEST_ASSERT returns to the runner. */
 export const TEST_ASSERT_EXIT = 254;
@@ -45,6 +46,7 @@ export function argText(site: FailureSite, callee: string, i: number, fallback: 
 
 /** Hook for tests of this module: replaces process.exit. */
 let exitHook: (code: number) => never = (code) => process.exit(code);
+/** Replace process.exit for the failure paths (tests of this module only). */
 export function setAssertExit(fn: (code: number) => never): void {
   exitHook = fn;
 }

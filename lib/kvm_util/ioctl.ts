@@ -16,12 +16,15 @@ import type { KvmVcpu, KvmVm } from './vm.js';
 
 const SELF = ['lib/kvm_util/ioctl.ts'];
 
+/** The ioctl's name (`KVM_SET_MEMORY_ATTRIBUTES`) for messages, or its number in hex. */
 export const ioctlName = (request: number): string => IOCTL_NAMES[request] ?? `0x${request.toString(16)}`;
 
+/** __kvm_ioctl(): an ioctl on the VM's /dev/kvm fd, raw (`{ ret, errno }`, errno set). */
 export function __kvmIoctl(vm: KvmVm, request: number, arg?: IoctlArg): SysResult {
   return noteResult(vm.backend.ioctl(vm.kvmFd, request, arg));
 }
 
+/** __vm_ioctl(): an ioctl on the VM fd, raw (`{ ret, errno }`, errno set). */
 export function __vmIoctl(vm: KvmVm, request: number, arg?: IoctlArg): SysResult {
   return noteResult(vm.backend.ioctl(vm.fd, request, arg));
 }
@@ -34,6 +37,7 @@ export function __vmIoctl(vm: KvmVm, request: number, arg?: IoctlArg): SysResult
  */
 const WATCHED = new Set([KVM_PRE_FAULT_MEMORY]);
 
+/** __vcpu_ioctl(): an ioctl on the vCPU fd, raw; KVM_PRE_FAULT_MEMORY runs under the KSFT_VCPU_TIMEOUT watchdog. */
 export function __vcpuIoctl(vcpu: KvmVcpu, request: number, arg?: IoctlArg): SysResult {
   const secs = WATCHED.has(request >>> 0) ? Number(ksftEnv().KSFT_VCPU_TIMEOUT) : 0;
   const r = noteResult(vcpu.vm.backend.ioctl(vcpu.fd, request, arg, secs ? { timeoutMs: secs * 1000 } : {}));
@@ -63,6 +67,7 @@ export function vmIoctl(vm: KvmVm, request: number, arg?: IoctlArg, expectNonNeg
   return r.ret;
 }
 
+/** vcpu_ioctl(): the same, asserting ret == 0 with the ioctl's name in the message. */
 export function vcpuIoctl(vcpu: KvmVcpu, request: number, arg?: IoctlArg): number {
   const r = __vcpuIoctl(vcpu, request, arg);
   assertVmVcpuIoctl(vcpu.vm, r.ret === 0, ioctlName(request), r.ret);

@@ -20,6 +20,7 @@ import { ksftEnv, type KsftEnv } from './options.js';
 import { writeStderr } from './ksft.js';
 import { traceBackend } from './trace.js';
 
+/** The path kvm_util opens: /dev/kvm (on the model, its simulated one). */
 export const KVM_DEV_PATH = '/dev/kvm';
 export const O_RDWR = 2;
 
@@ -89,6 +90,7 @@ export function openPathOrExit(path: string, flags: number): number {
   return r.ret;
 }
 
+/** open_kvm_dev_path_or_exit(): /dev/kvm of this process's backend; no KVM is a skip. */
 export function openKvmDevPathOrExit(): number {
   return openPathOrExit(KVM_DEV_PATH, O_RDWR);
 }

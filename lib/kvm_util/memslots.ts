@@ -21,6 +21,7 @@ import type { KvmVm, MemRegion } from './vm.js';
 
 /** enum vm_mem_backing_src_type: only anonymous memory exists in this build. */
 export type BackingSrc = 'anonymous';
+/** VM_MEM_SRC_ANONYMOUS: private anonymous memory as a slot's shared backing. */
 export const VM_MEM_SRC_ANONYMOUS: BackingSrc = 'anonymous';
 /** Every name kvm_util's -s option knows (tools/testing/selftests/kvm/lib/test_util.c). */
 export const BACKING_SRC_NAMES = [

@@ -22,6 +22,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { PLATFORM_NAMES } from './platform_types.js';
 
+/** The typebox schema of the KSFT_* environment every KVM test reads. */
 export const KsftEnvSchema = Type.Object({
   KSFT_BACKEND: Type.Union([Type.Literal('model'), Type.Literal('kvm')]),
   // A built-in name, or the path of a user plugin folder (./my-plugin, ../x, /abs).
@@ -31,6 +32,7 @@ export const KsftEnvSchema = Type.Object({
   KSFT_VCPU_TIMEOUT: Type.String({ pattern: '^[0-9]{1,6}$' }),
   KSFT_TRACE: Type.Optional(Type.Union([Type.Literal('0'), Type.Literal('1')])),
 });
+/** The validated KSFT_* environment (ksftEnv()). */
 export type KsftEnv = Static<typeof KsftEnvSchema>;
 
 export const ENV_DEFAULTS = { KSFT_BACKEND: 'model', KSFT_PLATFORM: 'sw_protected', KSFT_KERNEL: '6.18', KSFT_VCPU_TIMEOUT: '60' } as const;

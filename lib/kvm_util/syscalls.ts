@@ -60,9 +60,13 @@ export function kvmMmap(size: bigint | number, prot: number, flags: number, fd: 
 export const kvmMmapAnonymous = (size: bigint | number): Hva => kvmMmap(size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
 
 /* mmap(2)/madvise(2) values from the uapi headers (asm-generic/mman-common.h). */
+/** mmap(2) MAP_FIXED. */
 export const MAP_FIXED = 0x10;
+/** madvise(2) MADV_DONTNEED: drop the pages; the next touch faults them in again. */
 export const MADV_DONTNEED = 4;
+/** madvise(2) MADV_HUGEPAGE. */
 export const MADV_HUGEPAGE = 14;
+/** madvise(2) MADV_COLLAPSE: EINVAL on guest_memfd, which has no huge pages to collapse into. */
 export const MADV_COLLAPSE = 25;
 
 /** madvise(2), raw; -1/ENOSYS where the backend does not model it. */

@@ -88,6 +88,10 @@ export type HostAccessResult =
   | { readonly kind: 'rmp-fault'; readonly gpa: bigint }
   | { readonly kind: 'poisoned'; readonly gpa: bigint };
 
+/**
+ * A loaded platform plugin (loadPlatform()): its manifest, its model behaviour,
+ * its guest conversion protocol and launch.
+ */
 export interface PlatformPlugin {
   readonly name: string;
   /** Where the manifest came from, for messages. */
