@@ -110,6 +110,12 @@ new_test: $(KSFT_NPM_STAMP)
 	@$(NODE) --import tsx $(KSFT_TOP)/tools/new_test/main.ts --tests-dir $(KSFT_TESTS) \
 		--collection $(call ksft_sq,$(COLLECTION)) --name $(call ksft_sq,$(NAME)) --style $(call ksft_sq,$(STYLE))
 
+# docs/: the API reference (docs/api/, from the doc comments), the platform
+# matrix and the kernel profile table, generated with TypeScript's own view
+# of the project (tools/docs). make check fails when they are out of date.
+docs: $(KSFT_NPM_STAMP)
+	@$(NODE) --import tsx $(KSFT_TOP)/tools/docs/main.ts
+
 # The kernel peer tests (test/peers) need Debian's linux-source-6.12: it is
 # installed when missing and possible (root, apt-get); a failed install does
 # not fail check, the peer tests then skip with the reason.

@@ -46,7 +46,7 @@ export function vmSetMemoryAttributes(vm: KvmVm, gpa: GpaArg, size: Num, attribu
  * ```ts
  * const { vm, gpa } = cocoVmCreate('sw_protected', undefined);
  * vmMemSetPrivate(vm, gpa, 4096);
- * TEST_ASSERT_EQ(pageState(vm, gpa), 'private');
+ * TEST_ASSERT(pageState(vm, gpa) === 'private', pageStateMap(vm, gpa));
  * ```
  */
 export function vmMemSetPrivate(vm: KvmVm, gpa: GpaArg, size: Num): void {

@@ -57,7 +57,7 @@ export function vmGuestMemFallocate(vm: KvmVm, base: GpaArg, size: Num, punchHol
  * ```ts
  * const { vm, gpa } = cocoVmCreate('sw_protected', undefined);
  * vmGuestMemPunchHole(vm, gpa, 4096);
- * TEST_ASSERT_EQ(pageState(vm, gpa), 'shared/hole');
+ * TEST_ASSERT(pageState(vm, gpa) === 'shared/hole', pageStateMap(vm, gpa));
  * ```
  */
 export function vmGuestMemPunchHole(vm: KvmVm, gpa: GpaArg, size: Num): void {

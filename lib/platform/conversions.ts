@@ -31,7 +31,8 @@ const hypercallComplete = (run: KvmRun, status: bigint): void => {
 
 /** SW_PROTECTED: the raw hypercall; KVM passes a2 through unchecked, so test flags ride along. */
 export const swProtectedConversion: GuestConversion = {
-  convert(g: PlatformOpSink, gpa, size, toPrivate, rawFlags = 0n) {
+  convert(g: PlatformOpSink, gpa, len, toPrivate, rawFlags = 0n) {
+    const size = BigInt(len);
     g.hypercall(KVM_HC_MAP_GPA_RANGE, [gpa, size / PAGE, (toPrivate ? KVM_MAP_GPA_RANGE_ENCRYPTED : KVM_MAP_GPA_RANGE_DECRYPTED) | rawFlags], { expect: 0n });
   },
   decodeExit: decodeMapGpaRange,
@@ -48,15 +49,16 @@ export const swProtectedConversion: GuestConversion = {
 export function tdxConversion(sharedBit: number): GuestConversion {
   const bit = 1n << BigInt(sharedBit);
   return {
-    convert(g, at, size, toPrivate) {
+    convert(g, at, len, toPrivate) {
       const gpa = BigInt(at);
+      const size = BigInt(len);
       g.platform('tdx.map_gpa', { gpa: toPrivate ? gpa : gpa | bit, size }, { expect: 0n, expr: 'tdvmcall_map_gpa() == TDVMCALL_STATUS_SUCCESS' });
       if (toPrivate) g.platform('tdx.accept', { gpa, size, level: '4K' }, { expect: 0n, expr: 'tdg_mem_page_accept() == TDX_SUCCESS' });
     },
     decodeExit: decodeMapGpaRange,
     complete: hypercallComplete,
-    reacquire(g, gpa, size) {
-      g.platform('tdx.accept', { gpa, size, level: '4K' }, { expect: 0n, expr: 'tdg_mem_page_accept() == TDX_SUCCESS' });
+    reacquire(g, gpa, len) {
+      g.platform('tdx.accept', { gpa, size: BigInt(len), level: '4K' }, { expect: 0n, expr: 'tdg_mem_page_accept() == TDX_SUCCESS' });
     },
     passesRawFlags: false,
     privateView: 'private',
@@ -66,9 +68,9 @@ export function tdxConversion(sharedBit: number): GuestConversion {
 
 /** SNP: rescind validation before →shared, GHCB PSC for the range, PVALIDATE after →private. */
 export const snpConversion: GuestConversion = {
-  convert(g, at, size, toPrivate) {
+  convert(g, at, len, toPrivate) {
     const gpa = BigInt(at);
-    const npages = size / PAGE;
+    const npages = BigInt(len) / PAGE;
     if (!toPrivate) g.platform('snp.pvalidate', { gpa, npages, size: '4K', validate: false, all: true }, { expect: 0n, expr: 'pvalidate(rescind) == 0' });
     const entries: string[] = [];
     for (let i = 0n; i < npages; i++) entries.push(`0x${(gpa / PAGE + i).toString(16)}:${toPrivate ? 'private' : 'shared'}:4K`);
@@ -77,8 +79,8 @@ export const snpConversion: GuestConversion = {
   },
   decodeExit: decodeMapGpaRange,
   complete: hypercallComplete,
-  reacquire(g, gpa, size) {
-    g.platform('snp.pvalidate', { gpa, npages: size / PAGE, size: '4K', validate: true, all: true }, { expect: 0n, expr: 'pvalidate() == 0' });
+  reacquire(g, gpa, len) {
+    g.platform('snp.pvalidate', { gpa, npages: BigInt(len) / PAGE, size: '4K', validate: true, all: true }, { expect: 0n, expr: 'pvalidate() == 0' });
   },
   passesRawFlags: false,
   privateView: 'private',
@@ -87,9 +89,9 @@ export const snpConversion: GuestConversion = {
 
 /** CCA: RSI_IPA_STATE_SET exits as KVM_EXIT_MEMORY_FAULT; the attributes are the answer. */
 export const ccaConversion: GuestConversion = {
-  convert(g, at, size, toPrivate) {
+  convert(g, at, len, toPrivate) {
     const gpa = BigInt(at);
-    g.platform('cca.rsi_ipa_state_set', { base: gpa, top: gpa + size, ripas: toPrivate ? 'ram' : 'empty' }, { expect: 0n, expr: 'rsi_ipa_state_set() == RSI_ACCEPT' });
+    g.platform('cca.rsi_ipa_state_set', { base: gpa, top: gpa + BigInt(len), ripas: toPrivate ? 'ram' : 'empty' }, { expect: 0n, expr: 'rsi_ipa_state_set() == RSI_ACCEPT' });
   },
   decodeExit(run) {
     if (run.exitReason !== KVM_EXIT_MEMORY_FAULT) return null;

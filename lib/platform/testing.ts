@@ -144,7 +144,7 @@ export function cocoLaunch(c: CocoVm): void {
 }
 
 /**
- * The plugin's guest conversion protocol (MapGPA + ACCEPT on TDX, PSC +
+ * The plugin's (default: KSFT_PLATFORM's) guest conversion protocol (MapGPA + ACCEPT on TDX, PSC +
  * PVALIDATE on SNP, the raw KVM_HC_MAP_GPA_RANGE on SW_PROTECTED,
  * RSI_IPA_STATE_SET on CCA), or a skip naming the platform where guests
  * cannot ask the host to convert (SEV flips its C-bit alone, pKVM shares at
@@ -152,12 +152,12 @@ export function cocoLaunch(c: CocoVm): void {
  *
  * @example
  * ```ts
- * const conv = requireConversion(loadPlatform('snp'));
+ * const conv = requireConversion(loadPlatform('snp')); // default: KSFT_PLATFORM's plugin
  * const program = recordGuestProgram((g) => conv.convert(g, COCO_TEST_GPA, 4096n, true));
  * TEST_ASSERT_EQ(program.ops.length, 2); // PSC, then PVALIDATE
  * ```
  */
-export function requireConversion(plugin: PlatformPlugin): GuestConversion {
+export function requireConversion(plugin: PlatformPlugin = loadPlatform(ksftPlatform())): GuestConversion {
   const skip = plugin.genericConversionSkip();
   if (skip !== null || !plugin.conversion) skipPlatform(skip ?? `${plugin.name}: no guest conversion protocol`);
   return plugin.conversion;

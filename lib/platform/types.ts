@@ -57,7 +57,7 @@ export interface GuestConversion {
    * MAP_GPA_RANGE attribute word where the platform passes it through
    * unchecked (the raw hypercall); other platforms ignore them.
    */
-  convert(g: PlatformOpSink, gpa: GpaArg, size: bigint, toPrivate: boolean, rawFlags?: bigint): void;
+  convert(g: PlatformOpSink, gpa: GpaArg, size: bigint | number, toPrivate: boolean, rawFlags?: bigint): void;
   /** The conversion request carried by this exit, or null if the exit is something else. */
   decodeExit(run: KvmRun): ConversionRequest | null;
   /**
@@ -71,7 +71,7 @@ export interface GuestConversion {
    * PVALIDATE the freshly assigned ones); nothing where a fresh page is
    * simply faulted in (SW_PROTECTED, CCA).
    */
-  reacquire(g: PlatformOpSink, gpa: GpaArg, size: bigint): void;
+  reacquire(g: PlatformOpSink, gpa: GpaArg, size: bigint | number): void;
   /** Whether the raw attribute word carries test-private flags through (SW_PROTECTED only). */
   readonly passesRawFlags: boolean;
   /** Views the guest uses for a private / shared access after a conversion. */
