@@ -15,7 +15,14 @@
  * Kicking is immediate_exit plus SIGUSR2 to the thread, the canonical way
  * out of KVM_RUN (Documentation/virt/kvm/api.rst, KVM_RUN and
  * immediate_exit): a signal ends even a guest that livelocks inside KVM.
+ *
+ * Handing a run over and back costs two thread wake-ups, several times the
+ * cost of an exit itself. With a CPU to spare, both sides first poll the
+ * shared word for a short while (most exits return within microseconds,
+ * and a host loop answers them at once), and only then sleep; on a single
+ * CPU polling would only keep the other side off it, so nobody polls.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { SysResult } from '../backend.js';
 import { KVM_RUN } from '../uapi.js';
@@ -35,6 +42,9 @@ const CMD_IDLE = 0;
 const CMD_RUN = 1;
 const CMD_EXIT = 2;
 
+/** How long each side polls before it sleeps (ms); 0 on a single CPU. */
+const SPIN_MS = availableParallelism() > 1 ? 0.1 : 0;
+
 /*
  * CommonJS, evaluated in the worker: the test bundle is one file, so the
  * thread's code travels as text; koffi is loaded from the path the main
@@ -53,7 +63,12 @@ const tid = new BigUint64Array(workerData.tid);
 tid[0] = BigInt(self());
 Atomics.store(ctl, ${READY}, 1);
 Atomics.notify(ctl, ${READY});
+const spinMs = workerData.spinMs;
 for (;;) {
+  if (spinMs > 0 && Atomics.load(ctl, ${CMD}) === ${CMD_IDLE}) {
+    const until = performance.now() + spinMs;
+    while (Atomics.load(ctl, ${CMD}) === ${CMD_IDLE} && performance.now() < until);
+  }
   Atomics.wait(ctl, ${CMD}, ${CMD_IDLE});
   const cmd = Atomics.load(ctl, ${CMD});
   if (cmd === ${CMD_EXIT}) break;
@@ -91,6 +106,9 @@ export class VcpuThread {
   private readonly ready: Promise<void>;
   private running = false;
   private ended = false;
+  /** The worker keeps the process alive (a run is in flight, or was a moment ago). */
+  private referenced = false;
+  private unrefQueued = false;
   /** Why the thread died, if it did. */
   failure: string | undefined;
 
@@ -100,7 +118,7 @@ export class VcpuThread {
    */
   constructor(private readonly libc: Libc, fd: number, private readonly immediateExit: (v: number) => void) {
     hookProcess();
-    this.worker = new Worker(SOURCE, { eval: true, workerData: { koffiPath: libc.koffiPath, fd, ctl: this.ctl, tid: this.tidBuf } });
+    this.worker = new Worker(SOURCE, { eval: true, workerData: { koffiPath: libc.koffiPath, fd, ctl: this.ctl, tid: this.tidBuf, spinMs: SPIN_MS } });
     this.worker.unref();
     this.worker.on('error', (e) => {
       // A thread that cannot run (koffi would not load in it): wake every waiter; runs now fail.
@@ -124,7 +142,10 @@ export class VcpuThread {
   /** KVM_RUN on the thread; resolves with its ret/errno. Runs of one vCPU are serialised by the caller. */
   async run(): Promise<SysResult> {
     // Keep the process alive while the thread starts and the guest runs: nothing else may be pending.
-    this.worker.ref();
+    if (!this.referenced) {
+      this.worker.ref();
+      this.referenced = true;
+    }
     try {
       await this.ready;
       if (this.ended) throw new Error(`the vCPU thread ended${this.failure ? `: ${this.failure}` : ''}`);
@@ -132,10 +153,14 @@ export class VcpuThread {
       this.running = true;
       Atomics.store(this.ctl, CMD, CMD_RUN);
       Atomics.notify(this.ctl, CMD);
-      await this.waitFor(SEQ, seq);
+      if (SPIN_MS > 0) {
+        const until = performance.now() + SPIN_MS;
+        while (Atomics.load(this.ctl, SEQ) === seq && performance.now() < until);
+      }
+      if (Atomics.load(this.ctl, SEQ) === seq) await this.waitFor(SEQ, seq);
     } finally {
       this.running = false;
-      this.worker.unref();
+      this.releaseLater();
     }
     if (this.failure) throw new Error(`the vCPU thread failed: ${this.failure}`);
     const ret = Atomics.load(this.ctl, RET);
@@ -165,6 +190,22 @@ export class VcpuThread {
     this.running = false;
     const ret = Atomics.load(this.ctl, RET);
     return { ret, errno: ret < 0 ? Atomics.load(this.ctl, ERRNO) : 0, timedOut };
+  }
+
+  /**
+   * Let the process end without this thread again, once the event loop
+   * turns with no run in flight: a host loop that runs the vCPU again at
+   * once keeps the reference instead of dropping and taking it per exit.
+   */
+  private releaseLater(): void {
+    if (this.unrefQueued) return;
+    this.unrefQueued = true;
+    setImmediate(() => {
+      this.unrefQueued = false;
+      if (this.running || !this.referenced) return;
+      this.worker.unref();
+      this.referenced = false;
+    }).unref();
   }
 
   /** Signal the thread if it is in (or about to enter) KVM_RUN. immediate_exit is the caller's. */

@@ -1,11 +1,12 @@
 import t from 'tap';
-import { addSlot, gmem, op, readUcall, setup, vcpu, expectFault, type Env } from './helpers.js';
-import { EFAULT, EINTR } from '../../../../lib/kvm/errno.js';
+import { addSlot, gmem, loc, op, readUcall, setup, vcpu, expectFault, type Env } from './helpers.js';
+import { EEXIST, EFAULT, EINTR, EINVAL } from '../../../../lib/kvm/errno.js';
 import { KVM_EXIT_INTR, defaultUcallGpa } from '../../../../lib/kvm/model/index.js';
 import {
   FALLOC_FL_KEEP_SIZE as KEEP, FALLOC_FL_PUNCH_HOLE as PUNCH, KVM_CAP_EXIT_HYPERCALL, KVM_EXIT_HYPERCALL, KVM_EXIT_IO,
   KVM_EXIT_MEMORY_FAULT, KVM_EXIT_MMIO, KVM_EXIT_SHUTDOWN, KVM_EXIT_INTERNAL_ERROR, KVM_HC_MAP_GPA_RANGE, PAGE_SIZE,
-  UCALL_PIO_PORT,
+  UCALL_PIO_PORT, KVM_CREATE_IRQCHIP, KVM_GET_MP_STATE, KVM_SET_MP_STATE, KVM_MP_STATE_RUNNABLE, KVM_MP_STATE_UNINITIALIZED,
+  KVM_MP_STATE_HALTED,
 } from '../../../../lib/kvm/uapi.js';
 
 const P = BigInt(PAGE_SIZE);
@@ -305,4 +306,77 @@ t.test('#47 gmem failure: a private access after the guest_memfd was closed → 
   t.same(await w.__run(), { ret: -1, errno: EFAULT }, 'kvm_gmem_get_pfn(): file gone → -EFAULT');
   t.equal(w.run.exitReason, KVM_EXIT_MEMORY_FAULT);
   t.equal(w.run.memoryFaultFlags, 8n);
+});
+
+t.test('guest registers and control flow: loads, MMIO loads completed from mmio.data, if/while, runtime asserts', async (t) => {
+  const e = withUcall(0);
+  addSlot(e, 10, GPA, 2n * P);
+  const r0 = { reg: 0 };
+  const r1 = { reg: 1 };
+  const MMIO = 0xfee00000n;
+  const v = vcpu(e, [
+    { op: 'store', gpa: GPA + 8n, width: 8, value: 0x1122334455667788n, view: 'auto', loc },
+    { op: 'load', dst: r0, gpa: GPA + 8n, width: 2, view: 'auto', loc },
+    op.sync(),
+    { op: 'ucall', cmd: 1, args: [r0], loc },
+    // Spin on an MMIO value until the host answers something else than 0.
+    { op: 'load', dst: r1, gpa: MMIO, width: 8, view: 'auto', loc },
+    { op: 'while', cond: { any: [{ a: r1, cmp: 'eq', b: 0n }] }, body: [{ op: 'load', dst: r1, gpa: MMIO, width: 8, view: 'auto', loc }], loc },
+    { op: 'if', cond: { any: [{ a: r1, cmp: 'gtu', b: 5n }] }, then: [{ op: 'alu', fn: 'add', dst: r1, src: 100n, loc }], else: [], loc },
+    { op: 'ucall', cmd: 1, args: [r1], loc },
+    { op: 'assert', cond: { any: [{ a: r1, cmp: 'eq', b: 1n }] }, expr: 'r1 == 1', message: "got '%lx' (%#lx)", args: [r1, 0n], loc },
+  ]);
+  await v.__run();
+  await v.__run();
+  t.same(e.uc().args[0], 0x7788n, 'a 2-byte load zero-extends');
+  for (const answer of [0n, 0n, 9n]) {
+    await v.__run();
+    t.equal(v.run.exitReason, KVM_EXIT_MMIO);
+    t.same([v.run.mmioPhysAddr, v.run.mmioLen, v.run.mmioIsWrite], [MMIO, 8, 0]);
+    v.run.mmioData = answer;
+  }
+  await v.__run();
+  t.same(e.uc().args[0], 109n, 'the third answer ended the spin; if took its then-branch');
+  await v.__run();
+  const uc = e.uc();
+  t.equal(uc.cmd, 2n, 'a false runtime assert aborts');
+  t.equal(uc.text, "guest.ts:42: r1 == 1\ngot '6d' (0)");
+  t.same(await v.__run(), { ret: 0, errno: 0 });
+  t.equal(v.run.exitReason, KVM_EXIT_SHUTDOWN, 'no execution past an abort');
+});
+
+t.test('the guest code area gone (its memslot deleted): the next step is KVM_EXIT_INTERNAL_ERROR', async (t) => {
+  const e = withUcall(0);
+  const { vcpu: v } = e.vm.__createVcpu(0);
+  e.b.setGuestProgram(v!.fd, { ops: [op.loop('forever', [])], area: { gpa: 0x20000n, size: 0x10000n } });
+  const p = v!.__run();
+  await new Promise((r) => setTimeout(r, 10));
+  e.vm.__setUserMemoryRegion2({ slot: 0, flags: 0, guestPhysAddr: 0n, memorySize: 0n, userspaceAddr: 0n });
+  t.same(await p, { ret: 0, errno: 0 });
+  t.equal(v!.run.exitReason, KVM_EXIT_INTERNAL_ERROR);
+});
+
+t.test('MP state: with an in-kernel irqchip an AP waits for INIT/SIPI until made RUNNABLE', async (t) => {
+  const e = setup(0);
+  addSlot(e, 0, 0n, 0x40000n);
+  t.equal(e.vm.__ioctl(KVM_CREATE_IRQCHIP).ret, 0);
+  t.same(e.vm.__ioctl(KVM_CREATE_IRQCHIP), { ret: -1, errno: EEXIST }, 'one irqchip per VM');
+  const bsp = vcpu(e, [op.done()], 0);
+  const ap = vcpu(e, [op.done()], 1);
+  t.same(e.vm.__ioctl(KVM_CREATE_IRQCHIP), { ret: -1, errno: EEXIST });
+  const state = (x: typeof ap): number => { const b = new Uint8Array(4); x.__ioctl(KVM_GET_MP_STATE, b); return new DataView(b.buffer).getUint32(0, true); };
+  t.same([state(bsp), state(ap)], [KVM_MP_STATE_RUNNABLE, KVM_MP_STATE_UNINITIALIZED]);
+  const p = ap.__run();
+  await new Promise((r) => setTimeout(r, 20));
+  ap.kick();
+  t.same(await p, { ret: -1, errno: EINTR }, 'the AP blocked in KVM_RUN until a signal');
+  t.equal(ap.run.exitReason, KVM_EXIT_INTR);
+  const set = (s: number): Uint8Array => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, s, true); return b; };
+  t.same(ap.__ioctl(KVM_SET_MP_STATE, set(99)), { ret: -1, errno: EINVAL }, 'an unknown state');
+  t.same(ap.__ioctl(KVM_SET_MP_STATE, set(KVM_MP_STATE_RUNNABLE)), { ret: 0, errno: 0 });
+  await ap.__run();
+  t.equal(ap.run.exitReason, KVM_EXIT_IO, 'RUNNABLE: it runs');
+  const noIrq = setup(0);
+  const { vcpu: v } = noIrq.vm.__createVcpu(1);
+  t.same(v!.__ioctl(KVM_SET_MP_STATE, set(KVM_MP_STATE_HALTED)), { ret: -1, errno: EINVAL }, 'wait states need the in-kernel LAPIC');
 });
