@@ -11,9 +11,8 @@
  * instead of a ucall.
  */
 import { exitReasonName, exitText } from '../kvm/exit_text.js';
-import { EXIT_REASON_NAMES, KVM_EXIT_MEMORY_FAULT, KVM_EXIT_MMIO, KVM_MEM_READONLY, UCALL_NONE } from '../kvm/uapi.js';
+import { EXIT_REASON_NAMES, KVM_EXIT_MEMORY_FAULT, KVM_EXIT_MMIO, KVM_MEM_GUEST_MEMFD, KVM_MEM_READONLY, UCALL_NONE } from '../kvm/uapi.js';
 import { registerValueKind } from '../source/value_names.js';
-import { memRegionFind } from './memslots.js';
 import { pageStateMap } from './page_states.js';
 import type { KvmVcpu } from './vm.js';
 
@@ -25,10 +24,14 @@ export function describeExit(vcpu: KvmVcpu): string {
   const run = vcpu.run;
   let text = `vCPU ${vcpu.id}: ${exitText(run)}`;
   if (run.exitReason === KVM_EXIT_MMIO) {
-    const region = memRegionFind(vcpu.vm, run.mmioPhysAddr, run.mmioPhysAddr);
-    if (!region) text += ', outside every memslot (a guest access no memslot covers exits as MMIO)';
-    else if (region.flags & KVM_MEM_READONLY) text += `, a write to read-only slot ${region.slot}`;
-    else text += `, in slot ${region.slot}`;
+    const a = run.mmioPhysAddr;
+    const slot = [...vcpu.vm.slotRecord.values()].find((s) => a >= s.gpa && a < s.gpa + s.size);
+    if (!slot) text += ', outside every memslot (a guest access no memslot covers exits as MMIO)';
+    else if (slot.flags & KVM_MEM_READONLY && run.mmioIsWrite) text += `, a write to read-only slot ${slot.slot}`;
+    else {
+      const gmem = slot.flags & KVM_MEM_GUEST_MEMFD ? `, guest_memfd${slot.hva ? '' : ' only (userspace_addr 0)'}` : '';
+      text += `, inside slot ${slot.slot}${gmem}: KVM should have served it from memory`;
+    }
   } else if (run.exitReason === KVM_EXIT_MEMORY_FAULT) {
     text += `; ${pageStateMap(vcpu.vm, run.memoryFaultGpa, 1, false)}`;
   }

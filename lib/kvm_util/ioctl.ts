@@ -8,7 +8,10 @@
  */
 import type { IoctlArg, SysResult } from '../kvm/backend.js';
 import { EIO } from '../kvm/errno.js';
-import { IOCTL_NAMES, KVM_CAP_USER_MEMORY2, KVM_CHECK_EXTENSION, KVM_PRE_FAULT_MEMORY } from '../kvm/uapi.js';
+import { decodeUserspaceMemoryRegion2 } from '../kvm/structs.js';
+import {
+  IOCTL_NAMES, KVM_CAP_USER_MEMORY2, KVM_CHECK_EXTENSION, KVM_PRE_FAULT_MEMORY, KVM_SET_USER_MEMORY_REGION, KVM_SET_USER_MEMORY_REGION2,
+} from '../kvm/uapi.js';
 import { ksftEnv } from './options.js';
 import { KVM_IOCTL_ERROR, testAssertAt } from './assert.js';
 import { getErrno, noteResult, setErrno } from './errno_state.js';
@@ -26,7 +29,17 @@ export function __kvmIoctl(vm: KvmVm, request: number, arg?: IoctlArg): SysResul
 
 /** __vm_ioctl(): an ioctl on the VM fd, raw (`{ ret, errno }`, errno set). */
 export function __vmIoctl(vm: KvmVm, request: number, arg?: IoctlArg): SysResult {
-  return noteResult(vm.backend.ioctl(vm.fd, request, arg));
+  const r = noteResult(vm.backend.ioctl(vm.fd, request, arg));
+  if (r.ret === 0 && arg instanceof Uint8Array && (request === KVM_SET_USER_MEMORY_REGION || request === KVM_SET_USER_MEMORY_REGION2)) {
+    noteSlot(vm, decodeUserspaceMemoryRegion2(arg));
+  }
+  return r;
+}
+
+/** Keep vm.slotRecord as KVM now has it: size 0 deletes, anything else creates, moves or changes flags. */
+function noteSlot(vm: KvmVm, m: { slot: number; flags: number; guestPhysAddr: bigint; memorySize: bigint; userspaceAddr: bigint }): void {
+  if (m.memorySize === 0n) vm.slotRecord.delete(m.slot);
+  else vm.slotRecord.set(m.slot, { slot: m.slot, flags: m.flags, gpa: m.guestPhysAddr, size: m.memorySize, hva: m.userspaceAddr });
 }
 
 /**

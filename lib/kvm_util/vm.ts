@@ -42,6 +42,19 @@ export interface MemRegion {
   readonly guestMemfdOffset: GmemOffset;
 }
 
+/**
+ * A memslot as KVM accepted it, from any KVM_SET_USER_MEMORY_REGION(2)
+ * call made through kvm_util, raw ones included (regions holds only what
+ * vm_mem_add() set up): what failure messages say about an address.
+ */
+export interface SlotRecord {
+  readonly slot: number;
+  readonly flags: number;
+  readonly gpa: bigint;
+  readonly size: bigint;
+  readonly hva: bigint;
+}
+
 /** One recorded host action on memory state, newest last (for page-state maps in failures). */
 export type MemEvent =
   | { readonly kind: 'attr'; readonly gpa: bigint; readonly size: bigint; readonly private: boolean }
@@ -56,6 +69,8 @@ export class KvmVm {
   readonly regions = new Map<number, MemRegion>();
   readonly vcpus: KvmVcpu[] = [];
   readonly memEvents: MemEvent[] = [];
+  /** Every memslot KVM holds for this VM, as set through kvm_util (SlotRecord). */
+  readonly slotRecord = new Map<number, SlotRecord>();
   readonly pageSize = 4096;
   readonly pageShift = 12;
   /** Guest physical address bits (kvm_get_cpu_address_width()). */

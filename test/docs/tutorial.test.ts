@@ -12,6 +12,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleTests } from '../../tools/build/bundle.js';
 import { writeLauncher } from '../../tools/build/layout.js';
+import { typecheck } from '../../tools/build/typecheck.js';
 import { createTest, NewTestError } from '../../tools/new_test/create.js';
 import { renderTest } from '../../tools/new_test/templates.js';
 import { ROOT } from '../tools/runner/helpers.js';
@@ -44,12 +45,14 @@ function run(file: string, env: Record<string, string> = {}): Promise<Run> {
   });
 }
 
-/** Build `source` as tests/kvm/my_conversion_test would be built; returns the launcher. */
+/** Build `source` as tests/kvm/my_conversion_test would be built (typechecked, bundled); returns the launcher. */
 async function build(source: string, name = 'my_conversion_test'): Promise<string> {
   const dir = join(SCRATCH, 'kvm');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${name}.ts`), source);
   const out = join(SCRATCH, 'build');
+  const errors = typecheck(ROOT, [join(dir, `${name}.ts`)], out);
+  if (errors.length) throw new Error(`the listing does not typecheck:\n${errors.map((e) => e.text).join('\n')}`);
   const b = await bundleTests([{ source: join(dir, `${name}.ts`), out: name }], out);
   mkdirSync(out, { recursive: true });
   for (const f of b.outputs) writeFileSync(f.path, f.contents);
@@ -59,6 +62,9 @@ async function build(source: string, name = 'my_conversion_test'): Promise<strin
 
 t.test('step 1: the template and the messages are what make new_test writes and prints', async (t) => {
   t.equal(listing('template'), renderTest('plain', { name: 'my_conversion_test', collection: 'kvm' }));
+  const template = await build(listing('template'), 'template_test');
+  const r = await run(template);
+  t.equal(r.code, 0, `the template passes: ${r.stderr}`);
   const tests = join(SCRATCH, 'tests');
   mkdirSync(join(tests, 'kvm'), { recursive: true });
   writeFileSync(join(tests, 'kvm/Makefile'), readFileSync(join(ROOT, 'tests/kvm/Makefile'), 'utf8').replace('../../tools/build/lib.mk', join(ROOT, 'tools/build/lib.mk')));

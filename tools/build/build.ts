@@ -3,10 +3,11 @@
 // (all collections, one esbuild call) and by lib.mk (one collection).
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import type { OutputFile } from 'esbuild';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { bundleRunner, bundleTests, type TestEntry } from './bundle.js';
 import { BuildError, discoverCollections, readCollection, runList, type Collection } from './collections.js';
 import { copyKeepMode, flatName, mergeList, writeExecutable, writeLauncher, writePlain } from './layout.js';
+import { typecheck } from './typecheck.js';
 
 export interface BuildOptions {
   /** Repository root: holds tests/ and tools/runner/. */
@@ -159,6 +160,22 @@ export async function buildCollections(opts: BuildOptions): Promise<BuildResult>
     } catch (e) {
       if (!(e instanceof BuildError)) throw e;
       failures.push({ collection: c.name, message: e.message });
+    }
+  }
+
+  // A collection whose sources do not typecheck is not built, as a C test
+  // that does not compile has no binary. An error in a collection's folder
+  // is that collection's; one elsewhere (lib/, platforms/, a shared helper)
+  // is every built collection's, since tsc does not say who imported it.
+  const errors = typecheck(opts.root, [...good.values()].flat().map((e) => e.source), opts.out);
+  if (errors.length > 0) {
+    const dirs = [...good.keys()].map((c) => ({ c, dir: `${c.dir}${sep}` })).sort((a, b) => b.dir.length - a.dir.length);
+    const owner = (file: string | undefined): Collection | undefined => (file ? dirs.find((d) => file.startsWith(d.dir))?.c : undefined);
+    for (const c of [...good.keys()]) {
+      const mine = errors.filter((e) => { const o = owner(e.file); return o === c || o === undefined; });
+      if (mine.length === 0) continue;
+      failures.push({ collection: c.name, message: `typechecking failed:\n${mine.map((e) => e.text).join('\n')}` });
+      good.delete(c);
     }
   }
 
