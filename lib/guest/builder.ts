@@ -21,7 +21,7 @@ import {
   type GuestOperand, type GuestProgram, type GuestReg, type GuestView, type GuestWidth, type SourceLoc,
 } from '../kvm/guest_program.js';
 import type { GuestAddrArg } from '../kvm_util/types.js';
-import { callerLoc } from './source_loc.js';
+import { lazyCallerLoc } from './source_loc.js';
 import { UCALL_DONE, UCALL_MAX_ARGS, UCALL_PRINTF, UCALL_SYNC } from '../kvm/uapi.js';
 
 /** Guest code: records ops for one vCPU, given vcpu_args_set()'s arguments. */
@@ -95,7 +95,7 @@ export class GuestBuilder {
   }
 
   private loc(): SourceLoc {
-    return callerLoc();
+    return lazyCallerLoc();
   }
 
   /** memset() through the guest's mapping: write `pattern` to [gpa, gpa+size). */

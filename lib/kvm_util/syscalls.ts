@@ -119,6 +119,12 @@ export const hostWrite = (addr: HvaArg, data: Uint8Array): void => b().hostWrite
  * ```
  */
 export const hostFill = (addr: HvaArg, length: number, value: number): void => b().hostFill(BigInt(addr), length, value);
+/**
+ * Offset of the first byte of [addr, addr+length) that is not `value`, or
+ * -1, without copying the range (Backend.hostCompare; HostFault as for
+ * hostRead).
+ */
+export const hostCompare = (addr: HvaArg, length: number, value: number): number => b().hostCompare(BigInt(addr), length, value);
 
 /**
  * TEST_EXPECT_SIGBUS(action): `action` must raise SIGBUS; otherwise
