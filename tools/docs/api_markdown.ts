@@ -31,12 +31,35 @@ function entry(s: ApiSymbol, up: string): string {
   return parts.join('\n');
 }
 
+/**
+ * The anchors GitHub gives the page's headings, in page order: a repeated
+ * one (the type `Gpa` and the function `gpa`) gets `-1`, `-2`, ...
+ */
+function anchors(m: ApiModule): { group: Map<string, string>; symbol: Map<ApiSymbol, string> } {
+  const seen = new Map<string, number>();
+  const unique = (text: string): string => {
+    const a = anchor(text);
+    const n = seen.get(a) ?? 0;
+    seen.set(a, n + 1);
+    return n === 0 ? a : `${a}-${n}`;
+  };
+  unique('Contents');
+  const group = new Map<string, string>();
+  const symbol = new Map<ApiSymbol, string>();
+  for (const g of m.groups) {
+    group.set(g.file, unique(g.file));
+    for (const s of g.symbols) symbol.set(s, unique(s.name));
+  }
+  return { group, symbol };
+}
+
 /** One module's page. `up` leads from docs/api/ to the project root. */
 export function renderModule(page: ApiPage, m: ApiModule, up = '../../'): string {
   const out: string[] = [`# ${page.title}`, '', `\`${m.entry}\` · ${GENERATED_NOTE}`, ''];
   if (m.intro) out.push(m.intro, '');
   out.push('## Contents', '');
-  for (const g of m.groups) out.push(`- [${g.file}](#${anchor(g.file)}): ${g.symbols.map((s) => `[\`${s.name}\`](#${anchor(s.name)})`).join(', ')}`);
+  const a = anchors(m);
+  for (const g of m.groups) out.push(`- [${g.file}](#${a.group.get(g.file)}): ${g.symbols.map((s) => `[\`${s.name}\`](#${a.symbol.get(s)})`).join(', ')}`);
   out.push('');
   for (const g of m.groups) {
     out.push(`## ${g.file}`, '');
