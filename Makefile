@@ -6,6 +6,9 @@
 #   make gen_tar               install, then kselftest-packages/kselftest.tar.gz
 #   make clean
 #   make check                 typecheck and the project's own tests (tap)
+#   make new_test COLLECTION=kvm NAME=foo_test [STYLE=plain|harness]
+#                              a new selftest from a template, listed in its collection
+#   make docs                  regenerate docs/ (API reference, platform matrix, kernel profiles)
 #   make bench                 every performance figure beside its anchor -> bench/RESULTS.md
 #   make vm_kernel             build the guest kernel for the VM targets (cached)
 #   make vm_run_tests          run_tests inside a QEMU VM with a real KVM (KSFT_BACKEND=kvm)
@@ -55,7 +58,7 @@ KSFT_PARALLEL := $(if $(filter-out 0 1,$(KSFT_JOBS)),$(KSFT_JOBS))
 KSFT_ONE_RUNNER := $(if $(KSFT_PARALLEL),$(if $(filter $(TARGETS),$(sort $(TARGETS))),$(if $(filter $(words $(TARGETS)),$(words $(sort $(TARGETS)))),1)))
 KSFT_TAP_STAMP := $(KSFT_TOP)/.tap/plugins/package.json
 
-.PHONY: all run_tests install emit_tests gen_tar clean check bench peers_source vm_kernel vm_run_tests vm_check
+.PHONY: all run_tests install emit_tests gen_tar clean check bench peers_source vm_kernel vm_run_tests vm_check new_test docs
 .DEFAULT_GOAL := all
 
 all: $(KSFT_NPM_STAMP)
@@ -113,6 +116,20 @@ clean:
 # output (a failed typecheck counts as one failure); any failure exits 1.
 check: $(KSFT_NPM_STAMP) $(KSFT_TAP_STAMP) peers_source
 	@$(NODE) --import tsx $(KSFT_TOP)/tools/build/check.ts
+
+# A new selftest (tools/new_test): tests/$(COLLECTION)/$(NAME).ts from a
+# template, added to the collection's TEST_GEN_PROGS. The values reach the
+# tool single-quoted, whatever they hold; the tool checks them.
+ksft_sq = '$(subst ','\'',$(1))'
+new_test: $(KSFT_NPM_STAMP)
+	@$(NODE) --import tsx $(KSFT_TOP)/tools/new_test/main.ts --tests-dir $(KSFT_TESTS) \
+		--collection $(call ksft_sq,$(COLLECTION)) --name $(call ksft_sq,$(NAME)) --style $(call ksft_sq,$(STYLE))
+
+# docs/: the API reference (docs/api/, from the doc comments), the platform
+# matrix and the kernel profile table, generated with TypeScript's own view
+# of the project (tools/docs). make check fails when they are out of date.
+docs: $(KSFT_NPM_STAMP)
+	@$(NODE) --import tsx $(KSFT_TOP)/tools/docs/main.ts
 
 # The figures of bench/README.md, each beside its anchor: the kernel's
 # runner and C harness (linux-source-6.12, as for the peer tests) and C

@@ -20,6 +20,7 @@ import {
   GUEST_NR_REGS, guestFormatArity, type GuestAlu, type GuestCmp, type GuestCompare, type GuestCond, type GuestOp,
   type GuestOperand, type GuestProgram, type GuestReg, type GuestView, type GuestWidth, type SourceLoc,
 } from '../kvm/guest_program.js';
+import type { GuestAddrArg } from '../kvm_util/types.js';
 import { lazyCallerLoc } from './source_loc.js';
 import { UCALL_DONE, UCALL_MAX_ARGS, UCALL_PRINTF, UCALL_SYNC } from '../kvm/uapi.js';
 
@@ -61,6 +62,25 @@ export interface HypercallOpts {
   readonly dst?: GuestReg;
 }
 
+/**
+ * The recorder guest code writes to: each method appends one op stamped with the
+ * calling line. Memory (memset, memcmp, read, load, store), hypercalls and
+ * ucalls (sync, syncN, printf, done, fail), registers and control flow the
+ * guest decides (reg, mov, alu, if, while, loop, assert), platform operations
+ * (platform) and halt. docs/guest-api.md walks through them.
+ *
+ * @example
+ * ```ts
+ * const program = recordGuestProgram((g, base) => {
+ *   g.memset(base, 4096, 0xaa);
+ *   const r = g.reg();
+ *   g.load(r, base, 8);
+ *   g.assertEq(r, 0xaaaaaaaaaaaaaaaan, 'first qword');
+ *   g.done();
+ * }, [COCO_TEST_GPA]);
+ * TEST_ASSERT_EQ(program.ops.length, 4);
+ * ```
+ */
 export class GuestBuilder {
   private readonly frames: GuestOp[][] = [[]];
   private nextReg = 0;
@@ -79,7 +99,7 @@ export class GuestBuilder {
   }
 
   /** memset() through the guest's mapping: write `pattern` to [gpa, gpa+size). */
-  memset(gpa: Num, size: Num, pattern: number, opts: MemOpts = {}): void {
+  memset(gpa: GuestAddrArg, size: Num, pattern: number, opts: MemOpts = {}): void {
     this.push({ op: 'write', gpa: big(gpa), size: Number(size), pattern: pattern & 0xff, view: opts.view ?? 'auto', loc: this.loc() });
   }
 
@@ -87,7 +107,7 @@ export class GuestBuilder {
    * memcmp_g(): GUEST_ASSERT that every byte of [gpa, gpa+size) equals
    * `pattern`; the first mismatch aborts the guest with a UCALL_ABORT.
    */
-  memcmp(gpa: Num, size: Num, pattern: number, opts: CheckOpts = {}): void {
+  memcmp(gpa: GuestAddrArg, size: Num, pattern: number, opts: CheckOpts = {}): void {
     this.push({
       op: 'check', gpa: big(gpa), size: Number(size), pattern: pattern & 0xff, view: opts.view ?? 'auto',
       expr: opts.expr ?? `mem[i] == ${hex(pattern & 0xff)}`, loc: this.loc(),
@@ -95,7 +115,7 @@ export class GuestBuilder {
   }
 
   /** READ_ONCE() over a range: touch it (faults happen) without checking the data. */
-  read(gpa: Num, size: Num, opts: MemOpts = {}): void {
+  read(gpa: GuestAddrArg, size: Num, opts: MemOpts = {}): void {
     this.push({ op: 'read', gpa: big(gpa), size: Number(size), view: opts.view ?? 'auto', loc: this.loc() });
   }
 
@@ -172,12 +192,12 @@ export class GuestBuilder {
   }
 
   /** READ_ONCE(*(uN *)gpa) into `dst`, zero-extended. */
-  load(dst: GuestReg, gpa: Num, width: GuestWidth = 8, opts: MemOpts = {}): void {
+  load(dst: GuestReg, gpa: GuestAddrArg, width: GuestWidth = 8, opts: MemOpts = {}): void {
     this.push({ op: 'load', dst: this.checkReg(dst), gpa: big(gpa), width: checkWidth(width), view: opts.view ?? 'auto', loc: this.loc() });
   }
 
   /** WRITE_ONCE(*(uN *)gpa, value): the low `width` bytes of a constant or register. */
-  store(gpa: Num, value: GuestValue, width: GuestWidth = 8, opts: MemOpts = {}): void {
+  store(gpa: GuestAddrArg, value: GuestValue, width: GuestWidth = 8, opts: MemOpts = {}): void {
     this.push({ op: 'store', gpa: big(gpa), width: checkWidth(width), value: this.value(value), view: opts.view ?? 'auto', loc: this.loc() });
   }
 
@@ -212,7 +232,7 @@ export class GuestBuilder {
    * `value` (set_memory_region_test). An access that finds no memslot is
    * MMIO: the value is whatever the host answers.
    */
-  spinWhileEq(dst: GuestReg, gpa: Num, value: GuestValue, width: GuestWidth = 8): void {
+  spinWhileEq(dst: GuestReg, gpa: GuestAddrArg, value: GuestValue, width: GuestWidth = 8): void {
     this.load(dst, gpa, width);
     this.while(eq(dst, value), (g) => g.load(dst, gpa, width));
   }

@@ -11,8 +11,7 @@ import { inspect } from 'node:util';
 import { KSFT_FAIL } from '../kselftest/codes.js';
 import { writeFd } from '../kselftest/stdio.js';
 import { setKsftExitSkipHook } from '../kselftest/kselftest.js';
-import { parseStack } from '../source/location.js';
-import { mapStack } from '../source/source_map.js';
+import { parseStack, userStack } from '../source/location.js';
 import { thLogFd } from './config.js';
 import { thLogAt } from './log.js';
 import { newMetadata, setCurrentTest, type TestMetadata } from './metadata.js';
@@ -23,9 +22,14 @@ import { SKIP } from './log.js';
 
 type Outcome = 'done' | 'abort';
 
-/** An exception that is not a harness sentinel: the test is broken, not aborted. */
+/**
+ * An exception that is not a harness sentinel: the test is broken, not
+ * aborted. Its stack shows the test's frames only (userStack()): the
+ * harness's own section/runTestProcess/TEST_HARNESS_MAIN frames and Node's
+ * module loader say nothing about the test.
+ */
 export function reportUnexpected(md: TestMetadata, err: unknown): void {
-  const text = err instanceof Error && err.stack ? mapStack(err.stack) : inspect(err);
+  const text = err instanceof Error ? userStack(err, process.cwd()) : inspect(err);
   writeFd(thLogFd(), text.split('\n').map((l) => `# ${md.name}: ${l}\n`).join(''));
   md.exitCode = KSFT_FAIL;
 }

@@ -2,6 +2,7 @@
 export * from './assert.js';
 export * from './attributes.js';
 export * from './caps.js';
+export { describeExit } from './exit_info.js';
 export * from './gmem.js';
 export { GUEST_AREA_SIZE, loadGuestProgram, vcpuGuestArea, vcpuUcallGpa } from './guest_loader.js';
 export * from './ioctl.js';
@@ -9,7 +10,7 @@ export { kvmBackend, setKvmBackend, openKvmDevPathOrExit, requireModel, KVM_DEV_
 export { guestRandomSeed, kvmSelftestInit, kvmSelftestMain, DEFAULT_RANDOM_SEED } from './main.js';
 export * from './memslots.js';
 export { ksftEnv, parseKsftEnv, KsftEnvSchema, type KsftEnv } from './options.js';
-export { pageState, pageStateMap, type PageState } from './page_states.js';
+export { pageState, pageStateMap, useColour, type PageState } from './page_states.js';
 export { PLATFORM_NAMES, PLATFORM_VM_TYPES, type PlatformName, type PlatformVmType } from './platform_types.js';
 export { requirePlatformVmType } from './platform_select.js';
 export * from './syscalls.js';
@@ -20,3 +21,4 @@ export * from './visibility.js';
 export * from './vm.js';
 export * from './vm_create.js';
 export { getErrno } from './errno_state.js';
+export { traceBackend } from './trace.js';

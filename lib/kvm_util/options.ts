@@ -11,6 +11,9 @@
  *   KSFT_RANDOM_SEED  integer (decimal or 0x hex) for the guest RNG seed
  *   KSFT_VCPU_TIMEOUT seconds one KVM_RUN may last before the watchdog
  *                     ends it and fails the test (default 60, 0 = never)
+ *   KSFT_TRACE     0 | 1                 1: each vCPU's exits, conversions,
+ *                                       attribute changes and fallocates on
+ *                                       stderr, in order (trace.ts)
  *
  * Validated with typebox; a bad value is one line naming the variable, the
  * value and what is accepted, then exit 1 (a test program's usage error).
@@ -19,6 +22,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { PLATFORM_NAMES } from './platform_types.js';
 
+/** The typebox schema of the KSFT_* environment every KVM test reads. */
 export const KsftEnvSchema = Type.Object({
   KSFT_BACKEND: Type.Union([Type.Literal('model'), Type.Literal('kvm')]),
   // A built-in name, or the path of a user plugin folder (./my-plugin, ../x, /abs).
@@ -26,7 +30,9 @@ export const KsftEnvSchema = Type.Object({
   KSFT_KERNEL: Type.Union([Type.Literal('6.12'), Type.Literal('6.18'), Type.Literal('inplace')]),
   KSFT_RANDOM_SEED: Type.Optional(Type.String({ pattern: '^(0[xX][0-9a-fA-F]{1,8}|[0-9]{1,10})$' })),
   KSFT_VCPU_TIMEOUT: Type.String({ pattern: '^[0-9]{1,6}$' }),
+  KSFT_TRACE: Type.Optional(Type.Union([Type.Literal('0'), Type.Literal('1')])),
 });
+/** The validated KSFT_* environment (ksftEnv()). */
 export type KsftEnv = Static<typeof KsftEnvSchema>;
 
 export const ENV_DEFAULTS = { KSFT_BACKEND: 'model', KSFT_PLATFORM: 'sw_protected', KSFT_KERNEL: '6.18', KSFT_VCPU_TIMEOUT: '60' } as const;
@@ -37,6 +43,7 @@ const ACCEPTED: Readonly<Record<keyof KsftEnv, string>> = {
   KSFT_KERNEL: '6.12|6.18|inplace',
   KSFT_RANDOM_SEED: 'a 32-bit integer, decimal or 0x-hex',
   KSFT_VCPU_TIMEOUT: 'whole seconds, 0 for no watchdog',
+  KSFT_TRACE: '0|1',
 };
 
 export type EnvResult = { ok: true; env: KsftEnv } | { ok: false; error: string };
@@ -49,6 +56,7 @@ export function parseKsftEnv(env: NodeJS.ProcessEnv): EnvResult {
     KSFT_KERNEL: env.KSFT_KERNEL || ENV_DEFAULTS.KSFT_KERNEL,
     KSFT_VCPU_TIMEOUT: env.KSFT_VCPU_TIMEOUT || ENV_DEFAULTS.KSFT_VCPU_TIMEOUT,
     ...(env.KSFT_RANDOM_SEED ? { KSFT_RANDOM_SEED: env.KSFT_RANDOM_SEED } : {}),
+    ...(env.KSFT_TRACE ? { KSFT_TRACE: env.KSFT_TRACE } : {}),
   };
   if (Value.Check(KsftEnvSchema, raw)) return { ok: true, env: raw };
   const first = Value.Errors(KsftEnvSchema, raw).First();

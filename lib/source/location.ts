@@ -269,3 +269,53 @@ export function sourceArgs(site: CallSite | undefined, macro: string, count: num
 export function callArgumentTexts(file: string, line: number, callee: string): string[] | undefined {
   return sourceArgs({ path: file, file: basename(file), line, column: 1 }, callee, Infinity);
 }
+
+let machinery: string[] | undefined;
+
+/**
+ * The framework's machinery: the harness (fork, setup, teardown, the main
+ * loop), the kselftest counters and kvm_util's main(). A failure's stack
+ * is about the test, so these frames are left out of what is printed; the
+ * library calls the test made (vmMemAdd, runToUcall) stay, as C's
+ * backtrace keeps kvm_util.c.
+ */
+function machineryFiles(): string[] {
+  if (machinery) return machinery;
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder);
+  const self = parseStack(holder.stack)[0]?.file ?? '';
+  const lib = dirname(dirname(self));
+  machinery = [`${lib}${sep}harness${sep}`, `${lib}${sep}kselftest${sep}`, `${lib}${sep}kvm_util${sep}main.ts`];
+  return machinery;
+}
+
+/** Whether a frame belongs to the framework's machinery (see machineryFiles). */
+export function isMachineryFrame(f: StackFrame): boolean {
+  return machineryFiles().some((m) => f.file.startsWith(m));
+}
+
+/**
+ * The frames above the first machinery frame (innermost first): what the
+ * test and the library calls it made were doing. Everything below it is
+ * the harness or main() calling the test.
+ */
+export function testFrames(frames: readonly StackFrame[]): StackFrame[] {
+  const cut = frames.findIndex(isMachineryFrame);
+  return (cut < 0 ? frames : frames.slice(0, cut)).slice();
+}
+
+/**
+ * An Error's stack as a test author wants it: the message lines, then
+ * `    at func (path:line:col)` for the test's frames (testFrames(): not
+ * Node's own, not a dependency's, none from the framework's machinery
+ * down), with paths relative to `root` when given.
+ */
+export function userStack(err: Error, root?: string): string {
+  const stack = err.stack ?? `${err.name}: ${err.message}`;
+  const lines = stack.split('\n');
+  const first = lines.findIndex((l) => FRAME.test(l));
+  const head = first < 0 ? lines : lines.slice(0, first);
+  const frames = testFrames(parseStack(['', ...(first < 0 ? [] : lines.slice(first))].join('\n')));
+  const show = (file: string): string => (root && file.startsWith(`${root}${sep}`) ? file.slice(root.length + 1) : file);
+  return [...head, ...frames.map((f) => `    at ${f.func} (${show(f.file)}:${f.line}:${f.column})`)].join('\n');
+}

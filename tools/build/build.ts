@@ -1,12 +1,13 @@
 // The build: bundles and copies the selected collections into build/, writes
 // the runner and build/kselftest-list.txt. Used by the top-level Makefile
 // (all collections, one esbuild call) and by lib.mk (one collection).
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import type { OutputFile } from 'esbuild';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { bundleRunner, bundleTests, type TestEntry } from './bundle.js';
-import { BuildError, readCollection, runList, type Collection } from './collections.js';
+import { BuildError, discoverCollections, readCollection, runList, type Collection } from './collections.js';
 import { copyKeepMode, flatName, mergeList, writeExecutable, writeLauncher, writePlain } from './layout.js';
+import { typecheck } from './typecheck.js';
 
 export interface BuildOptions {
   /** Repository root: holds tests/ and tools/runner/. */
@@ -90,6 +91,41 @@ function entriesOf(c: Collection, root: string): TestEntry[] {
   return entries;
 }
 
+/**
+ * The .ts files of a collection's folder that none of its listed programs
+ * is or imports: a test someone wrote and never listed would otherwise
+ * simply not run. Only the collection's own programs count, so the answer
+ * does not depend on which collections a build selects; a helper several
+ * collections share lives above them (tests/coco/scenarios.ts). Nested
+ * collections are theirs to check; dot files (editor and test scratch
+ * files) and .d.ts files are not sources of a program.
+ */
+export function unlistedSources(c: Collection, testsDir: string, used: ReadonlySet<string>): string[] {
+  const nested = new Set(discoverCollections(testsDir).filter((n) => n !== c.name && n.startsWith(`${c.name}/`)).map((n) => join(testsDir, n)));
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.name.startsWith('.') || e.name === 'node_modules') continue;
+      const p = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (!nested.has(p)) walk(p);
+      } else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') && !used.has(p)) {
+        found.push(p);
+      }
+    }
+  };
+  walk(c.dir);
+  return found.sort();
+}
+
+function unlistedMessage(c: Collection, root: string, stray: readonly string[]): string {
+  const mk = relative(root, join(c.dir, 'Makefile'));
+  const names = stray.map((p) => relative(root, p)).join(', ');
+  return `${names} ${stray.length > 1 ? 'are' : 'is'} in the collection but not listed in ${mk} ` +
+    '(TEST_GEN_PROGS runs a program, TEST_GEN_PROGS_EXTENDED only builds it) and no listed program imports ' +
+    `${stray.length > 1 ? 'them' : 'it'}; the other tests were built`;
+}
+
 /** Removes a collection's previous outputs, so a failed build leaves its tests missing, not stale. */
 function removeOutputs(c: Collection, out: string): void {
   const dir = join(out, 'tests', c.name);
@@ -127,15 +163,36 @@ export async function buildCollections(opts: BuildOptions): Promise<BuildResult>
     }
   }
 
+  // A collection whose sources do not typecheck is not built, as a C test
+  // that does not compile has no binary. An error in a collection's folder
+  // is that collection's; one elsewhere (lib/, platforms/, a shared helper)
+  // is every built collection's, since tsc does not say who imported it.
+  const errors = typecheck(opts.root, [...good.values()].flat().map((e) => e.source), opts.out);
+  if (errors.length > 0) {
+    const dirs = [...good.keys()].map((c) => ({ c, dir: `${c.dir}${sep}` })).sort((a, b) => b.dir.length - a.dir.length);
+    const owner = (file: string | undefined): Collection | undefined => (file ? dirs.find((d) => file.startsWith(d.dir))?.c : undefined);
+    for (const c of [...good.keys()]) {
+      const mine = errors.filter((e) => { const o = owner(e.file); return o === c || o === undefined; });
+      if (mine.length === 0) continue;
+      failures.push({ collection: c.name, message: `typechecking failed:\n${mine.map((e) => e.text).join('\n')}` });
+      good.delete(c);
+    }
+  }
+
   let outputs: OutputFile[] = [];
+  const inputs = new Map<string, ReadonlySet<string>>();
   try {
-    outputs = await bundleTests([...good.values()].flat(), opts.out);
+    const b = await bundleTests([...good.values()].flat(), opts.out);
+    outputs = b.outputs;
+    for (const [k, v] of b.inputs) inputs.set(k, v);
   } catch (e) {
     if (!(e instanceof BuildError)) throw e;
     outputs = [];
     for (const [c, entries] of [...good]) {
       try {
-        outputs.push(...await bundleTests(entries, opts.out));
+        const b = await bundleTests(entries, opts.out);
+        outputs.push(...b.outputs);
+        for (const [k, v] of b.inputs) inputs.set(k, v);
       } catch (e2) {
         if (!(e2 instanceof BuildError)) throw e2;
         failures.push({ collection: c.name, message: e2.message });
@@ -160,6 +217,11 @@ export async function buildCollections(opts: BuildOptions): Promise<BuildResult>
     for (const extra of ['settings', 'config']) {
       if (existsSync(join(c.dir, extra))) copyKeepMode(join(c.dir, extra), join(outDir, extra));
     }
+  }
+  for (const [c, entries] of good) {
+    const used = new Set(entries.flatMap((e) => [...(inputs.get(e.out) ?? [])]));
+    const stray = unlistedSources(c, testsDir, used);
+    if (stray.length > 0) failures.push({ collection: c.name, message: unlistedMessage(c, opts.root, stray) });
   }
   await buildRunner(opts.root, opts.out);
   const list = mergeList(join(opts.out, 'kselftest-list.txt'), built);

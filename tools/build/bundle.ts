@@ -3,6 +3,7 @@
 // (see layout.ts). The runner: one CommonJS file, kselftest/runner.cjs,
 // started by the run_kselftest.sh launcher (see build.ts).
 import { build, type Message, type OutputFile } from 'esbuild';
+import { relative, resolve } from 'node:path';
 import { BuildError } from './collections.js';
 
 export interface TestEntry {
@@ -21,8 +22,14 @@ function failure(what: string, errors: readonly Message[]): BuildError {
   return new BuildError(`${what} failed:\n${lines.join('\n')}`);
 }
 
-export async function bundleTests(entries: readonly TestEntry[], outdir: string): Promise<OutputFile[]> {
-  if (entries.length === 0) return [];
+/** The bundles, and for each entry's output (`out` of TestEntry) the source files it was made from (absolute paths). */
+export interface TestBundles {
+  readonly outputs: OutputFile[];
+  readonly inputs: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+export async function bundleTests(entries: readonly TestEntry[], outdir: string): Promise<TestBundles> {
+  if (entries.length === 0) return { outputs: [], inputs: new Map() };
   try {
     const r = await build({
       entryPoints: entries.map((e) => ({ in: e.source, out: e.out })),
@@ -35,9 +42,17 @@ export async function bundleTests(entries: readonly TestEntry[], outdir: string)
       sourcemap: 'inline',
       banner: { js: ESM_REQUIRE_BANNER },
       write: false,
+      metafile: true,
       logLevel: 'silent',
     });
-    return r.outputFiles;
+    // Metafile paths are relative to esbuild's working directory.
+    const inputs = new Map<string, ReadonlySet<string>>();
+    for (const [out, meta] of Object.entries(r.metafile.outputs)) {
+      if (!out.endsWith('.mjs')) continue;
+      const rel = relative(outdir, resolve(out)).replace(/\.mjs$/, '');
+      inputs.set(rel, new Set(Object.keys(meta.inputs).map((p) => resolve(p))));
+    }
+    return { outputs: r.outputFiles, inputs };
   } catch (e) {
     const errors = (e as { errors?: Message[] }).errors;
     if (errors) throw failure('bundling the tests', errors);

@@ -99,22 +99,38 @@ t.test('assertion messages: expressions as written, values as C prints them', as
   t.equal(r.status, 1);
   const body = r.output.split('\n').filter((l) => l.startsWith('# asserts.ts:'));
   t.same(body, [
-    '# asserts.ts:26:messages:Expected gpa + 1n (4097) == 0x2000n (8192)',
-    '# asserts.ts:27:messages:Expected size (4096) != 4096 (4096)',
-    '# asserts.ts:28:messages:Expected size (4096) < 10 (10)',
-    '# asserts.ts:29:messages:Expected 2 (2) <= 1 (1)',
-    '# asserts.ts:30:messages:Expected -1 (-1) > 0 (0)',
-    '# asserts.ts:31:messages:Expected Number.MIN_SAFE_INTEGER (-9007199254740991) >= size * 2 (8192)',
-    '# asserts.ts:32:messages:Expected NULL (0) == { fd: 3 } ({ fd: 3 })',
-    '# asserts.ts:33:messages:Expected 0 (0) != false (0)',
-    '# asserts.ts:34:messages:Expected 0 (0) == size (4096)',
-    "# asserts.ts:35:messages:Expected 'guest_memfd' == 'guest_mem'.",
-    "# asserts.ts:36:messages:Expected 'a' != 'a'.",
-    '# asserts.ts:37:messages:Expected Math.max(1, 2, 3) (3) == 4 (4)',
-    '# asserts.ts:39:messages:Expected true (1) == 0 (0)',
-    '# asserts.ts:43:messages:gpa=0x1000',
+    '# asserts.ts:27:messages:Expected gpa + 1n (4097) == 0x2000n (8192)',
+    '# asserts.ts:28:messages:Expected size (4096) != 4096 (4096)',
+    '# asserts.ts:29:messages:Expected size (4096) < 10 (10)',
+    '# asserts.ts:30:messages:Expected 2 (2) <= 1 (1)',
+    '# asserts.ts:31:messages:Expected -1 (-1) > 0 (0)',
+    '# asserts.ts:32:messages:Expected Number.MIN_SAFE_INTEGER (-9007199254740991) >= size * 2 (8192)',
+    '# asserts.ts:33:messages:Expected NULL (0) == { fd: 3 } ({ fd: 3 })',
+    '# asserts.ts:34:messages:Expected 0 (0) != false (0)',
+    '# asserts.ts:35:messages:Expected 0 (0) == size (4096)',
+    "# asserts.ts:36:messages:Expected 'guest_memfd' == 'guest_mem'.",
+    "# asserts.ts:37:messages:Expected 'a' != 'a'.",
+    '# asserts.ts:38:messages:Expected Math.max(1, 2, 3) (3) == 4 (4)',
+    '# asserts.ts:40:messages:Expected true (1) == 0 (0)',
+    '# asserts.ts:44:messages:gpa=0x1000',
+    '# asserts.ts:46:messages:Expected r.errno (EINVAL (22)) == EFAULT (14)',
+    '# asserts.ts:47:messages:Expected EINVAL (22) != r.errno (EINVAL (22))',
   ]);
   t.match(r.output, /# messages: Test failed\n#          FAIL  global\.messages\nnot ok 1 global\.messages\n/);
+});
+
+t.test('an exception in a test: its stack shows the test\'s frames, not the harness machinery', async (t) => {
+  const program = await bundle('test/lib/harness/programs/asserts.ts', dir);
+  const r = runMerged(program);
+  const stack = r.output.split('\n').filter((l) => l.startsWith('# throws:'));
+  t.same(stack.slice(0, 3), [
+    '# throws: Error: the helper broke',
+    `# throws:     at brokenHelper (test/lib/harness/programs/asserts.ts:52:9)`,
+    `# throws:     at Object.fn (test/lib/harness/programs/asserts.ts:56:3)`,
+  ]);
+  t.notMatch(r.output, /lib\/harness\/(child|run|registry)\.ts/, 'no frame of the harness machinery');
+  t.notMatch(r.output, /node:internal/, 'no frame of Node itself');
+  t.match(r.output, /not ok 2 global\.throws\n/);
 });
 
 t.test('a library skip inside a TEST is that TEST\'s SKIP: one result line with the reason, no stray plan', async (t) => {

@@ -94,6 +94,37 @@ t.test('TEST_ASSERT_KVM_EXIT_REASON', async (t) => {
     '  Wanted KVM exit reason: 2 (IO), got: 17 (INTERNAL_ERROR)\n'));
 });
 
+t.test('TEST_ASSERT_EQ on errno values prints their names, not hex', async (t) => {
+  const r = await run('errno_eq');
+  t.equal(r.code, 254);
+  t.match(r.stderr, block(`${REL}:${lineOf('errno_eq')}: r.errno == EFAULT`, '22 - Invalid argument',
+    '  EINVAL (22) != EFAULT (14) (r.errno != EFAULT)\n'));
+});
+
+t.test('TEST_ASSERT_EQ on exit reasons prints their names', async (t) => {
+  const r = await run('exit_eq');
+  t.equal(r.code, 254);
+  t.match(r.stderr, block(`${REL}:${lineOf('exit_eq')}: vcpu.run.exitReason == KVM_EXIT_IO`, '0 - Success',
+    '  KVM_EXIT_INTERNAL_ERROR (17) != KVM_EXIT_IO (2) (vcpu.run.exitReason != KVM_EXIT_IO)\n'));
+});
+
+t.test('getUcall() on an MMIO exit: the failure says which exit it was and that no memslot covers the address', async (t) => {
+  const r = await run('mmio_ucall');
+  t.equal(r.code, 254);
+  t.match(r.stderr, block(`${REL}:${lineOf('mmio_ucall')}: uc.cmd == UCALL_DONE`, '0 - Success',
+    '  UCALL_NONE (0) != UCALL_DONE (4) (uc.cmd != UCALL_DONE)\n' +
+    '  no ucall: the last getUcall() found vCPU 0: KVM_EXIT_MMIO (6): write of 8 bytes at gpa 0xc0000000, ' +
+    'outside every memslot (a guest access no memslot covers exits as MMIO)\n'));
+});
+
+t.test('runToUcall() stopping at a non-ucall exit names it, at the test line', async (t) => {
+  const r = await run('mmio_run_to_ucall');
+  t.equal(r.code, 254);
+  t.match(r.stderr, block(`${REL}:${lineOf('mmio_run_to_ucall')}: ucall UCALL_DONE`, '0 - Success',
+    '  Wanted UCALL_DONE, the vCPU exited without a ucall: vCPU 0: KVM_EXIT_MMIO (6): write of 8 bytes at gpa 0xc0000000, ' +
+    'outside every memslot (a guest access no memslot covers exits as MMIO)\n'));
+});
+
 t.test('REPORT_GUEST_ASSERT: located at the guest step, with the guest message and page states', async (t) => {
   const r = await run('guest_assert');
   t.equal(r.code, 254);
@@ -147,6 +178,7 @@ t.test('a bad KSFT_* value is one line naming the variable and value, exit 1', a
     ['KSFT_KERNEL', '5.4', '6.12|6.18|inplace'],
     ['KSFT_BACKEND', 'qemu', 'model|kvm'],
     ['KSFT_PLATFORM', 'arm', 'default|sw_protected|sev|sev_es|snp|tdx|pkvm|cca or a plugin path (./dir)'],
+    ['KSFT_TRACE', 'yes', '0|1'],
   ] as const) {
     const r = await run('pass', { [k]: v });
     t.equal(r.code, 1, k);
