@@ -61,8 +61,12 @@ KSFT_TAP_STAMP := $(KSFT_TOP)/.tap/plugins/package.json
 .PHONY: all run_tests install emit_tests gen_tar clean check bench peers_source vm_kernel vm_run_tests vm_check new_test docs
 .DEFAULT_GOAL := all
 
+# Nothing changed since the last finished build of these TARGETS: the
+# build's own check (tools/build/stamp.ts, bundled into the build folder)
+# says so with a few stats and the build does not start. KSFT_BUILD_WHY=1
+# prints what made a build run.
 all: $(KSFT_NPM_STAMP)
-	@$(NODE) --import tsx $(KSFT_TOP)/tools/build/main.ts -q --tests-dir $(KSFT_TESTS) -o $(BUILD) $(addprefix -C ,$(TARGETS))
+	@$(call ksft_build,-q --tests-dir $(KSFT_TESTS) -o $(BUILD) $(addprefix -C ,$(TARGETS)))
 
 # Every collection runs even when an earlier one failed to build or failed
 # its tests: a collection that did not build keeps its list lines and its

@@ -15,6 +15,10 @@ import { strerror } from '../libc/errno.js';
 import { KSFT_FAIL, KSFT_PASS, KSFT_SKIP, KSFT_XFAIL, KSFT_XPASS } from './codes.js';
 import { vsprintf, type PrintfArg } from './printf.js';
 import { writeStdout } from './stdio.js';
+import { mapUncaughtStacks } from '../source/uncaught.js';
+
+// A test program's uncaught exception names .ts lines (lib/source/uncaught.ts).
+mapUncaughtStacks();
 
 interface Counts {
   pass: number;

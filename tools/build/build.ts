@@ -4,9 +4,10 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import type { OutputFile } from 'esbuild';
 import { join, relative, sep } from 'node:path';
-import { bundleRunner, bundleTests, type TestEntry } from './bundle.js';
+import { bundleTests, bundleTool, type TestEntry } from './bundle.js';
 import { BuildError, discoverCollections, readCollection, runList, type Collection } from './collections.js';
 import { copyKeepMode, flatName, mergeList, writeExecutable, writeLauncher, writePlain } from './layout.js';
+import { directoriesUnder, removeStamp, selectionMakefiles, stampKey, toolInputs, writeStamp, type Selection } from './stamp.js';
 import { typecheck } from './typecheck.js';
 
 export interface BuildOptions {
@@ -66,13 +67,33 @@ KSFT_RUNNER_SCRIPT="$0" ${tests}exec node "$(dirname "$0")/kselftest/runner.cjs"
  * puts at the top of the install directory).
  */
 export async function buildRunner(root: string, out: string): Promise<string> {
+  return (await writeRunner(root, out)).target;
+}
+
+interface Written {
+  /** The files written. */
+  readonly written: string[];
+  /** The sources they were made from. */
+  readonly inputs: readonly string[];
+}
+
+async function writeRunner(root: string, out: string): Promise<Written & { target: string }> {
   const bundle = join(out, 'kselftest', 'runner.cjs');
-  const file = await bundleRunner(join(root, 'tools/runner/cli.ts'), bundle);
+  const { file, inputs } = await bundleTool(join(root, 'tools/runner/cli.ts'), bundle);
   writePlain(bundle, file.contents);
-  writeExecutable(join(out, 'kselftest', 'run_kselftest.sh'), runnerLauncher(undefined));
+  const installed = join(out, 'kselftest', 'run_kselftest.sh');
+  writeExecutable(installed, runnerLauncher(undefined));
   const target = join(out, 'run_kselftest.sh');
   writeExecutable(target, runnerLauncher('tests'));
-  return target;
+  return { target, written: [bundle, installed, target], inputs };
+}
+
+/** The up-to-date check the Makefiles run before the build (up_to_date.ts), bundled beside the stamps. */
+async function writeUpToDate(root: string, out: string): Promise<Written> {
+  const target = join(out, '.stamps', 'up_to_date.mjs');
+  const { file, inputs } = await bundleTool(join(root, 'tools/build/up_to_date.ts'), target, 'esm');
+  writePlain(target, file.contents);
+  return { written: [target], inputs };
 }
 
 function entriesOf(c: Collection, root: string): TestEntry[] {
@@ -129,7 +150,7 @@ function unlistedMessage(c: Collection, root: string, stray: readonly string[]):
 /** Removes a collection's previous outputs, so a failed build leaves its tests missing, not stale. */
 function removeOutputs(c: Collection, out: string): void {
   const dir = join(out, 'tests', c.name);
-  const names = [...c.genProgs, ...c.genProgsExtended].flatMap((p) => [flatName(p), `${flatName(p)}.mjs`])
+  const names = [...c.genProgs, ...c.genProgsExtended].flatMap((p) => [flatName(p), `${flatName(p)}.mjs`, `${flatName(p)}.mjs.map`])
     .concat([...c.progs, ...c.progsExtended, ...c.files].map(flatName));
   for (const n of names) rmSync(join(dir, n), { force: true });
 }
@@ -143,6 +164,12 @@ function removeOutputs(c: Collection, out: string): void {
  */
 export async function buildCollections(opts: BuildOptions): Promise<BuildResult> {
   const testsDir = opts.testsDir ?? join(opts.root, 'tests');
+  const sel: Selection = { out: opts.out, testsDir, collections: opts.collections };
+  const key = stampKey(sel, selectionMakefiles(opts.root, sel));
+  // The file system stamps mtimes from a coarse clock that can trail
+  // Date.now() by a tick: a margin keeps an edit at the start from passing.
+  const startedNs = BigInt(Date.now() - 20) * 1_000_000n;
+  removeStamp(sel);
   const failures: BuildFailure[] = [];
   const collections: Collection[] = [];
   for (const name of opts.collections) {
@@ -201,6 +228,7 @@ export async function buildCollections(opts: BuildOptions): Promise<BuildResult>
     }
   }
   for (const f of outputs) writePlain(f.path, f.contents);
+  const written: string[] = outputs.map((f) => f.path);
 
   const built = new Map<string, string[]>();
   for (const c of collections) {
@@ -212,10 +240,18 @@ export async function buildCollections(opts: BuildOptions): Promise<BuildResult>
     }
     const outDir = join(opts.out, 'tests', c.name);
     mkdirSync(outDir, { recursive: true });
-    for (const e of entries) writeLauncher(outDir, flatName(e.out));
-    for (const p of [...c.progs, ...c.progsExtended, ...c.files]) copyKeepMode(join(c.dir, p), join(outDir, flatName(p)));
+    for (const e of entries) {
+      writeLauncher(outDir, flatName(e.out));
+      written.push(join(outDir, flatName(e.out)));
+    }
+    for (const p of [...c.progs, ...c.progsExtended, ...c.files]) {
+      copyKeepMode(join(c.dir, p), join(outDir, flatName(p)));
+      written.push(join(outDir, flatName(p)));
+    }
     for (const extra of ['settings', 'config']) {
-      if (existsSync(join(c.dir, extra))) copyKeepMode(join(c.dir, extra), join(outDir, extra));
+      if (!existsSync(join(c.dir, extra))) continue;
+      copyKeepMode(join(c.dir, extra), join(outDir, extra));
+      written.push(join(outDir, extra));
     }
   }
   for (const [c, entries] of good) {
@@ -223,8 +259,21 @@ export async function buildCollections(opts: BuildOptions): Promise<BuildResult>
     const stray = unlistedSources(c, testsDir, used);
     if (stray.length > 0) failures.push({ collection: c.name, message: unlistedMessage(c, opts.root, stray) });
   }
-  await buildRunner(opts.root, opts.out);
-  const list = mergeList(join(opts.out, 'kselftest-list.txt'), built);
+  const runner = await writeRunner(opts.root, opts.out);
+  const check = await writeUpToDate(opts.root, opts.out);
+  const listFile = join(opts.out, 'kselftest-list.txt');
+  const list = mergeList(listFile, built);
   const bundled = [...good.values()].reduce((n, e) => n + e.length, 0);
+  if (failures.length === 0) {
+    const sources = [
+      ...toolInputs(opts.root), ...selectionMakefiles(opts.root, sel), ...runner.inputs, ...check.inputs,
+      ...[...inputs.values()].flatMap((set) => [...set]),
+      ...collections.flatMap((c) => [
+        ...directoriesUnder(c.dir), join(c.dir, 'settings'), join(c.dir, 'config'),
+        ...[...c.progs, ...c.progsExtended, ...c.files].map((p) => join(c.dir, p)),
+      ]),
+    ];
+    writeStamp(opts.root, sel, key, { sources, outputs: [...written, ...runner.written, ...check.written, listFile], startedNs });
+  }
   return { collections, bundled, list, failures };
 }

@@ -32,7 +32,8 @@ t.test('build layout, modes, list', async (t) => {
   t.equal(mode('run_kselftest.sh'), 0o755);
   t.equal(readFileSync(join(out, 'tests/demo/settings'), 'utf8'), '# demo collection settings\ntimeout=7\n');
   t.equal(readFileSync(join(out, 'tests/demo/demo_pass'), 'utf8').split('\n')[0], TEST_SHEBANG);
-  t.match(readFileSync(join(out, 'tests/demo/demo_pass.mjs'), 'utf8'), /\/\/# sourceMappingURL=data:application\/json;base64,/);
+  t.match(readFileSync(join(out, 'tests/demo/demo_pass.mjs'), 'utf8'), /\n\/\/# sourceMappingURL=demo_pass\.mjs\.map\n$/, 'the map beside the bundle, not inline');
+  t.match(JSON.parse(readFileSync(join(out, 'tests/demo/demo_pass.mjs.map'), 'utf8')), { sources: [/demo_pass\.ts$/, /demo_lib\.ts$/] });
   t.ok(existsSync(join(out, 'tests/nested/inner/inner_test')));
 
   // A second build of one collection keeps the others' list lines.
