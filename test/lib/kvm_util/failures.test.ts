@@ -2,12 +2,14 @@
  * What kvm_util prints when a test fails or skips, byte for byte where C is
  * exact: the assertion block, TEST_REQUIRE's skip line, KVM_IOCTL_ERROR,
  * the EACCES skip, exit reasons, guest asserts and the visibility helpers.
- * Each case runs fixtures/failures.ts as its own process, as a selftest runs.
+ * Each case runs fixtures/failures.ts as its own process, as a selftest runs
+ * (bundled once, started as plain node from the repository root).
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { bundle, cleanEnv, nodeCommand, REPO, tempDir } from '../kselftest/support.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/failures.ts', import.meta.url));
 const REL = 'test/lib/kvm_util/fixtures/failures.ts';
@@ -16,10 +18,16 @@ const lineOf = (name: string): number => SRC.findIndex((l) => l.includes(`@case:
 
 interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
+const scratch = tempDir('ksft-failures-');
+t.teardown(scratch.remove);
+const BUNDLE = await bundle(REL, scratch.dir);
+
 function run(name: string, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, name], {
-      env: { ...process.env, KSFT_BACKEND: '', KSFT_KERNEL: '', KSFT_PLATFORM: '', KSFT_RANDOM_SEED: '', ...env },
+    const [cmd, args] = nodeCommand(BUNDLE, [name]);
+    const child = spawn(cmd, args, {
+      cwd: REPO,
+      env: cleanEnv({ KSFT_BACKEND: '', KSFT_KERNEL: '', KSFT_PLATFORM: '', KSFT_RANDOM_SEED: '', ...env }),
     });
     let stdout = '';
     let stderr = '';
