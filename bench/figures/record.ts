@@ -1,6 +1,6 @@
-// Recording guest programs: µs per recorded op in a built bundle under
-// --enable-source-maps, against one source-mapped stack (what resolving
-// each op's location at record time costs).
+// Recording guest programs: µs per recorded op in a built bundle (plain
+// node, as the launchers start tests), against one stack mapped to its
+// sources (what resolving each op's location at record time costs).
 //   node --import tsx bench/figures/record.ts [ops=20000]
 import { join } from 'node:path';
 import { buildFixtures } from '../lib/fixtures.js';
