@@ -156,4 +156,19 @@ export interface Backend {
   supportedCpuid(fn: number, index?: number): CpuidRegs | undefined;
   /** madvise(2) on host memory; optional for backends that do not model it. */
   madvise?(addr: bigint, length: bigint, advice: number): SysResult;
+  /**
+   * What `hva` maps, as /proc/self/maps says: the file's inode and the byte
+   * offset in it (page-aligned), and whether the mapping is MAP_SHARED;
+   * `ino` 0 for anonymous memory; undefined where nothing is mapped.
+   */
+  mappingAt?(hva: bigint): HostMapping | undefined;
+}
+
+/** One host address's mapping, as a line of /proc/self/maps describes it. */
+export interface HostMapping {
+  /** st_ino of the mapped file; 0 for anonymous memory. */
+  readonly ino: bigint;
+  /** Byte offset of the page holding `hva` in that file. */
+  readonly offset: bigint;
+  readonly shared: boolean;
 }

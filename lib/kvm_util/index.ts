@@ -3,6 +3,13 @@ export * from './assert.js';
 export * from './attributes.js';
 export * from './caps.js';
 export * from './gmem.js';
+export { pinPages, unpinPages } from './gup.js';
+export { TEST_ASSERT_SAME_BACKING } from './backing.js';
+export {
+  TEST_ASSERT_SUPPORTED_ATTRIBUTES, __gmemIoctl, __gmemSetMemoryAttributes, __gmemSetPrivate, __gmemSetShared, gmemIoctl,
+  gmemSetMemoryAttributes, gmemSetPrivate, gmemSetShared, kvmGpaToGuestMemfd, kvmHasGmemAttributes,
+  type GmemAttributesResult, type GpaGuestMemfd,
+} from './gmem_attributes.js';
 export { GUEST_AREA_SIZE, loadGuestProgram, vcpuGuestArea, vcpuUcallGpa } from './guest_loader.js';
 export * from './ioctl.js';
 export { kvmBackend, setKvmBackend, openKvmDevPathOrExit, requireModel, KVM_DEV_PATH } from './kvm_dev.js';

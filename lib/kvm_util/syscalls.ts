@@ -40,6 +40,29 @@ export function kvmMmap(size: bigint | number, prot: number, flags: number, fd: 
   return asHva(r.addr);
 }
 
+/** __kvm_mmap(size, prot, flags, fd, offset): asserted mmap at an offset. */
+export function kvmMmapAt(size: bigint | number, prot: number, flags: number, fd: number, offset: bigint | number): Hva {
+  const r = mmap(0n, size, prot, flags, fd, offset);
+  testAssertAt(r.addr !== MAP_FAILED, 'mem != MAP_FAILED', `mmap() failed, errno = ${r.errno} (${strerror(r.errno)})`, ['lib/kvm_util/syscalls.ts']);
+  return asHva(r.addr);
+}
+
+/** kvm_dup(fd): asserted dup(). */
+export function kvmDup(fd: number): number {
+  const r = dup(fd);
+  testAssertAt(r.ret >= 0, 'fd >= 0', `dup() failed, errno = ${r.errno} (${strerror(r.errno)})`, ['lib/kvm_util/syscalls.ts']);
+  return r.ret;
+}
+
+/** kvm_memfd_alloc(size, hugepages=false): a memfd of `size` bytes (VM_MEM_SRC_SHMEM). */
+export function kvmMemfdAlloc(size: bigint | number): number {
+  const fd = memfdCreate('kvm_selftest', 0);
+  testAssertAt(fd.ret >= 0, 'fd >= 0', `memfd_create() failed, errno = ${fd.errno} (${strerror(fd.errno)})`, ['lib/kvm_util/syscalls.ts']);
+  const r = noteResult(b().ftruncate(fd.ret, BigInt(size)));
+  testAssertAt(r.ret === 0, '!ret', `ftruncate() failed, errno = ${r.errno} (${strerror(r.errno)})`, ['lib/kvm_util/syscalls.ts']);
+  return fd.ret;
+}
+
 /** An anonymous private mapping (VM_MEM_SRC_ANONYMOUS). */
 export const kvmMmapAnonymous = (size: bigint | number): Hva => kvmMmap(size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
 

@@ -10,9 +10,10 @@
  * (so a stale view reads zeros rather than faulting, and the mapping no
  * longer pins the vCPU file); the process's end releases the rest.
  */
+import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import {
-  MAP_FAILED, type Backend, type CpuidRegs, type GuestProgramResult, type IoctlArg, type IoctlOptions, type MmapResult, type StatResult, type SysResult,
+  MAP_FAILED, type Backend, type CpuidRegs, type GuestProgramResult, type HostMapping, type IoctlArg, type IoctlOptions, type MmapResult, type StatResult, type SysResult,
 } from '../backend.js';
 import { EBADF, EINVAL } from '../errno.js';
 import type { GuestProgram } from '../guest_program.js';
@@ -287,6 +288,21 @@ export class KvmBackend implements Backend {
 
   munmap(addr: bigint, length: bigint): SysResult {
     return this.res(this.libc.munmap(addr, length));
+  }
+
+  /** /proc/self/maps: `start-end perms offset dev inode path`, one mapping a line. */
+  mappingAt(hva: bigint): HostMapping | undefined {
+    const a = BigInt(hva);
+    for (const line of readFileSync('/proc/self/maps', 'utf8').split('\n')) {
+      const m = /^([0-9a-f]+)-([0-9a-f]+) \S{3}(\S) ([0-9a-f]+) \S+ (\d+)/.exec(line);
+      if (!m) continue;
+      const start = BigInt(`0x${m[1]}`);
+      const end = BigInt(`0x${m[2]}`);
+      if (a < start || a >= end) continue;
+      const page = (a - start) & ~0xfffn;
+      return { ino: BigInt(m[5]!), offset: BigInt(`0x${m[4]}`) + page, shared: m[3] === 's' };
+    }
+    return undefined;
   }
 
   madvise(addr: bigint, length: bigint, advice: number): SysResult {

@@ -37,6 +37,13 @@ export interface GmemVmRef {
   gmemReleased(gmem: Gmem): void;
   /** Called after a punch of pages [first, end): bound slots' guest mappings are zapped. */
   gmemPunched(gmem: Gmem, first: number, end: number): void;
+  /**
+   * Called when KVM_SET_MEMORY_ATTRIBUTES2 changes pages [first, end)
+   * (kvm_gmem_invalidate_start() around the store): bound slots' guest
+   * mappings are zapped and, towards shared, the platform's
+   * kvm_arch_gmem_invalidate() runs on the pages that exist.
+   */
+  gmemConverted(gmem: Gmem, first: number, end: number, toPrivate: boolean): void;
 }
 
 let nextIno = 0x1000n;
@@ -47,14 +54,20 @@ export class Gmem implements OpenFile {
   readonly pages = new SparsePages();
   bindings: GmemBinding[] = [];
   released = false;
-  /** [P] in-place: per-inode attributes by page index (the series' maple tree). */
+  /**
+   * Per-inode attributes by page index, the in-place series' maple tree
+   * (struct gmem_inode.attributes): every index starts PRIVATE unless
+   * GUEST_MEMFD_FLAG_INIT_SHARED (kvm_gmem_init_inode()). Before 7.4 nothing
+   * changes it after creation, so it states 6.18's rule too: a page faults
+   * into userspace only if it is shared (kvm_gmem_fault_user_mapping()).
+   */
   readonly attrs = new RangeMap();
 
   constructor(
     readonly vm: GmemVmRef,
     readonly size: bigint,
     readonly flags: bigint,
-    /** [P] in-place: pages start private unless GUEST_MEMFD_FLAG_INIT_SHARED was given. */
+    /** Pages start private unless GUEST_MEMFD_FLAG_INIT_SHARED was given (kvm_gmem_init_inode()). */
     privateByDefault: boolean,
   ) {
     vm.get();
@@ -133,23 +146,25 @@ export class Gmem implements OpenFile {
     return 0;
   }
 
-  /** Whether page `index` is private in the in-place attribute tree. */
+  /** Whether page `index` is private in the per-inode attribute tree. */
   pagePrivate(index: number): boolean {
     return (this.attrs.get(index) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n;
   }
 
   /**
-   * kvm_gmem_fault_user_mapping(): SIGBUS at or past i_size, without
-   * INIT_SHARED (6.18), or on a private page ([P] in-place). Returns the
-   * page's store index or the fault.
+   * kvm_gmem_fault_user_mapping(): SIGBUS at or past i_size, and on a page
+   * the attribute tree says is private (6.18: every page of a gmem created
+   * without INIT_SHARED; 7.4: whatever KVM_SET_MEMORY_ATTRIBUTES2 left).
+   * The check runs at every host access, so a page converted to private is
+   * unmapped from every process that had it (unmap_mapping_pages() on
+   * conversion). Returns the page's store index or the fault.
    */
-  userFault(pgoff: number, inPlace: boolean): number | HostFaultSpec {
+  userFault(pgoff: number): number | HostFaultSpec {
     if (BigInt(pgoff) * PAGE >= this.size) return { signal: 'SIGBUS', code: 'BUS_ADRERR', detail: 'guest_memfd: offset at or past i_size' };
-    if (inPlace) {
-      if (this.pagePrivate(pgoff)) return { signal: 'SIGBUS', code: 'BUS_ADRERR', detail: 'guest_memfd: private page' };
-      return pgoff;
+    if (this.pagePrivate(pgoff)) {
+      const why = this.flags & GUEST_MEMFD_FLAG_INIT_SHARED ? 'private page' : 'private page (no INIT_SHARED, pages start private)';
+      return { signal: 'SIGBUS', code: 'BUS_ADRERR', detail: `guest_memfd: ${why}` };
     }
-    if (!(this.flags & GUEST_MEMFD_FLAG_INIT_SHARED)) return { signal: 'SIGBUS', code: 'BUS_ADRERR', detail: 'guest_memfd: no INIT_SHARED, pages are private' };
     return pgoff;
   }
 }

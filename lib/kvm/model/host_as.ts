@@ -34,6 +34,8 @@ export interface PageSource {
   readonly noexec?: boolean;
   /** The file has no mmap method (f_op->mmap is NULL): do_mmap() says ENODEV before the flag checks the method would see. */
   readonly noMmap?: boolean;
+  /** The file's inode number, as /proc/self/maps shows it. */
+  readonly ino?: bigint;
 }
 
 interface Mapping {
@@ -196,6 +198,15 @@ export class HostAddressSpace {
   }
 
   /** The page backing `hva` for an access, or the signal it raises. */
+  /** The /proc/self/maps view of `hva`: the file's inode and page offset, or ino 0 for anonymous memory. */
+  mappingAt(hva: bigint): { ino: bigint; offset: bigint; shared: boolean } | undefined {
+    const m = this.find(hva);
+    if (!m) return undefined;
+    const pg = m.pgoff + Number((hva - m.start) / PAGE);
+    if (!m.source) return { ino: 0n, offset: 0n, shared: false };
+    return { ino: m.source.ino ?? 0n, offset: BigInt(pg) * PAGE, shared: m.cow === null };
+  }
+
   resolve(hva: bigint, write: boolean): Resolved {
     const m = this.find(hva);
     if (!m) return { signal: 'SIGSEGV', code: 'SEGV_MAPERR', detail: 'no mapping' };

@@ -10,6 +10,12 @@ const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 
 export class SparsePages {
   private readonly pages = new Map<number, Uint8Array>();
+  /**
+   * Long-term GUP pins by page index (pin_user_pages(FOLL_LONGTERM)): an
+   * elevated folio refcount that guest_memfd's conversion check sees
+   * (kvm_gmem_is_safe_for_conversion()). A pinned page is materialised.
+   */
+  private readonly pins = new Map<number, number>();
 
   /** Number of materialised pages (for memory accounting and benches). */
   get residentPages(): number {
@@ -28,6 +34,18 @@ export class SparsePages {
     return best;
   }
 
+  /** Indexes of the materialised pages in [first, end), ascending. */
+  indexesIn(first: number, end: number): number[] {
+    const out: number[] = [];
+    if (end - first <= this.pages.size) {
+      for (let i = first; i < end; i++) if (this.pages.has(i)) out.push(i);
+    } else {
+      for (const k of this.pages.keys()) if (k >= first && k < end) out.push(k);
+      out.sort((x, y) => x - y);
+    }
+    return out;
+  }
+
   /** The page's bytes for reading; a shared zero page when never written (do not modify). */
   peek(index: number): Uint8Array {
     return this.pages.get(index) ?? ZERO_PAGE;
@@ -43,8 +61,33 @@ export class SparsePages {
     return p;
   }
 
-  /** Drop the pages with index in [first, end): they read as zeros afterwards. */
+  /** Take a long-term pin on page `index` (faulting it in, as GUP does). */
+  pin(index: number): void {
+    this.touch(index);
+    this.pins.set(index, (this.pins.get(index) ?? 0) + 1);
+  }
+
+  /** Drop one pin on page `index`. */
+  unpin(index: number): void {
+    const n = (this.pins.get(index) ?? 0) - 1;
+    if (n > 0) this.pins.set(index, n);
+    else this.pins.delete(index);
+  }
+
+  /** The lowest pinned page index in [first, end), if any. */
+  firstPinned(first: number, end: number): number | undefined {
+    let best: number | undefined;
+    for (const k of this.pins.keys()) if (k >= first && k < end && (best === undefined || k < best)) best = k;
+    return best;
+  }
+
+  /**
+   * Drop the pages with index in [first, end): they read as zeros afterwards.
+   * A pinned page leaves the file too (truncate_inode_pages_range() does not
+   * wait for pins); its pin stays with the detached folio, not the index.
+   */
   drop(first: number, end: number): void {
+    if (this.pins.size) for (const k of [...this.pins.keys()]) if (k >= first && k < end) this.pins.delete(k);
     if (end - first > this.pages.size) {
       for (const k of [...this.pages.keys()]) if (k >= first && k < end) this.pages.delete(k);
     } else {

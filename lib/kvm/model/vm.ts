@@ -9,7 +9,7 @@ import { EBADF, EEXIST, EFAULT, EINVAL, EIO, ENOTTY, EOPNOTSUPP } from '../errno
 import {
   GUEST_MEMFD_FLAG_INIT_SHARED, KVM_CAP_EXIT_HYPERCALL, KVM_CAP_GUEST_MEMFD, KVM_CAP_GUEST_MEMFD_FLAGS,
   KVM_CAP_DISABLE_QUIRKS, KVM_CAP_DISABLE_QUIRKS2, KVM_SET_NR_MMU_PAGES, KVM_CREATE_IRQCHIP, KVM_GET_TSC_KHZ, KVM_CAP_IRQCHIP,
-  KVM_CAP_GET_TSC_KHZ, KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_MEMORY_ATTRIBUTES, KVM_CAP_MEMORY_FAULT_INFO, KVM_CAP_MULTI_ADDRESS_SPACE, KVM_CAP_NR_MEMSLOTS,
+  KVM_CAP_GET_TSC_KHZ, KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES, KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_MEMORY_ATTRIBUTES, KVM_CAP_MEMORY_FAULT_INFO, KVM_CAP_MULTI_ADDRESS_SPACE, KVM_CAP_NR_MEMSLOTS,
   KVM_CAP_PRE_FAULT_MEMORY, KVM_CAP_USER_MEMORY2, KVM_CAP_VM_TYPES, KVM_CHECK_EXTENSION, KVM_CREATE_GUEST_MEMFD,
   KVM_CREATE_VCPU, KVM_ENABLE_CAP, KVM_HC_MAP_GPA_RANGE, KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_MEM_GUEST_MEMFD,
   KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, KVM_SET_MEMORY_ATTRIBUTES, KVM_SET_USER_MEMORY_REGION,
@@ -27,7 +27,7 @@ import type { HostAddressSpace } from './host_as.js';
 import { TASK_SIZE } from './host_as.js';
 import { Memslots, type Memslot } from './memslots.js';
 import type { Backing, HostFaultSpec, ModelPlatform, PlatformRegistry, PlatformVm, PlatformVmContext, SlotInfo } from './platform.js';
-import type { KernelProfile } from './profiles.js';
+import { gmemFlagsFor, type KernelProfile } from './profiles.js';
 import { RangeMap } from './range_map.js';
 import type { SparsePages } from './sparse_pages.js';
 
@@ -201,20 +201,29 @@ export class Vm implements OpenFile, GmemVmRef {
     };
   }
 
-  /** kvm_supported_mem_attributes(): PRIVATE only for VMs with private memory. */
+  /**
+   * kvm_supported_vm_mem_attributes(): PRIVATE only for VMs with private
+   * memory, and nothing at all when PRIVATE lives in guest_memfd (7.4,
+   * gmem_in_place_conversion: "KVM: guest_memfd: Wire up core
+   * private/shared attribute interfaces").
+   */
   get supportedAttributes(): bigint {
+    if (this.sys.profile.perGmemAttributes) return 0n;
     return this.hasPrivateMem ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0n;
   }
 
   /**
-   * kvm_get_memory_attributes(). Under the [P] in-place profile the per-gmem
-   * tree is the truth for GFNs bound to an mmap-able guest_memfd (the single
-   * backing in-place conversion needs); other GFNs keep the per-VM attributes.
+   * kvm_mem_is_private()'s source of truth for a GFN. Per-VM mode: the VM's
+   * xarray (kvm_get_vm_memory_attributes()). Per-guest_memfd mode (7.4):
+   * kvm_gmem_is_private(), the attribute tree of the gmem bound to the GFN's
+   * slot; a GFN with no slot, or a slot without a live gmem, is shared, so
+   * deleting a slot makes its GFNs shared.
    */
   attributesAt(gfn: number): bigint {
-    if (this.sys.profile.inPlace) {
+    if (this.sys.profile.perGmemAttributes) {
       const s = this.slots.find(0, gfn);
-      if (s && s.gmem && s.gmem.mmapable) return s.gmem.attrs.get(s.gmemPgoff + gfn - s.baseGfn);
+      if (!s || !s.gmem) return 0n;
+      return s.gmem.attrs.get(s.gmemPgoff + gfn - s.baseGfn);
     }
     return this.attrs.get(gfn);
   }
@@ -223,33 +232,32 @@ export class Vm implements OpenFile, GmemVmRef {
     return this.hasPrivateMem && (this.attributesAt(gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n;
   }
 
-  /**
-   * Replace attributes of GFNs [start, end). Under the in-place profile the
-   * per-VM ioctl is kept (the series' compatibility switch) and also writes
-   * the bound gmem trees; pages leaving the private state are zeroed there,
-   * because a single gmem page backs both states and the old private bytes
-   * must not reach the host.
-   */
+  /** KVM_SET_MEMORY_ATTRIBUTES after validation: replace the per-VM attributes of GFNs [start, end). */
   applyAttributes(start: number, end: number, value: bigint): void {
     this.attrs.set(start, end, value);
     // kvm_vm_set_mem_attributes() unmaps the changed GFNs.
     this.zap(BigInt(start) * PAGE, BigInt(end - start) * PAGE, 'attributes');
-    if (!this.sys.profile.inPlace) return;
-    for (const s of this.slots.all()) {
-      if (s.asId !== 0 || !s.gmem || !s.gmem.mmapable) continue;
-      const a = Math.max(start, s.baseGfn);
-      const b = Math.min(end, s.baseGfn + s.npages);
-      if (a >= b) continue;
-      const o = s.gmemPgoff - s.baseGfn;
-      for (let g = a; g < b;) {
-        // Walk runs instead of pages so that huge ranges stay cheap.
-        const wasPrivate = s.gmem.pagePrivate(g + o);
-        let e = g + 1;
-        while (e < b && s.gmem.pagePrivate(e + o) === wasPrivate && e - g < 1 << 20) e++;
-        if (wasPrivate && (value & KVM_MEMORY_ATTRIBUTE_PRIVATE) === 0n) s.gmem.pages.drop(g + o, e + o);
-        g = e;
-      }
-      s.gmem.attrs.set(a + o, b + o, value);
+  }
+
+  /**
+   * KVM_SET_MEMORY_ATTRIBUTES2 changed gmem pages [first, end)
+   * (__kvm_gmem_set_attributes()): kvm_gmem_invalidate_start() zaps every
+   * bound slot's GFNs, and the platform's invalidate hook sees the GPAs of
+   * the pages that exist (kvm_gmem_invalidate() walks folios, not indexes).
+   */
+  gmemConverted(g: Gmem, first: number, end: number, toPrivate: boolean): void {
+    if (this.destroyed) return;
+    for (const b of g.bindings) {
+      const s = b.owner as Memslot;
+      const a = Math.max(first, b.start);
+      const e = Math.min(end, b.end);
+      if (a >= e) continue;
+      const gpa = BigInt(s.baseGfn + a - s.gmemPgoff) * PAGE;
+      const size = BigInt(e - a) * PAGE;
+      this.zap(gpa, size, 'attributes');
+      if (!this.pvm.onGmemConvert) continue;
+      const existing = g.pages.indexesIn(a, e).map((i) => BigInt(s.baseGfn + i - s.gmemPgoff) * PAGE);
+      try { this.pvm.onGmemConvert(gpa, size, toPrivate, existing); } catch (x) { this.sys.noteInternalError('onGmemConvert', x); }
     }
   }
 
@@ -356,7 +364,7 @@ export class Vm implements OpenFile, GmemVmRef {
   get gmemFlags(): bigint {
     const p = this.platform.gmemFlags?.(this.sys.profile);
     if (p !== undefined) return p;
-    return this.hasPrivateMem ? this.sys.profile.gmemFlags.privateMem : this.sys.profile.gmemFlags.noPrivateMem;
+    return gmemFlagsFor(this.sys.profile, this.hasPrivateMem);
   }
 
   /** kvm_gmem_create(): unsupported flags, then size <= 0 or unaligned; reserved is not checked. */
@@ -455,11 +463,23 @@ export class Vm implements OpenFile, GmemVmRef {
     }
     const slot: Memslot = {
       asId, id, flags: m.flags, baseGfn, npages, userspaceAddr: m.userspaceAddr, gmem,
-      hasGmemFlag: wantsGmem, gmemPgoff: pgoff, gmemOnly: !!gmem && this.sys.profile.gmemOnlySlots && gmem.mmapable,
+      hasGmemFlag: wantsGmem, gmemPgoff: pgoff, gmemOnly: this.gmemOnlySlot(gmem),
     };
     gmem?.bind({ start: pgoff, end: pgoff + npages, owner: slot });
     this.slots.insert(slot);
     return ok();
+  }
+
+  /**
+   * KVM_MEMSLOT_GMEM_ONLY: 6.18 serves every fault of a slot bound to an
+   * mmap-able gmem from the gmem; with per-gmem attributes (7.4) every gmem
+   * slot does ("KVM: guest_memfd: Always fault from guest_memfd if in-place
+   * conversion is enabled"), as shared and private pages are one page.
+   */
+  private gmemOnlySlot(gmem: Gmem | null): boolean {
+    if (!gmem) return false;
+    if (this.sys.profile.perGmemAttributes) return true;
+    return this.sys.profile.gmemOnlySlots && gmem.mmapable;
   }
 
   deleteSlot(s: Memslot): void {
@@ -525,8 +545,14 @@ export function capValue(cap: number, sys: Pick<VmHost, 'profile' | 'platforms'>
     case KVM_CAP_VM_TYPES:
       return (sys.platforms.vmTypesMask() & ~p.absentVmTypes) | 0;
     case KVM_CAP_MEMORY_ATTRIBUTES:
-      // kvm_supported_mem_attributes(): all attributes at system scope.
+      // kvm_supported_vm_mem_attributes(): all attributes at system scope, none with per-gmem attributes.
+      if (p.perGmemAttributes) return 0;
       return vm ? Number(vm.supportedAttributes) : Number(KVM_MEMORY_ATTRIBUTE_PRIVATE);
+    case KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES:
+      // kvm_vm_ioctl_check_extension_generic() (7.4): PRIVATE iff per-gmem
+      // attributes and kvm_supports_private_mem() (!kvm || has_private_mem).
+      if (!p.perGmemAttributes) return 0;
+      return !vm || vm.hasPrivateMem ? Number(KVM_MEMORY_ATTRIBUTE_PRIVATE) : 0;
     case KVM_CAP_GUEST_MEMFD:
       return p.capGuestMemfd === 'always' || !vm || vm.hasPrivateMem ? 1 : 0;
     case KVM_CAP_GUEST_MEMFD_FLAGS:
