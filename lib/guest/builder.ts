@@ -260,6 +260,7 @@ export class GuestBuilder {
     this.push({
       op: 'platform', call, args,
       ...(opts.expect !== undefined ? { expect: big(opts.expect) } : {}),
+      ...(opts.dst !== undefined ? { dst: this.checkReg(opts.dst) } : {}),
       expr: opts.expr ?? (opts.expect !== undefined ? `status == ${big(opts.expect)}` : call), loc: this.loc(),
     });
   }

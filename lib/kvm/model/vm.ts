@@ -234,6 +234,9 @@ export class Vm implements OpenFile, GmemVmRef {
 
   /** KVM_SET_MEMORY_ATTRIBUTES after validation: replace the per-VM attributes of GFNs [start, end). */
   applyAttributes(start: number, end: number, value: bigint): void {
+    // kvm_vm_set_mem_attributes() (virt/kvm/kvm_main.c): nothing to do, and
+    // nothing unmapped, when the whole range has the attributes already.
+    if (this.attrs.uniform(start, end, value)) return;
     this.attrs.set(start, end, value);
     // kvm_vm_set_mem_attributes() unmaps the changed GFNs.
     this.zap(BigInt(start) * PAGE, BigInt(end - start) * PAGE, 'attributes');
