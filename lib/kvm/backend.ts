@@ -162,6 +162,23 @@ export interface Backend {
    * `ino` 0 for anonymous memory; undefined where nothing is mapped.
    */
   mappingAt?(hva: bigint): HostMapping | undefined;
+  /**
+   * fork(2) as far as memory goes: a child process with a copy of this
+   * address space, whose accesses fault as the child's would. Absent where
+   * the backend cannot make one (a real process cannot fork the Node
+   * runtime safely); a test needing it skips there.
+   */
+  forkHost?(): HostProcess;
+}
+
+/** A forked child's view of memory (forkHost()). */
+export interface HostProcess {
+  /** Read the child's memory at `hva`; throws HostFault where its access would take a signal. */
+  hostRead(hva: bigint, length: number): Uint8Array;
+  /** Write the child's memory at `hva`; throws HostFault where its access would take a signal. */
+  hostWrite(hva: bigint, data: Uint8Array): void;
+  /** exit(): the child's address space goes away. */
+  exit(): void;
 }
 
 /** One host address's mapping, as a line of /proc/self/maps describes it. */

@@ -4,7 +4,7 @@
  * what the kernel would and set errno like libc; the `kvm*` forms assert,
  * as tools/testing/selftests/kvm/include/kvm_syscalls.h does.
  */
-import { HostFault, MAP_FAILED, type MmapResult, type StatResult, type SysResult } from '../kvm/backend.js';
+import { HostFault, MAP_FAILED, type HostProcess, type MmapResult, type StatResult, type SysResult } from '../kvm/backend.js';
 import { ENOSYS, strerror } from '../kvm/errno.js';
 import { PROT_READ, PROT_WRITE, MAP_ANONYMOUS, MAP_PRIVATE } from '../kvm/uapi.js';
 import { argText, failureSite, testAssertAt, testAssertFail } from './assert.js';
@@ -104,6 +104,15 @@ export const hostRead = (addr: bigint, length: number): Uint8Array => b().hostRe
 export const hostWrite = (addr: bigint, data: Uint8Array): void => b().hostWrite(addr, data);
 /** memset() on host memory. */
 export const hostFill = (addr: bigint, length: number, value: number): void => b().hostFill(addr, length, value);
+
+/**
+ * fork() for a test that checks memory from a second process: the child's
+ * view of memory, or undefined where the backend cannot fork one (the
+ * caller skips, naming the backend).
+ */
+export function forkHostProcess(): HostProcess | undefined {
+  return b().forkHost?.();
+}
 
 /**
  * TEST_EXPECT_SIGBUS(action): `action` must raise SIGBUS; otherwise

@@ -58,7 +58,7 @@ export function isFault(r: unknown): r is HostFaultSpec {
 
 export class HostAddressSpace {
   private maps: Mapping[] = [];
-  private readonly anon = new SparsePages();
+  private anon = new SparsePages();
   private next = MMAP_BASE;
 
   /** Resident anonymous pages (for benches). */
@@ -197,7 +197,23 @@ export class HostAddressSpace {
     return 0;
   }
 
-  /** The page backing `hva` for an access, or the signal it raises. */
+  /**
+   * fork(2)'s copy of this address space (kernel/fork.c, dup_mmap()): the
+   * same mappings at the same addresses; MAP_SHARED file pages stay the
+   * file's, so both processes resolve them through the file (a guest_memfd
+   * page turned private is SIGBUS in either); anonymous memory and private
+   * file copies are the child's own from here on. (MAP_SHARED anonymous
+   * memory, which the model keeps with private anonymous memory, is copied
+   * too: nothing here shares it across a fork.)
+   */
+  fork(): HostAddressSpace {
+    const c = new HostAddressSpace();
+    c.maps = this.maps.map((m) => ({ ...m, cow: m.cow ? m.cow.copy() : null }));
+    c.anon = this.anon.copy();
+    c.next = this.next;
+    return c;
+  }
+
   /** The /proc/self/maps view of `hva`: the file's inode and page offset, or ino 0 for anonymous memory. */
   mappingAt(hva: bigint): { ino: bigint; offset: bigint; shared: boolean } | undefined {
     const m = this.find(hva);
@@ -207,6 +223,7 @@ export class HostAddressSpace {
     return { ino: m.source.ino ?? 0n, offset: BigInt(pg) * PAGE, shared: m.cow === null };
   }
 
+  /** The page backing `hva` for an access, or the signal it raises. */
   resolve(hva: bigint, write: boolean): Resolved {
     const m = this.find(hva);
     if (!m) return { signal: 'SIGSEGV', code: 'SEGV_MAPERR', detail: 'no mapping' };

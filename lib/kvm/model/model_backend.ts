@@ -6,7 +6,7 @@
  */
 
 import {
-  HostFault, MAP_FAILED, type Backend, type CpuidRegs, type HostMapping, type GuestProgramResult, type IoctlArg, type MmapResult, type StatResult, type SysResult,
+  HostFault, MAP_FAILED, type Backend, type CpuidRegs, type HostMapping, type HostProcess, type GuestProgramResult, type IoctlArg, type MmapResult, type StatResult, type SysResult,
 } from '../backend.js';
 import type { ModelControl } from './control.js';
 import { modelSupportedCpuid } from './cpuid.js';
@@ -505,6 +505,36 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
         }
       }
     }
+  }
+
+  /**
+   * fork(2) of the test process's memory. The child's accesses resolve
+   * through its copy of the address space; memslots belong to the parent's
+   * mm (kvm->mm), so the platforms' hooks on memslot HVAs do not apply to
+   * the child, but a MAP_SHARED guest_memfd page is the file's in both
+   * processes (SIGBUS once private, kvm_gmem_fault_user_mapping()).
+   */
+  forkHost(): HostProcess {
+    let child: HostAddressSpace | null = this.host.fork();
+    const as = (): HostAddressSpace => {
+      if (!child) throw new Error('forkHost: the child has exited');
+      return child;
+    };
+    return {
+      hostRead: (hva, length) => {
+        const out = new Uint8Array(Math.max(0, length | 0));
+        const f = as().forEach(BigInt(hva), out.length, false, (st, idx, inPage, chunk, done) => out.set(st.peek(idx).subarray(inPage, inPage + chunk), done));
+        if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
+        return out;
+      },
+      hostWrite: (hva, data) => {
+        const f = as().forEach(BigInt(hva), data.length, true, (st, idx, inPage, chunk, done) => st.touch(idx).set(data.subarray(done, done + chunk), inPage));
+        if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
+      },
+      exit: () => {
+        child = null;
+      },
+    };
   }
 
   hostRead(hva: bigint, length: number): Uint8Array {

@@ -99,6 +99,17 @@ export class SparsePages {
     this.pages.clear();
   }
 
+  /**
+   * A copy of the bytes (fork's copy of private memory: copy_page_range()
+   * shares the pages copy-on-write, which reads the same as a copy). Pins
+   * stay with the original: a forked child holds no GUP pins.
+   */
+  copy(): SparsePages {
+    const c = new SparsePages();
+    for (const [k, v] of this.pages) c.pages.set(k, v.slice());
+    return c;
+  }
+
   /** Copy `len` bytes at byte `offset` (within one page) into a new array. */
   read(offset: number, len: number): Uint8Array {
     const idx = Math.floor(offset / PAGE_SIZE);
