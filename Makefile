@@ -6,6 +6,7 @@
 #   make gen_tar               install, then kselftest-packages/kselftest.tar.gz
 #   make clean
 #   make check                 typecheck and the project's own tests (tap)
+#   make bench                 every performance figure beside its anchor -> bench/RESULTS.md
 #   make vm_kernel             build the guest kernel for the VM targets (cached)
 #   make vm_run_tests          run_tests inside a QEMU VM with a real KVM (KSFT_BACKEND=kvm)
 #   make vm_check              tools/vm/vm_check.sh inside the VM (or VM_CHECK_CMD='...')
@@ -45,7 +46,7 @@ override TARGETS := $(filter-out $(SKIP_TARGETS),$(TARGETS))
 KSFT_SUBMAKE := $(MAKE) --no-print-directory KSFT_BUILT=1
 KSFT_TAP_STAMP := $(KSFT_TOP)/.tap/plugins/package.json
 
-.PHONY: all run_tests install emit_tests gen_tar clean check peers_source vm_kernel vm_run_tests vm_check
+.PHONY: all run_tests install emit_tests gen_tar clean check bench peers_source vm_kernel vm_run_tests vm_check
 .DEFAULT_GOAL := all
 
 all: $(KSFT_NPM_STAMP)
@@ -98,6 +99,14 @@ clean:
 # output (a failed typecheck counts as one failure); any failure exits 1.
 check: $(KSFT_NPM_STAMP) $(KSFT_TAP_STAMP) peers_source
 	@$(NODE) --import tsx $(KSFT_TOP)/tools/build/check.ts
+
+# The figures of bench/README.md, each beside its anchor: the kernel's
+# runner and C harness (linux-source-6.12, as for the peer tests) and C
+# programs built with gcc. BENCH="runner harness" runs some figures only
+# (into bench/RESULTS.partial.md), BENCH_SKIP=make_check leaves some out.
+bench: $(KSFT_NPM_STAMP) $(KSFT_TAP_STAMP) peers_source
+	@sh $(KSFT_VM)/install_packages.sh gcc
+	@$(NODE) --import tsx $(KSFT_TOP)/bench/make_bench.ts
 
 # The kernel peer tests (test/peers) need Debian's linux-source-6.12: it is
 # installed when missing and possible (root, apt-get); a failed install does

@@ -20,7 +20,7 @@ import {
   GUEST_NR_REGS, guestFormatArity, type GuestAlu, type GuestCmp, type GuestCompare, type GuestCond, type GuestOp,
   type GuestOperand, type GuestProgram, type GuestReg, type GuestView, type GuestWidth, type SourceLoc,
 } from '../kvm/guest_program.js';
-import { callerLoc } from './source_loc.js';
+import { lazyCallerLoc } from './source_loc.js';
 import { UCALL_DONE, UCALL_MAX_ARGS, UCALL_PRINTF, UCALL_SYNC } from '../kvm/uapi.js';
 
 /** Guest code: records ops for one vCPU, given vcpu_args_set()'s arguments. */
@@ -75,7 +75,7 @@ export class GuestBuilder {
   }
 
   private loc(): SourceLoc {
-    return callerLoc();
+    return lazyCallerLoc();
   }
 
   /** memset() through the guest's mapping: write `pattern` to [gpa, gpa+size). */

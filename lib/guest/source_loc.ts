@@ -50,14 +50,66 @@ export function currentStack(): StackFrame[] {
   return parseStack(holder.stack);
 }
 
+/** The first frame outside the library, as kselftest prints `__FILE__:__LINE__`. */
+function locOf(frames: readonly StackFrame[]): SourceLoc {
+  const f = frames.find((fr) => !isLibraryFrame(fr)) ?? frames[frames.length - 1];
+  return f ? { file: displayPath(f.file), line: f.line } : { file: '<unknown>', line: 0 };
+}
+
 /**
  * The first frame outside the library: the test source line that recorded a
  * guest op or called an assertion helper.
  */
 export function callerLoc(): SourceLoc {
-  const frames = currentStack();
-  const f = frames.find((fr) => !isLibraryFrame(fr)) ?? frames[frames.length - 1];
-  return f ? { file: displayPath(f.file), line: f.line } : { file: '<unknown>', line: 0 };
+  return locOf(currentStack());
+}
+
+/** Captured frames not yet formatted: V8 formats (and source-maps) a stack on its first read. */
+interface StackHolder { stack?: string }
+
+/**
+ * A location captured now and resolved on first read of `file` or `line`.
+ * Capturing the frames is cheap; formatting them through the source map is
+ * what costs (tens of µs per op), and only a failing op's location is ever
+ * printed. `file` and `line` are own enumerable accessors, so spreading,
+ * comparing or JSON-encoding a location resolves it like a plain object.
+ */
+class LazySourceLoc implements SourceLoc {
+  declare readonly file: string;
+  declare readonly line: number;
+  #holder: StackHolder | undefined;
+  #loc: SourceLoc | undefined;
+
+  constructor(holder: StackHolder) {
+    this.#holder = holder;
+    Object.defineProperties(this, LAZY_FIELDS);
+  }
+
+  resolve(): SourceLoc {
+    if (!this.#loc) {
+      this.#loc = locOf(parseStack(this.#holder?.stack));
+      this.#holder = undefined;
+    }
+    return this.#loc;
+  }
+}
+
+const LAZY_FIELDS: PropertyDescriptorMap = {
+  file: { enumerable: true, get(this: LazySourceLoc) { return this.resolve().file; } },
+  line: { enumerable: true, get(this: LazySourceLoc) { return this.resolve().line; } },
+};
+
+/**
+ * callerLoc() for recording: the frames are taken now, turned into a file
+ * and line only when read (a failure report, a compile error).
+ */
+export function lazyCallerLoc(): SourceLoc {
+  const holder: StackHolder = {};
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 50;
+  Error.captureStackTrace(holder, lazyCallerLoc);
+  Error.stackTraceLimit = limit;
+  return new LazySourceLoc(holder);
 }
 
 const rootCache = new Map<string, string | null>();

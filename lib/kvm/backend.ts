@@ -149,6 +149,13 @@ export interface Backend {
   /** Fill host memory with one byte value (memset). */
   hostFill(hva: bigint, length: number, value: number): void;
   /**
+   * The offset of the first byte of [hva, hva+length) that is not `value`,
+   * or -1: a host memcmp against a pattern without copying the range out
+   * (expectHostSees over gigabytes). Throws HostFault as hostRead does,
+   * at the first page that faults, after the bytes before it compared equal.
+   */
+  hostCompare(hva: bigint, length: number, value: number): number;
+  /**
    * The CPUID leaf `fn` (subleaf `index`) of KVM_GET_SUPPORTED_CPUID, or
    * undefined when KVM does not report it: what kvm_cpu_property() reads in
    * the C selftests (the guest's address widths, the vendor).

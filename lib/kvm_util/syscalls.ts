@@ -104,6 +104,8 @@ export const hostRead = (addr: bigint, length: number): Uint8Array => b().hostRe
 export const hostWrite = (addr: bigint, data: Uint8Array): void => b().hostWrite(addr, data);
 /** memset() on host memory. */
 export const hostFill = (addr: bigint, length: number, value: number): void => b().hostFill(addr, length, value);
+/** Offset of the first byte of [addr, addr+length) that is not `value`, or -1, without copying the range (see Backend.hostCompare). */
+export const hostCompare = (addr: bigint, length: number, value: number): number => b().hostCompare(addr, length, value);
 
 /**
  * fork() for a test that checks memory from a second process: the child's

@@ -10,15 +10,17 @@
  * Both report the first mismatching offset, its GPA, expected and actual
  * bytes in hex, which side looked, and the page states around it. The
  * comparison is over whole typed arrays; bytes are walked only to locate a
- * mismatch already found.
+ * mismatch already found. The host compares where the bytes lie
+ * (Backend.hostCompare), so a large range costs no copy of itself.
  */
 import { HostFault } from '../kvm/backend.js';
+import { patternBuffer } from '../kvm/pattern_bytes.js';
 import type { GuestBuilder } from '../guest/builder.js';
 import type { GuestView } from '../kvm/guest_program.js';
 import { failureSite, testAssertFail } from './assert.js';
 import { addrGpa2Hva } from './memslots.js';
 import { pageStateMap } from './page_states.js';
-import { hostRead } from './syscalls.js';
+import { hostCompare, hostRead } from './syscalls.js';
 import { hex } from './types.js';
 import type { KvmVm } from './vm.js';
 
@@ -26,14 +28,14 @@ type Num = bigint | number;
 
 /** Index of the first byte of `a` that differs from `value`, or -1 (whole-array compare first). */
 export function firstMismatch(a: Uint8Array, value: number): number {
-  const expected = Buffer.alloc(a.length, value);
-  if (expected.equals(a)) return -1;
+  const expected = patternBuffer(value, a.length);
+  if (expected.compare(a, 0, a.length, 0, a.length) === 0) return -1;
   // Narrow down by halves with whole-array compares, then the last few bytes.
   let lo = 0;
   let hi = a.length;
   while (hi - lo > 64) {
     const mid = lo + ((hi - lo) >> 1);
-    if (!expected.subarray(lo, mid).equals(a.subarray(lo, mid))) hi = mid;
+    if (expected.compare(a, lo, mid, lo, mid) !== 0) hi = mid;
     else lo = mid;
   }
   for (let i = lo; i < hi; i++) if (a[i] !== value) return i;
@@ -60,21 +62,23 @@ export function expectGuestSees(g: GuestBuilder, gpa: Num, size: Num, pattern: n
  */
 export function expectHostSees(vm: KvmVm, gpa: Num, size: Num, pattern: number): void {
   const base = BigInt(gpa);
-  const expr = `host sees ${b2(pattern & 0xff)} at [${hex(base)}, ${hex(base + BigInt(size))})`;
+  const want = pattern & 0xff;
+  const expr = `host sees ${b2(want)} at [${hex(base)}, ${hex(base + BigInt(size))})`;
   const hva = addrGpa2Hva(vm, base);
-  let data: Uint8Array;
+  let off: number;
   try {
-    data = hostRead(hva, Number(size));
+    off = hostCompare(hva, Number(size), want);
   } catch (e) {
     if (!(e instanceof HostFault)) throw e;
     const at = e.addr - hva + base;
     testAssertFail(failureSite(['lib/kvm_util/visibility.ts']), expr,
       `Host read of gpa ${hex(at)} (hva ${hex(e.addr)}) took ${e.signal} (${e.code}) (host side, via the shared HVA)\n  ${pageStateMap(vm, at)}`);
   }
-  const off = firstMismatch(data, pattern & 0xff);
   if (off < 0) return;
   const at = base + BigInt(off);
+  // Only the bytes around the mismatch are copied out, for the report.
+  const around = hostRead(hva + BigInt(off), Math.min(8, Number(size) - off));
   testAssertFail(failureSite(['lib/kvm_util/visibility.ts']), expr,
-    `Host expected ${b2(pattern & 0xff)} at offset ${hex(off)} (gpa ${hex(at)}), got ${b2(data[off]!)} (host side, via the shared HVA ${hex(hva + BigInt(off))})\n` +
-    `  bytes at gpa ${hex(at)}: ${bytesAround(data, off)}\n  ${pageStateMap(vm, at)}`);
+    `Host expected ${b2(want)} at offset ${hex(off)} (gpa ${hex(at)}), got ${b2(around[0]!)} (host side, via the shared HVA ${hex(hva + BigInt(off))})\n` +
+    `  bytes at gpa ${hex(at)}: ${bytesAround(around, 0)}\n  ${pageStateMap(vm, at)}`);
 }

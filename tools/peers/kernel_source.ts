@@ -16,6 +16,9 @@ export const MEMBERS = [
   `${TOP}/tools/testing/kunit/*`,
   `${TOP}/tools/testing/selftests/kselftest/*`,
   `${TOP}/tools/testing/selftests/run_kselftest.sh`,
+  // The C harness, for the bench's anchor (bench/figures/harness.ts).
+  `${TOP}/tools/testing/selftests/kselftest_harness.h`,
+  `${TOP}/tools/testing/selftests/kselftest.h`,
 ] as const;
 
 export interface KernelSource {
@@ -25,6 +28,8 @@ export interface KernelSource {
   runKselftest: string;
   /** tools/testing/selftests/kselftest (runner.sh, prefix.pl) */
   kselftestDir: string;
+  /** tools/testing/selftests (kselftest_harness.h, kselftest.h) */
+  selftestsDir: string;
   /** tools/testing/kunit/kunit.py */
   kunitPy: string;
   /** Milliseconds spent extracting; 0 when the cached tree was used. */
@@ -38,6 +43,7 @@ function layout(top: string, extractMs: number): KernelSource {
   return {
     top,
     runKselftest: join(selftests, 'run_kselftest.sh'),
+    selftestsDir: selftests,
     kselftestDir: join(selftests, 'kselftest'),
     kunitPy: join(top, 'tools/testing/kunit/kunit.py'),
     extractMs,
@@ -46,7 +52,8 @@ function layout(top: string, extractMs: number): KernelSource {
 
 function complete(s: KernelSource): boolean {
   return [s.runKselftest, join(s.kselftestDir, 'runner.sh'), join(s.kselftestDir, 'prefix.pl'), s.kunitPy,
-    join(s.top, 'tools/testing/kunit/kunit_parser.py')].every((p) => existsSync(p));
+    join(s.top, 'tools/testing/kunit/kunit_parser.py'),
+    join(s.selftestsDir, 'kselftest_harness.h')].every((p) => existsSync(p));
 }
 
 /**

@@ -11,6 +11,7 @@
  * SEGV_MAPERR, a mapping without the permission SEGV_ACCERR, else the
  * mapping's fault handler refused the page, SIGBUS (BUS_ADRERR).
  */
+import { patternBuffer } from '../pattern_bytes.js';
 import { readFileSync } from 'node:fs';
 import { HostFault, type HostSignal } from '../backend.js';
 import { EFAULT, strerror } from '../errno.js';
@@ -128,6 +129,25 @@ export class HostMemory {
       if (n < chunk) this.fault(at + BigInt(n), false);
     }
     return out;
+  }
+
+  /** First offset whose byte is not `value` (-1: none), read a scratch buffer at a time. */
+  compare(hva: bigint, length: number, value: number): number {
+    const len = Math.max(0, length | 0);
+    this.ensureScratch(len);
+    const pattern = patternBuffer(value, this.scratchLen);
+    for (let done = 0; done < len;) {
+      const chunk = Math.min(len - done, this.scratchLen);
+      const at = hva + BigInt(done);
+      const n = this.transfer(at, chunk, false);
+      const got = this.scratchView.subarray(0, n);
+      if (pattern.compare(got, 0, n, 0, n) !== 0) {
+        for (let i = 0; i < n; i++) if (got[i] !== value) return done + i;
+      }
+      done += n;
+      if (n < chunk) this.fault(at + BigInt(n), false);
+    }
+    return -1;
   }
 
   /** Like memcpy into the mapping: bytes before the faulting page stay written. */

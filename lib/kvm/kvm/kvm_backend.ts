@@ -320,4 +320,8 @@ export class KvmBackend implements Backend {
   hostFill(hva: bigint, length: number, value: number): void {
     this.memory.fill(hva, length, value);
   }
+
+  hostCompare(hva: bigint, length: number, value: number): number {
+    return this.memory.compare(hva, length, value & 0xff);
+  }
 }

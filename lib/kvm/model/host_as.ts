@@ -241,12 +241,14 @@ export class HostAddressSpace {
   /**
    * Visit [hva, hva+len) page by page. `fn` gets the page store, the page
    * index, the offset inside the page, the chunk length and the offset in
-   * the caller's buffer. Stops at the first fault and returns it.
+   * the caller's buffer. Stops at the first fault and returns it, or
+   * quietly once `stop()` says so (a compare that found its mismatch).
    */
   forEach(hva: bigint, len: number, write: boolean,
-    fn: (store: SparsePages, index: number, inPage: number, chunk: number, done: number) => void): HostFaultSpec & { addr: bigint } | undefined {
+    fn: (store: SparsePages, index: number, inPage: number, chunk: number, done: number) => void,
+    stop?: () => boolean): HostFaultSpec & { addr: bigint } | undefined {
     let done = 0;
-    while (done < len) {
+    while (done < len && !stop?.()) {
       const at = BigInt.asUintN(64, hva + BigInt(done));
       const inPage = Number(at % PAGE);
       const chunk = Math.min(len - done, PAGE_SIZE - inPage);

@@ -5,6 +5,7 @@
  * throw, and only HostFault, where a real access would take a signal.
  */
 
+import { patternBuffer } from '../pattern_bytes.js';
 import {
   HostFault, MAP_FAILED, type Backend, type CpuidRegs, type HostMapping, type HostProcess, type GuestProgramResult, type IoctlArg, type MmapResult, type StatResult, type SysResult,
 } from '../backend.js';
@@ -557,6 +558,35 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
     this.platformHostAccess(BigInt(hva), len, true);
     const f = this.host.forEach(BigInt(hva), len, true, (st, idx, inPage, chunk) => st.touch(idx).fill(value & 0xff, inPage, inPage + chunk));
     if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
+  }
+
+  hostCompare(hva: bigint, length: number, value: number): number {
+    const len = Math.max(0, length | 0);
+    const want = value & 0xff;
+    // A platform that filters or faults host reads of a slot sees every byte
+    // through hostRead(); otherwise pages are compared where they lie.
+    if ([...this.vms].some((vm) => vm.pvm.hostAccess || vm.pvm.hostReadFilter)) {
+      const data = this.hostRead(hva, len);
+      const pattern = patternBuffer(want, len);
+      if (pattern.compare(data, 0, len, 0, len) === 0) return -1;
+      return data.findIndex((b) => b !== want);
+    }
+    const pattern = patternBuffer(want, PAGE_SIZE);
+    let found = -1;
+    const f = this.host.forEach(BigInt(hva), len, false, (st, idx, inPage, chunk, done) => {
+      if (found >= 0) return;
+      const page = st.peek(idx);
+      if (pattern.compare(page, inPage, inPage + chunk, 0, chunk) === 0) return;
+      for (let i = 0; i < chunk; i++) {
+        if (page[inPage + i] !== want) {
+          found = done + i;
+          return;
+        }
+      }
+    }, () => found >= 0);
+    if (found >= 0) return found;
+    if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
+    return -1;
   }
 
   supportedCpuid(fn: number, index = 0): CpuidRegs | undefined {

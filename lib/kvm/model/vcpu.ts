@@ -6,6 +6,7 @@
  * the x86 PIO ucall. Platform differences go through the platform seam.
  */
 
+import { patternBuffer } from '../pattern_bytes.js';
 import type { IoctlArg, SysResult } from '../backend.js';
 import { EFAULT, EINTR, EINVAL, ENOENT, ENOTTY, EOPNOTSUPP } from '../errno.js';
 import {
@@ -661,29 +662,32 @@ export class Vcpu implements OpenFile {
     }
   }
 
-  /** One page of a write/check/read op. */
+  /**
+   * Up to MEM_PAGES_PER_STEP pages of a write/check/read op. Each page goes
+   * through the fault path on its own (attributes and slots can differ page
+   * by page); taking several per step only saves the interpreter's round
+   * trip, and an exit on any page ends the step there.
+   */
   private memStep(op: Extract<GuestOp, { op: 'write' | 'check' | 'read' }>): Step {
     const size = Math.max(0, op.size);
-    if (this.memDone >= size) {
-      this.advance();
-      return undefined;
-    }
-    const gpa = BigInt.asUintN(64, op.gpa + BigInt(this.memDone));
-    const inPage = Number(gpa % PAGE);
-    const len = Math.min(size - this.memDone, PAGE_SIZE - inPage);
     const write = op.op === 'write';
-    const r = this.access(gpa, len, write, op.view, write ? new Uint8Array(len).fill(op.pattern & 0xff) : undefined);
-    if ('exit' in r) return r;
-    if (op.op === 'check') {
-      const want = op.pattern & 0xff;
-      const i = firstByteNot(r.data, want);
-      if (i >= 0) {
-        const off = this.memDone + i;
-        return this.guestAssert(op.loc, op.expr,
-          formatGuestMessage(GUEST_CHECK_FORMAT, [BigInt(want), BigInt(off), op.gpa + BigInt(off), BigInt(r.data[i]!)]));
+    const want = op.op === 'write' || op.op === 'check' ? op.pattern & 0xff : 0;
+    for (let n = 0; n < MEM_PAGES_PER_STEP && this.memDone < size; n++) {
+      const gpa = BigInt.asUintN(64, op.gpa + BigInt(this.memDone));
+      const inPage = Number(gpa % PAGE);
+      const len = Math.min(size - this.memDone, PAGE_SIZE - inPage);
+      const r = this.access(gpa, len, write, op.view, write ? patternBuffer(want, len).subarray(0, len) : undefined);
+      if ('exit' in r) return r;
+      if (op.op === 'check') {
+        const i = firstByteNot(r.data, want);
+        if (i >= 0) {
+          const off = this.memDone + i;
+          return this.guestAssert(op.loc, op.expr,
+            formatGuestMessage(GUEST_CHECK_FORMAT, [BigInt(want), BigInt(off), op.gpa + BigInt(off), BigInt(r.data[i]!)]));
+        }
       }
+      this.memDone += len;
     }
-    this.memDone += len;
     if (this.memDone >= size) this.advance();
     return undefined;
   }
@@ -756,8 +760,10 @@ export class Vcpu implements OpenFile {
       page.store.touch(page.index).set(stored.subarray(0, len), inPage);
       return { data };
     }
-    const raw = page.store.peek(page.index).slice(inPage, inPage + len);
-    return { data: vm.pvm.decodeGuestRead ? vm.pvm.decodeGuestRead(a, backing, raw) : raw };
+    // A view, not a copy, unless the platform rewrites what the guest reads:
+    // the callers only look at the bytes before the next access.
+    const bytes = page.store.peek(page.index);
+    return { data: vm.pvm.decodeGuestRead ? vm.pvm.decodeGuestRead(a, backing, bytes.slice(inPage, inPage + len)) : bytes.subarray(inPage, inPage + len) };
   }
 }
 
@@ -766,16 +772,14 @@ function widestLoad(len: number): number {
   return len >= 8 ? 8 : len >= 4 ? 4 : len >= 2 ? 2 : 1;
 }
 
-const fills = new Map<number, Buffer>();
 
 /** Index of the first byte of `a` that is not `value`, or -1: whole-buffer compares, bytes walked only to place a mismatch. */
+/** Pages of a write/check/read op taken per interpreter step (1 MiB). */
+const MEM_PAGES_PER_STEP = 256;
+
+
 function firstByteNot(a: Uint8Array, value: number): number {
-  let fill = fills.get(value);
-  if (!fill || fill.length < a.length) {
-    fill = Buffer.alloc(Math.max(PAGE_SIZE, a.length), value);
-    fills.set(value, fill);
-  }
-  if (fill.compare(a, 0, a.length, 0, a.length) === 0) return -1;
+  if (patternBuffer(value, a.length).compare(a, 0, a.length, 0, a.length) === 0) return -1;
   for (let i = 0; i < a.length; i++) if (a[i] !== value) return i;
   return -1;
 }
