@@ -176,6 +176,17 @@ export interface Backend {
    * runtime safely); a test needing it skips there.
    */
   forkHost?(): HostProcess;
+  /** mbind(2); `nodemask` is the user's array of unsigned longs, null for NULL. */
+  mbind?(addr: bigint, len: bigint, mode: number, nodemask: readonly bigint[] | null, maxnode: bigint, flags: number): SysResult;
+  /**
+   * get_mempolicy(2): `policy` is what *policy receives, `nodemask` the
+   * first 64 nodes of *nmask (when `wantNodemask`, i.e. nmask != NULL).
+   */
+  getMempolicy?(maxnode: bigint, addr: bigint, flags: bigint, wantNodemask: boolean): SysResult & { readonly policy: number; readonly nodemask: bigint };
+  /** move_pages(2) on the calling process with nodes == NULL: each page's node, or a negative errno. */
+  movePagesStatus?(pages: readonly bigint[], flags: number): SysResult & { readonly status: readonly number[] };
+  /** The highest NUMA node id of the host (the nodeN entries of /sys/devices/system/node). */
+  numaMaxNode?(): number;
 }
 
 /** A forked child's view of memory (forkHost()). */

@@ -15,6 +15,7 @@ export * from './ioctl.js';
 export { kvmBackend, setKvmBackend, openKvmDevPathOrExit, requireModel, KVM_DEV_PATH } from './kvm_dev.js';
 export { guestRandomSeed, kvmSelftestInit, kvmSelftestMain, DEFAULT_RANDOM_SEED } from './main.js';
 export * from './memslots.js';
+export * from './numa.js';
 export { ksftEnv, parseKsftEnv, KsftEnvSchema, type KsftEnv } from './options.js';
 export { pageState, pageStateMap, type PageState } from './page_states.js';
 export { PLATFORM_NAMES, PLATFORM_VM_TYPES, type PlatformName, type PlatformVmType } from './platform_types.js';

@@ -35,6 +35,7 @@ const BACKENDS: Readonly<Record<KsftEnv['KSFT_BACKEND'], (env: KsftEnv) => Backe
     const b = createModelBackend({
       kernel: env.KSFT_KERNEL,
       ...(vmAttrs !== undefined ? { vmMemoryAttributes: /^[Yy1]$/.test(vmAttrs) } : {}),
+      ...(env.KSFT_NUMA_NODES !== undefined ? { numaNodes: Number(env.KSFT_NUMA_NODES) } : {}),
     });
     // The platform plugins (platforms/<name>) replace the model's minimal built-in traits.
     registerPlatformModels({ register: (type, p) => b.registerPlatform(type, p) });

@@ -11,6 +11,8 @@
  *   KSFT_VM_MEMORY_ATTRIBUTES  Y | N    the model's kvm.vm_memory_attributes
  *                                       on 7.4: Y = per-VM PRIVATE tracking,
  *                                       N = per-guest_memfd (the default)
+ *   KSFT_NUMA_NODES   1..64              NUMA nodes of the model's host
+ *                                       (default 1, a host without NUMA)
  *   KSFT_RANDOM_SEED  integer (decimal or 0x hex) for the guest RNG seed
  *   KSFT_VCPU_TIMEOUT seconds one KVM_RUN may last before the watchdog
  *                     ends it and fails the test (default 60, 0 = never)
@@ -29,6 +31,7 @@ export const KsftEnvSchema = Type.Object({
   KSFT_PLATFORM: Type.Union([...PLATFORM_NAMES.map((n) => Type.Literal(n)), Type.String({ pattern: '^(\\.{1,2}/|/)' })]),
   KSFT_KERNEL: Type.Union(KERNEL_NAMES.map((k) => Type.Literal(k))),
   KSFT_VM_MEMORY_ATTRIBUTES: Type.Optional(Type.String({ pattern: '^[YyNn01]$' })),
+  KSFT_NUMA_NODES: Type.Optional(Type.String({ pattern: '^([1-9]|[1-5][0-9]|6[0-4])$' })),
   KSFT_RANDOM_SEED: Type.Optional(Type.String({ pattern: '^(0[xX][0-9a-fA-F]{1,8}|[0-9]{1,10})$' })),
   KSFT_VCPU_TIMEOUT: Type.String({ pattern: '^[0-9]{1,6}$' }),
 });
@@ -41,6 +44,7 @@ const ACCEPTED: Readonly<Record<keyof KsftEnv, string>> = {
   KSFT_PLATFORM: `${PLATFORM_NAMES.join('|')} or a plugin path (./dir)`,
   KSFT_KERNEL: KERNEL_NAMES.join('|'),
   KSFT_VM_MEMORY_ATTRIBUTES: 'Y|N (1|0), the kvm.vm_memory_attributes module parameter',
+  KSFT_NUMA_NODES: '1..64, the NUMA nodes of the model\'s host',
   KSFT_RANDOM_SEED: 'a 32-bit integer, decimal or 0x-hex',
   KSFT_VCPU_TIMEOUT: 'whole seconds, 0 for no watchdog',
 };
@@ -56,6 +60,7 @@ export function parseKsftEnv(env: NodeJS.ProcessEnv): EnvResult {
     KSFT_VCPU_TIMEOUT: env.KSFT_VCPU_TIMEOUT || ENV_DEFAULTS.KSFT_VCPU_TIMEOUT,
     ...(env.KSFT_RANDOM_SEED ? { KSFT_RANDOM_SEED: env.KSFT_RANDOM_SEED } : {}),
     ...(env.KSFT_VM_MEMORY_ATTRIBUTES ? { KSFT_VM_MEMORY_ATTRIBUTES: env.KSFT_VM_MEMORY_ATTRIBUTES } : {}),
+    ...(env.KSFT_NUMA_NODES ? { KSFT_NUMA_NODES: env.KSFT_NUMA_NODES } : {}),
   };
   if (Value.Check(KsftEnvSchema, raw)) return { ok: true, env: raw };
   const first = Value.Errors(KsftEnvSchema, raw).First();

@@ -5,6 +5,7 @@
  * zeros (kvm_gmem_get_folio() + clear_highpage() on first use).
  */
 
+import { SharedPolicy, placeNode } from './mempolicy.js';
 import { EINVAL, EOPNOTSUPP, EFBIG, ENODEV } from '../errno.js';
 import {
   FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, GUEST_MEMFD_FLAG_INIT_SHARED, GUEST_MEMFD_FLAG_MMAP, PAGE_SIZE,
@@ -62,6 +63,15 @@ export class Gmem implements OpenFile {
    * into userspace only if it is shared (kvm_gmem_fault_user_mapping()).
    */
   readonly attrs = new RangeMap();
+  /**
+   * The inode's shared NUMA policy (6.19, "KVM: guest_memfd: Enforce NUMA
+   * mempolicy using shared policy": kvm_gmem_set_policy() through a
+   * mapping's mbind(), and every folio allocated at an index follows the
+   * policy there, whoever faults it: host, guest or fallocate()). Undefined
+   * before 6.19: guest_memfd's vm_ops have no set_policy, so mbind() sets only
+   * the VMA's policy and folios come from the local node.
+   */
+  readonly policy: SharedPolicy | undefined;
 
   constructor(
     readonly vm: GmemVmRef,
@@ -69,9 +79,13 @@ export class Gmem implements OpenFile {
     readonly flags: bigint,
     /** Pages start private unless GUEST_MEMFD_FLAG_INIT_SHARED was given (kvm_gmem_init_inode()). */
     privateByDefault: boolean,
+    sharedPolicy = false,
   ) {
     vm.get();
     if (privateByDefault) this.attrs.set(0, Number(size / PAGE), KVM_MEMORY_ATTRIBUTE_PRIVATE);
+    const policy = sharedPolicy ? new SharedPolicy() : undefined;
+    this.policy = policy;
+    if (policy) this.pages.placer = (index) => placeNode(policy.lookup(index));
   }
 
   get npages(): number {

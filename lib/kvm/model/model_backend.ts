@@ -24,6 +24,8 @@ import { GUP_TEST_PATH, GupPins, GupTestFile } from './gup_test.js';
 import { HostAddressSpace, type PageSource } from './host_as.js';
 import { gmemSetAttributes } from './gmem_attributes.js';
 import { MemFile } from './memfd.js';
+import { MAX_NUMNODES, SharedPolicy } from './mempolicy.js';
+import * as numa from './numa_syscalls.js';
 import { globalPlatforms, type HostAccess, type ModelPlatform, type PlatformRegistry } from './platform.js';
 import { KERNEL_NAMES, isKernelName, kernelProfile, type KernelName, type KernelProfile } from './profiles.js';
 import { SparsePages } from './sparse_pages.js';
@@ -51,6 +53,11 @@ export interface ModelOptions {
    * env KSFT_VM_MEMORY_ATTRIBUTES (Y/N), else the release's default.
    */
   vmMemoryAttributes?: boolean;
+  /**
+   * NUMA nodes of the simulated host (every CPU on node 0); default env
+   * KSFT_NUMA_NODES, else 1, like a host without NUMA.
+   */
+  numaNodes?: number;
   /** Guest physical address width (kvm_mmu_max_gfn()); default 52. */
   maxPhysBits?: number;
   /** false simulates a host without /dev/kvm (open → ENOENT). */
@@ -74,6 +81,7 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
   readonly profile: KernelProfile;
   readonly platforms: PlatformRegistry;
   readonly maxPhysBits: number;
+  readonly numaNodes: number;
   private readonly devKvm: boolean;
   private readonly vms = new Set<Vm>();
   /** Exceptions the model caught inside itself (model bugs). Tests assert it stays empty. */
@@ -89,6 +97,9 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
     const bits = opts.maxPhysBits ?? 52;
     if (!Number.isInteger(bits) || bits < 32 || bits > 52) throw new Error(`maxPhysBits: ${bits} is not an integer in 32..52`);
     this.maxPhysBits = bits;
+    const nodes = opts.numaNodes ?? parseNumaNodes(process.env.KSFT_NUMA_NODES);
+    if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NUMNODES) throw new Error(`numaNodes: ${nodes} is not an integer in 1..${MAX_NUMNODES}`);
+    this.numaNodes = nodes;
     this.devKvm = opts.devKvm ?? true;
     // stdin, stdout, stderr: the fds a process starts with.
     for (const n of [0, 1, 2] as const) this.fds.install(new StdioPipe(n));
@@ -114,7 +125,7 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
   /** A model of `kernel` with this one's platform registrations (built-ins, plugins, overrides). */
   withKernel(kernel: KernelName, vmMemoryAttributes?: boolean): ModelBackend {
     const b = new ModelBackend({
-      kernel, maxPhysBits: this.maxPhysBits, devKvm: this.devKvm,
+      kernel, maxPhysBits: this.maxPhysBits, devKvm: this.devKvm, numaNodes: this.numaNodes,
       ...(vmMemoryAttributes !== undefined ? { vmMemoryAttributes } : {}),
     });
     for (const t of this.platforms.types()) b.platforms.register(t, this.platforms.get(t)!);
@@ -433,9 +444,13 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
           source = {
             ino: f.ino, noThp: true, noexec: this.profile.pseudoFsNoexec, noMmap: !this.profile.hasGmemFlagsCap,
             resolve: (pgoff) => { const r = f.userFault(pgoff); return typeof r === 'number' ? { store: f.pages, index: r } : r; },
+            ...(f.policy ? sharedPolicyOps(f.policy) : {}),
           };
         } else if (f instanceof MemFile) {
-          source = { ino: f.ino, resolve: (pgoff) => { const r = f.userFault(pgoff); return typeof r === 'number' ? { store: f.pages, index: r } : r; } };
+          source = {
+            ino: f.ino, resolve: (pgoff) => { const r = f.userFault(pgoff); return typeof r === 'number' ? { store: f.pages, index: r } : r; },
+            ...sharedPolicyOps(f.policy),
+          };
         } else if (f instanceof Vcpu) {
           // kvm_vcpu_fault(): kvm_run, then the PIO page; beyond is SIGBUS.
           const store = new RunPages(f.runBytes);
@@ -538,6 +553,31 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
     };
   }
 
+  mbind(addr: bigint, len: bigint, mode: number, nodemask: readonly bigint[] | null, maxnode: bigint, flags: number): SysResult {
+    return this.guard('mbind', () => {
+      const e = numa.mbind(this.host, this.numaNodes, BigInt(addr), BigInt(len), mode, nodemask, BigInt(maxnode), flags);
+      return e ? err(e) : ok();
+    }, err(EINVAL));
+  }
+
+  getMempolicy(maxnode: bigint, addr: bigint, flags: bigint, wantNodemask: boolean): SysResult & { readonly policy: number; readonly nodemask: bigint } {
+    return this.guard('getMempolicy', () => {
+      const r = numa.getMempolicy(this.host, this.numaNodes, BigInt(maxnode), BigInt(addr), BigInt(flags), wantNodemask);
+      return { ...(r.errno ? err(r.errno) : ok()), policy: r.policy, nodemask: r.nodemask };
+    }, { ...err(EINVAL), policy: 0, nodemask: 0n });
+  }
+
+  movePagesStatus(pages: readonly bigint[], flags: number): SysResult & { readonly status: readonly number[] } {
+    return this.guard('movePagesStatus', () => {
+      const r = numa.movePagesStatus(this.host, pages, flags);
+      return { ...(r.errno ? err(r.errno) : ok()), status: r.status };
+    }, { ...err(EINVAL), status: [] });
+  }
+
+  numaMaxNode(): number {
+    return this.numaNodes - 1;
+  }
+
   hostRead(hva: bigint, length: number): Uint8Array {
     const out = new Uint8Array(Math.max(0, length | 0));
     const f = this.host.forEach(BigInt(hva), out.length, false, (st, idx, inPage, chunk, done) => out.set(st.peek(idx).subarray(inPage, inPage + chunk), done));
@@ -605,6 +645,18 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
     }
     return n;
   }
+}
+
+/** KSFT_NUMA_NODES: the simulated host's NUMA node count, 1 when unset. */
+export function parseNumaNodes(v: string | undefined): number {
+  if (v === undefined || v === '') return 1;
+  if (!/^[0-9]{1,2}$/.test(v)) throw new Error(`KSFT_NUMA_NODES: invalid value '${v}' (expected 1..${MAX_NUMNODES})`);
+  return Number(v);
+}
+
+/** A file's vm_ops->set_policy/get_policy over its shared policy (mpol_set_shared_policy(), mpol_shared_policy_lookup()). */
+function sharedPolicyOps(sp: SharedPolicy): Pick<PageSource, 'setPolicy' | 'getPolicy'> {
+  return { setPolicy: (first, end, pol) => sp.set(first, end, pol), getPolicy: (pgoff) => sp.lookup(pgoff) };
 }
 
 /** KSFT_VM_MEMORY_ATTRIBUTES as the module parameter spells a bool (Y/N/1/0), undefined when unset. */

@@ -16,6 +16,13 @@ export class SparsePages {
    * (kvm_gmem_is_safe_for_conversion()). A pinned page is materialised.
    */
   private readonly pins = new Map<number, number>();
+  /** The NUMA node of each materialised page not on node 0 (folio_nid()). */
+  private readonly nodes = new Map<number, number>();
+  /**
+   * Where a page goes when it is first materialised (the allocation's
+   * mempolicy: the file's shared policy, the VMA's); node 0 without one.
+   */
+  placer: ((index: number) => number) | undefined;
 
   /** Number of materialised pages (for memory accounting and benches). */
   get residentPages(): number {
@@ -57,8 +64,15 @@ export class SparsePages {
     if (!p) {
       p = new Uint8Array(PAGE_SIZE);
       this.pages.set(index, p);
+      const node = this.placer?.(index) ?? 0;
+      if (node) this.nodes.set(index, node);
     }
     return p;
+  }
+
+  /** The node of page `index`, or undefined if it is not materialised. */
+  nodeOf(index: number): number | undefined {
+    return this.pages.has(index) ? (this.nodes.get(index) ?? 0) : undefined;
   }
 
   /** Take a long-term pin on page `index` (faulting it in, as GUP does). */
@@ -93,10 +107,12 @@ export class SparsePages {
     } else {
       for (let i = first; i < end; i++) this.pages.delete(i);
     }
+    if (this.nodes.size) for (const k of [...this.nodes.keys()]) if (k >= first && k < end) this.nodes.delete(k);
   }
 
   clear(): void {
     this.pages.clear();
+    this.nodes.clear();
   }
 
   /**
@@ -107,6 +123,7 @@ export class SparsePages {
   copy(): SparsePages {
     const c = new SparsePages();
     for (const [k, v] of this.pages) c.pages.set(k, v.slice());
+    for (const [k, v] of this.nodes) c.nodes.set(k, v);
     return c;
   }
 

@@ -379,7 +379,7 @@ export class Vm implements OpenFile, GmemVmRef {
     const size = BigInt.asIntN(64, a.size);
     if (size <= 0n || size % PAGE !== 0n) return err(EINVAL);
     const initShared = (a.flags & GUEST_MEMFD_FLAG_INIT_SHARED) !== 0n;
-    const g = new Gmem(this, size, a.flags, !initShared);
+    const g = new Gmem(this, size, a.flags, !initShared, this.sys.profile.gmemMempolicy);
     return ok(this.sys.fds.install(g));
   }
 

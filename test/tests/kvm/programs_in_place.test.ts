@@ -69,3 +69,14 @@ t.test('6.19: guest_memfd_test and the conversion tests pass', async (t) => {
     t.equal(r.code, 0, `${prog}: ${r.stderr}`);
   }
 });
+
+t.test('guest_memfd_test\'s NUMA subtests on a two-node host: 6.19 places folios by the inode\'s policy, 6.18 does not', async (t) => {
+  const r = await run('guest_memfd_test', { KSFT_KERNEL: '6.19', KSFT_NUMA_NODES: '2' });
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stderr, '');
+  // Before 6.19 guest_memfd has no vm_ops->set_policy: mbind() only sets the
+  // VMA's policy, and numa_allocation sees its pages on node 0.
+  const old = await run('guest_memfd_test', { KSFT_KERNEL: '6.18', KSFT_NUMA_NODES: '2' });
+  t.not(old.code, 0);
+  t.match(old.stdout + old.stderr, /Expected page 0 on node 1, got it on node 0/);
+});
