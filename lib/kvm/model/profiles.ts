@@ -81,6 +81,16 @@ export interface KernelProfile {
    * vCPU's kvm_run maps with PROT_EXEC.
    */
   readonly pseudoFsNoexec: boolean;
+  /**
+   * x86 capability answers that changed after 6.12 (caps.ts): KVM_CAP_ONE_REG
+   * (x86 KVM_{GET,SET}_ONE_REG, 6.18), the x2APIC suppress-EOI-broadcast
+   * flags of KVM_CAP_X2APIC_API (6.18.y), and KVM_CAP_X86_DISABLE_EXITS
+   * refusing exits the host does not allow (kvm_get_allowed_disable_exits())
+   * rather than any of KVM_X86_DISABLE_VALID_EXITS.
+   */
+  readonly x86OneReg: boolean;
+  readonly x2apicSuppressEoiBroadcast: boolean;
+  readonly disableExitsAllowedOnly: boolean;
 }
 
 const MMAP = GUEST_MEMFD_FLAG_MMAP;
@@ -102,6 +112,9 @@ const P618: KernelProfile = {
   supportedQuirks: 0x5ff,
   absentVmTypes: 0,
   pseudoFsNoexec: true,
+  x86OneReg: true,
+  x2apicSuppressEoiBroadcast: true,
+  disableExitsAllowedOnly: true,
 };
 
 /** The profiles as each release ships them; 7.4 in its per-guest_memfd default. */
@@ -122,6 +135,9 @@ export const PROFILES: Readonly<Record<KernelName, KernelProfile>> = {
     supportedQuirks: 0x5ff,
     absentVmTypes: 1 << 5,
     pseudoFsNoexec: false,
+    x86OneReg: false,
+    x2apicSuppressEoiBroadcast: false,
+    disableExitsAllowedOnly: false,
   },
   '6.18': P618,
   '6.19': { ...P618, name: '6.19', gmemMempolicy: true },
