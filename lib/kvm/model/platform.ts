@@ -81,7 +81,13 @@ export type ExitSpec =
   | { readonly reason: 'io'; readonly direction: number; readonly size: number; readonly port: number; readonly count: number; readonly data?: Uint8Array }
   | { readonly reason: 'mmio'; readonly physAddr: bigint; readonly len: number; readonly isWrite: boolean; readonly data?: Uint8Array }
   | { readonly reason: 'shutdown' }
-  | { readonly reason: 'internal_error'; readonly suberror: number; readonly data?: readonly bigint[] };
+  | { readonly reason: 'internal_error'; readonly suberror: number; readonly data?: readonly bigint[] }
+  /**
+   * KVM_RUN fails with `errno` and no exit of its own: kvm_run.exit_reason
+   * reads KVM_EXIT_UNKNOWN, as arm64's kvm_arch_vcpu_ioctl_run() leaves it
+   * when a handler returns an error (pKVM's poisoned page: -EFAULT).
+   */
+  | { readonly reason: 'error'; readonly errno: number };
 
 /**
  * The result of a `platform` guest op.
