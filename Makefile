@@ -6,6 +6,9 @@
 #   make gen_tar               install, then kselftest-packages/kselftest.tar.gz
 #   make clean
 #   make check                 typecheck and the project's own tests (tap)
+#   make new_test COLLECTION=kvm NAME=foo_test [STYLE=plain|harness]
+#                              a new selftest from a template, listed in its collection
+#   make docs                  regenerate docs/ (API reference, platform matrix, kernel profiles)
 #   make bench                 every performance figure beside its anchor -> bench/RESULTS.md
 #   make vm_kernel             build the guest kernel for the VM targets (cached)
 #   make vm_run_tests          run_tests inside a QEMU VM with a real KVM (KSFT_BACKEND=kvm)
@@ -44,13 +47,26 @@ TARGETS ?= $(KSFT_FOUND)
 override TARGETS := $(filter-out $(SKIP_TARGETS),$(TARGETS))
 
 KSFT_SUBMAKE := $(MAKE) --no-print-directory KSFT_BUILT=1
+
+# Parallel tests: `make -j2 run_tests` or `make run_tests JOBS=2`. Then one
+# runner runs every collection with -j, so tests of different collections
+# overlap; its stream is the serial run's (tools/runner/README.md). That
+# holds when TARGETS are in the runner's (sorted) order; otherwise each
+# collection gets its own runner, still with -j.
+KSFT_JOBS := $(or $(JOBS),$(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))))
+KSFT_PARALLEL := $(if $(filter-out 0 1,$(KSFT_JOBS)),$(KSFT_JOBS))
+KSFT_ONE_RUNNER := $(if $(KSFT_PARALLEL),$(if $(filter $(TARGETS),$(sort $(TARGETS))),$(if $(filter $(words $(TARGETS)),$(words $(sort $(TARGETS)))),1)))
 KSFT_TAP_STAMP := $(KSFT_TOP)/.tap/plugins/package.json
 
-.PHONY: all run_tests install emit_tests gen_tar clean check bench peers_source vm_kernel vm_run_tests vm_check
+.PHONY: all run_tests install emit_tests gen_tar clean check bench peers_source vm_kernel vm_run_tests vm_check new_test docs
 .DEFAULT_GOAL := all
 
+# Nothing changed since the last finished build of these TARGETS: the
+# build's own check (tools/build/stamp.ts, bundled into the build folder)
+# says so with a few stats and the build does not start. KSFT_BUILD_WHY=1
+# prints what made a build run.
 all: $(KSFT_NPM_STAMP)
-	@$(NODE) --import tsx $(KSFT_TOP)/tools/build/main.ts -q --tests-dir $(KSFT_TESTS) -o $(BUILD) $(addprefix -C ,$(TARGETS))
+	@$(call ksft_build,-q --tests-dir $(KSFT_TESTS) -o $(BUILD) $(addprefix -C ,$(TARGETS)))
 
 # Every collection runs even when an earlier one failed to build or failed
 # its tests: a collection that did not build keeps its list lines and its
@@ -59,10 +75,15 @@ all: $(KSFT_NPM_STAMP)
 # KSFT_BUILT=1 skips the build (vm_run_tests builds on the host, then runs
 # this inside the VM).
 run_tests: $(KSFT_NPM_STAMP)
+ifneq ($(KSFT_ONE_RUNNER),)
+	@rc=0; $(if $(KSFT_BUILT),,$(MAKE) --no-print-directory all || rc=1;) \
+	$(BUILD)/run_kselftest.sh -j $(KSFT_PARALLEL) $(if $(summary),-p) $(RUNNER_ARGS) $(addprefix -c ,$(TARGETS)) || rc=1; exit $$rc
+else
 	@rc=0; $(if $(KSFT_BUILT),,$(MAKE) --no-print-directory all || rc=1;) \
 	for t in $(TARGETS); do \
-		$(KSFT_SUBMAKE) -C $(KSFT_TESTS)/$$t run_tests || rc=1; \
+		$(KSFT_SUBMAKE) $(if $(KSFT_PARALLEL),RUNNER_ARGS='-j $(KSFT_PARALLEL) $(RUNNER_ARGS)') -C $(KSFT_TESTS)/$$t run_tests || rc=1; \
 	done; exit $$rc
+endif
 
 install: all
 	@rm -rf $(INSTALL_PATH)/kselftest-list.txt
@@ -99,6 +120,20 @@ clean:
 # output (a failed typecheck counts as one failure); any failure exits 1.
 check: $(KSFT_NPM_STAMP) $(KSFT_TAP_STAMP) peers_source
 	@$(NODE) --import tsx $(KSFT_TOP)/tools/build/check.ts
+
+# A new selftest (tools/new_test): tests/$(COLLECTION)/$(NAME).ts from a
+# template, added to the collection's TEST_GEN_PROGS. The values reach the
+# tool single-quoted, whatever they hold; the tool checks them.
+ksft_sq = '$(subst ','\'',$(1))'
+new_test: $(KSFT_NPM_STAMP)
+	@$(NODE) --import tsx $(KSFT_TOP)/tools/new_test/main.ts --tests-dir $(KSFT_TESTS) \
+		--collection $(call ksft_sq,$(COLLECTION)) --name $(call ksft_sq,$(NAME)) --style $(call ksft_sq,$(STYLE))
+
+# docs/: the API reference (docs/api/, from the doc comments), the platform
+# matrix and the kernel profile table, generated with TypeScript's own view
+# of the project (tools/docs). make check fails when they are out of date.
+docs: $(KSFT_NPM_STAMP)
+	@$(NODE) --import tsx $(KSFT_TOP)/tools/docs/main.ts
 
 # The figures of bench/README.md, each beside its anchor: the kernel's
 # runner and C harness (linux-source-6.12, as for the peer tests) and C

@@ -31,7 +31,9 @@ function hwm(pid: number): number {
 }
 
 for (let i = 0; i < runs; i++) {
-  const child = spawn(runner, ['--base-dir', join(dir, 'tree')], {
+  // The list sits in the tree, not beside the bundled runner: name it, or
+  // the runner stops at once (no list) and the figure measures nothing.
+  const child = spawn(runner, ['--base-dir', join(dir, 'tree'), '--list-file', join(dir, 'tree/kselftest-list.txt')], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, NODE_OPTIONS: '', KSFT_FLOOD_BYTES: String(mb * 1_000_000) },
   });
@@ -43,5 +45,6 @@ for (let i = 0; i < runs; i++) {
   const code = await new Promise((res) => child.on('close', res));
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   clearInterval(poll);
+  if (code !== 0 || bytes < mb * 1_000_000) throw new Error(`run ${i + 1}: runner exited ${code} after ${bytes} bytes of TAP: not a measurement`);
   console.log(`run ${i + 1}: exit ${code}, ${mb} MB of test output (${(bytes / 1e6).toFixed(1)} MB TAP) in ${s.toFixed(2)} s = ${(mb / s).toFixed(0)} MB/s, runner VmHWM ${(peak / 1024).toFixed(0)} MB`);
 }

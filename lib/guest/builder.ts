@@ -20,6 +20,7 @@ import {
   GUEST_NR_REGS, guestFormatArity, type GuestAlu, type GuestCmp, type GuestCompare, type GuestCond, type GuestOp,
   type GuestOperand, type GuestProgram, type GuestReg, type GuestView, type GuestWidth, type SourceLoc,
 } from '../kvm/guest_program.js';
+import type { GuestAddrArg } from '../kvm_util/types.js';
 import { lazyCallerLoc } from './source_loc.js';
 import { UCALL_DONE, UCALL_MAX_ARGS, UCALL_PRINTF, UCALL_SYNC } from '../kvm/uapi.js';
 
@@ -120,6 +121,25 @@ export interface HypercallOpts {
   readonly dst?: GuestReg;
 }
 
+/**
+ * The recorder guest code writes to: each method appends one op stamped with the
+ * calling line. Memory (memset, memcmp, read, load, store), hypercalls and
+ * ucalls (sync, syncN, printf, done, fail), registers and control flow the
+ * guest decides (reg, mov, alu, if, while, loop, assert), platform operations
+ * (platform) and halt. docs/guest-api.md walks through them.
+ *
+ * @example
+ * ```ts
+ * const program = recordGuestProgram((g, base) => {
+ *   g.memset(base, 4096, 0xaa);
+ *   const r = g.reg();
+ *   g.load(r, base, 8);
+ *   g.assertEq(r, 0xaaaaaaaaaaaaaaaan, 'first qword');
+ *   g.done();
+ * }, [COCO_TEST_GPA]);
+ * TEST_ASSERT_EQ(program.ops.length, 4);
+ * ```
+ */
 export class GuestBuilder {
   private readonly frames: GuestOp[][] = [[]];
   private nextReg = 0;
@@ -138,7 +158,7 @@ export class GuestBuilder {
   }
 
   /** memset() through the guest's mapping: write `pattern` to [gpa, gpa+size). */
-  memset(gpa: Num, len: Num, pattern: number, opts: MemOpts = {}): void {
+  memset(gpa: GuestAddrArg, len: Num, pattern: number, opts: MemOpts = {}): void {
     const w = 'g.memset()';
     this.push({ op: 'write', gpa: u64(w, 'gpa', gpa), size: size(w, len), pattern: byte(w, pattern), view: view(w, opts), loc: this.loc() });
   }
@@ -147,7 +167,7 @@ export class GuestBuilder {
    * memcmp_g(): GUEST_ASSERT that every byte of [gpa, gpa+size) equals
    * `pattern`; the first mismatch aborts the guest with a UCALL_ABORT.
    */
-  memcmp(gpa: Num, len: Num, pattern: number, opts: CheckOpts = {}): void {
+  memcmp(gpa: GuestAddrArg, len: Num, pattern: number, opts: CheckOpts = {}): void {
     const w = 'g.memcmp()';
     const p = byte(w, pattern);
     this.push({
@@ -157,7 +177,7 @@ export class GuestBuilder {
   }
 
   /** READ_ONCE() over a range: touch it (faults happen) without checking the data. */
-  read(gpa: Num, len: Num, opts: MemOpts = {}): void {
+  read(gpa: GuestAddrArg, len: Num, opts: MemOpts = {}): void {
     const w = 'g.read()';
     this.push({ op: 'read', gpa: u64(w, 'gpa', gpa), size: size(w, len), view: view(w, opts), loc: this.loc() });
   }
@@ -245,13 +265,13 @@ export class GuestBuilder {
   }
 
   /** READ_ONCE(*(uN *)gpa) into `dst`, zero-extended. */
-  load(dst: GuestReg, gpa: Num, width: GuestWidth = 8, opts: MemOpts = {}): void {
+  load(dst: GuestReg, gpa: GuestAddrArg, width: GuestWidth = 8, opts: MemOpts = {}): void {
     const w = 'g.load()';
     this.push({ op: 'load', dst: this.checkReg(dst), gpa: u64(w, 'gpa', gpa), width: checkWidth(width), view: view(w, opts), loc: this.loc() });
   }
 
   /** WRITE_ONCE(*(uN *)gpa, value): the low `width` bytes of a constant or register. */
-  store(gpa: Num, value: GuestValue, width: GuestWidth = 8, opts: MemOpts = {}): void {
+  store(gpa: GuestAddrArg, value: GuestValue, width: GuestWidth = 8, opts: MemOpts = {}): void {
     const w = 'g.store()';
     this.push({ op: 'store', gpa: u64(w, 'gpa', gpa), width: checkWidth(width), value: this.value(value, w, 'value'), view: view(w, opts), loc: this.loc() });
   }
@@ -288,7 +308,7 @@ export class GuestBuilder {
    * `value` (set_memory_region_test). An access that finds no memslot is
    * MMIO: the value is whatever the host answers.
    */
-  spinWhileEq(dst: GuestReg, gpa: Num, value: GuestValue, width: GuestWidth = 8): void {
+  spinWhileEq(dst: GuestReg, gpa: GuestAddrArg, value: GuestValue, width: GuestWidth = 8): void {
     this.load(dst, gpa, width);
     this.while(eq(dst, value), (g) => g.load(dst, gpa, width));
   }

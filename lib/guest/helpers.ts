@@ -3,6 +3,7 @@
  * (tools/testing/selftests/kvm/include/x86/processor.h, ucall_common.h).
  */
 import { KVM_HC_MAP_GPA_RANGE, PAGE_SHIFT } from '../kvm/uapi.js';
+import type { GpaArg } from '../kvm_util/types.js';
 import type { GuestBuilder } from './builder.js';
 
 type Num = bigint | number;
@@ -16,12 +17,12 @@ export function kvmHypercall(g: GuestBuilder, nr: Num, a0: Num, a1: Num, a2: Num
  * __kvm_hypercall_map_gpa_range(gpa, size, flags): KVM_HC_MAP_GPA_RANGE with
  * the size in 4 KiB pages; the return value is not checked.
  */
-export function __kvmHypercallMapGpaRange(g: GuestBuilder, gpa: Num, size: Num, flags: Num): void {
+export function __kvmHypercallMapGpaRange(g: GuestBuilder, gpa: GpaArg, size: Num, flags: Num): void {
   g.hypercall(KVM_HC_MAP_GPA_RANGE, [gpa, BigInt(size) >> BigInt(PAGE_SHIFT), flags, 0n]);
 }
 
 /** kvm_hypercall_map_gpa_range(): the same, with GUEST_ASSERT(!ret). */
-export function kvmHypercallMapGpaRange(g: GuestBuilder, gpa: Num, size: Num, flags: Num): void {
+export function kvmHypercallMapGpaRange(g: GuestBuilder, gpa: GpaArg, size: Num, flags: Num): void {
   g.hypercall(KVM_HC_MAP_GPA_RANGE, [gpa, BigInt(size) >> BigInt(PAGE_SHIFT), flags, 0n], { expect: 0n, expr: '!ret' });
 }
 

@@ -19,10 +19,12 @@
 import { inspect } from 'node:util';
 import { KSFT_FAIL } from '../kselftest/codes.js';
 import { callSite, sourceArgs } from '../source/location.js';
+import { namePair } from '../source/value_names.js';
 import { thLogAt } from './log.js';
 import { currentTest } from './metadata.js';
 import { AssertionAbort } from './sentinels.js';
 
+/** C's `{ ... }` block after an ASSERT/EXPECT: runs only when the check fails, before an ASSERT stops the test. */
 export type OnFailure = () => void;
 type Op = '==' | '!=' | '<' | '<=' | '>' | '>=';
 type Num = number | bigint;
@@ -124,14 +126,24 @@ function binary(
 ): void {
   currentTest(macro);
   if (holds(op, exp, seen)) return;
-  fail(
-    macro,
-    self,
-    stop,
-    (t) => `Expected ${t?.[0] ?? showValue(exp)} (${showValue(exp)}) ${op} ${t?.[1] ?? showValue(seen)} (${showValue(seen)})`,
-    2,
-    onFail,
-  );
+  fail(macro, self, stop, (t) => comparisonMessage(t, op, exp, seen), 2, onFail);
+}
+
+/**
+ * `Expected <exp> (<val>) <op> <seen> (<val>)` as the C harness prints it;
+ * an operand whose text names an errno (`r.errno`, `EINVAL`) shows the
+ * name with the number, `Expected r.errno (EFAULT (14)) == EINVAL (22)`,
+ * and a kind's notes follow on lines of their own.
+ */
+function comparisonMessage(t: string[] | undefined, op: Op, exp: unknown, seen: unknown): string {
+  const ta = t?.[0] ?? showValue(exp);
+  const tb = t?.[1] ?? showValue(seen);
+  const named = t ? namePair(t[0], exp, t[1], seen) : undefined;
+  // The operand that is the constant itself (`EINVAL`) keeps the bare number.
+  const value = (text: string, v: unknown, shown: string | undefined): string =>
+    shown === undefined || shown.startsWith(`${text.trim()} (`) ? showValue(v) : shown;
+  const line = `Expected ${ta} (${value(ta, exp, named?.a)}) ${op} ${tb} (${value(tb, seen, named?.b)})`;
+  return [line, ...(named?.notes ?? [])].join('\n');
 }
 
 function unary(
@@ -168,70 +180,96 @@ function str(
   fail(macro, self, stop, () => `Expected '${exp}' ${op} '${seen}'.`, 2, onFail);
 }
 
+/**
+ * ASSERT_EQ: expected == seen, else the failure line and the test stops (the rest of the body is skipped, the teardown runs).
+ * The line has both expressions as written and both values, errno values by name:
+ * `Expected r.errno (EINVAL (22)) == EFAULT (14)`.
+ */
 export function ASSERT_EQ(expected: unknown, seen: unknown, onFail?: OnFailure): void {
   binary('ASSERT_EQ', ASSERT_EQ, true, '==', expected, seen, onFail);
 }
+/** ASSERT_NE: expected != seen, else the failure line and the test stops (the rest of the body is skipped, the teardown runs). */
 export function ASSERT_NE(expected: unknown, seen: unknown, onFail?: OnFailure): void {
   binary('ASSERT_NE', ASSERT_NE, true, '!=', expected, seen, onFail);
 }
+/** ASSERT_LT: expected < seen, else the failure line and the test stops (the rest of the body is skipped, the teardown runs). */
 export function ASSERT_LT(expected: unknown, seen: unknown, onFail?: OnFailure): void {
   binary('ASSERT_LT', ASSERT_LT, true, '<', expected, seen, onFail);
 }
+/** ASSERT_LE: expected <= seen, else the failure line and the test stops (the rest of the body is skipped, the teardown runs). */
 export function ASSERT_LE(expected: unknown, seen: unknown, onFail?: OnFailure): void {
   binary('ASSERT_LE', ASSERT_LE, true, '<=', expected, seen, onFail);
 }
+/** ASSERT_GT: expected > seen, else the failure line and the test stops (the rest of the body is skipped, the teardown runs). */
 export function ASSERT_GT(expected: unknown, seen: unknown, onFail?: OnFailure): void {
   binary('ASSERT_GT', ASSERT_GT, true, '>', expected, seen, onFail);
 }
+/** ASSERT_GE: expected >= seen, else the failure line and the test stops (the rest of the body is skipped, the teardown runs). */
 export function ASSERT_GE(expected: unknown, seen: unknown, onFail?: OnFailure): void {
   binary('ASSERT_GE', ASSERT_GE, true, '>=', expected, seen, onFail);
 }
+/** ASSERT_NULL: seen is NULL (null, undefined or 0), else the failure line and the test stops (the rest of the body is skipped, the teardown runs). */
 export function ASSERT_NULL(seen: unknown, onFail?: OnFailure): void {
   unary('ASSERT_NULL', ASSERT_NULL, true, 'NULL', seen, onFail);
 }
+/** ASSERT_TRUE: seen is true (non-zero), else the failure line and the test stops (the rest of the body is skipped, the teardown runs). */
 export function ASSERT_TRUE(seen: unknown, onFail?: OnFailure): void {
   unary('ASSERT_TRUE', ASSERT_TRUE, true, 'TRUE', seen, onFail);
 }
+/** ASSERT_FALSE: seen is false (zero), else the failure line and the test stops (the rest of the body is skipped, the teardown runs). */
 export function ASSERT_FALSE(seen: unknown, onFail?: OnFailure): void {
   unary('ASSERT_FALSE', ASSERT_FALSE, true, 'FALSE', seen, onFail);
 }
+/** ASSERT_STREQ: the two strings are equal, else the failure line and the test stops (the rest of the body is skipped, the teardown runs). */
 export function ASSERT_STREQ(expected: string, seen: string, onFail?: OnFailure): void {
   str('ASSERT_STREQ', ASSERT_STREQ, true, '==', expected, seen, onFail);
 }
+/** ASSERT_STRNE: the two strings differ, else the failure line and the test stops (the rest of the body is skipped, the teardown runs). */
 export function ASSERT_STRNE(expected: string, seen: string, onFail?: OnFailure): void {
   str('ASSERT_STRNE', ASSERT_STRNE, true, '!=', expected, seen, onFail);
 }
 
+/** EXPECT_EQ: expected == seen, else the failure line and the test goes on (it fails at the end). */
 export function EXPECT_EQ(expected: unknown, seen: unknown, onFail?: OnFailure): void {
   binary('EXPECT_EQ', EXPECT_EQ, false, '==', expected, seen, onFail);
 }
+/** EXPECT_NE: expected != seen, else the failure line and the test goes on (it fails at the end). */
 export function EXPECT_NE(expected: unknown, seen: unknown, onFail?: OnFailure): void {
   binary('EXPECT_NE', EXPECT_NE, false, '!=', expected, seen, onFail);
 }
+/** EXPECT_LT: expected < seen, else the failure line and the test goes on (it fails at the end). */
 export function EXPECT_LT(expected: unknown, seen: unknown, onFail?: OnFailure): void {
   binary('EXPECT_LT', EXPECT_LT, false, '<', expected, seen, onFail);
 }
+/** EXPECT_LE: expected <= seen, else the failure line and the test goes on (it fails at the end). */
 export function EXPECT_LE(expected: unknown, seen: unknown, onFail?: OnFailure): void {
   binary('EXPECT_LE', EXPECT_LE, false, '<=', expected, seen, onFail);
 }
+/** EXPECT_GT: expected > seen, else the failure line and the test goes on (it fails at the end). */
 export function EXPECT_GT(expected: unknown, seen: unknown, onFail?: OnFailure): void {
   binary('EXPECT_GT', EXPECT_GT, false, '>', expected, seen, onFail);
 }
+/** EXPECT_GE: expected >= seen, else the failure line and the test goes on (it fails at the end). */
 export function EXPECT_GE(expected: unknown, seen: unknown, onFail?: OnFailure): void {
   binary('EXPECT_GE', EXPECT_GE, false, '>=', expected, seen, onFail);
 }
+/** EXPECT_NULL: seen is NULL (null, undefined or 0), else the failure line and the test goes on (it fails at the end). */
 export function EXPECT_NULL(seen: unknown, onFail?: OnFailure): void {
   unary('EXPECT_NULL', EXPECT_NULL, false, 'NULL', seen, onFail);
 }
+/** EXPECT_TRUE: seen is true (non-zero), else the failure line and the test goes on (it fails at the end). */
 export function EXPECT_TRUE(seen: unknown, onFail?: OnFailure): void {
   unary('EXPECT_TRUE', EXPECT_TRUE, false, 'TRUE', seen, onFail);
 }
+/** EXPECT_FALSE: seen is false (zero), else the failure line and the test goes on (it fails at the end). */
 export function EXPECT_FALSE(seen: unknown, onFail?: OnFailure): void {
   unary('EXPECT_FALSE', EXPECT_FALSE, false, 'FALSE', seen, onFail);
 }
+/** EXPECT_STREQ: the two strings are equal, else the failure line and the test goes on (it fails at the end). */
 export function EXPECT_STREQ(expected: string, seen: string, onFail?: OnFailure): void {
   str('EXPECT_STREQ', EXPECT_STREQ, false, '==', expected, seen, onFail);
 }
+/** EXPECT_STRNE: the two strings differ, else the failure line and the test goes on (it fails at the end). */
 export function EXPECT_STRNE(expected: string, seen: string, onFail?: OnFailure): void {
   str('EXPECT_STRNE', EXPECT_STRNE, false, '!=', expected, seen, onFail);
 }

@@ -5,25 +5,72 @@
  * teardown exactly once (`no_teardown` guard), also after a failed ASSERT
  * (`__bail()`), but not after a setup that failed.
  */
+import { Socket } from 'node:net';
 import { serialize } from 'node:v8';
 import { inspect } from 'node:util';
 import { KSFT_FAIL } from '../kselftest/codes.js';
 import { writeFd } from '../kselftest/stdio.js';
 import { setKsftExitSkipHook } from '../kselftest/kselftest.js';
+import { parseStack, userStack } from '../source/location.js';
 import { thLogFd } from './config.js';
+import { thLogAt } from './log.js';
 import { newMetadata, setCurrentTest, type TestMetadata } from './metadata.js';
-import { writeState, type ChildMarker, type ChildState } from './protocol.js';
+import { MARKER_FD, readMarker, writeState, type ChildMarker, type ChildState } from './protocol.js';
 import { allFixtures, type FixtureDef, type TestDef } from './registry.js';
 import { isAssertionAbort, isSkipReturn } from './sentinels.js';
 import { SKIP } from './log.js';
 
 type Outcome = 'done' | 'abort';
 
-/** An exception that is not a harness sentinel: the test is broken, not aborted. */
+/**
+ * An exception that is not a harness sentinel: the test is broken, not
+ * aborted. Its stack shows the test's frames only (userStack()): the
+ * harness's own section/runTestProcess/TEST_HARNESS_MAIN frames and Node's
+ * module loader say nothing about the test.
+ */
 export function reportUnexpected(md: TestMetadata, err: unknown): void {
-  const text = err instanceof Error && err.stack ? err.stack : inspect(err);
+  const text = err instanceof Error ? userStack(err, process.cwd()) : inspect(err);
   writeFd(thLogFd(), text.split('\n').map((l) => `# ${md.name}: ${l}\n`).join(''));
   md.exitCode = KSFT_FAIL;
+}
+
+/**
+ * A rejection nobody handled, or an exception thrown from a callback: code
+ * the test started and did not await. C has no such thing (a failed ASSERT
+ * anywhere ends the process), so it fails the test, with the place it came
+ * from: `# file:line:test:` from the error's own stack, then the stack.
+ */
+function reportStray(md: TestMetadata, kind: string, err: unknown): void {
+  const frame = err instanceof Error ? parseStack(err.stack)[0] : undefined;
+  const site = frame && { path: frame.file, file: frame.file.split('/').pop() ?? frame.file, line: frame.line, column: frame.column };
+  thLogAt(site, md.name, `${kind} outside the test's await chain: ${err instanceof Error ? `${err.name}: ${err.message}` : inspect(err)}`);
+  reportUnexpected(md, err);
+}
+
+/**
+ * Ends the test process's own group when the harness dies mid-test (its end
+ * of the fd 3 socket closes), so a killed harness leaves no test running.
+ */
+function watchHarness(): void {
+  const s = new Socket({ fd: MARKER_FD, readable: true, writable: false });
+  const gone = (): void => {
+    try {
+      process.kill(-process.pid, 'SIGKILL');
+    } catch {
+      process.kill(process.pid, 'SIGKILL');
+    }
+  };
+  s.on('end', gone);
+  s.on('error', gone);
+  s.on('data', () => {});
+  s.unref();
+}
+
+/** Lets callbacks and rejections already queued run before the process ends. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setTimeout(r, 0));
+  await new Promise((r) => setImmediate(r));
 }
 
 /** Runs one user function; SKIP() returns from it, ASSERT_* aborts it. */
@@ -66,13 +113,33 @@ function lookup(marker: ChildMarker): { f: FixtureDef; variantData: unknown; t: 
   return { f, variantData: v?.data, t };
 }
 
-export async function runTestProcess(marker: ChildMarker): Promise<never> {
+export async function runTestProcess(): Promise<never> {
+  const marker = readMarker();
+  // The harness closed the socket before naming a test (it was started
+  // ahead and the run ended, or the harness died): run nothing.
+  if (marker === undefined) return process.exit(0);
+  watchHarness();
   const { f, variantData, t } = lookup(marker);
   const state: ChildState = { reason: '', armed: false };
   const md = newMetadata(t.name, () => {
     state.reason = md.reason;
-    writeState(marker.state, state);
+    writeState(state);
   });
+  // Work the body started without awaiting it still belongs to this test.
+  let strayAbort = false;
+  const onStray = (kind: string) => (err: unknown): void => {
+    if (isSkipReturn(err)) return;
+    if (isAssertionAbort(err)) {
+      // The ASSERT printed its message and failed the test; it ends as an
+      // assertion, once the body and teardown are done.
+      md.exitCode = KSFT_FAIL;
+      strayAbort = true;
+      return;
+    }
+    reportStray(md, kind, err);
+  };
+  process.on('unhandledRejection', onStray('Unhandled promise rejection'));
+  process.on('uncaughtException', onStray('Uncaught exception'));
   setCurrentTest(md);
   // A library skip (kvm_util's TEST_REQUIRE) inside the test is this test's SKIP().
   setKsftExitSkipHook((reason) => SKIP('%s', reason));
@@ -87,7 +154,7 @@ export async function runTestProcess(marker: ChildMarker): Promise<never> {
     if (!parentTeardown) return;
     state.armed = !noTeardown;
     state.self = serialize(self).toString('base64');
-    writeState(marker.state, state);
+    writeState(state);
   };
   // A test that calls process.exit() still hands its `self` to the parent teardown.
   if (parentTeardown) process.on('exit', snapshot);
@@ -104,9 +171,11 @@ export async function runTestProcess(marker: ChildMarker): Promise<never> {
     snapshot();
     return raiseAbort();
   };
-  const finish = (): never => {
+  const finish = async (): Promise<never> => {
+    await settle();
     clearInterval(keepAlive);
     snapshot();
+    if (strayAbort) return raiseAbort();
     return process.exit(md.exitCode);
   };
 
@@ -114,7 +183,7 @@ export async function runTestProcess(marker: ChildMarker): Promise<never> {
     const setup = f.setup;
     if (setup && (await section(md, () => setup(self, variantData))) === 'abort') await bail();
     // A setup that failed an EXPECT or SKIPped ends the test without a teardown.
-    if (md.exitCode) finish();
+    if (md.exitCode) await finish();
     noTeardown = false;
     snapshot();
   }

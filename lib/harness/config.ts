@@ -10,6 +10,7 @@ import type { StreamFd } from '../kselftest/stdio.js';
 
 let logFd: StreamFd = 2;
 
+/** Where TH_LOG and failure lines go: stderr (the C default) or stdout. */
 export function setThLogStream(stream: 'stdout' | 'stderr'): void {
   if (stream !== 'stdout' && stream !== 'stderr') throw new Error(`setThLogStream: expected 'stdout' or 'stderr', got ${JSON.stringify(stream)}`);
   logFd = stream === 'stdout' ? 1 : 2;

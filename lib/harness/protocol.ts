@@ -4,43 +4,30 @@
  * C forks, so the test sees the parent's registrations, and shares
  * `results->reason` (and, for FIXTURE_TEARDOWN_PARENT, `self`) through
  * MAP_SHARED pages. Node cannot fork: the harness starts the same program
- * again with KSFT_HARNESS_CHILD naming one test, and the test process writes
- * what C would have left in shared memory to a small state file that the
- * harness reads once the process has ended. A file, unlike a pipe, is
- * complete when the process is gone even if a grandchild still holds
- * inherited descriptors.
+ * again with KSFT_HARNESS_CHILD set, possibly ahead of time, and the test
+ * process
+ *  - reads which test to run as one JSON line from fd 3, a socket whose
+ *    other end the harness holds: end-of-file before the line means the
+ *    harness went away and nothing runs; end-of-file later means the
+ *    harness died mid-test (the test process then ends its own group);
+ *  - appends what C would have left in shared memory, one JSON line per
+ *    update, to fd 4: a file the harness created and unlinked at once, so
+ *    it is complete when the process is gone even if a grandchild holds
+ *    inherited descriptors, and nothing is left on disk whatever kills whom.
+ * Both are checked with the compiled checks of protocol_check.ts: typebox
+ * itself stays out of the test process.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { Type, type Static } from '@sinclair/typebox';
-// Only the checker: the full Value namespace would triple the size of every
-// test bundle, and each test process loads its bundle afresh.
-import { Check } from '@sinclair/typebox/value';
+import { closeSync, fstatSync, readSync, writeSync } from 'node:fs';
+import { checkChildMarker, checkChildState } from './protocol_check.js';
+import type { ChildMarker, ChildState } from './protocol_schema.js';
+
+export type { ChildMarker, ChildState };
 
 export const CHILD_ENV = 'KSFT_HARNESS_CHILD';
-
-export const ChildMarker = Type.Object(
-  {
-    fixture: Type.Integer({ minimum: 0 }),
-    /** -1 when the fixture has no variants. */
-    variant: Type.Integer({ minimum: -1 }),
-    test: Type.Integer({ minimum: 0 }),
-    state: Type.String({ minLength: 1 }),
-  },
-  { additionalProperties: false },
-);
-export type ChildMarker = Static<typeof ChildMarker>;
-
-export const ChildState = Type.Object(
-  {
-    reason: Type.String(),
-    /** Setup finished without failing: a teardown is owed (C's !no_teardown). */
-    armed: Type.Boolean(),
-    /** node:v8 serialization of `self`, base64; FIXTURE_TEARDOWN_PARENT only. */
-    self: Type.Optional(Type.String()),
-  },
-  { additionalProperties: false },
-);
-export type ChildState = Static<typeof ChildState>;
+/** The value of CHILD_ENV: the protocol above. */
+export const CHILD_PROTOCOL = 'fd3-marker,fd4-state';
+export const MARKER_FD = 3;
+export const STATE_FD = 4;
 
 export function parseMarker(text: string): ChildMarker {
   let value: unknown;
@@ -49,31 +36,73 @@ export function parseMarker(text: string): ChildMarker {
   } catch {
     value = undefined;
   }
-  if (!Check(ChildMarker, value)) throw new Error(`${CHILD_ENV}: malformed value ${JSON.stringify(text)}`);
+  if (!checkChildMarker(value)) throw new Error(`${CHILD_ENV}: malformed test marker ${JSON.stringify(text)}`);
   return value;
 }
 
-export function writeState(path: string, state: ChildState): void {
-  // Write then rename, so a process killed mid-write leaves the previous state.
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, JSON.stringify(state));
-  renameSync(tmp, path);
+/** Blocks until the harness names the test; undefined when it closed the socket first. */
+export function readMarker(fd: number = MARKER_FD): ChildMarker | undefined {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(256);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, buf, 0, buf.length, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        continue;
+      }
+      return undefined;
+    }
+    if (n === 0) return undefined;
+    const nl = buf.subarray(0, n).indexOf(0x0a);
+    if (nl >= 0) {
+      chunks.push(Buffer.from(buf.subarray(0, nl)));
+      return parseMarker(Buffer.concat(chunks).toString('utf8'));
+    }
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
 }
 
-/** The state a test process left, or undefined if it wrote none. */
-export function readState(path: string): ChildState | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
+export function writeState(state: ChildState, fd: number = STATE_FD): void {
+  writeSync(fd, `${JSON.stringify(state)}\n`);
+}
+
+/**
+ * The last complete state a test process appended, or undefined if it wrote
+ * none. A process killed mid-write leaves a partial last line: the one
+ * before it counts, as a rename would have kept the previous file.
+ */
+export function readState(fd: number): ChildState | undefined {
+  const size = fstatSync(fd).size;
+  if (size === 0) return undefined;
+  const buf = Buffer.alloc(size);
+  let off = 0;
+  while (off < size) {
+    const n = readSync(fd, buf, off, size - off, off);
+    if (n === 0) break;
+    off += n;
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    value = undefined;
+  const lines = buf.subarray(0, off).toString('utf8').split('\n');
+  lines.pop();
+  for (let i = lines.length - 1; i >= 0; i--) {
+    let value: unknown;
+    try {
+      value = JSON.parse(lines[i]!);
+    } catch {
+      continue;
+    }
+    if (!checkChildState(value)) throw new Error(`harness state of a test process: malformed contents ${JSON.stringify(lines[i])}`);
+    return value;
   }
-  if (!Check(ChildState, value)) throw new Error(`harness state file ${path}: malformed contents`);
-  return value;
+  return undefined;
+}
+
+export function closeFd(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Already closed.
+  }
 }

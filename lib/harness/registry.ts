@@ -10,6 +10,7 @@
  */
 import { constants } from 'node:os';
 
+/** A value or a promise of it: test bodies, setups and teardowns may be async. */
 export type Awaitable<T> = T | Promise<T>;
 
 /** A signal by name (`'SIGUSR2'`) or number. */
@@ -18,6 +19,7 @@ export type SignalSpec = NodeJS.Signals | number;
 /** `TEST_TIMEOUT_DEFAULT` */
 export const TEST_TIMEOUT_DEFAULT = 30;
 
+/** A fixture's setup, teardown or TEST_F body: (self, variant). */
 export type FixtureFn<Self, Variant> = (self: Self, variant: Variant) => Awaitable<void>;
 
 export interface TestDef {
@@ -145,12 +147,14 @@ export function FIXTURE<Self extends object, Variant = undefined>(name: string, 
   return handle;
 }
 
+/** FIXTURE_SETUP(fixture): runs before each of the fixture's tests, in the test's process; a failed ASSERT there skips the test body and the teardown. */
 export function FIXTURE_SETUP<Self extends object, Variant>(fixture: Fixture<Self, Variant>, fn: FixtureFn<Self, Variant>): void {
   const def = defOf(fixture, 'FIXTURE_SETUP');
   if (def.setup) misuse(`FIXTURE_SETUP: '${def.name}' already has a setup`);
   def.setup = fn as FixtureFn<object, unknown>;
 }
 
+/** FIXTURE_TEARDOWN(fixture): runs once after each test that got through setup, also after a failed ASSERT in the body. */
 export function FIXTURE_TEARDOWN<Self extends object, Variant>(fixture: Fixture<Self, Variant>, fn: FixtureFn<Self, Variant>): void {
   const def = defOf(fixture, 'FIXTURE_TEARDOWN');
   if (def.teardown) misuse(`FIXTURE_TEARDOWN: '${def.name}' already has a teardown`);
@@ -181,10 +185,27 @@ export function FIXTURE_VARIANT_ADD<Self extends object, Variant>(fixture: Fixtu
   def.variants.push({ name, data, xfails: new Set() });
 }
 
+/**
+ * TEST_F(fixture, name): a test of the fixture, run once per variant as `fixture.variant.name`.
+ *
+ * @example
+ * ```ts
+ * interface Self { fd: number }
+ * const gmem = FIXTURE<Self, { size: number }>('gmem', () => ({ fd: -1 }));
+ * FIXTURE_VARIANT_ADD(gmem, 'one_page', { size: 4096 });
+ * FIXTURE_SETUP(gmem, (self, v) => { self.fd = vmCreateGuestMemfd(vmCreateBarebones(), v.size, 0); });
+ * FIXTURE_TEARDOWN(gmem, (self) => { kvmClose(self.fd); });
+ * TEST_F(gmem, 'punch', (self, v) => {
+ *   ASSERT_EQ(fallocate(self.fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0, v.size).ret, 0);
+ * });
+ * await TEST_HARNESS_MAIN();
+ * ```
+ */
 export function TEST_F<Self extends object, Variant>(fixture: Fixture<Self, Variant>, name: string, fn: FixtureFn<Self, Variant>): void {
   addTest(defOf(fixture, 'TEST_F'), name, -1, TEST_TIMEOUT_DEFAULT, fn as FixtureFn<object, unknown>, 'TEST_F');
 }
 
+/** TEST_F_SIGNAL(fixture, name, signal): a TEST_F that passes only when the test process dies of `signal`. */
 export function TEST_F_SIGNAL<Self extends object, Variant>(
   fixture: Fixture<Self, Variant>,
   name: string,

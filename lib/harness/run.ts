@@ -8,93 +8,44 @@
  * Totals.
  *
  * C forks and calls setpgrp() in the child. Node cannot fork, so the test
- * process is this same program started again (same node, same node flags,
- * same script and arguments) with KSFT_HARNESS_CHILD naming the test, and
- * `detached: true` gives it a process group (and session) of its own. On
- * timeout the whole group gets SIGKILL, as `kill(-pid, SIGKILL)` in
- * `__wait_for_test()`, so anything the test started dies with it. The test
- * process inherits stdin, stdout and stderr and writes them synchronously, so
- * its lines land between this process's RUN and OK/FAIL lines in order.
+ * process is this same program started again (same node, same script and
+ * arguments; launch.ts), one test ahead, in a session and process group of
+ * its own. On timeout the whole group gets SIGKILL, as `kill(-pid, SIGKILL)`
+ * in `__wait_for_test()`, so anything the test started dies with it. The
+ * test process inherits stdin, stdout and stderr and writes them
+ * synchronously, so its lines land between this process's RUN and OK/FAIL
+ * lines in order.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { constants, tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { deserialize } from 'node:v8';
+import { existsSync } from 'node:fs';
 import { KSFT_FAIL, KSFT_PASS, KSFT_XFAIL, KSFT_XPASS } from '../kselftest/codes.js';
 import { ksftExit, ksftPrintHeader, ksftPrintMsg, ksftSetPlan, ksftTestResultCode } from '../kselftest/kselftest.js';
 import { writeFd, writeStderr } from '../kselftest/stdio.js';
 import { runTestProcess, section } from './child.js';
 import { argvCheck, testEnabled, type HarnessOption } from './cli.js';
 import { thLogFd } from './config.js';
+import { TestProcess } from './launch.js';
 import { newMetadata, setCurrentTest } from './metadata.js';
-import { CHILD_ENV, parseMarker, readState, type ChildMarker, type ChildState } from './protocol.js';
+import { CHILD_ENV, type ChildState } from './protocol.js';
 import { allFixtures, type FixtureDef, type TestDef, type VariantDef } from './registry.js';
 import { SIGABRT, testPassed, testVerdict, type TestEnd } from './status.js';
 
-type Spawned = { ok: true; end: TestEnd } | { ok: false };
-
-let runningGroup: number | undefined;
-
-function signalNumberOf(name: NodeJS.Signals | null): number | null {
-  if (name === null) return null;
-  return (constants.signals as Record<string, number | undefined>)[name] ?? null;
-}
-
-function killGroup(pgid: number): void {
-  try {
-    process.kill(-pgid, 'SIGKILL');
-  } catch {
-    // ESRCH: the group is already gone.
-  }
-}
+/** The running test process and the one started ahead for the next test. */
+const live = new Set<TestProcess>();
 
 /**
- * If the harness itself is terminated (the runner's `timeout` sends SIGTERM
- * to it alone), take the running test's process group down too; it is in a
- * group of its own and would otherwise outlive us. Then die by the same
- * signal.
+ * If the harness itself is terminated (the runner's timeout sends SIGTERM
+ * to it alone), take the running test's process group down too, and the one
+ * started ahead; they are in groups of their own and would otherwise
+ * outlive us. Then die by the same signal.
  */
 function forwardTermination(): void {
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.once(sig, () => {
-      if (runningGroup !== undefined) killGroup(runningGroup);
+      for (const p of live) p.kill();
       process.kill(process.pid, sig);
     });
   }
-}
-
-function spawnTest(marker: ChildMarker, timeoutSec: number): Promise<Spawned> {
-  const script = process.argv[1];
-  return new Promise((resolve) => {
-    if (!script) {
-      resolve({ ok: false });
-      return;
-    }
-    const child = spawn(process.execPath, [...process.execArgv, script, ...process.argv.slice(2)], {
-      detached: true,
-      stdio: 'inherit',
-      env: { ...process.env, [CHILD_ENV]: JSON.stringify(marker) },
-    });
-    let timedOut = false;
-    const pid = child.pid;
-    if (pid !== undefined) runningGroup = pid;
-    // setTimeout() takes at most 2^31-1 ms (about 24.8 days); longer means "never" here.
-    const timer = setTimeout(() => {
-      timedOut = true;
-      if (pid !== undefined) killGroup(pid);
-    }, Math.min(timeoutSec * 1000, 0x7fffffff));
-    child.once('error', () => {
-      clearTimeout(timer);
-      runningGroup = undefined;
-      resolve({ ok: false });
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      runningGroup = undefined;
-      resolve({ ok: true, end: { code, signal: signalNumberOf(signal), timedOut } });
-    });
-  });
 }
 
 /**
@@ -119,28 +70,18 @@ async function teardownInParent(f: FixtureDef, variant: VariantDef | undefined, 
   return { code: md.exitCode, signal: null, timedOut: false };
 }
 
-async function runTest(
-  index: number,
-  dir: string,
-  fi: number,
-  f: FixtureDef,
-  vi: number,
-  v: VariantDef | undefined,
-  ti: number,
-  t: TestDef,
-): Promise<boolean> {
+async function runTest(proc: TestProcess, fi: number, f: FixtureDef, vi: number, v: VariantDef | undefined, ti: number, t: TestDef): Promise<boolean> {
   const name = `${f.name}${v ? '.' : ''}${v ? v.name : ''}.${t.name}`;
   ksftPrintMsg(' RUN           %s ...\n', name);
-  const statePath = join(dir, `${index}.json`);
-  const spawned = await spawnTest({ fixture: fi, variant: vi, test: ti, state: statePath }, t.timeout);
+  const started = await proc.run({ fixture: fi, variant: vi, test: ti }, t.timeout);
   let exitCode: number;
   let reason = '';
-  if (!spawned.ok) {
+  if (!started.ok) {
     ksftPrintMsg('ERROR SPAWNING TEST CHILD\n');
     exitCode = KSFT_FAIL;
   } else {
-    const state = readState(statePath);
-    let end = spawned.end;
+    const state = started.state;
+    let end = started.end;
     if (state && f.teardownParent && state.armed && !end.timedOut) end = await teardownInParent(f, v, t, state, end);
     reason = state?.reason ?? '';
     const verdict = testVerdict(t.name, t.termsig, end);
@@ -195,7 +136,7 @@ export async function testHarnessRun(argv: readonly string[] = process.argv.slic
   if (marker !== undefined) {
     // Programs the test starts must not mistake themselves for test processes.
     delete process.env[CHILD_ENV];
-    return runTestProcess(parseMarker(marker));
+    return runTestProcess();
   }
   const prog = process.argv[1] ?? '';
   // Each test process is this program started again, so it must be a file.
@@ -212,18 +153,20 @@ export async function testHarnessRun(argv: readonly string[] = process.argv.slic
   ksftPrintMsg('Starting %u tests from %u test cases.\n', tests.length, cases);
 
   forwardTermination();
-  const dir = mkdtempSync(join(tmpdir(), 'ksft-harness-'));
   let failed = false;
   let passCount = 0;
   let count = 0;
-  try {
-    for (const p of tests) {
-      count++;
-      if (await runTest(count, dir, p.fi, p.f, p.vi, p.v, p.ti, p.t)) passCount++;
-      else failed = true;
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  let next: TestProcess | undefined = tests.length > 0 ? new TestProcess() : undefined;
+  if (next) live.add(next);
+  for (const p of tests) {
+    const proc: TestProcess = next!;
+    count++;
+    // The next test's process starts now and loads while this one runs.
+    next = count < tests.length ? new TestProcess() : undefined;
+    if (next) live.add(next);
+    if (await runTest(proc, p.fi, p.f, p.vi, p.v, p.ti, p.t)) passCount++;
+    else failed = true;
+    live.delete(proc);
   }
   ksftPrintMsg('%s: %u / %u tests passed.\n', failed ? 'FAILED' : 'PASSED', passCount, count);
   return ksftExit(!failed);

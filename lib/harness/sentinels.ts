@@ -26,10 +26,12 @@ export class SkipReturn extends Error {
   }
 }
 
+/** Whether `e` is the harness's own stop after a failed ASSERT (rethrow it from a catch). */
 export function isAssertionAbort(e: unknown): e is AssertionAbort {
   return typeof e === 'object' && e !== null && (e as { [BRAND]?: string })[BRAND] === 'assert';
 }
 
+/** Whether `e` is the harness's own end of a body after SKIP() (rethrow it from a catch). */
 export function isSkipReturn(e: unknown): e is SkipReturn {
   return typeof e === 'object' && e !== null && (e as { [BRAND]?: string })[BRAND] === 'skip';
 }

@@ -15,6 +15,10 @@ import { strerror } from '../libc/errno.js';
 import { KSFT_FAIL, KSFT_PASS, KSFT_SKIP, KSFT_XFAIL, KSFT_XPASS } from './codes.js';
 import { vsprintf, type PrintfArg } from './printf.js';
 import { writeStdout } from './stdio.js';
+import { mapUncaughtStacks } from '../source/uncaught.js';
+
+// A test program's uncaught exception names .ts lines (lib/source/uncaught.ts).
+mapUncaughtStacks();
 
 interface Counts {
   pass: number;
@@ -33,43 +37,56 @@ export function ksftTestNum(): number {
   return cnt.pass + cnt.fail + cnt.xfail + cnt.xpass + cnt.xskip + cnt.error;
 }
 
+/** ksft_inc_pass_cnt(): count one pass without printing a result line. */
 export function ksftIncPassCnt(): void {
   cnt.pass++;
 }
+/** ksft_inc_fail_cnt(): count one fail without printing a result line. */
 export function ksftIncFailCnt(): void {
   cnt.fail++;
 }
+/** ksft_inc_xfail_cnt(): count one xfail without printing a result line. */
 export function ksftIncXfailCnt(): void {
   cnt.xfail++;
 }
+/** ksft_inc_xpass_cnt(): count one xpass without printing a result line. */
 export function ksftIncXpassCnt(): void {
   cnt.xpass++;
 }
+/** ksft_inc_xskip_cnt(): count one skip without printing a result line. */
 export function ksftIncXskipCnt(): void {
   cnt.xskip++;
 }
+/** ksft_inc_error_cnt(): count one error without printing a result line. */
 export function ksftIncErrorCnt(): void {
   cnt.error++;
 }
 
+/** ksft_get_pass_cnt(): the pass counter. */
 export function ksftGetPassCnt(): number {
   return cnt.pass;
 }
+/** ksft_get_fail_cnt(): the fail counter. */
 export function ksftGetFailCnt(): number {
   return cnt.fail;
 }
+/** ksft_get_xfail_cnt(): the xfail counter. */
 export function ksftGetXfailCnt(): number {
   return cnt.xfail;
 }
+/** ksft_get_xpass_cnt(): the xpass counter. */
 export function ksftGetXpassCnt(): number {
   return cnt.xpass;
 }
+/** ksft_get_xskip_cnt(): the skip counter. */
 export function ksftGetXskipCnt(): number {
   return cnt.xskip;
 }
+/** ksft_get_error_cnt(): the error counter. */
 export function ksftGetErrorCnt(): number {
   return cnt.error;
 }
+/** ksft_get_plan(): the planned number of tests (0 before ksftSetPlan()). */
 export function ksftGetPlan(): number {
   return plan;
 }
@@ -82,11 +99,13 @@ export function ksftPrintHeader(): void {
   if (!process.env.KSFT_TAP_LEVEL) writeStdout('TAP version 13\n');
 }
 
+/** ksft_set_plan(n): print the plan line `1..n` (once). */
 export function ksftSetPlan(n: number): void {
   plan = n;
   writeStdout(`1..${n}\n`);
 }
 
+/** ksft_print_cnts(): the `# Totals: pass:N fail:N ...` line (and a plan mismatch note). */
 export function ksftPrintCnts(): void {
   if (plan !== ksftTestNum()) writeStdout(`# Planned tests != run tests (${plan} != ${ksftTestNum()})\n`);
   writeStdout(
@@ -104,31 +123,37 @@ export function ksftPerror(msg: string, errno: number): void {
   ksftPrintMsg('%s: %s (%d)\n', msg, strerror(errno), errno);
 }
 
+/** ksft_test_result_pass(fmt, ...): `ok N <msg>`. */
 export function ksftTestResultPass(fmt: string, ...args: PrintfArg[]): void {
   cnt.pass++;
   writeStdout(`ok ${ksftTestNum()} ` + vsprintf(fmt, args));
 }
 
+/** ksft_test_result_fail(fmt, ...): `not ok N <msg>`. */
 export function ksftTestResultFail(fmt: string, ...args: PrintfArg[]): void {
   cnt.fail++;
   writeStdout(`not ok ${ksftTestNum()} ` + vsprintf(fmt, args));
 }
 
+/** ksft_test_result_xfail(fmt, ...): `ok N # XFAIL <msg>`. */
 export function ksftTestResultXfail(fmt: string, ...args: PrintfArg[]): void {
   cnt.xfail++;
   writeStdout(`ok ${ksftTestNum()} # XFAIL ` + vsprintf(fmt, args));
 }
 
+/** ksft_test_result_xpass(fmt, ...): `ok N # XPASS <msg>`. */
 export function ksftTestResultXpass(fmt: string, ...args: PrintfArg[]): void {
   cnt.xpass++;
   writeStdout(`ok ${ksftTestNum()} # XPASS ` + vsprintf(fmt, args));
 }
 
+/** ksft_test_result_skip(fmt, ...): `ok N # SKIP <msg>`. */
 export function ksftTestResultSkip(fmt: string, ...args: PrintfArg[]): void {
   cnt.xskip++;
   writeStdout(`ok ${ksftTestNum()} # SKIP ` + vsprintf(fmt, args));
 }
 
+/** ksft_test_result_error(fmt, ...): `not ok N # error <msg>`. */
 export function ksftTestResultError(fmt: string, ...args: PrintfArg[]): void {
   cnt.error++;
   writeStdout(`not ok ${ksftTestNum()} # error ` + vsprintf(fmt, args));
@@ -202,16 +227,19 @@ function exitWith(code: number): never {
   process.exit(code);
 }
 
+/** ksft_exit_pass(): the totals, exit 0. */
 export function ksftExitPass(): never {
   ksftPrintCnts();
   return exitWith(KSFT_PASS);
 }
 
+/** ksft_exit_fail(): the totals, exit 1. */
 export function ksftExitFail(): never {
   ksftPrintCnts();
   return exitWith(KSFT_FAIL);
 }
 
+/** ksft_exit(cond): ksftExitPass() if `cond`, else ksftExitFail(). */
 export function ksftExit(cond: unknown): never {
   return cond ? ksftExitPass() : ksftExitFail();
 }
@@ -221,6 +249,7 @@ export function ksftFinished(): never {
   return ksftExit(plan === cnt.pass + cnt.xfail + cnt.xskip);
 }
 
+/** ksft_exit_fail_msg(fmt, ...): `Bail out! <msg>`, the totals, exit 1. */
 export function ksftExitFailMsg(fmt: string, ...args: PrintfArg[]): never {
   writeStdout('Bail out! ' + vsprintf(fmt, args));
   ksftPrintCnts();
@@ -232,11 +261,13 @@ export function ksftExitFailPerror(msg: string, errno: number): never {
   return ksftExitFailMsg('%s: %s (%d)\n', msg, strerror(errno), errno);
 }
 
+/** ksft_exit_xfail(): the totals, exit 2. */
 export function ksftExitXfail(): never {
   ksftPrintCnts();
   return exitWith(KSFT_XFAIL);
 }
 
+/** ksft_exit_xpass(): the totals, exit 3. */
 export function ksftExitXpass(): never {
   ksftPrintCnts();
   return exitWith(KSFT_XPASS);

@@ -241,6 +241,7 @@ export function vsprintf(fmt: string, args: readonly PrintfArg[]): string {
   });
 }
 
+/** sprintf(3): `fmt` formatted with `args` (the conversions listed at the top of this module). */
 export function sprintf(fmt: string, ...args: PrintfArg[]): string {
   return vsprintf(fmt, args);
 }

@@ -28,16 +28,20 @@ function writeAll(fd: number, text: string): void {
   }
 }
 
+/** Write to fd 1 at once (synchronously, so output order survives an exit right after). */
 export function writeStdout(text: string): void {
   writeAll(1, text);
 }
 
+/** Write to fd 2 at once. */
 export function writeStderr(text: string): void {
   writeAll(2, text);
 }
 
+/** stdout (1) or stderr (2). */
 export type StreamFd = 1 | 2;
 
+/** Write to fd 1 or 2 at once. */
 export function writeFd(fd: StreamFd, text: string): void {
   writeAll(fd, text);
 }

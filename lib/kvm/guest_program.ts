@@ -35,6 +35,11 @@ export interface SourceLoc {
   readonly line: number;
 }
 
+/**
+ * Which mapping a guest access goes through: the platform's private or shared
+ * view, or 'auto' (what the guest's own page tables say: the attribute, on the
+ * platforms with an address bit).
+ */
 export type GuestView = 'auto' | 'private' | 'shared';
 
 /** How many registers a guest program has (the agent keeps them in r8..r15). */
@@ -51,6 +56,7 @@ export type GuestOperand = bigint | GuestReg;
 /** Unsigned 64-bit comparisons. */
 export type GuestCmp = 'eq' | 'ne' | 'ltu' | 'leu' | 'gtu' | 'geu';
 
+/** One comparison `a cmp b` of a guest condition (cmp(), eq(), ne()). */
 export interface GuestCompare {
   readonly a: GuestOperand;
   readonly cmp: GuestCmp;
@@ -62,11 +68,13 @@ export interface GuestCond {
   readonly any: readonly GuestCompare[];
 }
 
+/** The guest's arithmetic: dst = dst <fn> src, unsigned 64-bit. */
 export type GuestAlu = 'add' | 'sub' | 'and' | 'or' | 'xor' | 'shl' | 'shr';
 
 /** Widths of `load` and `store`, in bytes. */
 export type GuestWidth = 1 | 2 | 4 | 8;
 
+/** One recorded guest operation; the model interprets it, the guest agent compiles it to x86-64. */
 export type GuestOp =
   | { readonly op: 'write'; readonly gpa: bigint; readonly size: number; readonly pattern: number; readonly view: GuestView; readonly loc: SourceLoc }
   | { readonly op: 'check'; readonly gpa: bigint; readonly size: number; readonly pattern: number; readonly view: GuestView; readonly expr: string; readonly loc: SourceLoc }
@@ -102,6 +110,7 @@ export interface GuestArea {
   readonly size: bigint;
 }
 
+/** A recorded guest program (recordGuestProgram()): its ops, and where the backend put it. */
 export interface GuestProgram {
   readonly ops: readonly GuestOp[];
   /**

@@ -12,7 +12,10 @@ import { EACCES, strerror } from '../kvm/errno.js';
 import { callArgumentTexts, currentStack, displayPath, frameOutside, type StackFrame } from '../guest/source_loc.js';
 import { getErrno } from './errno_state.js';
 import { ksftExitSkip, writeStderr, writeStdout } from './ksft.js';
+import { namePair } from '../source/value_names.js';
+import { testFrames } from '../source/location.js';
 
+/** exit(4): the kselftest skip status (KSFT_SKIP in kselftest.h). */
 export const KSFT_SKIP = 4;
 /** exit(254): what a failed TEST_ASSERT returns to the runner. */
 export const TEST_ASSERT_EXIT = 254;
@@ -43,12 +46,14 @@ export function argText(site: FailureSite, callee: string, i: number, fallback: 
 
 /** Hook for tests of this module: replaces process.exit. */
 let exitHook: (code: number) => never = (code) => process.exit(code);
+/** Replace process.exit for the failure paths (tests of this module only). */
 export function setAssertExit(fn: (code: number) => never): void {
   exitHook = fn;
 }
 
+/** C's backtrace of the failure: the test's frames and the library calls it made, not the harness's machinery. */
 function formatStack(frames: readonly StackFrame[]): string {
-  return frames
+  return testFrames(frames)
     .slice(0, STACK_DEPTH)
     .map((f, i) => `     ${i + 1}\t${f.func} at ${displayPath(f.file)}:${f.line}\n`)
     .join('');
@@ -86,7 +91,20 @@ export function hexLx(v: bigint | number | boolean): string {
   return n === 0n ? '0' : `0x${n.toString(16)}`;
 }
 
-/** TEST_ASSERT_EQ(a, b): `a == b` as the condition, `%#lx != %#lx (a != b)` as the message. */
+/**
+ * TEST_ASSERT_EQ(a, b): `a == b` as the condition, `%#lx != %#lx (a != b)`
+ * as the message; where an operand's text says what the number is, by
+ * name: `EINVAL (22) != EFAULT (14) (r.errno != EFAULT)`, likewise exit
+ * reasons (`KVM_EXIT_MMIO (6)`) and ucall commands (`UCALL_NONE (0)`, with
+ * the exit that was not a ucall).
+ *
+ * @example
+ * ```ts
+ * const { vm, gpa } = cocoVmCreate('sw_protected', undefined);
+ * const r = __vmSetMemoryAttributes(vm, gpa, 4096, 1n << 2n);
+ * TEST_ASSERT_EQ(r.errno, EINVAL); // only KVM_MEMORY_ATTRIBUTE_PRIVATE is supported
+ * ```
+ */
 export function TEST_ASSERT_EQ(a: bigint | number | boolean, b: bigint | number | boolean): void {
   const eq = typeof a === typeof b ? a === b : BigInt(a as number) === BigInt(b as number);
   if (eq) return;
@@ -94,7 +112,10 @@ export function TEST_ASSERT_EQ(a: bigint | number | boolean, b: bigint | number 
   const args = callArgumentTexts(site.file, site.line, 'TEST_ASSERT_EQ');
   const ta = args?.[0] ?? String(a);
   const tb = args?.[1] ?? String(b);
-  testAssertFail(site, `${ta} == ${tb}`, `${hexLx(a)} != ${hexLx(b)} (${ta} != ${tb})`);
+  const named = args ? namePair(ta, a, tb, b) : undefined;
+  const values = named ? `${named.a} != ${named.b}` : `${hexLx(a)} != ${hexLx(b)}`;
+  const notes = (named?.notes ?? []).map((n) => `\n  ${n}`).join('');
+  testAssertFail(site, `${ta} == ${tb}`, `${values} (${ta} != ${tb})${notes}`);
 }
 
 /** TEST_FAIL(fmt...): test_assert(false, "Failed", ...). */

@@ -33,6 +33,12 @@ const SELF = ['lib/kvm_util/backing.ts'];
 const describe = (m: HostMapping | undefined): string =>
   m === undefined ? 'nothing mapped' : m.ino === 0n ? 'anonymous memory' : `inode ${m.ino} offset ${hex(m.offset)}${m.shared ? '' : ' (MAP_PRIVATE)'}`;
 
+/**
+ * TEST_ASSERT_SAME_BACKING(): the page the host reaches at the slot's HVA
+ * for `gpa` and the page the guest's private view uses are one page (the
+ * same guest_memfd inode and offset in /proc/self/maps terms), so a
+ * conversion test cannot pass on memory that is not the guest's.
+ */
 export function TEST_ASSERT_SAME_BACKING(vm: KvmVm, gpa: bigint | number): void {
   const g = BigInt(gpa) & ~BigInt(vm.pageSize - 1);
   const expr = `shared and private views of gpa ${hex(g)} share one page`;

@@ -6,6 +6,7 @@
  */
 let current = 0;
 
+/** errno: the error of the last raw call, as libc's errno (0 after a success). */
 export function getErrno(): number {
   return current;
 }

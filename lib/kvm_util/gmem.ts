@@ -10,7 +10,7 @@ import { KVM_IOCTL_ERROR, TEST_ASSERT } from './assert.js';
 import { __vmIoctl } from './ioctl.js';
 import { memRegionFind } from './memslots.js';
 import { fallocate, fstat } from './syscalls.js';
-import { hex } from './types.js';
+import { hex, type GpaArg } from './types.js';
 import type { KvmVm } from './vm.js';
 
 type Num = bigint | number;
@@ -31,7 +31,7 @@ export function vmCreateGuestMemfd(vm: KvmVm, size: Num, flags: Num): number {
  * vm_guest_mem_fallocate(): for each gmem slot piece of [gpa, gpa+size),
  * fallocate(KEEP_SIZE [| PUNCH_HOLE]) at guest_memfd_offset + (gpa - slot gpa).
  */
-export function vmGuestMemFallocate(vm: KvmVm, base: Num, size: Num, punchHole: boolean): void {
+export function vmGuestMemFallocate(vm: KvmVm, base: GpaArg, size: Num, punchHole: boolean): void {
   const mode = FALLOC_FL_KEEP_SIZE | (punchHole ? FALLOC_FL_PUNCH_HOLE : 0);
   const start = BigInt(base);
   const end = start + BigInt(size);
@@ -49,10 +49,22 @@ export function vmGuestMemFallocate(vm: KvmVm, base: Num, size: Num, punchHole: 
   }
 }
 
-export function vmGuestMemPunchHole(vm: KvmVm, gpa: Num, size: Num): void {
+/**
+ * vm_guest_mem_punch_hole(): free the guest_memfd pages behind [gpa,
+ * gpa+size); a private page faulted in again afterwards reads zeros.
+ *
+ * @example
+ * ```ts
+ * const { vm, gpa } = cocoVmCreate('sw_protected', undefined);
+ * vmGuestMemPunchHole(vm, gpa, 4096);
+ * TEST_ASSERT(pageState(vm, gpa) === 'shared/hole', pageStateMap(vm, gpa));
+ * ```
+ */
+export function vmGuestMemPunchHole(vm: KvmVm, gpa: GpaArg, size: Num): void {
   vmGuestMemFallocate(vm, gpa, size, true);
 }
 
-export function vmGuestMemAllocate(vm: KvmVm, gpa: Num, size: Num): void {
+/** vm_guest_mem_allocate(): allocate the guest_memfd pages behind [gpa, gpa+size). */
+export function vmGuestMemAllocate(vm: KvmVm, gpa: GpaArg, size: Num): void {
   vmGuestMemFallocate(vm, gpa, size, false);
 }

@@ -47,6 +47,7 @@ export function TEST_ASSERT_SUPPORTED_ATTRIBUTES(attributes: Num): void {
   TEST_ASSERT(!a || a === KVM_MEMORY_ATTRIBUTE_PRIVATE, 'Update me to support multiple attributes!');
 }
 
+/** __gmemSetMemoryAttributes()'s result: ret/errno and the struct's error_offset afterwards. */
 export interface GmemAttributesResult extends SysResult {
   /** struct kvm_memory_attributes2.error_offset after the call (KVM writes it only on failure). */
   readonly errorOffset: bigint;
@@ -63,8 +64,10 @@ export function __gmemSetMemoryAttributes(fd: number, offset: Num, size: Num, at
   return { ...r, errorOffset: decodeMemoryAttributes2(buf).errorOffset };
 }
 
+/** __gmem_set_private(): raw KVM_SET_MEMORY_ATTRIBUTES2 making [offset, offset+size) of `fd` private. */
 export const __gmemSetPrivate = (fd: number, offset: Num, size: Num, initialErrorOffset: Num = 0): GmemAttributesResult =>
   __gmemSetMemoryAttributes(fd, offset, size, KVM_MEMORY_ATTRIBUTE_PRIVATE, initialErrorOffset);
+/** __gmem_set_shared(): raw KVM_SET_MEMORY_ATTRIBUTES2 making [offset, offset+size) of `fd` shared. */
 export const __gmemSetShared = (fd: number, offset: Num, size: Num, initialErrorOffset: Num = 0): GmemAttributesResult =>
   __gmemSetMemoryAttributes(fd, offset, size, 0n, initialErrorOffset);
 
@@ -76,7 +79,9 @@ export function gmemSetMemoryAttributes(fd: number, offset: Num, size: Num, attr
   gmemIoctl(fd, KVM_SET_MEMORY_ATTRIBUTES2, buf);
 }
 
+/** gmem_set_private(): gmemSetMemoryAttributes() with KVM_MEMORY_ATTRIBUTE_PRIVATE. */
 export const gmemSetPrivate = (fd: number, offset: Num, size: Num): void => gmemSetMemoryAttributes(fd, offset, size, KVM_MEMORY_ATTRIBUTE_PRIVATE);
+/** gmem_set_shared(): gmemSetMemoryAttributes() with no attributes. */
 export const gmemSetShared = (fd: number, offset: Num, size: Num): void => gmemSetMemoryAttributes(fd, offset, size, 0n);
 
 const hasGmemAttributes = new WeakMap<Backend, boolean>();
@@ -96,6 +101,7 @@ export function kvmHasGmemAttributes(): boolean {
   return v;
 }
 
+/** Where a GPA lives in its slot's guest_memfd (kvmGpaToGuestMemfd()). */
 export interface GpaGuestMemfd {
   /** The slot's guest_memfd (kvm_util's fd for it). */
   readonly fd: number;

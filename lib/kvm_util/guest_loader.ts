@@ -22,6 +22,7 @@ export const UCALL_STRIDE = BigInt((SIZEOF_UCALL + 7) & ~7);
  */
 export const GUEST_AREA_SIZE = 2n << 20n;
 
+/** The GPA of the vCPU's `struct ucall` in slot 0, or undefined for a VM without slot 0 (vmCreateBarebones()). */
 export function vcpuUcallGpa(vcpu: KvmVcpu): bigint | undefined {
   const pool = vcpu.vm.ucallPoolGpa;
   return pool ? BigInt(pool) + BigInt(vcpu.id) * UCALL_STRIDE : undefined;

@@ -2,6 +2,7 @@
 export * from './assert.js';
 export * from './attributes.js';
 export * from './caps.js';
+export { describeExit } from './exit_info.js';
 export * from './gmem.js';
 export { pinPages, unpinPages } from './gup.js';
 export { TEST_ASSERT_SAME_BACKING } from './backing.js';
@@ -17,7 +18,7 @@ export { guestRandomSeed, kvmSelftestInit, kvmSelftestMain, DEFAULT_RANDOM_SEED 
 export * from './memslots.js';
 export * from './numa.js';
 export { ksftEnv, parseKsftEnv, KsftEnvSchema, type KsftEnv } from './options.js';
-export { pageState, pageStateMap, type PageState } from './page_states.js';
+export { pageState, pageStateMap, useColour, type PageState } from './page_states.js';
 export { PLATFORM_NAMES, PLATFORM_VM_TYPES, type PlatformName, type PlatformVmType } from './platform_types.js';
 export { requirePlatformVmType } from './platform_select.js';
 export * from './syscalls.js';
@@ -28,3 +29,4 @@ export * from './visibility.js';
 export * from './vm.js';
 export * from './vm_create.js';
 export { getErrno } from './errno_state.js';
+export { traceBackend } from './trace.js';

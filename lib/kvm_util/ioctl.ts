@@ -8,7 +8,10 @@
  */
 import type { IoctlArg, SysResult } from '../kvm/backend.js';
 import { EIO } from '../kvm/errno.js';
-import { IOCTL_NAMES, KVM_CAP_USER_MEMORY2, KVM_CHECK_EXTENSION, KVM_PRE_FAULT_MEMORY } from '../kvm/uapi.js';
+import { decodeUserspaceMemoryRegion2 } from '../kvm/structs.js';
+import {
+  IOCTL_NAMES, KVM_CAP_USER_MEMORY2, KVM_CHECK_EXTENSION, KVM_PRE_FAULT_MEMORY, KVM_SET_USER_MEMORY_REGION, KVM_SET_USER_MEMORY_REGION2,
+} from '../kvm/uapi.js';
 import { ksftEnv } from './options.js';
 import { KVM_IOCTL_ERROR, testAssertAt } from './assert.js';
 import { getErrno, noteResult, setErrno } from './errno_state.js';
@@ -16,14 +19,27 @@ import type { KvmVcpu, KvmVm } from './vm.js';
 
 const SELF = ['lib/kvm_util/ioctl.ts'];
 
+/** The ioctl's name (`KVM_SET_MEMORY_ATTRIBUTES`) for messages, or its number in hex. */
 export const ioctlName = (request: number): string => IOCTL_NAMES[request] ?? `0x${request.toString(16)}`;
 
+/** __kvm_ioctl(): an ioctl on the VM's /dev/kvm fd, raw (`{ ret, errno }`, errno set). */
 export function __kvmIoctl(vm: KvmVm, request: number, arg?: IoctlArg): SysResult {
   return noteResult(vm.backend.ioctl(vm.kvmFd, request, arg));
 }
 
+/** __vm_ioctl(): an ioctl on the VM fd, raw (`{ ret, errno }`, errno set). */
 export function __vmIoctl(vm: KvmVm, request: number, arg?: IoctlArg): SysResult {
-  return noteResult(vm.backend.ioctl(vm.fd, request, arg));
+  const r = noteResult(vm.backend.ioctl(vm.fd, request, arg));
+  if (r.ret === 0 && arg instanceof Uint8Array && (request === KVM_SET_USER_MEMORY_REGION || request === KVM_SET_USER_MEMORY_REGION2)) {
+    noteSlot(vm, decodeUserspaceMemoryRegion2(arg));
+  }
+  return r;
+}
+
+/** Keep vm.slotRecord as KVM now has it: size 0 deletes, anything else creates, moves or changes flags. */
+function noteSlot(vm: KvmVm, m: { slot: number; flags: number; guestPhysAddr: bigint; memorySize: bigint; userspaceAddr: bigint }): void {
+  if (m.memorySize === 0n) vm.slotRecord.delete(m.slot);
+  else vm.slotRecord.set(m.slot, { slot: m.slot, flags: m.flags, gpa: m.guestPhysAddr, size: m.memorySize, hva: m.userspaceAddr });
 }
 
 /**
@@ -34,6 +50,7 @@ export function __vmIoctl(vm: KvmVm, request: number, arg?: IoctlArg): SysResult
  */
 const WATCHED = new Set([KVM_PRE_FAULT_MEMORY]);
 
+/** __vcpu_ioctl(): an ioctl on the vCPU fd, raw; KVM_PRE_FAULT_MEMORY runs under the KSFT_VCPU_TIMEOUT watchdog. */
 export function __vcpuIoctl(vcpu: KvmVcpu, request: number, arg?: IoctlArg): SysResult {
   const secs = WATCHED.has(request >>> 0) ? Number(ksftEnv().KSFT_VCPU_TIMEOUT) : 0;
   const r = noteResult(vcpu.vm.backend.ioctl(vcpu.fd, request, arg, secs ? { timeoutMs: secs * 1000 } : {}));
@@ -63,6 +80,7 @@ export function vmIoctl(vm: KvmVm, request: number, arg?: IoctlArg, expectNonNeg
   return r.ret;
 }
 
+/** vcpu_ioctl(): the same, asserting ret == 0 with the ioctl's name in the message. */
 export function vcpuIoctl(vcpu: KvmVcpu, request: number, arg?: IoctlArg): number {
   const r = __vcpuIoctl(vcpu, request, arg);
   assertVmVcpuIoctl(vcpu.vm, r.ret === 0, ioctlName(request), r.ret);

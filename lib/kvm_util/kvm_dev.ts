@@ -17,15 +17,23 @@ import { isPluginPath, loadPlatformOrExit, registerPlatformModels } from '../pla
 import { TEST_ASSERT, KVM_IOCTL_ERROR, __TEST_REQUIRE } from './assert.js';
 import { noteResult } from './errno_state.js';
 import { ksftEnv, type KsftEnv } from './options.js';
+import { writeStderr } from './ksft.js';
+import { traceBackend } from './trace.js';
 
+/** The path kvm_util opens: /dev/kvm (on the model, its simulated one). */
 export const KVM_DEV_PATH = '/dev/kvm';
 export const O_RDWR = 2;
 
 let current: Backend | undefined;
 
+/** With KSFT_TRACE=1, `b` behind the tracing wrapper (trace.ts); otherwise `b`. */
+function maybeTraced(b: Backend): Backend {
+  return ksftEnv().KSFT_TRACE === '1' ? traceBackend(b, writeStderr) : b;
+}
+
 /** Use `b` for every later call (tests of the library, or a harness that made its own backend). */
 export function setKvmBackend(b: Backend | undefined): void {
-  current = b;
+  current = b && maybeTraced(b);
 }
 
 /** How each KSFT_BACKEND value makes its backend. */
@@ -58,7 +66,7 @@ const BACKENDS: Readonly<Record<KsftEnv['KSFT_BACKEND'], (env: KsftEnv) => Backe
 export function kvmBackend(): Backend {
   if (current) return current;
   const env = ksftEnv();
-  current = BACKENDS[env.KSFT_BACKEND](env);
+  current = maybeTraced(BACKENDS[env.KSFT_BACKEND](env));
   return current;
 }
 
@@ -87,6 +95,7 @@ export function openPathOrExit(path: string, flags: number, enoentHelp = ''): nu
   return r.ret;
 }
 
+/** open_kvm_dev_path_or_exit(): /dev/kvm of this process's backend; no KVM is a skip. */
 export function openKvmDevPathOrExit(): number {
   return openPathOrExit(KVM_DEV_PATH, O_RDWR);
 }

@@ -12,6 +12,7 @@
 import { HostFault } from '../kvm/backend.js';
 import { writeStderr, writeStdout } from './ksft.js';
 import { ksftEnv } from './options.js';
+import { mapStack } from '../source/source_map.js';
 
 /** glibc random() after no srandom(): what `Random seed:` shows for an unseeded C test. */
 export const DEFAULT_RANDOM_SEED = 0x6b8b4567;
@@ -43,7 +44,7 @@ export function kvmSelftestMain(main: (argv: string[]) => void | Promise<void>):
           process.kill(process.pid, err.signal);
           return;
         }
-        writeStderr(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+        writeStderr(`${err instanceof Error ? (err.stack ? mapStack(err.stack) : err.message) : String(err)}\n`);
         process.exit(1);
       },
     );

@@ -17,7 +17,7 @@ import { __vmIoctl, vmIoctl } from './ioctl.js';
 import { kvmHasCap } from './kvm_dev.js';
 import { vmCreateGuestMemfd } from './gmem.js';
 import { dup, kvmClose, kvmDup, kvmMemfdAlloc, kvmMmapAnonymous, kvmMmapAt, kvmMunmap } from './syscalls.js';
-import { type Gpa, type Hva, gmemOffset, gpa as asGpa, hva as asHva, hex } from './types.js';
+import { type Gpa, type GpaArg, type GmemOffsetArg, type GvaArg, type Hva, type HvaArg, gmemOffset, gpa as asGpa, hva as asHva, hex } from './types.js';
 import type { KvmVm, MemRegion } from './vm.js';
 
 /**
@@ -26,7 +26,9 @@ import type { KvmVm, MemRegion } from './vm.js';
  * region itself, as 7.4's vm_mem_add() does.
  */
 export type BackingSrc = 'anonymous' | 'shmem';
+/** VM_MEM_SRC_ANONYMOUS: private anonymous memory as a slot's shared backing. */
 export const VM_MEM_SRC_ANONYMOUS: BackingSrc = 'anonymous';
+/** VM_MEM_SRC_SHMEM: a memfd mapped MAP_SHARED (or the region's own mmap-able guest_memfd) as the shared backing. */
 export const VM_MEM_SRC_SHMEM: BackingSrc = 'shmem';
 /** backing_src_is_shared(): the source is mapped MAP_SHARED. */
 export const backingSrcIsShared = (src: BackingSrc): boolean => src === 'shmem';
@@ -49,18 +51,19 @@ function requireMem2(): void {
 type Num = bigint | number;
 
 /** __vm_set_user_memory_region(): the v1 ioctl, raw. */
-export function __vmSetUserMemoryRegion(vm: KvmVm, slot: number, flags: number, gpa: Num, size: Num, hva: Num): SysResult {
+export function __vmSetUserMemoryRegion(vm: KvmVm, slot: number, flags: number, gpa: GpaArg, size: Num, hva: HvaArg): SysResult {
   return __vmIoctl(vm, KVM_SET_USER_MEMORY_REGION, encodeUserspaceMemoryRegion({ slot, flags, guestPhysAddr: gpa, memorySize: size, userspaceAddr: hva }));
 }
 
-export function vmSetUserMemoryRegion(vm: KvmVm, slot: number, flags: number, gpa: Num, size: Num, hva: Num): void {
+/** vm_set_user_memory_region(): the v1 ioctl, asserted. */
+export function vmSetUserMemoryRegion(vm: KvmVm, slot: number, flags: number, gpa: GpaArg, size: Num, hva: HvaArg): void {
   const r = __vmSetUserMemoryRegion(vm, slot, flags, gpa, size, hva);
   TEST_ASSERT(!r.ret, `KVM_SET_USER_MEMORY_REGION failed, errno = ${getErrno()} (${strerror(getErrno())})`);
 }
 
 /** __vm_set_user_memory_region2(): the v2 ioctl, raw; `guestMemfd` is a u32 field (-1 → 0xffffffff). */
 export function __vmSetUserMemoryRegion2(
-  vm: KvmVm, slot: number, flags: number, gpa: Num, size: Num, hva: Num, guestMemfd: number, guestMemfdOffset: Num,
+  vm: KvmVm, slot: number, flags: number, gpa: GpaArg, size: Num, hva: HvaArg, guestMemfd: number, guestMemfdOffset: GmemOffsetArg,
 ): SysResult {
   requireMem2();
   return __vmIoctl(vm, KVM_SET_USER_MEMORY_REGION2, encodeUserspaceMemoryRegion2({
@@ -68,18 +71,21 @@ export function __vmSetUserMemoryRegion2(
   }));
 }
 
+/** vm_set_user_memory_region2(): the v2 ioctl, asserted. */
 export function vmSetUserMemoryRegion2(
-  vm: KvmVm, slot: number, flags: number, gpa: Num, size: Num, hva: Num, guestMemfd: number, guestMemfdOffset: Num,
+  vm: KvmVm, slot: number, flags: number, gpa: GpaArg, size: Num, hva: HvaArg, guestMemfd: number, guestMemfdOffset: GmemOffsetArg,
 ): void {
   const r = __vmSetUserMemoryRegion2(vm, slot, flags, gpa, size, hva, guestMemfd, guestMemfdOffset);
   TEST_ASSERT(!r.ret, `KVM_SET_USER_MEMORY_REGION2 failed, errno = ${getErrno()} (${strerror(getErrno())})`);
 }
 
-/** userspace_mem_region_find(): the tracked region overlapping [start, end]. */
-export function memRegionFind(vm: KvmVm, start: bigint, end: bigint): MemRegion | undefined {
+/** userspace_mem_region_find(): the tracked region overlapping [start, end] (inclusive), or undefined. */
+export function memRegionFind(vm: KvmVm, start: GpaArg, end: GpaArg): MemRegion | undefined {
+  const s = BigInt(start);
+  const e = BigInt(end);
   for (const r of vm.regions.values()) {
     const last = r.gpa + r.size - 1n;
-    if (start <= last && end >= r.gpa) return r;
+    if (s <= last && e >= r.gpa) return r;
   }
   return undefined;
 }
@@ -93,7 +99,7 @@ export function memRegionFind(vm: KvmVm, start: bigint, end: bigint): MemRegion 
  * KVM_SET_USER_MEMORY_REGION2.
  */
 export function vmMemAdd(
-  vm: KvmVm, src: BackingSrc, gpa: Num, slot: number, npages: Num, flags: number, guestMemfd = -1, guestMemfdOffset: Num = 0n,
+  vm: KvmVm, src: BackingSrc, gpa: GpaArg, slot: number, npages: Num, flags: number, guestMemfd = -1, guestMemfdOffset: GmemOffsetArg = 0n,
   gmemFlags: Num = 0n,
 ): MemRegion {
   const base = BigInt(gpa);
@@ -147,8 +153,19 @@ export function vmMemAdd(
   return region;
 }
 
-/** vm_userspace_mem_region_add(): vm_mem_add() with a new guest_memfd when flags ask for one. */
-export function vmUserspaceMemRegionAdd(vm: KvmVm, src: BackingSrc, gpa: Num, slot: number, npages: Num, flags: number): MemRegion {
+/**
+ * vm_userspace_mem_region_add(): vm_mem_add() with a new guest_memfd when
+ * flags ask for one.
+ *
+ * @example
+ * ```ts
+ * const vm = vmCreate(VM_SHAPE_DEFAULT, 1);
+ * const region = vmUserspaceMemRegionAdd(vm, VM_MEM_SRC_ANONYMOUS, gpa(1n << 32n), 10, 16, 0);
+ * TEST_ASSERT_EQ(addrGpa2Hva(vm, region.gpa), region.hva);
+ * kvmVmFree(vm);
+ * ```
+ */
+export function vmUserspaceMemRegionAdd(vm: KvmVm, src: BackingSrc, gpa: GpaArg, slot: number, npages: Num, flags: number): MemRegion {
   return vmMemAdd(vm, src, gpa, slot, npages, flags, -1, 0n);
 }
 
@@ -184,7 +201,7 @@ export function vmMemRegionDelete(vm: KvmVm, slot: number): void {
  * it as KVM_MR_MOVE: the old GPAs stop resolving, the new ones map the
  * same host pages).
  */
-export function vmMemRegionMove(vm: KvmVm, slot: number, newGpa: Num): void {
+export function vmMemRegionMove(vm: KvmVm, slot: number, newGpa: GpaArg): void {
   const region = vm.regions.get(slot);
   TEST_ASSERT(region, `No mem region with the requested slot found,\n  requested slot: ${slot}`);
   const r = __vmIoctl(vm, KVM_SET_USER_MEMORY_REGION2, encodeUserspaceMemoryRegion2({
@@ -195,10 +212,46 @@ export function vmMemRegionMove(vm: KvmVm, slot: number, newGpa: Num): void {
   region.gpa = asGpa(BigInt(newGpa));
 }
 
-/** addr_gpa2hva(): the shared backing of `gpa` in the test process. */
-export function addrGpa2Hva(vm: KvmVm, gpa: Gpa | bigint): Hva {
+/**
+ * addr_gpa2hva(): the shared backing of `gpa` in the test process (the
+ * slot's userspace_addr, never the guest_memfd).
+ *
+ * @example
+ * ```ts
+ * const { vm, gpa } = cocoVmCreate('sw_protected', undefined);
+ * hostFill(addrGpa2Hva(vm, gpa), 4096, 0x55);
+ * expectHostSees(vm, gpa, 4096, 0x55);
+ * ```
+ */
+export function addrGpa2Hva(vm: KvmVm, gpa: GpaArg): Hva {
   const g = BigInt(gpa);
   const r = memRegionFind(vm, g, g);
   if (!r) TEST_FAIL(`No vm physical memory at ${hex(g)}`);
   return asHva(r.hva + (g - r.gpa));
+}
+
+/** addr_hva2gpa(): the GPA whose shared backing is `hva` (a TEST_FAIL when no slot maps it). */
+export function addrHva2Gpa(vm: KvmVm, hva: HvaArg): Gpa {
+  const h = BigInt(hva);
+  for (const r of vm.regions.values()) {
+    if (r.mmapSize && h >= r.hva && h < r.hva + r.size) return asGpa(r.gpa + (h - r.hva));
+  }
+  return TEST_FAIL(`No mapping to a guest physical address, hva: ${hex(h)}`);
+}
+
+/**
+ * addr_gva2gpa(): kvm_util maps guest memory 1:1 (the guest agent's
+ * identity page tables, the model's flat view), so a GVA backed by a
+ * memslot is the same number as a GPA; a GVA outside every slot is a
+ * TEST_FAIL, as an unmapped address is in C.
+ */
+export function addrGva2Gpa(vm: KvmVm, gva: GvaArg): Gpa {
+  const g = BigInt(gva);
+  if (!memRegionFind(vm, g, g)) TEST_FAIL(`No mapping for vm virtual address, gva: ${hex(g)}`);
+  return asGpa(g);
+}
+
+/** addr_gva2hva(): addrGpa2Hva(addrGva2Gpa(gva)). */
+export function addrGva2Hva(vm: KvmVm, gva: GvaArg): Hva {
+  return addrGpa2Hva(vm, addrGva2Gpa(vm, gva));
 }

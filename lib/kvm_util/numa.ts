@@ -21,6 +21,7 @@ export {
 const SELF = ['lib/kvm_util/numa.ts'];
 const nosys = { ret: -1, errno: ENOSYS } as const;
 
+/** get_mempolicy()'s result: ret/errno with *policy and the first 64 nodes of *nmask. */
 export interface MempolicyResult extends SysResult {
   /** What *policy receives (the mode with its flags, or a node with MPOL_F_NODE). */
   readonly policy: number;
@@ -43,6 +44,7 @@ export function mbind(addr: bigint, len: bigint | number, mode: number, nodemask
   return noteResult(r);
 }
 
+/** move_pages()'s result: ret/errno and each page's status (its node, or a negative errno). */
 export interface MovePagesResult extends SysResult {
   readonly status: readonly number[];
 }

@@ -16,6 +16,9 @@
  *   KSFT_RANDOM_SEED  integer (decimal or 0x hex) for the guest RNG seed
  *   KSFT_VCPU_TIMEOUT seconds one KVM_RUN may last before the watchdog
  *                     ends it and fails the test (default 60, 0 = never)
+ *   KSFT_TRACE     0 | 1                 1: each vCPU's exits, conversions,
+ *                                       attribute changes and fallocates on
+ *                                       stderr, in order (trace.ts)
  *
  * Validated with typebox; a bad value is one line naming the variable, the
  * value and what is accepted, then exit 1 (a test program's usage error).
@@ -25,6 +28,7 @@ import { Value } from '@sinclair/typebox/value';
 import { KERNEL_NAMES } from '../kvm/model/profiles.js';
 import { PLATFORM_NAMES } from './platform_types.js';
 
+/** The typebox schema of the KSFT_* environment every KVM test reads. */
 export const KsftEnvSchema = Type.Object({
   KSFT_BACKEND: Type.Union([Type.Literal('model'), Type.Literal('kvm')]),
   // A built-in name, or the path of a user plugin folder (./my-plugin, ../x, /abs).
@@ -34,7 +38,9 @@ export const KsftEnvSchema = Type.Object({
   KSFT_NUMA_NODES: Type.Optional(Type.String({ pattern: '^([1-9]|[1-5][0-9]|6[0-4])$' })),
   KSFT_RANDOM_SEED: Type.Optional(Type.String({ pattern: '^(0[xX][0-9a-fA-F]{1,8}|[0-9]{1,10})$' })),
   KSFT_VCPU_TIMEOUT: Type.String({ pattern: '^[0-9]{1,6}$' }),
+  KSFT_TRACE: Type.Optional(Type.Union([Type.Literal('0'), Type.Literal('1')])),
 });
+/** The validated KSFT_* environment (ksftEnv()). */
 export type KsftEnv = Static<typeof KsftEnvSchema>;
 
 export const ENV_DEFAULTS = { KSFT_BACKEND: 'model', KSFT_PLATFORM: 'sw_protected', KSFT_KERNEL: '6.18', KSFT_VCPU_TIMEOUT: '60' } as const;
@@ -47,6 +53,7 @@ const ACCEPTED: Readonly<Record<keyof KsftEnv, string>> = {
   KSFT_NUMA_NODES: '1..64, the NUMA nodes of the model\'s host',
   KSFT_RANDOM_SEED: 'a 32-bit integer, decimal or 0x-hex',
   KSFT_VCPU_TIMEOUT: 'whole seconds, 0 for no watchdog',
+  KSFT_TRACE: '0|1',
 };
 
 export type EnvResult = { ok: true; env: KsftEnv } | { ok: false; error: string };
@@ -61,6 +68,7 @@ export function parseKsftEnv(env: NodeJS.ProcessEnv): EnvResult {
     ...(env.KSFT_RANDOM_SEED ? { KSFT_RANDOM_SEED: env.KSFT_RANDOM_SEED } : {}),
     ...(env.KSFT_VM_MEMORY_ATTRIBUTES ? { KSFT_VM_MEMORY_ATTRIBUTES: env.KSFT_VM_MEMORY_ATTRIBUTES } : {}),
     ...(env.KSFT_NUMA_NODES ? { KSFT_NUMA_NODES: env.KSFT_NUMA_NODES } : {}),
+    ...(env.KSFT_TRACE ? { KSFT_TRACE: env.KSFT_TRACE } : {}),
   };
   if (Value.Check(KsftEnvSchema, raw)) return { ok: true, env: raw };
   const first = Value.Errors(KsftEnvSchema, raw).First();

@@ -5,12 +5,22 @@
  * record of its requests, not a read of KVM state, and says so.
  */
 import { memRegionFind } from './memslots.js';
-import { hex } from './types.js';
+import { hex, type GpaArg } from './types.js';
 import type { KvmVm, MemEvent } from './vm.js';
 
+/**
+ * A page as the test last asked for it: its attribute, `/hole` when its
+ * guest_memfd range was last punched, `no-slot` outside every memslot.
+ */
 export type PageState = 'shared' | 'private' | 'private/hole' | 'shared/hole' | 'no-slot';
 
-export function pageState(vm: KvmVm, gpa: bigint): PageState {
+/**
+ * The state of the page at `gpa` as the test's own requests left it
+ * (vmSetMemoryAttributes, vmGuestMemFallocate): a record of what was asked,
+ * since KVM has no "get attributes" call.
+ */
+export function pageState(vm: KvmVm, at: GpaArg): PageState {
+  const gpa = BigInt(at);
   const region = memRegionFind(vm, gpa, gpa);
   if (!region) return 'no-slot';
   let priv = false;
@@ -32,10 +42,29 @@ export function pageState(vm: KvmVm, gpa: bigint): PageState {
 }
 
 /**
- * `page states (as last requested by the test): 0x...000 shared, >0x...1000 private/hole, ...`
- * for `radius` pages either side of `gpa` (the page holding `gpa` is marked `>`).
+ * Whether failure text may carry colour: stderr is a terminal and NO_COLOR
+ * (no-color.org) is unset. Under the runner stderr is a pipe, so the TAP
+ * stream and the logs stay plain.
  */
-export function pageStateMap(vm: KvmVm, gpa: bigint, radius = 2): string {
+export function useColour(stream: { readonly isTTY?: boolean } = process.stderr, env: NodeJS.ProcessEnv = process.env): boolean {
+  return stream.isTTY === true && !env.NO_COLOR;
+}
+
+const SGR: Readonly<Record<PageState, string>> = {
+  private: '35', // magenta: the guest's own
+  shared: '32', // green: the host sees it
+  'private/hole': '33', // yellow: freed under a private page
+  'shared/hole': '33',
+  'no-slot': '90', // grey
+};
+
+/**
+ * `page states (as last requested by the test): 0x...000 shared, >0x...1000 private/hole, ...`
+ * for `radius` pages either side of `gpa` (the page holding `gpa` is marked
+ * `>`), each state in its colour when `colour` (default: useColour()).
+ */
+export function pageStateMap(vm: KvmVm, at: GpaArg, radius = 2, colour = useColour()): string {
+  const gpa = BigInt(at);
   const ps = BigInt(vm.pageSize);
   const page = gpa & ~(ps - 1n);
   const parts: string[] = [];
@@ -44,7 +73,9 @@ export function pageStateMap(vm: KvmVm, gpa: bigint, radius = 2): string {
     if (p < 0n) continue;
     const st = pageState(vm, p);
     if (st === 'no-slot' && i !== 0) continue;
-    parts.push(`${i === 0 ? '>' : ''}${hex(p)} ${st}`);
+    const text = colour ? `\x1b[${SGR[st]}m${st}\x1b[0m` : st;
+    const mark = i === 0 ? (colour ? '\x1b[1m>\x1b[0m' : '>') : '';
+    parts.push(`${mark}${hex(p)} ${text}`);
   }
   return `page states (as last requested by the test): ${parts.join(', ')}`;
 }

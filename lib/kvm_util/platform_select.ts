@@ -24,6 +24,10 @@ function pluginVmType(path: string): PlatformVmType {
   return { type: p.vmType, macro: p.manifest.vmTypeName };
 }
 
+/**
+ * KSFT_PLATFORM's VM type, skipping (TEST_REQUIRE) unless KVM offers it and, with
+ * `privateMem`, its VMs support the PRIVATE attribute.
+ */
 export function requirePlatformVmType(opts: { privateMem?: boolean } = {}): PlatformVmType {
   const name = ksftEnv().KSFT_PLATFORM;
   const plat: PlatformVmType = name in PLATFORM_VM_TYPES ? PLATFORM_VM_TYPES[name as PlatformName] : pluginVmType(name);

@@ -8,15 +8,19 @@ import {
   KVM_X86_SNP_VM, KVM_X86_SW_PROTECTED_VM, KVM_X86_TDX_VM,
 } from '../kvm/uapi.js';
 
+/** The built-in platform plugins, by KSFT_PLATFORM name. */
 export const PLATFORM_NAMES = ['default', 'sw_protected', 'sev', 'sev_es', 'snp', 'tdx', 'pkvm', 'cca'] as const;
+/** A built-in platform's name. */
 export type PlatformName = (typeof PLATFORM_NAMES)[number];
 
+/** A VM type as tests name it: its number and its uAPI macro. */
 export interface PlatformVmType {
   readonly type: number;
   /** The uAPI macro name, for TEST_REQUIRE texts: `KVM_X86_SW_PROTECTED_VM`. */
   readonly macro: string;
 }
 
+/** Each built-in platform's VM type and its uAPI macro name (for skip texts). */
 export const PLATFORM_VM_TYPES: Readonly<Record<PlatformName, PlatformVmType>> = {
   default: { type: KVM_X86_DEFAULT_VM, macro: 'KVM_X86_DEFAULT_VM' },
   sw_protected: { type: KVM_X86_SW_PROTECTED_VM, macro: 'KVM_X86_SW_PROTECTED_VM' },

@@ -10,30 +10,46 @@ import { PROT_READ, PROT_WRITE, MAP_ANONYMOUS, MAP_PRIVATE } from '../kvm/uapi.j
 import { argText, failureSite, testAssertAt, testAssertFail } from './assert.js';
 import { noteResult, setErrno } from './errno_state.js';
 import { kvmBackend } from './kvm_dev.js';
-import { type Hva, hva as asHva } from './types.js';
+import { type Hva, type HvaArg, hva as asHva } from './types.js';
 
 const b = kvmBackend;
 
+/** close(2), raw. */
 export const close = (fd: number): SysResult => noteResult(b().close(fd));
+/** dup(2), raw. */
 export const dup = (fd: number): SysResult => noteResult(b().dup(fd));
+/** fstat(2), raw: `stat` is set on success. */
 export const fstat = (fd: number): StatResult => noteResult(b().fstat(fd));
+/** read(2), raw. */
 export const read = (fd: number, buf: Uint8Array): SysResult => noteResult(b().read(fd, buf));
+/** write(2), raw. */
 export const write = (fd: number, buf: Uint8Array): SysResult => noteResult(b().write(fd, buf));
+/** pread(2), raw. */
 export const pread = (fd: number, buf: Uint8Array, off: bigint | number): SysResult => noteResult(b().pread(fd, buf, BigInt(off)));
+/** pwrite(2), raw. */
 export const pwrite = (fd: number, buf: Uint8Array, off: bigint | number): SysResult => noteResult(b().pwrite(fd, buf, BigInt(off)));
+/** fallocate(2), raw (FALLOC_FL_* modes). */
 export const fallocate = (fd: number, mode: number, off: bigint | number, len: bigint | number): SysResult =>
   noteResult(b().fallocate(fd, mode, BigInt(off), BigInt(len)));
+/** memfd_create(2), raw: a plain shmem file (a "not a guest_memfd" fd). */
 export const memfdCreate = (name: string, flags = 0): SysResult => noteResult(b().memfdCreate(name, flags));
 
-/** mmap(2): `addr` is MAP_FAILED on failure, with errno set. */
-export function mmap(addr: bigint, length: bigint | number, prot: number, flags: number, fd: number, offset: bigint | number = 0n): MmapResult {
-  const r = b().mmap(addr, BigInt(length), prot, flags, fd, BigInt(offset));
-  if (r.addr === MAP_FAILED) setErrno(r.errno);
-  return r;
+/** mmap(2)'s result in the test process: `addr` is MAP_FAILED on failure. */
+export interface HostMapping {
+  readonly addr: Hva;
+  readonly errno: number;
 }
-export const munmap = (addr: bigint, length: bigint | number): SysResult => noteResult(b().munmap(addr, BigInt(length)));
 
-/** kvm_mmap(size, prot, flags, fd): asserted mmap at offset 0. */
+/** mmap(2), raw: `addr` is MAP_FAILED on failure, with errno set. */
+export function mmap(addr: HvaArg, length: bigint | number, prot: number, flags: number, fd: number, offset: bigint | number = 0n): HostMapping {
+  const r: MmapResult = b().mmap(BigInt(addr), BigInt(length), prot, flags, fd, BigInt(offset));
+  if (r.addr === MAP_FAILED) setErrno(r.errno);
+  return { addr: asHva(r.addr), errno: r.errno };
+}
+/** munmap(2), raw. */
+export const munmap = (addr: HvaArg, length: bigint | number): SysResult => noteResult(b().munmap(BigInt(addr), BigInt(length)));
+
+/** kvm_mmap(size, prot, flags, fd): mmap at offset 0, asserted; the mapping's HVA. */
 export function kvmMmap(size: bigint | number, prot: number, flags: number, fd: number): Hva {
   const r = mmap(0n, size, prot, flags, fd, 0n);
   testAssertAt(r.addr !== MAP_FAILED, 'mem != MAP_FAILED', `mmap() failed, errno = ${r.errno} (${strerror(r.errno)})`, ['lib/kvm_util/syscalls.ts']);
@@ -67,45 +83,71 @@ export function kvmMemfdAlloc(size: bigint | number): number {
 export const kvmMmapAnonymous = (size: bigint | number): Hva => kvmMmap(size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
 
 /* mmap(2)/madvise(2) values from the uapi headers (asm-generic/mman-common.h). */
+/** mmap(2) MAP_FIXED. */
 export const MAP_FIXED = 0x10;
+/** madvise(2) MADV_DONTNEED: drop the pages; the next touch faults them in again. */
 export const MADV_DONTNEED = 4;
+/** madvise(2) MADV_HUGEPAGE. */
 export const MADV_HUGEPAGE = 14;
+/** madvise(2) MADV_COLLAPSE: EINVAL on guest_memfd, which has no huge pages to collapse into. */
 export const MADV_COLLAPSE = 25;
 
 /** madvise(2), raw; -1/ENOSYS where the backend does not model it. */
-export function madvise(addr: bigint, length: bigint | number, advice: number): SysResult {
+export function madvise(addr: HvaArg, length: bigint | number, advice: number): SysResult {
   const be = b();
-  return noteResult(be.madvise ? be.madvise(addr, BigInt(length), advice) : { ret: -1, errno: ENOSYS });
+  return noteResult(be.madvise ? be.madvise(BigInt(addr), BigInt(length), advice) : { ret: -1, errno: ENOSYS });
 }
 
 /** kvm_madvise(): asserted. */
-export function kvmMadvise(addr: bigint, length: bigint | number, advice: number): void {
+export function kvmMadvise(addr: HvaArg, length: bigint | number, advice: number): void {
   const r = madvise(addr, length, advice);
   testAssertAt(r.ret === 0, '!ret', `madvise() failed, errno = ${r.errno} (${strerror(r.errno)})`, ['lib/kvm_util/syscalls.ts']);
 }
 
-export function kvmMunmap(addr: bigint, size: bigint | number): void {
+/** kvm_munmap(): munmap(2), asserted. */
+export function kvmMunmap(addr: HvaArg, size: bigint | number): void {
   const r = munmap(addr, size);
   testAssertAt(r.ret === 0, '!ret', `munmap() failed, errno = ${r.errno} (${strerror(r.errno)})`, ['lib/kvm_util/syscalls.ts']);
 }
 
+/** kvm_fallocate(): fallocate(2), asserted. */
 export function kvmFallocate(fd: number, mode: number, off: bigint | number, len: bigint | number): void {
   const r = fallocate(fd, mode, off, len);
   testAssertAt(r.ret === 0, '!ret', `fallocate() failed, errno = ${r.errno} (${strerror(r.errno)})`, ['lib/kvm_util/syscalls.ts']);
 }
 
+/** kvm_close(): close(2), asserted. */
 export function kvmClose(fd: number): void {
   const r = close(fd);
   testAssertAt(r.ret === 0, '!ret', `close() failed, errno = ${r.errno} (${strerror(r.errno)})`, ['lib/kvm_util/syscalls.ts']);
 }
 
-/** Load host memory (may throw HostFault where a real access takes SIGBUS/SIGSEGV). */
-export const hostRead = (addr: bigint, length: number): Uint8Array => b().hostRead(addr, length);
-export const hostWrite = (addr: bigint, data: Uint8Array): void => b().hostWrite(addr, data);
-/** memset() on host memory. */
-export const hostFill = (addr: bigint, length: number, value: number): void => b().hostFill(addr, length, value);
-/** Offset of the first byte of [addr, addr+length) that is not `value`, or -1, without copying the range (see Backend.hostCompare). */
-export const hostCompare = (addr: bigint, length: number, value: number): number => b().hostCompare(addr, length, value);
+/**
+ * Load `length` bytes of host memory at `addr`; throws HostFault where a
+ * real access takes SIGBUS or SIGSEGV (a private guest_memfd page, nothing
+ * mapped).
+ */
+export const hostRead = (addr: HvaArg, length: number): Uint8Array => b().hostRead(BigInt(addr), length);
+/** Store `data` to host memory at `addr` (HostFault as for hostRead). */
+export const hostWrite = (addr: HvaArg, data: Uint8Array): void => b().hostWrite(BigInt(addr), data);
+/**
+ * memset() on host memory (HostFault as for hostRead).
+ *
+ * @example
+ * ```ts
+ * const { vm, gpa } = cocoVmCreate('sw_protected', undefined);
+ * const hva = addrGpa2Hva(vm, gpa);
+ * hostFill(hva, 4096, 0xaa);
+ * TEST_ASSERT_EQ(hostRead(hva, 1)[0]!, 0xaa);
+ * ```
+ */
+export const hostFill = (addr: HvaArg, length: number, value: number): void => b().hostFill(BigInt(addr), length, value);
+/**
+ * Offset of the first byte of [addr, addr+length) that is not `value`, or
+ * -1, without copying the range (Backend.hostCompare; HostFault as for
+ * hostRead).
+ */
+export const hostCompare = (addr: HvaArg, length: number, value: number): number => b().hostCompare(BigInt(addr), length, value);
 
 /**
  * fork() for a test that checks memory from a second process: the child's

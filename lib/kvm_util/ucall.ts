@@ -10,6 +10,7 @@
 import { KVM_EXIT_IO, KVM_EXIT_IO_IN, SIZEOF_UCALL, UCALL_BUFFER_LEN, UCALL_MAX_ARGS, UCALL_NONE, UCALL_PIO_PORT } from '../kvm/uapi.js';
 import type { GuestOp } from '../kvm/guest_program.js';
 import { testAssertFail, failureSite } from './assert.js';
+import { describeExit, noteUcallMiss } from './exit_info.js';
 import { writeStdout } from './ksft.js';
 import { addrGpa2Hva } from './memslots.js';
 import { pageStateMap } from './page_states.js';
@@ -17,14 +18,23 @@ import { hostRead } from './syscalls.js';
 import { vcpuRegsGet } from './vcpu.js';
 import type { KvmVcpu } from './vm.js';
 
+/** struct ucall as the host reads it: the guest's message behind a ucall exit. */
 export interface Ucall {
+  /** UCALL_SYNC, UCALL_ABORT, UCALL_PRINTF, UCALL_DONE; UCALL_NONE when the exit was no ucall. */
   readonly cmd: number;
+  /** args[0..6]: GUEST_SYNC's stage is args[1], GUEST_SYNC_ARGS's values start at args[0]. */
   readonly args: readonly bigint[];
   /** The NUL-terminated buffer as text (GUEST_PRINTF output, guest assert message). */
   readonly buffer: string;
+  /**
+   * For UCALL_NONE from a vCPU exit that was not the ucall port: that exit
+   * in words (`vCPU 0: KVM_EXIT_MMIO (6): write of 8 bytes at gpa
+   * 0xc0000000, outside every memslot`).
+   */
+  readonly exit?: string;
 }
 
-const NONE: Ucall = { cmd: UCALL_NONE, args: new Array<bigint>(UCALL_MAX_ARGS).fill(0n), buffer: '' };
+const NO_ARGS: readonly bigint[] = new Array<bigint>(UCALL_MAX_ARGS).fill(0n);
 
 /** Decode `struct ucall { u64 cmd; u64 args[7]; char buffer[1024]; ... }`. */
 export function decodeUcall(bytes: Uint8Array): Ucall {
@@ -39,11 +49,31 @@ export function decodeUcall(bytes: Uint8Array): Ucall {
 
 /**
  * get_ucall(): the ucall behind the current exit, or UCALL_NONE (all zero)
- * when the exit is not the ucall PIO.
+ * when the exit is not the ucall PIO; then `exit` says what the exit was,
+ * and a failed TEST_ASSERT_EQ on the command prints it (C leaves the test
+ * with `0 != 0x4` and no hint that the guest, say, wrote outside every
+ * memslot).
+ *
+ * @example
+ * ```ts
+ * const { vcpu } = cocoVmCreate('sw_protected', (g) => {
+ *   g.store(0xc0000000n, 1);   // no memslot there: an MMIO exit
+ *   g.done();
+ * });
+ * await vcpuRun(vcpu);
+ * const uc = getUcall(vcpu);
+ * TEST_ASSERT_EQ(uc.cmd, UCALL_NONE);
+ * TEST_ASSERT(uc.exit?.includes('outside every memslot'), uc.exit);
+ * ```
  */
 export function getUcall(vcpu: KvmVcpu): Ucall {
   const run = vcpu.run;
-  if (run.exitReason !== KVM_EXIT_IO || run.ioPort !== UCALL_PIO_PORT || run.ioDirection !== KVM_EXIT_IO_IN) return NONE;
+  if (run.exitReason !== KVM_EXIT_IO || run.ioPort !== UCALL_PIO_PORT || run.ioDirection !== KVM_EXIT_IO_IN) {
+    const exit = describeExit(vcpu);
+    noteUcallMiss(exit);
+    return { cmd: UCALL_NONE, args: NO_ARGS, buffer: '', exit };
+  }
+  noteUcallMiss(undefined);
   const gpa = vcpuRegsGet(vcpu).rdi;
   return decodeUcall(hostRead(addrGpa2Hva(vcpu.vm, gpa), SIZEOF_UCALL));
 }

@@ -133,6 +133,7 @@ function assertOnUnhandledException(vcpu: KvmVcpu): void {
   if (uc.cmd === UCALL_UNHANDLED) TEST_FAIL(`Unexpected exception (vector:0x${uc.args[0]!.toString(16)})`);
 }
 
+/** The general registers of `struct kvm_regs` the tests read (ucall's RDI, a hypercall's RAX). */
 export interface KvmRegs {
   readonly rax: bigint;
   readonly rbx: bigint;

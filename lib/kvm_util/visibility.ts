@@ -21,7 +21,7 @@ import { failureSite, testAssertFail } from './assert.js';
 import { addrGpa2Hva } from './memslots.js';
 import { pageStateMap } from './page_states.js';
 import { hostCompare, hostRead } from './syscalls.js';
-import { hex } from './types.js';
+import { hex, type GpaArg, type GuestAddrArg } from './types.js';
 import type { KvmVm } from './vm.js';
 
 type Num = bigint | number;
@@ -50,8 +50,23 @@ function bytesAround(a: Uint8Array, off: number): string {
   return Array.from(a.subarray(off, end), (x) => x.toString(16).padStart(2, '0')).join(' ');
 }
 
-/** The guest's memcmp_g, recorded: every byte of [gpa, gpa+size) must be `pattern`. */
-export function expectGuestSees(g: GuestBuilder, gpa: Num, size: Num, pattern: number, view: GuestView = 'auto'): void {
+/**
+ * The guest's memcmp_g, recorded into guest code: when the guest runs it,
+ * every byte of [gpa, gpa+size) must be `pattern`, else a UCALL_ABORT that
+ * REPORT_GUEST_ASSERT (and runToUcall) print at this line, with the first
+ * mismatching offset and the page states around it.
+ *
+ * @example
+ * ```ts
+ * const { vcpu } = cocoVmCreate('sw_protected', (g, base) => {
+ *   g.memset(base, 4096, 0x11);
+ *   expectGuestSees(g, base, 4096, 0x11);
+ *   g.done();
+ * });
+ * await runToUcall(vcpu, UCALL_DONE);
+ * ```
+ */
+export function expectGuestSees(g: GuestBuilder, gpa: GuestAddrArg, size: Num, pattern: number, view: GuestView = 'auto'): void {
   g.memcmp(gpa, size, pattern, { view, expr: `guest sees ${b2(pattern & 0xff)} at [${hex(gpa)}, ${hex(BigInt(gpa) + BigInt(size))})` });
 }
 
@@ -60,7 +75,7 @@ export function expectGuestSees(g: GuestBuilder, gpa: Num, size: Num, pattern: n
  * slot's shared HVA must be `pattern`; otherwise the assertion block
  * (exit 254) names the first mismatch and the page states around it.
  */
-export function expectHostSees(vm: KvmVm, gpa: Num, size: Num, pattern: number): void {
+export function expectHostSees(vm: KvmVm, gpa: GpaArg, size: Num, pattern: number): void {
   const base = BigInt(gpa);
   const want = pattern & 0xff;
   const expr = `host sees ${b2(want)} at [${hex(base)}, ${hex(base + BigInt(size))})`;

@@ -11,15 +11,20 @@ import type { GuestCode } from '../guest/builder.js';
 import type { Gpa, Hva, GmemOffset } from './types.js';
 import { kvmGetCpuAddressWidth, vmComputeMaxGfn } from './x86_cpu.js';
 
+/** struct vm_shape: the VM type KVM_CREATE_VM takes, and the guest mode. */
 export interface VmShape {
   readonly type: number;
   /** VM_MODE_*; only VM_MODE_PXXV48_4K (x86-64, 4 KiB pages) exists here. */
   readonly mode: number;
 }
 
+/** VM_MODE_PXXV48_4K: x86-64, 48-bit virtual addresses, 4 KiB pages. */
 export const VM_MODE_PXXV48_4K = 4;
+/** VM_TYPE_DEFAULT: KVM_X86_DEFAULT_VM. */
 export const VM_TYPE_DEFAULT = 0;
+/** VM_SHAPE_DEFAULT: the default VM type in the default mode. */
 export const VM_SHAPE_DEFAULT: VmShape = { type: VM_TYPE_DEFAULT, mode: VM_MODE_PXXV48_4K };
+/** VM_SHAPE(type): a shape of VM type `type` (a platform's `vmType`) in the default mode. */
 export const vmShape = (type: number): VmShape => ({ type, mode: VM_MODE_PXXV48_4K });
 
 /** struct userspace_mem_region: one memslot and its backing. */
@@ -39,16 +44,36 @@ export interface MemRegion {
   readonly guestMemfdOffset: GmemOffset;
 }
 
+/**
+ * A memslot as KVM accepted it, from any KVM_SET_USER_MEMORY_REGION(2)
+ * call made through kvm_util, raw ones included (regions holds only what
+ * vm_mem_add() set up): what failure messages say about an address.
+ */
+export interface SlotRecord {
+  readonly slot: number;
+  readonly flags: number;
+  readonly gpa: bigint;
+  readonly size: bigint;
+  readonly hva: bigint;
+}
+
 /** One recorded host action on memory state, newest last (for page-state maps in failures). */
 export type MemEvent =
   /** An attribute change; `gmemIno` when it went through that guest_memfd (7.4), not the VM. */
   | { readonly kind: 'attr'; readonly gpa: bigint; readonly size: bigint; readonly private: boolean; readonly gmemIno?: bigint }
   | { readonly kind: 'gmem'; readonly fd: number; readonly ino: bigint; readonly offset: bigint; readonly len: bigint; readonly punch: boolean };
 
+/**
+ * struct kvm_vm: a VM this library created (vmCreate() and friends), with what it
+ * tracks: its fds, memslots (`regions`), vCPUs and the memory-state requests
+ * failure messages describe. Free it with kvmVmFree().
+ */
 export class KvmVm {
   readonly regions = new Map<number, MemRegion>();
   readonly vcpus: KvmVcpu[] = [];
   readonly memEvents: MemEvent[] = [];
+  /** Every memslot KVM holds for this VM, as set through kvm_util (SlotRecord). */
+  readonly slotRecord = new Map<number, SlotRecord>();
   readonly pageSize = 4096;
   readonly pageShift = 12;
   /** Guest physical address bits (kvm_get_cpu_address_width()). */
@@ -82,6 +107,10 @@ export class KvmVm {
   }
 }
 
+/**
+ * struct kvm_vcpu: a vCPU of a KvmVm, with its fd, its `struct kvm_run`
+ * (`run`: exit reason and payload after each KVM_RUN) and its guest code.
+ */
 export class KvmVcpu {
   /** Arguments from vcpuArgsSet (RDI, RSI, RDX, RCX, R8, R9). */
   args: bigint[] = [];

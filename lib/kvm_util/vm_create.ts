@@ -52,7 +52,9 @@ export function ____vmCreate(shape: VmShape): KvmVm {
   return new KvmVm(b, kvmFd, r.ret, shape);
 }
 
+/** vm_create_barebones(): a default VM with no memory and no vCPUs (KVM_CREATE_VM only). */
 export const vmCreateBarebones = (): KvmVm => ____vmCreate(VM_SHAPE_DEFAULT);
+/** vm_create_barebones_type(type): the same for VM type `type`, without the post-create step (KVM_SEV_INIT2 and the like). */
 export const vmCreateBarebonesType = (type: number): KvmVm => ____vmCreate(vmShape(type));
 
 /**
@@ -113,6 +115,7 @@ export function __vmCreate(shape: VmShape, nrRunnableVcpus: number, nrExtraPages
   return vm;
 }
 
+/** vm_create(shape, n): __vmCreate() without extra pages: slot 0 sized for `n` vCPUs, no vCPUs yet. */
 export function vmCreate(shape: VmShape, nrRunnableVcpus: number): KvmVm {
   return __vmCreate(shape, nrRunnableVcpus, 0);
 }
@@ -128,19 +131,33 @@ export function __vmCreateWithVcpus(
   return { vm, vcpus };
 }
 
+/** vm_create_with_vcpus(n, guest_code): a default VM with `n` vCPUs starting in `guestCode`. */
 export function vmCreateWithVcpus(nrVcpus: number, guestCode?: GuestCode): { vm: KvmVm; vcpus: KvmVcpu[] } {
   return __vmCreateWithVcpus(VM_SHAPE_DEFAULT, nrVcpus, 0, guestCode);
 }
 
+/** __vm_create_shape_with_one_vcpu(shape, extra_pages, guest_code): one vCPU, `extraPages` more pages in slot 0. */
 export function __vmCreateShapeWithOneVcpu(shape: VmShape, extraPages: number, guestCode?: GuestCode): { vm: KvmVm; vcpu: KvmVcpu } {
   const { vm, vcpus } = __vmCreateWithVcpus(shape, 1, extraPages, guestCode);
   return { vm, vcpu: vcpus[0]! };
 }
 
+/**
+ * vm_create_shape_with_one_vcpu(shape, guest_code): a VM of `shape` with one vCPU starting in `guestCode`.
+ *
+ * @example
+ * ```ts
+ * const { vm, vcpu } = vmCreateShapeWithOneVcpu(vmShape(KVM_X86_SW_PROTECTED_VM), (g) => g.done());
+ * await vcpuRun(vcpu);
+ * TEST_ASSERT_EQ(getUcall(vcpu).cmd, UCALL_DONE);
+ * kvmVmFree(vm);
+ * ```
+ */
 export function vmCreateShapeWithOneVcpu(shape: VmShape, guestCode?: GuestCode): { vm: KvmVm; vcpu: KvmVcpu } {
   return __vmCreateShapeWithOneVcpu(shape, 0, guestCode);
 }
 
+/** vm_create_with_one_vcpu(&vcpu, guest_code): a default VM with one vCPU. */
 export function vmCreateWithOneVcpu(guestCode?: GuestCode): { vm: KvmVm; vcpu: KvmVcpu } {
   return __vmCreateShapeWithOneVcpu(VM_SHAPE_DEFAULT, 0, guestCode);
 }

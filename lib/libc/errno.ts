@@ -171,3 +171,9 @@ export function strerror(errno: number): string {
 export function errnoName(errno: number): string {
   return TABLE[errno]?.[0] ?? String(errno);
 }
+
+/** The errno whose symbolic name is `name` (`EINVAL` → 22), or undefined. */
+export function errnoByName(name: string): number | undefined {
+  for (const [n, [sym]] of Object.entries(TABLE)) if (sym === name) return Number(n);
+  return undefined;
+}

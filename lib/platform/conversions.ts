@@ -11,6 +11,7 @@ import {
 import { any, eq } from '../guest/builder.js';
 import type { GuestReg } from '../kvm/guest_program.js';
 import { TDX_PAGE_ALREADY_ACCEPTED, TDX_SUCCESS } from '../../platforms/tdx/uapi.js';
+import { gpa as asGpa } from '../kvm_util/types.js';
 import { PAGE } from './common.js';
 import type { ConversionRequest, GuestConversion, PlatformOpSink } from './types.js';
 
@@ -24,7 +25,7 @@ function pageSizeOf(attrs: bigint): ConversionRequest['pageSize'] {
 export function decodeMapGpaRange(run: KvmRun): ConversionRequest | null {
   if (run.exitReason !== KVM_EXIT_HYPERCALL || run.hypercallNr !== BigInt(KVM_HC_MAP_GPA_RANGE)) return null;
   const raw = run.hypercallArg(2);
-  return { gpa: run.hypercallArg(0), size: run.hypercallArg(1) * PAGE, toPrivate: (raw & KVM_MAP_GPA_RANGE_ENCRYPTED) !== 0n, pageSize: pageSizeOf(raw), raw };
+  return { gpa: asGpa(run.hypercallArg(0)), size: run.hypercallArg(1) * PAGE, toPrivate: (raw & KVM_MAP_GPA_RANGE_ENCRYPTED) !== 0n, pageSize: pageSizeOf(raw), raw };
 }
 
 const hypercallComplete = (run: KvmRun, status: bigint): void => {
@@ -33,7 +34,8 @@ const hypercallComplete = (run: KvmRun, status: bigint): void => {
 
 /** SW_PROTECTED: the raw hypercall; KVM passes a2 through unchecked, so test flags ride along. */
 export const swProtectedConversion: GuestConversion = {
-  convert(g: PlatformOpSink, gpa, size, toPrivate, rawFlags = 0n) {
+  convert(g: PlatformOpSink, gpa, len, toPrivate, rawFlags = 0n) {
+    const size = BigInt(len);
     g.hypercall(KVM_HC_MAP_GPA_RANGE, [gpa, size / PAGE, (toPrivate ? KVM_MAP_GPA_RANGE_ENCRYPTED : KVM_MAP_GPA_RANGE_DECRYPTED) | rawFlags], { expect: 0n });
   },
   decodeExit: decodeMapGpaRange,
@@ -71,14 +73,16 @@ const acceptStatus = new WeakMap<PlatformOpSink, GuestReg>();
 export function tdxConversion(sharedBit: number): GuestConversion {
   const bit = 1n << BigInt(sharedBit);
   return {
-    convert(g, gpa, size, toPrivate) {
+    convert(g, at, len, toPrivate) {
+      const gpa = BigInt(at);
+      const size = BigInt(len);
       g.platform('tdx.map_gpa', { gpa: toPrivate ? gpa : gpa | bit, size }, { expect: 0n, expr: 'tdvmcall_map_gpa() == TDVMCALL_STATUS_SUCCESS' });
       if (toPrivate) tdxAccept(g, gpa, size);
     },
     decodeExit: decodeMapGpaRange,
     complete: hypercallComplete,
-    reacquire(g, gpa, size) {
-      tdxAccept(g, gpa, size);
+    reacquire(g, gpa, len) {
+      tdxAccept(g, BigInt(gpa), BigInt(len));
     },
     passesRawFlags: false,
     privateView: 'private',
@@ -88,8 +92,9 @@ export function tdxConversion(sharedBit: number): GuestConversion {
 
 /** SNP: rescind validation before →shared, GHCB PSC for the range, PVALIDATE after →private. */
 export const snpConversion: GuestConversion = {
-  convert(g, gpa, size, toPrivate) {
-    const npages = size / PAGE;
+  convert(g, at, len, toPrivate) {
+    const gpa = BigInt(at);
+    const npages = BigInt(len) / PAGE;
     if (!toPrivate) g.platform('snp.pvalidate', { gpa, npages, size: '4K', validate: false, all: true }, { expect: 0n, expr: 'pvalidate(rescind) == 0' });
     const entries: string[] = [];
     for (let i = 0n; i < npages; i++) entries.push(`0x${(gpa / PAGE + i).toString(16)}:${toPrivate ? 'private' : 'shared'}:4K`);
@@ -98,8 +103,8 @@ export const snpConversion: GuestConversion = {
   },
   decodeExit: decodeMapGpaRange,
   complete: hypercallComplete,
-  reacquire(g, gpa, size) {
-    g.platform('snp.pvalidate', { gpa, npages: size / PAGE, size: '4K', validate: true, all: true }, { expect: 0n, expr: 'pvalidate() == 0' });
+  reacquire(g, gpa, len) {
+    g.platform('snp.pvalidate', { gpa, npages: BigInt(len) / PAGE, size: '4K', validate: true, all: true }, { expect: 0n, expr: 'pvalidate() == 0' });
   },
   passesRawFlags: false,
   privateView: 'private',
@@ -108,13 +113,14 @@ export const snpConversion: GuestConversion = {
 
 /** CCA: RSI_IPA_STATE_SET exits as KVM_EXIT_MEMORY_FAULT; the attributes are the answer. */
 export const ccaConversion: GuestConversion = {
-  convert(g, gpa, size, toPrivate) {
-    g.platform('cca.rsi_ipa_state_set', { base: gpa, top: gpa + size, ripas: toPrivate ? 'ram' : 'empty' }, { expect: 0n, expr: 'rsi_ipa_state_set() == RSI_ACCEPT' });
+  convert(g, at, len, toPrivate) {
+    const gpa = BigInt(at);
+    g.platform('cca.rsi_ipa_state_set', { base: gpa, top: gpa + BigInt(len), ripas: toPrivate ? 'ram' : 'empty' }, { expect: 0n, expr: 'rsi_ipa_state_set() == RSI_ACCEPT' });
   },
   decodeExit(run) {
     if (run.exitReason !== KVM_EXIT_MEMORY_FAULT) return null;
     const priv = (run.memoryFaultFlags & KVM_MEMORY_EXIT_FLAG_PRIVATE) !== 0n;
-    return { gpa: run.memoryFaultGpa, size: run.memoryFaultSize, toPrivate: priv, pageSize: 4096, raw: run.memoryFaultFlags };
+    return { gpa: asGpa(run.memoryFaultGpa), size: run.memoryFaultSize, toPrivate: priv, pageSize: 4096, raw: run.memoryFaultFlags };
   },
   complete() {
     // Nothing to write: the next KVM_RUN reads the attributes (RIPAS response).

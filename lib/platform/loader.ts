@@ -18,17 +18,20 @@ import type { HardwareParams, PlatformManifest } from './manifest.js';
 import type { PlatformPlugin } from './types.js';
 import { ManifestError, parseManifest, validateManifest } from './validate.js';
 
+/** What loadPlatform() may change in a plugin: its [H] hardware parameters. */
 export interface LoadOptions {
   /** Override [H] hardware parameters (merged over the manifest's). */
   readonly hardware?: HardwareParams;
 }
 
+/** A plugin that cannot be loaded (no such name, no manifest at the path). */
 export class PlatformLoadError extends Error {
   override name = 'PlatformLoadError';
 }
 
 const isPath = (s: string): boolean => s.includes('/') || s.startsWith('.') || s.endsWith('.json');
 
+/** A plugin from an already validated manifest (`file` names it in messages). */
 export function buildPlugin(manifest: PlatformManifest, file: string, opts: LoadOptions = {}): PlatformPlugin {
   const hardware: HardwareParams = { ...manifest.hardware, ...(opts.hardware ?? {}) };
   const conversion = manifest.conversion.generic ? conversionFor(manifest.behaviour, hardware) : null;

@@ -149,6 +149,10 @@ export const Hardware = Type.Record(
   { description: '[H] hardware/firmware parameters the behaviour reads' },
 );
 
+/**
+ * A platform plugin's manifest.json: what the platform is, as data (typebox
+ * schema; platforms/README.md describes the fields).
+ */
 export const PlatformManifest = Type.Object(
   {
     name: Type.String({ pattern: '^[a-z][a-z0-9_]*$', description: 'plugin name, lower_snake_case' }),
@@ -184,9 +188,12 @@ export const PlatformManifest = Type.Object(
   { additionalProperties: false },
 );
 
+/** The manifest's static type. */
 export type PlatformManifest = Static<typeof PlatformManifest>;
+/** One of the eight built-in behaviours a manifest names. */
 export type BehaviourName = PlatformManifest['behaviour'];
 export type HostReadOutcome = Static<typeof HostReadOutcome>;
 export type HostWriteOutcome = Static<typeof HostWriteOutcome>;
 export type MarkerModel = Static<typeof MarkerModel>;
+/** [H] hardware/firmware parameters of a behaviour (platforms/README.md lists them). */
 export type HardwareParams = Static<typeof Hardware>;

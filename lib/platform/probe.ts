@@ -16,6 +16,10 @@ export function capNumber(name: string): number | undefined {
   return CAP_BY_NAME.get(name);
 }
 
+/**
+ * Whether this KVM offers the platform: null, or the skip reason naming the
+ * platform and what is missing (the VM type, a required capability).
+ */
 export function probePlatform(plugin: PlatformPlugin, b: Backend): string | null {
   const m = plugin.manifest;
   const kvm = b.open('/dev/kvm', 2);

@@ -11,22 +11,29 @@ import type { Backend } from '../kvm/backend.js';
 import type { KernelName } from '../kvm/model/index.js';
 import {
   KVM_CAP_EXIT_HYPERCALL, KVM_EXIT_HYPERCALL, KVM_EXIT_IO, KVM_EXIT_MEMORY_FAULT, KVM_HC_MAP_GPA_RANGE, KVM_MEM_GUEST_MEMFD,
-  KVM_MEMORY_ATTRIBUTE_PRIVATE, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, UCALL_ABORT,
+  KVM_MEMORY_ATTRIBUTE_PRIVATE, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, UCALL_ABORT, UCALL_DONE, UCALL_NONE, UCALL_PRINTF,
+  UCALL_SYNC,
 } from '../kvm/uapi.js';
+import { EFAULT } from '../kvm/errno.js';
 import {
-  KVM_IOCTL_ERROR, REPORT_GUEST_ASSERT, TEST_ASSERT, TEST_ASSERT_EQ, TEST_FAIL, TEST_REQUIRE, __vmCreateWithVcpus, _vcpuRun, getUcall,
+  KVM_IOCTL_ERROR, REPORT_GUEST_ASSERT, TEST_ASSERT, TEST_ASSERT_EQ, TEST_FAIL, TEST_REQUIRE, __vmCreateWithVcpus, _vcpuRun, describeExit, getUcall,
+  testAssertAt,
   kvmBackend, kvmClose, requireModel, setKvmBackend, vcpuArgsSet, vmCreateGuestMemfd, vmEnableCap, vmGuestMemPunchHole, vmMemAdd, vmSetMemoryAttributes,
   vmShape, VM_MEM_SRC_ANONYMOUS, type KvmVcpu, type KvmVm, type MemRegion, type Ucall, type VmPostCreate,
 } from '../kvm_util/index.js';
+import { ksftEnv } from '../kvm_util/options.js';
+import { gpa as asGpa, hva as asHva, type Gpa, type Hva } from '../kvm_util/types.js';
 import { loadPlatform } from './loader.js';
 import { probePlatform } from './probe.js';
 import type { HardwareParams } from './manifest.js';
-import type { PlatformPlugin } from './types.js';
+import type { GuestConversion, PlatformPlugin } from './types.js';
 
-/** Where the test region lives: slot 10 at 4 GiB, as the upstream private-memory tests do. */
+/** The memslot of the test region: slot 10, as the upstream private-memory tests use. */
 export const COCO_TEST_SLOT = 10;
-export const COCO_TEST_GPA = 1n << 32n;
+/** Where the test region starts: 4 GiB, above slot 0's guest code and ucall pages. */
+export const COCO_TEST_GPA: Gpa = asGpa(1n << 32n);
 
+/** What cocoVmCreate() builds besides the VM and its vCPU. */
 export interface CocoVmOptions {
   /** Pages of the test region (default 16). */
   readonly npages?: number;
@@ -46,12 +53,24 @@ export interface CocoVmOptions {
   readonly postCreate?: VmPostCreate;
 }
 
+/** A VM from cocoVmCreate(): its platform, the VM, its one vCPU and the test region. */
 export interface CocoVm {
+  /** The platform plugin (conversion protocol, manifest, launch). */
   readonly plugin: PlatformPlugin;
   readonly vm: KvmVm;
   readonly vcpu: KvmVcpu;
+  /** The test region's memslot (undefined with `npages: 0`). */
   readonly region: MemRegion | undefined;
-  readonly gpa: bigint;
+  /** First GPA of the test region (COCO_TEST_GPA); also the guest code's argument. */
+  readonly gpa: Gpa;
+}
+
+/**
+ * The platform this run is for: KSFT_PLATFORM (a built-in name or a
+ * plugin path; default sw_protected). A bad value is one line and exit 1.
+ */
+export function ksftPlatform(): string {
+  return ksftEnv().KSFT_PLATFORM;
 }
 
 /** The plugin `name`, registered with this process's model backend (overrides applied). */
@@ -105,6 +124,46 @@ export function cocoVmCreate(name: string, guestCode: GuestCode | undefined, opt
 }
 
 /**
+ * The least launch that lets the vCPU run, asserted: INIT_VCPU and
+ * FINALIZE_VM for a TD, SNP_LAUNCH_START/FINISH, SEV's LAUNCH_START through
+ * LAUNCH_FINISH; nothing on SW_PROTECTED, the default VM, pKVM or CCA. For
+ * tests that bring no payload of their own; call it after the guest code
+ * is set and before the first KVM_RUN (cocoVmCreate() already ran the
+ * post-create step: KVM_SEV_INIT2, KVM_TDX_INIT_VM).
+ *
+ * @example
+ * ```ts
+ * const c = cocoVmCreate('tdx', (g) => g.done());
+ * cocoLaunch(c);
+ * await runToUcall(c.vcpu, UCALL_DONE);
+ * ```
+ */
+export function cocoLaunch(c: CocoVm): void {
+  const r = c.plugin.launchMinimal(c.vm.backend, c.vm.fd, c.vm.vcpus.map((v) => v.fd));
+  TEST_ASSERT(r.ret === 0, `${c.plugin.name}: the minimal launch failed: ${KVM_IOCTL_ERROR('launch', r.ret, r.errno)}`);
+}
+
+/**
+ * The plugin's (default: KSFT_PLATFORM's) guest conversion protocol (MapGPA + ACCEPT on TDX, PSC +
+ * PVALIDATE on SNP, the raw KVM_HC_MAP_GPA_RANGE on SW_PROTECTED,
+ * RSI_IPA_STATE_SET on CCA), or a skip naming the platform where guests
+ * cannot ask the host to convert (SEV flips its C-bit alone, pKVM shares at
+ * EL2, the default VM has no private memory).
+ *
+ * @example
+ * ```ts
+ * const conv = requireConversion(loadPlatform('snp')); // default: KSFT_PLATFORM's plugin
+ * const program = recordGuestProgram((g) => conv.convert(g, COCO_TEST_GPA, 4096n, true));
+ * TEST_ASSERT_EQ(program.ops.length, 2); // PSC, then PVALIDATE
+ * ```
+ */
+export function requireConversion(plugin: PlatformPlugin = loadPlatform(ksftPlatform())): GuestConversion {
+  const skip = plugin.genericConversionSkip();
+  if (skip !== null || !plugin.conversion) skipPlatform(skip ?? `${plugin.name}: no guest conversion protocol`);
+  return plugin.conversion;
+}
+
+/**
  * Make a model of another kernel release this process's backend (a
  * scenario that needs 7.4's per-guest_memfd attributes whatever
  * KSFT_KERNEL says), with the same platform behaviour registered;
@@ -117,6 +176,7 @@ export function useModelKernel(kernel: KernelName, vmMemoryAttributes?: boolean)
   return b;
 }
 
+/** How runToUcall() answers the exits on the way to the ucall. */
 export interface RunToUcallOptions {
   /**
    * Answer KVM_EXIT_HYPERCALL(KVM_HC_MAP_GPA_RANGE) on the way as a VMM
@@ -136,22 +196,43 @@ export interface RunToUcallOptions {
 export async function runToUcall(vcpu: KvmVcpu, want: number, opts: RunToUcallOptions = {}): Promise<Ucall> {
   for (;;) {
     const r = await _vcpuRun(vcpu);
-    TEST_ASSERT(r.ret === 0, KVM_IOCTL_ERROR('KVM_RUN', r.ret, r.errno));
     const req = opts.serve?.conversion?.decodeExit(vcpu.run);
-    if (vcpu.run.exitReason === KVM_EXIT_HYPERCALL && req) {
+    // A conversion request is a hypercall exit (x86) or, on CCA, the
+    // memory-fault exit that KVM_RUN returns with -1/EFAULT.
+    const conversion = req && (r.ret === 0 ? vcpu.run.exitReason === KVM_EXIT_HYPERCALL : r.errno === EFAULT);
+    if (conversion) {
       vmSetMemoryAttributes(vcpu.vm, req.gpa, req.size, req.toPrivate ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0n);
       if (opts.punchOnShare && !req.toPrivate) vmGuestMemPunchHole(vcpu.vm, req.gpa, req.size);
       opts.serve!.conversion!.complete(vcpu.run, 0n);
       continue;
     }
-    TEST_ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_IO);
+    testAssertAt(r.ret === 0, '!ret', `${KVM_IOCTL_ERROR('KVM_RUN', r.ret, r.errno)}\n  ${describeExit(vcpu)}`, SELF);
     const uc = getUcall(vcpu);
+    testAssertAt(uc.cmd !== UCALL_NONE, `ucall ${UCALL_NAMES[want] ?? want}`,
+      `Wanted ${UCALL_NAMES[want] ?? want}, the vCPU exited without a ucall: ${uc.exit ?? describeExit(vcpu)}` +
+      (opts.serve ? '' : exitHint(vcpu)), SELF);
     if (uc.cmd === UCALL_ABORT && want !== UCALL_ABORT) REPORT_GUEST_ASSERT(uc, vcpu);
-    TEST_ASSERT_EQ(uc.cmd, want);
+    testAssertAt(uc.cmd === want, `uc.cmd == ${UCALL_NAMES[want] ?? want}`,
+      `Wanted ${UCALL_NAMES[want] ?? want} (${want}), got ${UCALL_NAMES[uc.cmd] ?? 'ucall'} (${uc.cmd})`, SELF);
     return uc;
   }
 }
 
+const SELF = ['lib/platform/testing.ts'];
+const UCALL_NAMES: Readonly<Record<number, string>> = {
+  [UCALL_SYNC]: 'UCALL_SYNC', [UCALL_ABORT]: 'UCALL_ABORT', [UCALL_PRINTF]: 'UCALL_PRINTF', [UCALL_DONE]: 'UCALL_DONE',
+};
+
+/** What an unserved conversion request means: the test did not pass `serve`. */
+function exitHint(vcpu: KvmVcpu): string {
+  const r = vcpu.run;
+  if (r.exitReason === KVM_EXIT_HYPERCALL && r.hypercallNr === BigInt(KVM_HC_MAP_GPA_RANGE)) {
+    return '\n  (a conversion request: pass { serve: plugin } to runToUcall() to have it answered as a VMM does)';
+  }
+  return '';
+}
+
+/** The KVM_EXIT_MEMORY_FAULT a test expects (fields left out are not checked). */
 export interface MemoryFaultExit {
   /** KVM_RUN's errno: EFAULT for a conversion request, EHWPOISON for a memory error. */
   readonly errno: number;
@@ -196,10 +277,10 @@ export function expectHostFault(access: () => unknown, signal: HostSignal, code?
 }
 
 /** A page of the VMM's own memory filled with `pattern`: a populate source. */
-export function sourcePage(pattern: number, pages = 1): bigint {
+export function sourcePage(pattern: number, pages = 1): Hva {
   const b = kvmBackend();
   const m = b.mmap(0n, BigInt(pages * 4096), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n);
   TEST_ASSERT(m.errno === 0, `mmap of a source buffer failed: errno ${m.errno}`);
   b.hostFill(m.addr, pages * 4096, pattern);
-  return m.addr;
+  return asHva(m.addr);
 }

@@ -16,6 +16,7 @@ import type { GuestCond, GuestReg, GuestView } from '../kvm/guest_program.js';
 import type { Backend, SysResult } from '../kvm/backend.js';
 import type { KvmRun } from '../kvm/kvm_run.js';
 import type { ModelPlatform } from '../kvm/model/platform.js';
+import type { Gpa, GpaArg } from '../kvm_util/types.js';
 import type { BehaviourName, HardwareParams, PlatformManifest } from './manifest.js';
 
 /** Argument values a `platform` guest op may carry (program.ts). */
@@ -38,7 +39,7 @@ export interface PlatformOpSink {
 /** A decoded guest request to change the state of a GPA range. */
 export interface ConversionRequest {
   /** Untagged GPA (shared bit / C-bit stripped). */
-  readonly gpa: bigint;
+  readonly gpa: Gpa;
   readonly size: bigint;
   readonly toPrivate: boolean;
   /** The page size the guest asked with (PAGE_SZ_2M on an SNP 2M entry). */
@@ -60,7 +61,7 @@ export interface GuestConversion {
    * MAP_GPA_RANGE attribute word where the platform passes it through
    * unchecked (the raw hypercall); other platforms ignore them.
    */
-  convert(g: PlatformOpSink, gpa: bigint, size: bigint, toPrivate: boolean, rawFlags?: bigint): void;
+  convert(g: PlatformOpSink, gpa: GpaArg, size: bigint | number, toPrivate: boolean, rawFlags?: bigint): void;
   /** The conversion request carried by this exit, or null if the exit is something else. */
   decodeExit(run: KvmRun): ConversionRequest | null;
   /**
@@ -74,7 +75,7 @@ export interface GuestConversion {
    * PVALIDATE the freshly assigned ones); nothing where a fresh page is
    * simply faulted in (SW_PROTECTED, CCA).
    */
-  reacquire(g: PlatformOpSink, gpa: bigint, size: bigint): void;
+  reacquire(g: PlatformOpSink, gpa: GpaArg, size: bigint | number): void;
   /** Whether the raw attribute word carries test-private flags through (SW_PROTECTED only). */
   readonly passesRawFlags: boolean;
   /** Views the guest uses for a private / shared access after a conversion. */
@@ -91,6 +92,10 @@ export type HostAccessResult =
   | { readonly kind: 'rmp-fault'; readonly gpa: bigint }
   | { readonly kind: 'poisoned'; readonly gpa: bigint };
 
+/**
+ * A loaded platform plugin (loadPlatform()): its manifest, its model behaviour,
+ * its guest conversion protocol and launch.
+ */
 export interface PlatformPlugin {
   readonly name: string;
   /** Where the manifest came from, for messages. */

@@ -9,6 +9,7 @@ import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value'
 import { PlatformManifest } from './manifest.js';
 import { capNumber } from './probe.js';
 
+/** A manifest that does not match the schema: one line naming the file, the field and the expected type. */
 export class ManifestError extends Error {
   constructor(
     readonly file: string,

@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { findSourceMap } from 'node:module';
 import { basename, dirname, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mappedSourceContent, mapPosition, nodeMapsStacks } from './source_map.js';
 
 export interface CallSite {
   /** The path or file: URL as the (source-mapped) stack names it. */
@@ -50,9 +51,17 @@ export function parseStack(stack: string | undefined): StackFrame[] {
   for (const raw of (stack ?? '').split('\n').slice(1)) {
     const m = FRAME.exec(raw);
     if (!m) continue;
-    const file = plainPath(m[2] ?? '');
+    let file = plainPath(m[2] ?? '');
+    let line = Number(m[3]);
+    let column = Number(m[4]);
+    // Without --enable-source-maps (a harness TEST process) the frame is a
+    // bundle position: map it from the bundle's own map, loaded on first use.
+    if (!nodeMapsStacks() && !file.startsWith('node:')) {
+      const p = mapPosition(file, line, column);
+      if (p) ({ file, line, column } = p);
+    }
     if (file.startsWith('node:') || file.includes(`${sep}node_modules${sep}`)) continue;
-    frames.push({ func: (m[1] ?? '').replace(/^async /, '') || '<anonymous>', file, line: Number(m[3]), column: Number(m[4]) });
+    frames.push({ func: (m[1] ?? '').replace(/^async /, '') || '<anonymous>', file, line, column });
   }
   return frames;
 }
@@ -76,6 +85,10 @@ function fromSourceMap(file: string): string | null {
   if (!main) return null;
   // The built test is <name>.mjs started through a small launcher <name>
   // (tools/build/layout.ts); the source map belongs to the .mjs.
+  for (const bundle of [resolve(main), `${resolve(main)}.mjs`]) {
+    const text = mappedSourceContent(bundle, file);
+    if (text !== null) return text;
+  }
   const keys = [resolve(main), `${resolve(main)}.mjs`].flatMap((p) => [p, pathToFileURL(p).href]);
   for (const key of keys) {
     let map;
@@ -255,4 +268,54 @@ export function sourceArgs(site: CallSite | undefined, macro: string, count: num
  */
 export function callArgumentTexts(file: string, line: number, callee: string): string[] | undefined {
   return sourceArgs({ path: file, file: basename(file), line, column: 1 }, callee, Infinity);
+}
+
+let machinery: string[] | undefined;
+
+/**
+ * The framework's machinery: the harness (fork, setup, teardown, the main
+ * loop), the kselftest counters and kvm_util's main(). A failure's stack
+ * is about the test, so these frames are left out of what is printed; the
+ * library calls the test made (vmMemAdd, runToUcall) stay, as C's
+ * backtrace keeps kvm_util.c.
+ */
+function machineryFiles(): string[] {
+  if (machinery) return machinery;
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder);
+  const self = parseStack(holder.stack)[0]?.file ?? '';
+  const lib = dirname(dirname(self));
+  machinery = [`${lib}${sep}harness${sep}`, `${lib}${sep}kselftest${sep}`, `${lib}${sep}kvm_util${sep}main.ts`];
+  return machinery;
+}
+
+/** Whether a frame belongs to the framework's machinery (see machineryFiles). */
+export function isMachineryFrame(f: StackFrame): boolean {
+  return machineryFiles().some((m) => f.file.startsWith(m));
+}
+
+/**
+ * The frames above the first machinery frame (innermost first): what the
+ * test and the library calls it made were doing. Everything below it is
+ * the harness or main() calling the test.
+ */
+export function testFrames(frames: readonly StackFrame[]): StackFrame[] {
+  const cut = frames.findIndex(isMachineryFrame);
+  return (cut < 0 ? frames : frames.slice(0, cut)).slice();
+}
+
+/**
+ * An Error's stack as a test author wants it: the message lines, then
+ * `    at func (path:line:col)` for the test's frames (testFrames(): not
+ * Node's own, not a dependency's, none from the framework's machinery
+ * down), with paths relative to `root` when given.
+ */
+export function userStack(err: Error, root?: string): string {
+  const stack = err.stack ?? `${err.name}: ${err.message}`;
+  const lines = stack.split('\n');
+  const first = lines.findIndex((l) => FRAME.test(l));
+  const head = first < 0 ? lines : lines.slice(0, first);
+  const frames = testFrames(parseStack(['', ...(first < 0 ? [] : lines.slice(first))].join('\n')));
+  const show = (file: string): string => (root && file.startsWith(`${root}${sep}`) ? file.slice(root.length + 1) : file);
+  return [...head, ...frames.map((f) => `    at ${f.func} (${show(f.file)}:${f.line}:${f.column})`)].join('\n');
 }

@@ -4,7 +4,8 @@
 //   build/kselftest/run_kselftest.sh  the launcher for an install directory
 //   build/kselftest-list.txt        collection:test lines
 //   build/tests/<collection>/<name> executable launcher, started as plain node
-//   build/tests/<collection>/<name>.mjs  the bundled test (ESM, inline source map)
+//   build/tests/<collection>/<name>.mjs  the bundled test (ESM)
+//   build/tests/<collection>/<name>.mjs.map  its source map, read when a location is needed
 // Programs are flattened to their basename, as lib.mk's install does.
 //
 // Why a launcher: Node 20 decides CommonJS or ESM for an extensionless file
@@ -15,7 +16,9 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync,
 import { basename, dirname, join } from 'node:path';
 import { parseList } from '../runner/list.js';
 
-export const TEST_SHEBANG = '#!/usr/bin/env -S node --enable-source-maps';
+// Without --enable-source-maps: Node would parse the whole map at every
+// start; locations are mapped on demand instead (lib/source/source_map.ts).
+export const TEST_SHEBANG = '#!/usr/bin/env node';
 
 export function launcherText(name: string): string {
   return `${TEST_SHEBANG}\nimport('./${name}.mjs');\n`;

@@ -27,7 +27,7 @@ TEST_PROGS_EXTENDED ?=
 TEST_FILES ?=
 
 KSFT_RUN_PROGS := $(notdir $(TEST_GEN_PROGS) $(TEST_PROGS))
-KSFT_INSTALL_FILES := $(foreach p,$(notdir $(TEST_GEN_PROGS) $(TEST_GEN_PROGS_EXTENDED)),$(p) $(p).mjs) \
+KSFT_INSTALL_FILES := $(foreach p,$(notdir $(TEST_GEN_PROGS) $(TEST_GEN_PROGS_EXTENDED)),$(p) $(p).mjs $(p).mjs.map) \
 	$(notdir $(TEST_PROGS) $(TEST_PROGS_EXTENDED) $(TEST_FILES)) \
 	$(if $(wildcard settings),settings) $(if $(wildcard config),config)
 
@@ -43,7 +43,7 @@ KSFT_RUNNER_FLAGS := $(if $(summary),-p) $(RUNNER_ARGS)
 .DEFAULT_GOAL := all
 
 all: $(KSFT_NPM_STAMP)
-	@cd $(KSFT_TOP) && $(NODE) --import tsx tools/build/main.ts -q --tests-dir $(KSFT_TESTS) -o $(KSFT_BUILD) -C $(COLLECTION)
+	@cd $(KSFT_TOP) && $(call ksft_build,-q --tests-dir $(KSFT_TESTS) -o $(KSFT_BUILD) -C $(COLLECTION))
 
 # A failed build still runs the runner: the tests it could not build are
 # reported `not ok` as missing files; make then fails either way.

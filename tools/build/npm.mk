@@ -30,3 +30,10 @@ $(KSFT_NPM_STAMP): $(KSFT_TOP)/package-lock.json
 		$(call ksft_quiet,npm ci in $(KSFT_TOP),$(NPM) ci); \
 		touch $@; \
 	fi
+
+# $(call ksft_build,ARGS): the build (tools/build/main.ts) unless its
+# up-to-date check, left in the build folder by the last build, finds the
+# build of the same selection current.
+KSFT_BUILD_CHECK = $(or $(KSFT_BUILD),$(KSFT_TOP)/build)/.stamps/up_to_date.mjs
+ksft_build = { [ -f $(KSFT_BUILD_CHECK) ] && $(NODE) $(KSFT_BUILD_CHECK) $(1); } || \
+	$(NODE) --import tsx $(KSFT_TOP)/tools/build/main.ts $(1)

@@ -76,7 +76,7 @@ export function kernelSource(peersDir: string, tarball = TARBALL): SourceResult 
     if (r.error) return { ok: false, reason: `cannot run tar: ${r.error.message}` };
     if (r.status !== 0) return { ok: false, reason: `tar -xJf ${tarball} failed: ${r.stderr.trim().split('\n')[0] ?? `status ${r.status}`}` };
     const fresh = layout(join(tmp, TOP), ms);
-    if (!complete(fresh)) return { ok: false, reason: `${tarball} lacks the kselftest runner or kunit.py` };
+    if (!complete(fresh)) return { ok: false, reason: `${tarball} lacks the kselftest runner, its harness headers or kunit.py` };
     if (!complete(cached)) {
       rmSync(cached.top, { recursive: true, force: true });
       try {

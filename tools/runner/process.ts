@@ -4,13 +4,18 @@
 // prefixer, and on timeout the whole group is signalled (coreutils timeout
 // sends SIGTERM to its group; a test that ignores SIGTERM is killed after a
 // grace period instead of hanging the run). The group is also swept with
-// SIGKILL after the test exits, so no grandchild outlives its test.
+// SIGKILL after the test exits, so no grandchild outlives its test. When the
+// run is stopped (SIGINT/SIGTERM/SIGHUP) or a test is killed after its
+// timeout, every process below the test is killed too, whatever group or
+// session it moved to (proc_tree.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants } from 'node:os';
+import { setLongTimeout, type LongTimer } from './long_timer.js';
 import { openMergedPipe } from './merged_pipe.js';
 import { LinePrefixer } from './prefix.js';
+import { descendants, fileHolders, killAll, type ProcInfo } from './proc_tree.js';
 import { signalMessage } from './signal_text.js';
 import type { Sink } from './sink.js';
 
@@ -23,6 +28,12 @@ const KILL_GRACE_MS = 2000;
 /** After the test exits, how long a silent pipe may stay open (held by an escaped process). */
 const DRAIN_IDLE_MS = 2000;
 
+/** Turns the test's raw output into the body lines of the stream (prefix.ts, nest.ts). */
+export interface BodyFormat {
+  push(chunk: Buffer): Buffer;
+  end(): Buffer;
+}
+
 export interface ProcessSpec {
   file: string;
   args: readonly string[];
@@ -30,6 +41,12 @@ export interface ProcessSpec {
   timeoutSec: number;
   body: Sink;
   signal: AbortSignal;
+  /** Variables added to the runner's environment (a matrix cell). */
+  env?: Record<string, string>;
+  /** How the body is shown; the kernel's `# ` prefix by default. */
+  format?: BodyFormat;
+  /** Sees the test's raw output, for the log tree and the reports. */
+  raw?: (chunk: Buffer) => void;
 }
 
 export interface ProcessResult {
@@ -62,7 +79,7 @@ function exitCode(e: Exit): number {
 }
 
 export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
-  const prefixer = new LinePrefixer();
+  const prefixer = spec.format ?? new LinePrefixer();
   const { readFd, writeFd } = openMergedPipe();
   let child: ChildProcess;
   try {
@@ -70,6 +87,7 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
       cwd: spec.cwd,
       stdio: ['ignore', writeFd, writeFd],
       detached: true,
+      ...(spec.env && Object.keys(spec.env).length > 0 ? { env: { ...process.env, ...spec.env } } : {}),
     });
   } catch (e) {
     closeSync(readFd);
@@ -93,6 +111,7 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
     try {
       for await (const chunk of reader) {
         lastProgress = Date.now();
+        spec.raw?.(chunk as Buffer);
         const out = prefixer.push(chunk as Buffer);
         writing = true;
         await spec.body.write(out);
@@ -109,26 +128,42 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
 
   let timedOut = false;
   let aborted = false;
+  let exitedYet = false;
   let graceTimer: NodeJS.Timeout | undefined;
-  const timer = spec.timeoutSec > 0
-    ? setTimeout(() => {
+  // Collected while the test is alive: once it is gone its children are
+  // reparented and no longer point back at it.
+  let tree: ProcInfo[] = [];
+  const collectTree = (): void => {
+    if (child.pid !== undefined && !exitedYet) tree = [...tree, ...descendants(child.pid)];
+  };
+  const timer: LongTimer | undefined = spec.timeoutSec > 0
+    ? setLongTimeout(() => {
       timedOut = true;
+      collectTree();
       killGroup(child, 'SIGTERM');
-      graceTimer = setTimeout(() => killGroup(child, 'SIGKILL'), KILL_GRACE_MS);
+      graceTimer = setTimeout(() => {
+        collectTree();
+        killGroup(child, 'SIGKILL');
+        killAll(tree);
+      }, KILL_GRACE_MS);
     }, spec.timeoutSec * 1000)
     : undefined;
   const onAbort = (): void => {
     aborted = true;
+    collectTree();
     killGroup(child, 'SIGKILL');
+    killAll(tree);
   };
   if (spec.signal.aborted) onAbort();
   else spec.signal.addEventListener('abort', onAbort, { once: true });
 
   const exit = await exited;
-  clearTimeout(timer);
+  exitedYet = true;
+  timer?.clear();
   clearTimeout(graceTimer);
   spec.signal.removeEventListener('abort', onAbort);
   killGroup(child, 'SIGKILL');
+  if (timedOut || aborted) killAll(tree);
 
   if (exit.error) {
     // The exec failed: say so in the body, where a shell's message would be.
@@ -136,7 +171,16 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
   }
 
   // Drain what is left in the pipe. Group members are dead now; only a
-  // process that left the group could hold the write end open.
+  // process that left the group could hold the write end open. A stop of
+  // the run ends the drain at once and kills whoever still holds the pipe,
+  // so the stream can close with its bail-out line.
+  const stopDrain = (): void => {
+    aborted = true;
+    killAll(fileHolders(readFd));
+    reader.destroy();
+  };
+  if (spec.signal.aborted) stopDrain();
+  else spec.signal.addEventListener('abort', stopDrain, { once: true });
   const watchdog = setInterval(() => {
     if (!writing && Date.now() - lastProgress > DRAIN_IDLE_MS) reader.destroy();
   }, 250);
@@ -144,6 +188,7 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
     await pump;
   } finally {
     clearInterval(watchdog);
+    spec.signal.removeEventListener('abort', stopDrain);
     reader.destroy();
   }
   if (pumpError) throw pumpError;

@@ -6,7 +6,7 @@
 import { accessSync, constants, existsSync, openSync, readSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createNetns } from './netns.js';
-import { runProcess, TIMEOUT_RC } from './process.js';
+import { runProcess, TIMEOUT_RC, type BodyFormat } from './process.js';
 import type { Sink } from './sink.js';
 
 export const SKIP_RC = 4;
@@ -14,6 +14,46 @@ export const SKIP_RC = 4;
 export const XFAIL_RC = 2;
 
 export type Outcome = 'pass' | 'skip' | 'xfail' | 'fail' | 'aborted';
+
+/** What the reports say about a test (report.ts): `fail` covers every other `not ok`. */
+export type Status = 'pass' | 'skip' | 'xfail' | 'fail' | 'timeout' | 'flaky';
+
+/** Kept per attempt for the reports; the log tree has the whole output. */
+export const OUTPUT_TAIL_BYTES = 64 * 1024;
+
+export interface Attempt {
+  rc: number | null;
+  timedOut: boolean;
+  durationMs: number;
+  /** The last OUTPUT_TAIL_BYTES of the raw output. */
+  output: Buffer;
+  /** Bytes of raw output in all. */
+  bytes: number;
+}
+
+export interface OneResult {
+  outcome: Outcome;
+  status: Status;
+  /** The `not ok` directive text (`exit=1`, `TIMEOUT 45 seconds`), or undefined. */
+  why: string | undefined;
+  attempts: Attempt[];
+}
+
+class Tail {
+  #chunks: Buffer[] = [];
+  #size = 0;
+  bytes = 0;
+  push(b: Buffer): void {
+    this.bytes += b.length;
+    this.#chunks.push(b);
+    this.#size += b.length;
+    while (this.#size - this.#chunks[0]!.length >= OUTPUT_TAIL_BYTES) this.#size -= this.#chunks.shift()!.length;
+  }
+  take(): Buffer {
+    const all = Buffer.concat(this.#chunks);
+    return all.subarray(Math.max(0, all.length - OUTPUT_TAIL_BYTES));
+  }
+}
 
 export interface TestRun {
   baseDir: string;
@@ -31,6 +71,16 @@ export interface TestRun {
   /** Test body and the timeout line. */
   log: Sink;
   signal: AbortSignal;
+  /** Variables of a matrix cell. */
+  env?: Record<string, string>;
+  /** The stream's body format for this test (a fresh one per attempt). */
+  format?: () => BodyFormat;
+  /** --retries: how many times a failing test runs again. */
+  retries?: number;
+  /** Raw output of each attempt (the log tree). */
+  raw?: (attempt: number, chunk: Buffer) => void;
+  /** `collection[cell]` in a matrix; the collection otherwise. */
+  suite?: string;
 }
 
 /**
@@ -76,8 +126,13 @@ function interpreterOf(path: string): string[] | undefined {
   return words.length > 0 ? words : undefined;
 }
 
-export async function runOne(t: TestRun): Promise<Outcome> {
-  const hdr = `selftests: ${t.collection}: ${t.name}`;
+function result(outcome: Outcome, status: Status, why: string | undefined, attempts: Attempt[]): OneResult {
+  return { outcome, status, why, attempts };
+}
+
+export async function runOne(t: TestRun): Promise<OneResult> {
+  const suite = t.suite ?? t.collection;
+  const hdr = `selftests: ${suite}: ${t.name}`;
   const path = join(t.baseDir, t.collection, t.name);
 
   let netns: ReturnType<typeof createNetns>;
@@ -86,7 +141,7 @@ export async function runOne(t: TestRun): Promise<Outcome> {
     if (!netns) {
       await t.out.write(`# Warning: Create namespace failed for ${t.name}\n`);
       await t.out.write(`not ok ${t.num} ${hdr} # Create NS failed\n`);
-      return 'fail';
+      return result('fail', 'fail', 'Create NS failed', []);
     }
   }
   try {
@@ -95,7 +150,7 @@ export async function runOne(t: TestRun): Promise<Outcome> {
     if (!existsSync(path)) {
       await t.out.write(`# Warning: file ${t.name} is missing!\n`);
       await t.out.write(`not ok ${t.num} ${hdr}\n`);
-      return 'fail';
+      return result('fail', 'fail', 'missing', []);
     }
 
     let cmd: string[];
@@ -110,7 +165,7 @@ export async function runOne(t: TestRun): Promise<Outcome> {
       const interp = interpreterOf(path);
       if (!interp) {
         await t.out.write(`not ok ${t.num} ${hdr}\n`);
-        return 'fail';
+        return result('fail', 'fail', 'not executable', []);
       }
       // runner.sh runs `$interpreter ./NAME` here, without the test's arguments.
       cmd = [...interp, `./${t.name}`];
@@ -118,34 +173,54 @@ export async function runOne(t: TestRun): Promise<Outcome> {
     cmd = lineBuffered(cmd);
     if (netns) cmd = [...netns.exec, ...cmd];
 
-    const r = await runProcess({
-      file: cmd[0]!,
-      args: cmd.slice(1),
-      cwd: dirname(path),
-      timeoutSec: t.timeout,
-      body: t.log,
-      signal: t.signal,
-    });
-    if (r.aborted) return 'aborted';
-    if (r.rc === 0) {
-      await t.out.write(`ok ${t.num} ${hdr}\n`);
-      return 'pass';
+    const attempts: Attempt[] = [];
+    const failed = (rc: number): boolean => rc !== 0 && rc !== SKIP_RC && !(t.ktap && rc === XFAIL_RC);
+    let rc = 0;
+    for (let n = 0; ; n++) {
+      const tail = new Tail();
+      const t0 = Date.now();
+      const r = await runProcess({
+        file: cmd[0]!,
+        args: cmd.slice(1),
+        cwd: dirname(path),
+        timeoutSec: t.timeout,
+        body: t.log,
+        signal: t.signal,
+        env: t.env,
+        format: t.format?.(),
+        raw: (chunk) => {
+          tail.push(chunk);
+          t.raw?.(n, chunk);
+        },
+      });
+      if (r.aborted) return result('aborted', 'fail', undefined, attempts);
+      rc = r.rc;
+      attempts.push({ rc: r.rc, timedOut: r.rc === TIMEOUT_RC, durationMs: Date.now() - t0, output: tail.take(), bytes: tail.bytes });
+      if (!failed(rc) || n >= (t.retries ?? 0)) break;
+      // Opt-in only (--retries): the stream then shows every attempt.
+      await t.log.write(`# retrying ${suite}:${t.name} (${n + 1} of ${t.retries}) after ${rc === TIMEOUT_RC ? `TIMEOUT ${t.timeout} seconds` : `exit=${rc}`}\n`);
     }
-    if (r.rc === SKIP_RC) {
+    const flaky = attempts.length > 1 && !failed(rc);
+    const flakyNote = ` # FLAKY passed on attempt ${attempts.length} of ${(t.retries ?? 0) + 1}`;
+    if (rc === 0) {
+      await t.out.write(`ok ${t.num} ${hdr}${flaky ? flakyNote : ''}\n`);
+      return result('pass', flaky ? 'flaky' : 'pass', undefined, attempts);
+    }
+    if (rc === SKIP_RC) {
       await t.out.write(`ok ${t.num} ${hdr} # SKIP\n`);
-      return 'skip';
+      return result('skip', 'skip', undefined, attempts);
     }
-    if (t.ktap && r.rc === XFAIL_RC) {
+    if (t.ktap && rc === XFAIL_RC) {
       await t.out.write(`ok ${t.num} ${hdr} # XFAIL\n`);
-      return 'xfail';
+      return result('xfail', flaky ? 'flaky' : 'xfail', undefined, attempts);
     }
-    if (r.rc === TIMEOUT_RC) {
+    if (rc === TIMEOUT_RC) {
       if (!t.ktap) await t.out.write('#\n');
       await t.out.write(`not ok ${t.num} ${hdr} # TIMEOUT ${t.timeout} seconds\n`);
-      return 'fail';
+      return result('fail', 'timeout', `TIMEOUT ${t.timeout} seconds`, attempts);
     }
-    await t.out.write(`not ok ${t.num} ${hdr} # exit=${r.rc}\n`);
-    return 'fail';
+    await t.out.write(`not ok ${t.num} ${hdr} # exit=${rc}\n`);
+    return result('fail', 'fail', `exit=${rc}`, attempts);
   } finally {
     netns?.remove();
   }

@@ -2,7 +2,7 @@
 // and the test body plus the `# timeout set to` line to `$logfile` (stdout,
 // output.log with -s, /tmp/<test> with -p). Writes are awaited so a flood of
 // test output is throttled by the reader instead of piling up in memory.
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
 
 export interface Sink {
   write(data: string | Buffer): Promise<void>;
@@ -38,12 +38,19 @@ export class StreamSink implements Sink {
   close(): void {}
 }
 
-/** A log file written synchronously: disk writes need no buffering. */
+/**
+ * A log file written synchronously: disk writes need no buffering. Always
+ * O_APPEND, as the kernel runner's `>>"$logfile"`: it empties the file once
+ * (`cat /dev/null > "$logfile"`) and then only appends, so two runs that
+ * share output.log or /tmp/<test> interleave their lines instead of
+ * overwriting each other at their own offsets.
+ */
 export class FileSink implements Sink {
   #fd: number;
 
   constructor(path: string, mode: 'truncate' | 'append') {
-    this.#fd = openSync(path, mode === 'truncate' ? 'w' : 'a');
+    const trunc = mode === 'truncate' ? constants.O_TRUNC : 0;
+    this.#fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | trunc, 0o666);
   }
 
   write(data: string | Buffer): Promise<void> {

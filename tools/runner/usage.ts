@@ -4,7 +4,7 @@
 export function usage(prog: string): string {
   return `Usage: ${prog} [OPTIONS]
   -s | --summary                Print the summary; test logs go to output.log in the base directory
-  -p | --per-test-log           Write each test's log to /tmp/<test name> (wins over -s)
+  -p | --per-test-log [DIR]     Write each test's log to DIR/<test name>, DIR defaulting to /tmp (wins over -s)
   -t | --test COLLECTION:TEST   Run TEST from COLLECTION (repeatable)
   -c | --collection COLLECTION  Run all tests from COLLECTION (repeatable)
   -S | --skip COLLECTION:TEST   Leave TEST of COLLECTION out (repeatable)
@@ -20,6 +20,21 @@ export function usage(prog: string): string {
        --ktap                   The later runner's shape: one plan for the whole run, numbers
                                 continuing across collections, exit 2 as # XFAIL, no bare #
                                 before # TIMEOUT, a final # Totals line
+  -j | --jobs N                 Run up to N tests at once; output stays in plan order, as in a serial run
+                                (settings: serial=1, serial_tests=a,b, resources=r1,r2, resources_<test>=r)
+       --format F               tap13 (default, the 6.12 shape), ktap (KTAP v1) or tap14; ktap and tap14
+                                are one stream and nest a test's own TAP as a subtest
+       --retries N              Run a failing test up to N more times; a later pass is reported # FLAKY
+  -m | --matrix VAR=V1,V2       Run the tests once per value (repeatable: every combination), as suites
+                                named collection[var=value,...]
+       --shard I/N              Run the I-th of N shares of the plan
+       --output DIR             Keep DIR/<suite>/<test>/{output,status,duration}
+       --json FILE              Write the results as JSON (schema: tools/runner/report.ts)
+       --junit FILE             Write the results as JUnit XML
+       --merge FILE             Merge the --json reports of all shards (repeatable): totals and failures on
+                                stdout, --json/--junit write the merged report
+       --progress WHEN          auto (default: when stderr is a terminal), always or never: a live totals
+                                line on stderr and a summary naming every failed and timed-out test
 
 Exit status: 0 when every test passed or was skipped, 1 when any test failed
 (not ok: non-zero exit, timeout, missing or unrunnable file), 1 on bad options,

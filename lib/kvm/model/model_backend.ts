@@ -6,6 +6,7 @@
  */
 
 import { patternBuffer } from '../pattern_bytes.js';
+import { mapStack } from '../../source/source_map.js';
 import {
   HostFault, MAP_FAILED, type Backend, type CpuidRegs, type HostMapping, type HostProcess, type GuestProgramResult, type IoctlArg, type MmapResult, type StatResult, type SysResult,
 } from '../backend.js';
@@ -142,7 +143,7 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
   }
 
   noteInternalError(what: string, e: unknown): void {
-    this.internalErrors.push(`${what}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    this.internalErrors.push(`${what}: ${e instanceof Error ? (e.stack ? mapStack(e.stack) : e.message) : String(e)}`);
   }
 
   /** Run `fn`, turning an unexpected exception into -1/EINVAL and a recorded model error. */

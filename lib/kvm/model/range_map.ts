@@ -44,17 +44,31 @@ function merge(a: Tree, b: Tree): Tree {
   return b;
 }
 
+// The two halves of the last splitInto(): one pair of module variables
+// instead of a [left, right] array per tree level, which made the garbage
+// collector most of a long run of small KVM_SET_MEMORY_ATTRIBUTES calls.
+let splitLeft: Tree;
+let splitRight: Tree;
+
+function splitInto(t: Tree, key: number): void {
+  if (!t) {
+    splitLeft = undefined;
+    splitRight = undefined;
+  } else if (t.start < key) {
+    splitInto(t.right, key);
+    t.right = splitLeft;
+    splitLeft = t;
+  } else {
+    splitInto(t.left, key);
+    t.left = splitRight;
+    splitRight = t;
+  }
+}
+
 /** Split into runs starting below `key` and runs starting at or above it. */
 function split(t: Tree, key: number): [Tree, Tree] {
-  if (!t) return [undefined, undefined];
-  if (t.start < key) {
-    const [l, r] = split(t.right, key);
-    t.right = l;
-    return [t, r];
-  }
-  const [l, r] = split(t.left, key);
-  t.left = r;
-  return [l, t];
+  splitInto(t, key);
+  return [splitLeft, splitRight];
 }
 
 function countNodes(t: Tree): number {

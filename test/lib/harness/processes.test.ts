@@ -4,7 +4,7 @@
  * the exact assertion messages.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { bundle, cleanEnv, nodeCommand, runMerged, runProgram, tempDir } from '../kselftest/support.js';
@@ -99,22 +99,38 @@ t.test('assertion messages: expressions as written, values as C prints them', as
   t.equal(r.status, 1);
   const body = r.output.split('\n').filter((l) => l.startsWith('# asserts.ts:'));
   t.same(body, [
-    '# asserts.ts:26:messages:Expected gpa + 1n (4097) == 0x2000n (8192)',
-    '# asserts.ts:27:messages:Expected size (4096) != 4096 (4096)',
-    '# asserts.ts:28:messages:Expected size (4096) < 10 (10)',
-    '# asserts.ts:29:messages:Expected 2 (2) <= 1 (1)',
-    '# asserts.ts:30:messages:Expected -1 (-1) > 0 (0)',
-    '# asserts.ts:31:messages:Expected Number.MIN_SAFE_INTEGER (-9007199254740991) >= size * 2 (8192)',
-    '# asserts.ts:32:messages:Expected NULL (0) == { fd: 3 } ({ fd: 3 })',
-    '# asserts.ts:33:messages:Expected 0 (0) != false (0)',
-    '# asserts.ts:34:messages:Expected 0 (0) == size (4096)',
-    "# asserts.ts:35:messages:Expected 'guest_memfd' == 'guest_mem'.",
-    "# asserts.ts:36:messages:Expected 'a' != 'a'.",
-    '# asserts.ts:37:messages:Expected Math.max(1, 2, 3) (3) == 4 (4)',
-    '# asserts.ts:39:messages:Expected true (1) == 0 (0)',
-    '# asserts.ts:43:messages:gpa=0x1000',
+    '# asserts.ts:27:messages:Expected gpa + 1n (4097) == 0x2000n (8192)',
+    '# asserts.ts:28:messages:Expected size (4096) != 4096 (4096)',
+    '# asserts.ts:29:messages:Expected size (4096) < 10 (10)',
+    '# asserts.ts:30:messages:Expected 2 (2) <= 1 (1)',
+    '# asserts.ts:31:messages:Expected -1 (-1) > 0 (0)',
+    '# asserts.ts:32:messages:Expected Number.MIN_SAFE_INTEGER (-9007199254740991) >= size * 2 (8192)',
+    '# asserts.ts:33:messages:Expected NULL (0) == { fd: 3 } ({ fd: 3 })',
+    '# asserts.ts:34:messages:Expected 0 (0) != false (0)',
+    '# asserts.ts:35:messages:Expected 0 (0) == size (4096)',
+    "# asserts.ts:36:messages:Expected 'guest_memfd' == 'guest_mem'.",
+    "# asserts.ts:37:messages:Expected 'a' != 'a'.",
+    '# asserts.ts:38:messages:Expected Math.max(1, 2, 3) (3) == 4 (4)',
+    '# asserts.ts:40:messages:Expected true (1) == 0 (0)',
+    '# asserts.ts:44:messages:gpa=0x1000',
+    '# asserts.ts:46:messages:Expected r.errno (EINVAL (22)) == EFAULT (14)',
+    '# asserts.ts:47:messages:Expected EINVAL (22) != r.errno (EINVAL (22))',
   ]);
   t.match(r.output, /# messages: Test failed\n#          FAIL  global\.messages\nnot ok 1 global\.messages\n/);
+});
+
+t.test('an exception in a test: its stack shows the test\'s frames, not the harness machinery', async (t) => {
+  const program = await bundle('test/lib/harness/programs/asserts.ts', dir);
+  const r = runMerged(program);
+  const stack = r.output.split('\n').filter((l) => l.startsWith('# throws:'));
+  t.same(stack.slice(0, 3), [
+    '# throws: Error: the helper broke',
+    `# throws:     at brokenHelper (test/lib/harness/programs/asserts.ts:52:9)`,
+    `# throws:     at Object.fn (test/lib/harness/programs/asserts.ts:56:3)`,
+  ]);
+  t.notMatch(r.output, /lib\/harness\/(child|run|registry)\.ts/, 'no frame of the harness machinery');
+  t.notMatch(r.output, /node:internal/, 'no frame of Node itself');
+  t.match(r.output, /not ok 2 global\.throws\n/);
 });
 
 t.test('a library skip inside a TEST is that TEST\'s SKIP: one result line with the reason, no stray plan', async (t) => {
@@ -131,4 +147,43 @@ t.test('a library skip inside a TEST is that TEST\'s SKIP: one result line with 
       : 'ok 3 global.needs_the_model # SKIP Requirement not met: model backend (memory poison injection)'), backend);
     t.match(r.stdout, /# Totals: pass:\d+ fail:0 xfail:0 xpass:0 skip:\d+ error:0\n$/, backend);
   }
+});
+
+t.test('each TEST runs in a process, process group and session of its own, without eager source maps', async (t) => {
+  const program = await bundle('test/lib/harness/programs/identity.ts', dir);
+  const r = runMerged(program);
+  t.equal(r.status, 0, r.output);
+  const rows = [...r.output.matchAll(/pid=(\d+) ppid=(\d+) pgrp=(\d+) sid=(\d+) maps=(\w+)/g)].map((m) => m.slice(1));
+  t.equal(rows.length, 3);
+  t.equal(new Set(rows.map((x) => x[0])).size, 3, 'three processes');
+  for (const [pid, ppid, pgrp, sid, maps] of rows) {
+    t.equal(pgrp, pid, 'its own process group');
+    t.equal(sid, pid, 'its own session');
+    t.equal(ppid, rows[0]![1], 'all children of the harness');
+    t.equal(maps, 'false', 'no --enable-source-maps in the test process');
+  }
+});
+
+t.test('a harness killed with SIGKILL leaves no test process and no file behind', async (t) => {
+  const program = await bundle('test/lib/harness/programs/hang_pid.ts', dir);
+  const tmp = join(dir, 'tmp-sigkill');
+  mkdirSync(tmp);
+  const pids = join(dir, 'pids-sigkill');
+  writeFileSync(pids, '');
+  const [cmd, argv] = nodeCommand(program, []);
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'], env: cleanEnv({ KSFT_FIXTURE_PIDS: pids, TMPDIR: tmp }) });
+  let out = '';
+  await new Promise<void>((resolve) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('# test process hanging')) resolve();
+    });
+  });
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  const started = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+  t.equal(started.length, 2);
+  // The TEST's process notices its harness is gone and ends its own group (the sleeper with it).
+  t.ok(await gone(started), 'the test process and its grandchild are gone');
+  t.same(readdirSync(tmp), [], 'nothing left in TMPDIR');
 });

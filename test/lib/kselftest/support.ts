@@ -1,7 +1,7 @@
 /**
  * Helpers for tests that run selftest programs the way the runner does:
- * bundled by esbuild into one ESM file with an inline source map and started
- * as plain `node --enable-source-maps`.
+ * bundled by esbuild into one ESM file with its source map beside it and
+ * started as plain `node`.
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -17,6 +17,21 @@ export function tempDir(prefix: string): { dir: string; remove: () => void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * Collections bundled as `make all` bundles them, in a temporary folder
+ * removed when the test file ends; returns that build folder (programs are
+ * `<out>/tests/<collection>/<name>.mjs`). Without the build's typecheck,
+ * which `make check` runs over the whole tree once.
+ */
+export async function builtCollections(collections: readonly string[], owner: { teardown(fn: () => void): void }): Promise<string> {
+  const { buildCollections } = await import('../../../tools/build/build.js');
+  const { dir, remove } = tempDir('ksft-built-');
+  owner.teardown(remove);
+  const r = await buildCollections({ root: REPO, out: dir, collections, typecheck: false });
+  if (r.failures.length > 0) throw new Error(`building ${collections.join(' ')}: ${r.failures.map((f) => f.message).join('; ')}`);
+  return dir;
+}
+
 /** Bundles `entry` (a path relative to the repository) into `outDir`; returns the .mjs path. */
 export async function bundle(entry: string, outDir: string): Promise<string> {
   const outfile = join(outDir, basename(entry).replace(/\.ts$/, '') + '.mjs');
@@ -26,7 +41,7 @@ export async function bundle(entry: string, outDir: string): Promise<string> {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    sourcemap: 'inline',
+    sourcemap: 'linked',
     outfile,
     logLevel: 'error',
   });
@@ -61,10 +76,11 @@ export function cleanEnv(extra: Record<string, string | undefined>): NodeJS.Proc
  * is patched to put tap's process-tracking hook back into NODE_OPTIONS of
  * every child, and that hook catches signals (SIGABRT, SIGUSR2) in a
  * thread of its own; `env -u NODE_OPTIONS` removes it after the patch ran,
- * so the program starts as the runner would start it.
+ * so the program starts as the runner would start it (plain node, the
+ * bundle's map read only when a location is printed).
  */
 export function nodeCommand(file: string, args: readonly string[]): [string, string[]] {
-  return ['env', ['-u', 'NODE_OPTIONS', process.execPath, '--enable-source-maps', file, ...args]];
+  return ['env', ['-u', 'NODE_OPTIONS', process.execPath, file, ...args]];
 }
 
 /** Runs a bundled program with separate stdout and stderr. */

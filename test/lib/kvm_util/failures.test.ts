@@ -2,12 +2,14 @@
  * What kvm_util prints when a test fails or skips, byte for byte where C is
  * exact: the assertion block, TEST_REQUIRE's skip line, KVM_IOCTL_ERROR,
  * the EACCES skip, exit reasons, guest asserts and the visibility helpers.
- * Each case runs fixtures/failures.ts as its own process, as a selftest runs.
+ * Each case runs fixtures/failures.ts as its own process, as a selftest runs
+ * (bundled once, started as plain node from the repository root).
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { bundle, cleanEnv, nodeCommand, REPO, tempDir } from '../kselftest/support.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/failures.ts', import.meta.url));
 const REL = 'test/lib/kvm_util/fixtures/failures.ts';
@@ -16,10 +18,16 @@ const lineOf = (name: string): number => SRC.findIndex((l) => l.includes(`@case:
 
 interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
+const scratch = tempDir('ksft-failures-');
+t.teardown(scratch.remove);
+const BUNDLE = await bundle(REL, scratch.dir);
+
 function run(name: string, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, name], {
-      env: { ...process.env, KSFT_BACKEND: '', KSFT_KERNEL: '', KSFT_PLATFORM: '', KSFT_RANDOM_SEED: '', ...env },
+    const [cmd, args] = nodeCommand(BUNDLE, [name]);
+    const child = spawn(cmd, args, {
+      cwd: REPO,
+      env: cleanEnv({ KSFT_BACKEND: '', KSFT_KERNEL: '', KSFT_PLATFORM: '', KSFT_RANDOM_SEED: '', ...env }),
     });
     let stdout = '';
     let stderr = '';
@@ -94,6 +102,37 @@ t.test('TEST_ASSERT_KVM_EXIT_REASON', async (t) => {
     '  Wanted KVM exit reason: 2 (IO), got: 17 (INTERNAL_ERROR)\n'));
 });
 
+t.test('TEST_ASSERT_EQ on errno values prints their names, not hex', async (t) => {
+  const r = await run('errno_eq');
+  t.equal(r.code, 254);
+  t.match(r.stderr, block(`${REL}:${lineOf('errno_eq')}: r.errno == EFAULT`, '22 - Invalid argument',
+    '  EINVAL (22) != EFAULT (14) (r.errno != EFAULT)\n'));
+});
+
+t.test('TEST_ASSERT_EQ on exit reasons prints their names', async (t) => {
+  const r = await run('exit_eq');
+  t.equal(r.code, 254);
+  t.match(r.stderr, block(`${REL}:${lineOf('exit_eq')}: vcpu.run.exitReason == KVM_EXIT_IO`, '0 - Success',
+    '  KVM_EXIT_INTERNAL_ERROR (17) != KVM_EXIT_IO (2) (vcpu.run.exitReason != KVM_EXIT_IO)\n'));
+});
+
+t.test('getUcall() on an MMIO exit: the failure says which exit it was and that no memslot covers the address', async (t) => {
+  const r = await run('mmio_ucall');
+  t.equal(r.code, 254);
+  t.match(r.stderr, block(`${REL}:${lineOf('mmio_ucall')}: uc.cmd == UCALL_DONE`, '0 - Success',
+    '  UCALL_NONE (0) != UCALL_DONE (4) (uc.cmd != UCALL_DONE)\n' +
+    '  no ucall: the last getUcall() found vCPU 0: KVM_EXIT_MMIO (6): write of 8 bytes at gpa 0xc0000000, ' +
+    'outside every memslot (a guest access no memslot covers exits as MMIO)\n'));
+});
+
+t.test('runToUcall() stopping at a non-ucall exit names it, at the test line', async (t) => {
+  const r = await run('mmio_run_to_ucall');
+  t.equal(r.code, 254);
+  t.match(r.stderr, block(`${REL}:${lineOf('mmio_run_to_ucall')}: ucall UCALL_DONE`, '0 - Success',
+    '  Wanted UCALL_DONE, the vCPU exited without a ucall: vCPU 0: KVM_EXIT_MMIO (6): write of 8 bytes at gpa 0xc0000000, ' +
+    'outside every memslot (a guest access no memslot covers exits as MMIO)\n'));
+});
+
 t.test('REPORT_GUEST_ASSERT: located at the guest step, with the guest message and page states', async (t) => {
   const r = await run('guest_assert');
   t.equal(r.code, 254);
@@ -147,6 +186,7 @@ t.test('a bad KSFT_* value is one line naming the variable and value, exit 1', a
     ['KSFT_KERNEL', '5.4', '6.12|6.18|6.19|7.4'],
     ['KSFT_BACKEND', 'qemu', 'model|kvm'],
     ['KSFT_PLATFORM', 'arm', 'default|sw_protected|sev|sev_es|snp|tdx|pkvm|cca or a plugin path (./dir)'],
+    ['KSFT_TRACE', 'yes', '0|1'],
   ] as const) {
     const r = await run('pass', { [k]: v });
     t.equal(r.code, 1, k);

@@ -84,7 +84,7 @@ const HOSTS: Readonly<Record<string, Readonly<Record<string, Expect>>>> = {
   },
   pvm: {
     guest_memfd_test: {
-      fail: /guest_memfd_test\.ts:\d+: getUcall\(vcpu\)\.cmd == UCALL_DONE\n[\s\S]*\n  0 != 0x4 \(getUcall\(vcpu\)\.cmd != UCALL_DONE\)\n$/,
+      fail: /guest_memfd_test\.ts:\d+: getUcall\(vcpu\)\.cmd == UCALL_DONE\n[\s\S]*\n  UCALL_NONE \(0\) != UCALL_DONE \(4\) \(getUcall\(vcpu\)\.cmd != UCALL_DONE\)\n  no ucall: the last getUcall\(\) found vCPU 0: KVM_EXIT_MMIO \(6\): read of 1 bytes at gpa 0x100000000, inside slot 1, guest_memfd only \(userspace_addr 0\): KVM should have served it from memory\n$/,
       why: 'kvm_pvm offers GUEST_MEMFD_FLAG_MMAP|INIT_SHARED and accepts a guest_memfd-only memslot (userspace_addr 0), ' +
         'but its shadow MMU resolves the guest\'s access through userspace_addr, finds nothing, and exits KVM_EXIT_MMIO ' +
         'instead of faulting the page in from the guest_memfd; every file-level subtest before the guest part passes',

@@ -1,4 +1,4 @@
-// Extraction of the kernel's runner and kunit.py from a linux-source tarball:
+// Extraction of the kernel's runner, kunit.py and the C harness headers from a linux-source tarball:
 // the member list, the cache, and the reasons given when it cannot be done.
 // A stand-in tarball with empty files at the member paths keeps this fast.
 import { spawnSync } from 'node:child_process';
@@ -14,6 +14,8 @@ const MEMBERS = [
   'tools/testing/selftests/kselftest/prefix.pl',
   'tools/testing/kunit/kunit.py',
   'tools/testing/kunit/kunit_parser.py',
+  'tools/testing/selftests/kselftest_harness.h',
+  'tools/testing/selftests/kselftest.h',
 ];
 
 function fakeTarball(members: readonly string[]): string {
@@ -49,7 +51,7 @@ t.test('reasons: no package, members missing from the tarball', async (t) => {
   const noKunit = kernelSource(tmpDir('ksft-peers-'), fakeTarball(MEMBERS.slice(0, 3)));
   t.notOk(noKunit.ok);
   if (!noKunit.ok) t.match(noKunit.reason, /^tar -xJf \S+ failed: tar: linux-source-6\.12\/tools\/testing\/kunit\/\*: Not found in archive$/, "tar's first line");
-  const noParser = kernelSource(tmpDir('ksft-peers-'), fakeTarball(MEMBERS.slice(0, 4)));
+  const noParser = kernelSource(tmpDir('ksft-peers-'), fakeTarball(MEMBERS.filter((m) => !m.endsWith('kunit_parser.py'))));
   t.notOk(noParser.ok);
-  if (!noParser.ok) t.match(noParser.reason, /lacks the kselftest runner or kunit\.py$/);
+  if (!noParser.ok) t.match(noParser.reason, /lacks the kselftest runner, its harness headers or kunit\.py$/);
 });

@@ -4,10 +4,12 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { Parser, type Result } from 'tap-parser';
 import { buildRunner } from '../../../tools/build/build.js';
+import { launcherText } from '../../../tools/build/layout.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const FIXTURES = join(ROOT, 'test/tools/fixtures/runner');
@@ -33,9 +35,10 @@ export function bundledRunner(): Promise<string> {
 }
 
 export interface TestSpec {
-  /** A file in test/tools/fixtures/runner. */
+  /** A file in test/tools/fixtures/runner, or with `program`, a .ts path in the repository bundled as `make` does. */
   fixture: string;
   mode?: number;
+  program?: boolean;
 }
 
 export interface TreeSpec {
@@ -50,6 +53,36 @@ export interface Tree {
   list: string;
 }
 
+/**
+ * A selftest program bundled as the build does it (ESM, inline source map,
+ * the two-line launcher): `dst` is the launcher, `dst.mjs` the bundle.
+ */
+export async function bundleProgram(source: string, dst: string): Promise<void> {
+  await build({
+    entryPoints: [join(ROOT, source)],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    sourcemap: 'inline',
+    outfile: `${dst}.mjs`,
+    logLevel: 'error',
+  });
+  writeFileSync(dst, launcherText(basename(dst)));
+  chmodSync(dst, 0o755);
+}
+
+/** makeTree, with the `program` entries bundled. */
+export async function makeTreeAsync(spec: TreeSpec): Promise<Tree> {
+  const tree = makeTree(spec);
+  for (const [c, tests] of Object.entries(spec.collections)) {
+    for (const [name, t] of Object.entries(tests)) {
+      if (t?.program) await bundleProgram(t.fixture, join(tree.base, c, name));
+    }
+  }
+  return tree;
+}
+
 /** A base directory laid out like an install: base/<collection>/<test>, plus a list. */
 export function makeTree(spec: TreeSpec): Tree {
   const base = tmpDir('ksft-tree-');
@@ -58,7 +91,7 @@ export function makeTree(spec: TreeSpec): Tree {
     mkdirSync(join(base, c), { recursive: true });
     for (const [name, t] of Object.entries(tests)) {
       lines.push(`${c}:${name}`);
-      if (t === null) continue;
+      if (t === null || t.program) continue;
       const dst = join(base, c, name);
       copyFileSync(join(FIXTURES, t.fixture), dst);
       chmodSync(dst, t.mode ?? 0o755);

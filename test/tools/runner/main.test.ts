@@ -1,9 +1,10 @@
 // run_kselftest.sh's command line: selection (-t/-c/-S), -l, -d, -o, -s, -p,
 // KSELFTEST_*_ARGS, unknown names and options, bad settings.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { makeTree, parseStreams, runRunner } from './helpers.js';
+import { bundledRunner, makeTree, parseStreams, runRunner, tmpDir } from './helpers.js';
 
 const twoCollections = () => makeTree({
   collections: {
@@ -185,4 +186,88 @@ t.test('--ktap: the later runner shape; 6.12 shape has no XFAIL arm', async (t) 
   const old = await runRunner(tree, ['-t', 'beta:b_xfail']);
   t.match(old.stdout, /^not ok 1 selftests: beta: b_xfail # exit=2$/m, '6.12: exit 2 is a failure');
   t.equal(old.code, 1);
+});
+
+t.test('-o beyond 2^31 ms (3000000 s) is a long timeout, not an immediate one', async (t) => {
+  const tree = makeTree({ collections: { kvm: { slow: { fixture: 'sleep_short.sh' } } } });
+  const r = await runRunner(tree, ['-o', '3000000']);
+  t.equal(r.code, 0, r.stdout);
+  t.match(r.stdout, /^# overriding timeout to 3000000\n# selftests: kvm: slow\n# slept\nok 1 selftests: kvm: slow$/m);
+});
+
+t.test('two runners sharing output.log (-s) or /tmp/<test> (-p) append, as the kernel does', async (t) => {
+  for (const mode of ['-s', '-p'] as const) {
+    const name = `ksft_runner_barrier_${process.pid}`;
+    const tree = makeTree({ collections: { kvm: { [name]: { fixture: 'barrier.sh' } } } });
+    const meet = tmpDir('ksft-barrier-');
+    const log = mode === '-s' ? join(tree.base, 'output.log') : `/tmp/${name}`;
+    const env = (me: string, other: string) => ({ env: { KSFT_BARRIER_DIR: meet, KSFT_BARRIER_ME: me, KSFT_BARRIER_OTHER: other } });
+    try {
+      const first = runRunner(tree, [mode], env('A', 'B'));
+      // The second run starts (and empties the log, as the kernel's does) once
+      // the first has written into it; from then on both only append.
+      const until = Date.now() + 10_000;
+      while (!existsSync(join(meet, 'A')) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      const second = runRunner(tree, [mode], env('B', 'A'));
+      const [a, b] = await Promise.all([first, second]);
+      t.same([a.code, b.code], [0, 0], mode);
+      const text = readFileSync(log, 'latin1');
+      t.notMatch(text, /\0/, `${mode}: no hole left by a write at a stale offset`);
+      t.match(text, /^# last line of A$/m, `${mode}: the first run's last line survives`);
+      t.match(text, /^# last line of B$/m, `${mode}: the second run's last line survives`);
+      t.match(text, /^# first line of B$/m, mode);
+    } finally {
+      if (mode === '-p') rmSync(log, { force: true });
+    }
+  }
+});
+
+t.test('-p: a log that cannot be created fails that test (exit=2) and the run goes on', async (t) => {
+  const bad = `ksft_runner_plog_dir_${process.pid}`;
+  const good = `ksft_runner_plog_ok_${process.pid}`;
+  const tree = makeTree({ collections: { kvm: { [bad]: { fixture: 'pass.sh' }, [good]: { fixture: 'pass.sh' } } } });
+  mkdirSync(`/tmp/${bad}`);
+  try {
+    const r = await runRunner(tree, ['-p']);
+    t.equal(r.stdout, `TAP version 13\n1..2\n# selftests: kvm: ${bad}\nnot ok 1 selftests: kvm: ${bad} # exit=2\n# selftests: kvm: ${good}\nok 2 selftests: kvm: ${good}\n`);
+    t.equal(r.stderr, `run_kselftest.sh: cannot create /tmp/${bad}: Is a directory\n`);
+    t.equal(r.code, 1);
+    t.equal(readFileSync(`/tmp/${good}`, 'utf8'), '# timeout set to 45\n# pass: stdout line\n# pass: stderr line\n');
+  } finally {
+    rmSync(`/tmp/${bad}`, { recursive: true, force: true });
+    rmSync(`/tmp/${good}`, { force: true });
+  }
+});
+
+t.test('a settings file that never ends (a link to /dev/zero) is an error, with flat memory', async (t) => {
+  const tree = makeTree({ collections: { kvm: { a: { fixture: 'pass.sh' } } } });
+  symlinkSync('/dev/zero', join(tree.base, 'kvm/settings'));
+  const runner = await bundledRunner();
+  const child = spawn(runner, ['--base-dir', tree.base, '--list-file', tree.list], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  let out = '';
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  // Guard the machine: a runner that reads on without bound is stopped at 400 MB or 15 s.
+  let peakKb = 0;
+  let killed = false;
+  const poll = setInterval(() => {
+    try {
+      const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      peakKb = Math.max(peakKb, Number(m?.[1] ?? 0));
+    } catch { /* gone */ }
+    if (peakKb > 400 * 1024) {
+      killed = true;
+      child.kill('SIGKILL');
+    }
+  }, 20);
+  const timer = setTimeout(() => { killed = true; child.kill('SIGKILL'); }, 15_000);
+  const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+  clearInterval(poll);
+  clearTimeout(timer);
+  t.notOk(killed, `the runner stopped by itself (peak RSS ${Math.round(peakKb / 1024)} MB)`);
+  t.equal(code, 1);
+  t.equal(out, '', 'nothing printed on stdout');
+  t.equal(err, `run_kselftest.sh: ${join(tree.base, 'kvm/settings')}: larger than 65536 bytes (a file that never ends?)\n`);
+  unlinkSync(join(tree.base, 'kvm/settings'));
 });

@@ -1,10 +1,10 @@
 // The test process: a 100+ MB output flood streams through a bounded runner,
 // and SIGTERM/SIGINT to the runner take the running test's whole group down
 // while the TAP printed so far stays valid.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import t from 'tap';
-import { bundledRunner, makeTree, parseTap, pidsFrom, tmpFile, waitDead } from './helpers.js';
+import { bundledRunner, makeTree, makeTreeAsync, parseTap, pidsFrom, tmpDir, tmpFile, waitDead } from './helpers.js';
 
 function vmHWMkB(pid: number): number | undefined {
   try {
@@ -61,16 +61,19 @@ t.test('a 110 MB output flood: every line prefixed, runner memory bounded', asyn
   t.comment(`flood: ${bytes} bytes in ${ms} ms, runner VmHWM ${Math.round(peakKb / 1024)} MB`);
 });
 
-for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-  t.test(`${sig} to the runner mid-test: no orphan, TAP valid so far`, async (t) => {
+const STOP_STATUS = { SIGTERM: 143, SIGINT: 130, SIGHUP: 129 } as const;
+
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  t.test(`${sig} to the runner mid-test: no orphan, TAP valid so far, no temporary files left`, async (t) => {
     const pids = tmpFile('pids');
+    const tmp = tmpDir('ksft-runner-tmpdir-');
     const tree = makeTree({
       collections: { kvm: { first_test: { fixture: 'pass.sh' }, hang_test: { fixture: 'hang.sh' }, never_test: { fixture: 'pass.sh' } } },
     });
     const runner = await bundledRunner();
     const child = spawn(runner, ['--base-dir', tree.base, '--list-file', tree.list], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, KSFT_FIXTURE_PIDS: pids },
+      env: { ...process.env, KSFT_FIXTURE_PIDS: pids, TMPDIR: tmp },
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -79,7 +82,8 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     });
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((res) => child.on('close', (c, s) => res([c, s])));
     t.equal(signal, null, 'the runner exits by itself');
-    t.equal(code, sig === 'SIGTERM' ? 143 : 130);
+    t.equal(code, STOP_STATUS[sig]);
+    t.same(readdirSync(tmp), [], 'the runner removed its temporary directory');
     t.equal(pidsFrom(pids).length, 2);
     t.ok(await waitDead(pidsFrom(pids)), 'the hanging test and its grandchild are gone');
     t.notMatch(out, /never_test/, 'nothing runs after the signal');
@@ -113,4 +117,73 @@ t.test('SIGTERM while nobody reads the runner output: the runner still exits', a
   t.ok(Date.now() - t0 < 10_000, `exited ${Date.now() - t0} ms after SIGTERM`);
   t.equal(pidsFrom(pids).length, 1);
   t.ok(await waitDead(pidsFrom(pids)), 'the test is gone');
+});
+
+t.test('SIGTERM while draining the output of a process that left the group: prompt bail-out, writer killed', async (t) => {
+  const pids = tmpFile('pids');
+  const tree = makeTree({ collections: { kvm: { escape_writer_test: { fixture: 'escape_writer.sh' }, never_test: { fixture: 'pass.sh' } } } });
+  const runner = await bundledRunner();
+  const child = spawn(runner, ['--base-dir', tree.base, '--list-file', tree.list], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, KSFT_FIXTURE_PIDS: pids },
+  });
+  let out = '';
+  let t0 = 0;
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    // The test itself has exited; its escaped child is still writing.
+    if (t0 === 0 && /# test exits\n(# tick \d+\n){3}/.test(out)) {
+      t0 = Date.now();
+      child.kill('SIGTERM');
+    }
+  });
+  const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+  const ms = Date.now() - t0;
+  t.equal(code, 143);
+  t.ok(ms < 3000, `exited ${ms} ms after SIGTERM, not by the 5 s forced exit`);
+  t.match(out, /\nBail out! run_kselftest\.sh stopped by SIGTERM\n$/, 'the stream ends with its bail-out line');
+  t.notMatch(out, /never_test/);
+  t.ok(await waitDead(pidsFrom(pids)), 'the escaped writer is gone');
+});
+
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  t.test(`${sig} to the runner while a harness program runs: its TEST process (own session) dies too, no files left`, async (t) => {
+    const pids = tmpFile('pids');
+    const tmp = tmpDir('ksft-runner-tmpdir-');
+    const tree = await makeTreeAsync({ collections: { harness: { hang_pid: { fixture: 'test/lib/harness/programs/hang_pid.ts', program: true } } } });
+    const runner = await bundledRunner();
+    const child = spawn(runner, ['--base-dir', tree.base, '--list-file', tree.list], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: '', KSFT_FIXTURE_PIDS: pids, TMPDIR: tmp },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('# # test process hanging\n')) child.kill(sig);
+    });
+    const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+    t.equal(code, STOP_STATUS[sig]);
+    const started = pidsFrom(pids);
+    t.equal(started.length, 2, 'the TEST process and its grandchild started');
+    t.ok(await waitDead(started), 'neither survives the runner');
+    t.same(readdirSync(tmp), [], 'no ksft-harness-* or ksft-runner-* left in TMPDIR');
+  });
+}
+
+t.test('a harness program timed out by the runner leaves no TEST process and no files', async (t) => {
+  const pids = tmpFile('pids');
+  const tmp = tmpDir('ksft-runner-tmpdir-');
+  const tree = await makeTreeAsync({ collections: { harness: { hang_pid: { fixture: 'test/lib/harness/programs/hang_pid.ts', program: true } } } });
+  const runner = await bundledRunner();
+  const child = spawn(runner, ['--base-dir', tree.base, '--list-file', tree.list, '-o', '1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '', KSFT_FIXTURE_PIDS: pids, TMPDIR: tmp },
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+  t.equal(code, 1);
+  t.match(out, /^#\nnot ok 1 selftests: harness: hang_pid # TIMEOUT 1 seconds$/m);
+  t.ok(await waitDead(pidsFrom(pids)), 'the TEST process and its grandchild are gone');
+  t.same(readdirSync(tmp), [], 'no ksft-harness-* left in TMPDIR');
 });

@@ -1,6 +1,6 @@
 /**
  * pKVM page ownership as merged in 7.1 (reference/platforms.md §2.5;
- * scenarios 21..24): donation of the VMM's anonymous memory at the guest's
+ * scenarios 21, 22, 23, 37): donation of the VMM's anonymous memory at the guest's
  * first fault, MEM_SHARE/MEM_UNSHARE at EL2 with no VMM exit, SIGSEGV
  * (SEGV_ACCERR) for the VMM on a guest-owned page, zeroed pages on
  * relinquish and teardown, and a page the host kernel reclaimed by force:
@@ -81,7 +81,7 @@ TEST('scenario_23_mem_share_of_a_page_not_faulted_in', async () => {
   await runToUcall(vcpu, UCALL_DONE);
 });
 
-TEST('scenario_24_host_kernel_access_poisons_the_guest_page', async () => {
+TEST('scenario_37_host_kernel_access_poisons_the_guest_page', async () => {
   requireModel('a host kernel access to a donated page');
   const { vm, vcpu, region } = cocoVmCreate('pkvm', (g, base) => {
     g.memset(base, 4096, 0x24);

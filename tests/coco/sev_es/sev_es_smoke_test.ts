@@ -14,7 +14,7 @@ import { vmSevLaunch } from '../../../platforms/sev/host.js';
 import {
   GHCB_TERM_PSC, SEV_POLICY_ES, SEV_POLICY_NO_DBG, SEV_TERM_SET_LINUX,
 } from '../../../platforms/sev/uapi.js';
-import { expectSevTerm } from '../sev/ghcb_term.js';
+import { expectSevTerm } from '../ghcb_term.js';
 
 const PAYLOAD = 0x5a;
 

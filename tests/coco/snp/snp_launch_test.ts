@@ -16,6 +16,7 @@ import { expectedSnpDigest } from '../../../platforms/snp/launch.js';
 import { KVM_SEV_SNP_LAUNCH_START, SEV_RET_INVALID_GUEST_STATE, SEV_RET_INVALID_PARAM } from '../../../platforms/sev/uapi.js';
 import {
   encodeSnpLaunchStart, KVM_SEV_SNP_PAGE_TYPE_CPUID, KVM_SEV_SNP_PAGE_TYPE_NORMAL, KVM_SEV_SNP_PAGE_TYPE_ZERO, decodeCpuidPage, encodeCpuidPage,
+  type SnpLaunchUpdate,
 } from '../../../platforms/snp/uapi.js';
 
 const GFN = (1n << 32n) >> 12n;
@@ -115,7 +116,7 @@ TEST('launch_update_eagain_resumes_partial_progress', () => {
   const { vm, gpa } = started({ hardware: { populateBatchPages: 2 } });
   vmMemSetPrivate(vm, gpa, 5n * 4096n);
   const src = sourcePage(0x3c, 5);
-  let u = { gfnStart: GFN, uaddr: src, len: 5n * 4096n, type: KVM_SEV_SNP_PAGE_TYPE_NORMAL, flags: 0 };
+  let u: SnpLaunchUpdate = { gfnStart: GFN, uaddr: src, len: 5n * 4096n, type: KVM_SEV_SNP_PAGE_TYPE_NORMAL, flags: 0 };
   let calls = 0;
   for (;;) {
     const r = __snpLaunchUpdate(vm, u);

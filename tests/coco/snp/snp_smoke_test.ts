@@ -12,7 +12,7 @@ import { sevEsGhcbTerminate } from '../../../platforms/sev/guest.js';
 import { GHCB_SEV_ES_PROT_UNSUPPORTED, SEV_TERM_SET_GEN } from '../../../platforms/sev/uapi.js';
 import { SNP_POLICY_DEFAULT, snpLaunchFinish, snpLaunchStart, snpLaunchUpdate } from '../../../platforms/snp/host.js';
 import { KVM_SEV_SNP_PAGE_TYPE_NORMAL } from '../../../platforms/snp/uapi.js';
-import { expectSevTerm } from '../sev/ghcb_term.js';
+import { expectSevTerm } from '../ghcb_term.js';
 
 const PAYLOAD = 0x58;
 /** SNP guest policy bit 19: debugging allowed (SNP_POLICY_DBG in the selftests' sev.h). */

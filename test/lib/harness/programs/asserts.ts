@@ -16,6 +16,7 @@ import {
   TH_LOG,
   setThLogStream,
 } from '../../../../lib/harness/index.js';
+import { EFAULT, EINVAL } from '../../../../lib/libc/errno.js';
 
 setThLogStream('stdout');
 
@@ -41,6 +42,18 @@ TEST('messages', () => {
   EXPECT_EQ(1, 1n);
   EXPECT_EQ('x', 'x');
   TH_LOG('%s=%#x', 'gpa', Number(gpa));
+  const r = { ret: -1, errno: 22 };
+  EXPECT_EQ(r.errno, EFAULT);
+  EXPECT_NE(EINVAL, r.errno);
+});
+
+/** A helper of the test's own that throws: its frame is shown, the harness's are not. */
+function brokenHelper(): never {
+  throw new Error('the helper broke');
+}
+
+TEST('throws', () => {
+  brokenHelper();
 });
 
 await TEST_HARNESS_MAIN();

@@ -2,8 +2,8 @@
  * What sev_smoke_test asserts when an SEV-ES or SNP guest ends itself
  * through the GHCB MSR protocol, shared by the sev_es and snp collections.
  */
-import { ASSERT_EQ } from '../../../lib/harness/index.js';
-import { _vcpuRun, type KvmVcpu } from '../../../lib/kvm_util/index.js';
+import { ASSERT_EQ } from '../../lib/harness/index.js';
+import { _vcpuRun, type KvmVcpu } from '../../lib/kvm_util/index.js';
 
 /**
  * KVM_RUN ends with the termination request: KVM_EXIT_SYSTEM_EVENT (24) of
