@@ -175,7 +175,9 @@ t.test('a harness program timed out by the runner leaves no TEST process and no 
   const tmp = tmpDir('ksft-runner-tmpdir-');
   const tree = await makeTreeAsync({ collections: { harness: { hang_pid: { fixture: 'test/lib/harness/programs/hang_pid.ts', program: true } } } });
   const runner = await bundledRunner();
-  const child = spawn(runner, ['--base-dir', tree.base, '--list-file', tree.list, '-o', '1'], {
+  // Long enough for the TEST process to start and record itself on a
+  // loaded machine (make check runs test files in parallel).
+  const child = spawn(runner, ['--base-dir', tree.base, '--list-file', tree.list, '-o', '4'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '', KSFT_FIXTURE_PIDS: pids, TMPDIR: tmp },
   });
@@ -183,7 +185,7 @@ t.test('a harness program timed out by the runner leaves no TEST process and no 
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
   const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
   t.equal(code, 1);
-  t.match(out, /^#\nnot ok 1 selftests: harness: hang_pid # TIMEOUT 1 seconds$/m);
+  t.match(out, /^#\nnot ok 1 selftests: harness: hang_pid # TIMEOUT 4 seconds$/m);
   t.ok(await waitDead(pidsFrom(pids)), 'the TEST process and its grandchild are gone');
   t.same(readdirSync(tmp), [], 'no ksft-harness-* left in TMPDIR');
 });
