@@ -28,7 +28,66 @@ import { UCALL_DONE, UCALL_MAX_ARGS, UCALL_PRINTF, UCALL_SYNC } from '../kvm/uap
 export type GuestCode = (g: GuestBuilder, ...args: bigint[]) => void;
 
 type Num = bigint | number;
-const big = (v: Num): bigint => BigInt(v);
+
+/*
+ * Record-time argument checks. Guest code is TypeScript, but values reach
+ * the builder from tables, JSON and computations the compiler cannot see
+ * through; a wrong type or range is refused here, naming the call and the
+ * argument, rather than becoming an internal error when a backend runs the op.
+ */
+const U64_MAX = (1n << 64n) - 1n;
+const S64_MIN = -(1n << 63n);
+const describe = (v: unknown): string => (v === undefined || v === null ? String(v) : typeof v === 'string' ? `string ${JSON.stringify(v)}` : typeof v === 'bigint' ? `${v}n` : typeof v === 'object' ? JSON.stringify(v) ?? String(v) : `${typeof v} ${String(v)}`);
+
+/** An integer argument as a bigint: a bigint, or a number that is a safe integer. */
+function integer(where: string, name: string, v: unknown): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) throw new RangeError(`${where}: ${name} must be an integer, got ${describe(v)}`);
+    return BigInt(v);
+  }
+  throw new TypeError(`${where}: ${name} must be a bigint or an integer number, got ${describe(v)}`);
+}
+/** An address or other u64: 0 .. 2^64-1. */
+function u64(where: string, name: string, v: unknown): bigint {
+  const b = integer(where, name, v);
+  if (b < 0n || b > U64_MAX) throw new RangeError(`${where}: ${name} must be in 0..2^64-1, got ${b}`);
+  return b;
+}
+/** A register-sized value: a u64, or a negative s64 as C's cast to u64 takes it. */
+function word(where: string, name: string, v: unknown): bigint {
+  const b = integer(where, name, v);
+  if (b < S64_MIN || b > U64_MAX) throw new RangeError(`${where}: ${name} does not fit 64 bits, got ${b}`);
+  return b;
+}
+/** A byte count the interpreter walks: 0 .. Number.MAX_SAFE_INTEGER. */
+function size(where: string, v: unknown): number {
+  const b = u64(where, 'size', v);
+  if (b > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`${where}: size ${b} is too large`);
+  return Number(b);
+}
+/** memset()'s int: any integer, of which the guest stores the low byte (unsigned char), as C does. */
+function byte(where: string, v: unknown): number {
+  return Number(BigInt.asUintN(8, integer(where, 'pattern', v)));
+}
+function str(where: string, name: string, v: unknown): string {
+  if (typeof v !== 'string') throw new TypeError(`${where}: ${name} must be a string, got ${describe(v)}`);
+  return v;
+}
+function fn<T>(where: string, name: string, v: T): T {
+  if (typeof v !== 'function') throw new TypeError(`${where}: ${name} must be a function, got ${describe(v)}`);
+  return v;
+}
+function oneOf<T extends string>(where: string, name: string, v: unknown, allowed: readonly T[]): T {
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+    throw new RangeError(`${where}: ${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(v)}`);
+  }
+  return v as T;
+}
+const VIEWS: readonly GuestView[] = ['auto', 'private', 'shared'];
+const CMPS: readonly GuestCmp[] = ['eq', 'ne', 'ltu', 'leu', 'gtu', 'geu'];
+const ALUS: readonly GuestAlu[] = ['add', 'sub', 'and', 'or', 'xor', 'shl', 'shr'];
+const view = (where: string, opts: MemOpts | undefined): GuestView => (opts?.view === undefined ? 'auto' : oneOf(where, 'view', opts.view, VIEWS));
 /** A register, or a constant given as bigint or number. */
 export type GuestValue = GuestReg | Num;
 const operand = (v: GuestValue): GuestOperand => (typeof v === 'object' ? v : BigInt(v));
@@ -99,42 +158,53 @@ export class GuestBuilder {
   }
 
   /** memset() through the guest's mapping: write `pattern` to [gpa, gpa+size). */
-  memset(gpa: GuestAddrArg, size: Num, pattern: number, opts: MemOpts = {}): void {
-    this.push({ op: 'write', gpa: big(gpa), size: Number(size), pattern: pattern & 0xff, view: opts.view ?? 'auto', loc: this.loc() });
+  memset(gpa: GuestAddrArg, len: Num, pattern: number, opts: MemOpts = {}): void {
+    const w = 'g.memset()';
+    this.push({ op: 'write', gpa: u64(w, 'gpa', gpa), size: size(w, len), pattern: byte(w, pattern), view: view(w, opts), loc: this.loc() });
   }
 
   /**
    * memcmp_g(): GUEST_ASSERT that every byte of [gpa, gpa+size) equals
    * `pattern`; the first mismatch aborts the guest with a UCALL_ABORT.
    */
-  memcmp(gpa: GuestAddrArg, size: Num, pattern: number, opts: CheckOpts = {}): void {
+  memcmp(gpa: GuestAddrArg, len: Num, pattern: number, opts: CheckOpts = {}): void {
+    const w = 'g.memcmp()';
+    const p = byte(w, pattern);
     this.push({
-      op: 'check', gpa: big(gpa), size: Number(size), pattern: pattern & 0xff, view: opts.view ?? 'auto',
-      expr: opts.expr ?? `mem[i] == ${hex(pattern & 0xff)}`, loc: this.loc(),
+      op: 'check', gpa: u64(w, 'gpa', gpa), size: size(w, len), pattern: p, view: view(w, opts),
+      expr: opts.expr === undefined ? `mem[i] == ${hex(p)}` : str(w, 'expr', opts.expr), loc: this.loc(),
     });
   }
 
   /** READ_ONCE() over a range: touch it (faults happen) without checking the data. */
-  read(gpa: GuestAddrArg, size: Num, opts: MemOpts = {}): void {
-    this.push({ op: 'read', gpa: big(gpa), size: Number(size), view: opts.view ?? 'auto', loc: this.loc() });
+  read(gpa: GuestAddrArg, len: Num, opts: MemOpts = {}): void {
+    const w = 'g.read()';
+    this.push({ op: 'read', gpa: u64(w, 'gpa', gpa), size: size(w, len), view: view(w, opts), loc: this.loc() });
   }
 
   /** kvm_hypercall(nr, a0..a3): vmcall with RAX=nr, RBX, RCX, RDX, RSI. */
   hypercall(nr: Num, args: readonly Num[], opts: HypercallOpts = {}): void {
+    const w = 'g.hypercall()';
+    if (!Array.isArray(args)) throw new TypeError(`${w}: args must be an array, got ${describe(args)}`);
     if (args.length > 4) throw new RangeError('kvm_hypercall takes at most 4 args');
+    const expect = opts.expect === undefined ? undefined : word(w, 'expect', opts.expect);
     const op: GuestOp = {
-      op: 'hypercall', nr: big(nr), args: args.map(big),
-      ...(opts.expect !== undefined ? { expect: big(opts.expect) } : {}),
+      op: 'hypercall', nr: u64(w, 'nr', nr), args: args.map((a, i) => word(w, `args[${i}]`, a)),
+      ...(expect !== undefined ? { expect } : {}),
       ...(opts.dst !== undefined ? { dst: this.checkReg(opts.dst) } : {}),
-      expr: opts.expr ?? (opts.expect !== undefined ? `ret == ${big(opts.expect)}` : ''), loc: this.loc(),
+      expr: opts.expr !== undefined ? str(w, 'expr', opts.expr) : expect !== undefined ? `ret == ${expect}` : '', loc: this.loc(),
     };
     this.push(op);
   }
 
   /** ucall(cmd, nargs, ...): the PIO ucall with args[0..] (constants or registers) and an optional buffer text. */
   ucall(cmd: number, args: readonly GuestValue[] = [], text?: string): void {
+    const w = 'g.ucall()';
+    if (!Number.isSafeInteger(cmd) || cmd < 0) throw new TypeError(`${w}: cmd must be a non-negative integer number, got ${describe(cmd)}`);
+    if (!Array.isArray(args)) throw new TypeError(`${w}: args must be an array, got ${describe(args)}`);
     if (args.length > UCALL_MAX_ARGS) throw new RangeError(`ucall takes at most ${UCALL_MAX_ARGS} args`);
-    this.push({ op: 'ucall', cmd, args: args.map(operand), ...(text !== undefined ? { text } : {}), loc: this.loc() });
+    const ops = args.map((a, i) => this.value(a, w, `args[${i}]`));
+    this.push({ op: 'ucall', cmd, args: ops, ...(text !== undefined ? { text: str(w, 'text', text) } : {}), loc: this.loc() });
   }
 
   /** GUEST_SYNC(stage): ucall(UCALL_SYNC, 2, "hello", stage); args[1] is the stage. */
@@ -159,7 +229,7 @@ export class GuestBuilder {
 
   /** GUEST_FAIL(fmt): an unconditional UCALL_ABORT. */
   fail(message: string): void {
-    this.push({ op: 'fail', expr: 'Unconditional guest failure', message, loc: this.loc() });
+    this.push({ op: 'fail', expr: 'Unconditional guest failure', message: str('g.fail()', 'message', message), loc: this.loc() });
   }
 
   /**
@@ -170,10 +240,13 @@ export class GuestBuilder {
    * (%lx, %#lx, %lu, %ld, %%).
    */
   assert(cond: boolean | GuestCond | GuestCompare, expr: string, message = expr, ...args: GuestValue[]): void {
+    str('g.assert()', 'expr', expr);
+    str('g.assert()', 'message', message);
     if (typeof cond === 'boolean') {
       if (!cond) this.push({ op: 'fail', expr, message, loc: this.loc() });
       return;
     }
+    if (typeof cond !== 'object' || cond === null) throw new TypeError(`g.assert(): cond must be a boolean or a guest condition (eq(), cmp(), any()), got ${describe(cond)}`);
     const arity = guestFormatArity(message);
     if (arity !== args.length) throw new RangeError(`guest assert '${message}': ${arity} conversions but ${args.length} values`);
     this.push({ op: 'assert', cond: this.cond(cond), expr, message, args: args.map((a) => this.value(a)), loc: this.loc() });
@@ -193,27 +266,30 @@ export class GuestBuilder {
 
   /** READ_ONCE(*(uN *)gpa) into `dst`, zero-extended. */
   load(dst: GuestReg, gpa: GuestAddrArg, width: GuestWidth = 8, opts: MemOpts = {}): void {
-    this.push({ op: 'load', dst: this.checkReg(dst), gpa: big(gpa), width: checkWidth(width), view: opts.view ?? 'auto', loc: this.loc() });
+    const w = 'g.load()';
+    this.push({ op: 'load', dst: this.checkReg(dst), gpa: u64(w, 'gpa', gpa), width: checkWidth(width), view: view(w, opts), loc: this.loc() });
   }
 
   /** WRITE_ONCE(*(uN *)gpa, value): the low `width` bytes of a constant or register. */
   store(gpa: GuestAddrArg, value: GuestValue, width: GuestWidth = 8, opts: MemOpts = {}): void {
-    this.push({ op: 'store', gpa: big(gpa), width: checkWidth(width), value: this.value(value), view: opts.view ?? 'auto', loc: this.loc() });
+    const w = 'g.store()';
+    this.push({ op: 'store', gpa: u64(w, 'gpa', gpa), width: checkWidth(width), value: this.value(value, w, 'value'), view: view(w, opts), loc: this.loc() });
   }
 
   /** dst = src. */
   mov(dst: GuestReg, src: GuestValue): void {
-    this.push({ op: 'mov', dst: this.checkReg(dst), src: this.value(src), loc: this.loc() });
+    this.push({ op: 'mov', dst: this.checkReg(dst), src: this.value(src, 'g.mov()', 'src'), loc: this.loc() });
   }
 
   /** dst = dst <fn> src (unsigned 64-bit; shifts by src mod 64). */
   alu(fn: GuestAlu, dst: GuestReg, src: GuestValue): void {
-    this.push({ op: 'alu', fn, dst: this.checkReg(dst), src: this.value(src), loc: this.loc() });
+    this.push({ op: 'alu', fn: oneOf('g.alu()', 'fn', fn, ALUS), dst: this.checkReg(dst), src: this.value(src, 'g.alu()', 'src'), loc: this.loc() });
   }
 
   /** if (cond) { then } else { otherwise }, decided by the guest. */
   if(cond: GuestCond | GuestCompare, then: (g: GuestBuilder) => void, otherwise?: (g: GuestBuilder) => void): void {
     const loc = this.loc();
+    if (otherwise !== undefined) fn('g.if()', 'otherwise', otherwise);
     const c = this.cond(cond);
     const t = this.body(then);
     const e = otherwise ? this.body(otherwise) : [];
@@ -237,10 +313,11 @@ export class GuestBuilder {
     this.while(eq(dst, value), (g) => g.load(dst, gpa, width));
   }
 
-  private body(fn: (g: GuestBuilder) => void): GuestOp[] {
+  private body(code: (g: GuestBuilder) => void): GuestOp[] {
+    fn('guest control flow', 'body', code);
     this.frames.push([]);
     try {
-      fn(this);
+      code(this);
     } catch (e) {
       this.frames.pop();
       throw e;
@@ -249,22 +326,27 @@ export class GuestBuilder {
   }
 
   private checkReg(r: GuestReg): GuestReg {
-    if (typeof r !== 'object' || !Number.isInteger(r.reg) || r.reg < 0 || r.reg >= this.nextReg) {
+    if (typeof r !== 'object' || r === null || !Number.isInteger(r.reg) || r.reg < 0 || r.reg >= this.nextReg) {
       throw new RangeError(`not a register of this guest program: ${JSON.stringify(r)} (get one from g.reg())`);
     }
     return r;
   }
 
-  private value(v: GuestValue): GuestOperand {
-    if (typeof v === 'object') return this.checkReg(v);
+  private value(v: GuestValue, where = 'guest value', name = 'value'): GuestOperand {
+    if (typeof v === 'object' && v !== null) return this.checkReg(v);
     if (typeof v === 'number' && !Number.isSafeInteger(v)) throw new RangeError(`guest value ${v} is not an integer`);
-    return BigInt(v);
+    return word(where, name, v);
   }
 
   private cond(c: GuestCond | GuestCompare): GuestCond {
+    if (typeof c !== 'object' || c === null) throw new TypeError(`a guest condition must come from eq(), ne(), cmp() or any(), got ${describe(c)}`);
     const all = 'any' in c ? c.any : [c];
-    if (all.length === 0) throw new RangeError('a guest condition needs at least one comparison');
-    for (const x of all) { this.value(x.a); this.value(x.b); }
+    if (!Array.isArray(all) || all.length === 0) throw new RangeError('a guest condition needs at least one comparison');
+    for (const x of all) {
+      oneOf('a guest comparison', 'cmp', x.cmp, CMPS);
+      this.value(x.a, 'a guest comparison', 'a');
+      this.value(x.b, 'a guest comparison', 'b');
+    }
     return { any: all };
   }
 
@@ -277,10 +359,20 @@ export class GuestBuilder {
 
   /** A platform's own guest operation (TDX accept, SNP PVALIDATE, ...). */
   platform(call: string, args: Readonly<Record<string, bigint | number | string | boolean>>, opts: HypercallOpts = {}): void {
+    const w = 'g.platform()';
+    str(w, 'call', call);
+    if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new TypeError(`${w} ${call}: args must be an object of named values, got ${describe(args)}`);
+    for (const [k, v] of Object.entries(args)) {
+      if (typeof v === 'number' ? !Number.isSafeInteger(v) : typeof v !== 'bigint' && typeof v !== 'string' && typeof v !== 'boolean') {
+        throw new TypeError(`${w} ${call}: args.${k} must be a bigint, an integer number, a string or a boolean, got ${describe(v)}`);
+      }
+    }
+    const expect = opts.expect === undefined ? undefined : word(w, 'expect', opts.expect);
     this.push({
       op: 'platform', call, args,
-      ...(opts.expect !== undefined ? { expect: big(opts.expect) } : {}),
-      expr: opts.expr ?? (opts.expect !== undefined ? `status == ${big(opts.expect)}` : call), loc: this.loc(),
+      ...(expect !== undefined ? { expect } : {}),
+      ...(opts.dst !== undefined ? { dst: this.checkReg(opts.dst) } : {}),
+      expr: opts.expr !== undefined ? str(w, 'expr', opts.expr) : expect !== undefined ? `status == ${expect}` : call, loc: this.loc(),
     });
   }
 
@@ -290,7 +382,7 @@ export class GuestBuilder {
   }
 }
 
-function checkWidth(w: number): GuestWidth {
+function checkWidth(w: unknown): GuestWidth {
   if (w !== 1 && w !== 2 && w !== 4 && w !== 8) throw new RangeError(`guest access width ${w}: must be 1, 2, 4 or 8 bytes`);
   return w;
 }

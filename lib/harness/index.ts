@@ -66,5 +66,5 @@ export {
 } from './assert.js';
 export { SKIP, TH_LOG } from './log.js';
 export { setThLogStream } from './config.js';
-export { TEST_HARNESS_MAIN, testHarnessRun } from './run.js';
+export { TEST_HARNESS_MAIN, isHarnessTestProcess, testHarnessRun } from './run.js';
 export { isAssertionAbort, isSkipReturn } from './sentinels.js';

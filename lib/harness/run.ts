@@ -172,6 +172,15 @@ export async function testHarnessRun(argv: readonly string[] = process.argv.slic
   return ksftExit(!failed);
 }
 
+/**
+ * Whether this process is one the harness started to run a single test.
+ * What C does once before main (a constructor printing a banner) runs only
+ * when this is false: the test processes are the program started again.
+ */
+export function isHarnessTestProcess(): boolean {
+  return process.env[CHILD_ENV] !== undefined;
+}
+
 /** TEST_HARNESS_MAIN, spelled as a call. */
 export function TEST_HARNESS_MAIN(): Promise<never> {
   return testHarnessRun();

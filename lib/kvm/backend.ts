@@ -163,4 +163,47 @@ export interface Backend {
   supportedCpuid(fn: number, index?: number): CpuidRegs | undefined;
   /** madvise(2) on host memory; optional for backends that do not model it. */
   madvise?(addr: bigint, length: bigint, advice: number): SysResult;
+  /**
+   * What `hva` maps, as /proc/self/maps says: the file's inode and the byte
+   * offset in it (page-aligned), and whether the mapping is MAP_SHARED;
+   * `ino` 0 for anonymous memory; undefined where nothing is mapped.
+   */
+  mappingAt?(hva: bigint): HostMapping | undefined;
+  /**
+   * fork(2) as far as memory goes: a child process with a copy of this
+   * address space, whose accesses fault as the child's would. Absent where
+   * the backend cannot make one (a real process cannot fork the Node
+   * runtime safely); a test needing it skips there.
+   */
+  forkHost?(): HostProcess;
+  /** mbind(2); `nodemask` is the user's array of unsigned longs, null for NULL. */
+  mbind?(addr: bigint, len: bigint, mode: number, nodemask: readonly bigint[] | null, maxnode: bigint, flags: number): SysResult;
+  /**
+   * get_mempolicy(2): `policy` is what *policy receives, `nodemask` the
+   * first 64 nodes of *nmask (when `wantNodemask`, i.e. nmask != NULL).
+   */
+  getMempolicy?(maxnode: bigint, addr: bigint, flags: bigint, wantNodemask: boolean): SysResult & { readonly policy: number; readonly nodemask: bigint };
+  /** move_pages(2) on the calling process with nodes == NULL: each page's node, or a negative errno. */
+  movePagesStatus?(pages: readonly bigint[], flags: number): SysResult & { readonly status: readonly number[] };
+  /** The highest NUMA node id of the host (the nodeN entries of /sys/devices/system/node). */
+  numaMaxNode?(): number;
+}
+
+/** A forked child's view of memory (forkHost()). */
+export interface HostProcess {
+  /** Read the child's memory at `hva`; throws HostFault where its access would take a signal. */
+  hostRead(hva: bigint, length: number): Uint8Array;
+  /** Write the child's memory at `hva`; throws HostFault where its access would take a signal. */
+  hostWrite(hva: bigint, data: Uint8Array): void;
+  /** exit(): the child's address space goes away. */
+  exit(): void;
+}
+
+/** One host address's mapping, as a line of /proc/self/maps describes it. */
+export interface HostMapping {
+  /** st_ino of the mapped file; 0 for anonymous memory. */
+  readonly ino: bigint;
+  /** Byte offset of the page holding `hva` in that file. */
+  readonly offset: bigint;
+  readonly shared: boolean;
 }

@@ -98,9 +98,10 @@ export type GuestOp =
   /**
    * A platform's own guest operation (TDX accept, SNP PVALIDATE or PSC, pKVM
    * MEM_SHARE, CCA RSI_IPA_STATE_SET, a generic `convert`). The platform
-   * plugin defines `call` and `args`; `expect` asserts its status result.
+   * plugin defines `call` and `args`; `expect` asserts its status result,
+   * `dst` receives it (a guest that tolerates some statuses tests it itself).
    */
-  | { readonly op: 'platform'; readonly call: string; readonly args: Readonly<Record<string, bigint | number | string | boolean>>; readonly expect?: bigint; readonly expr: string; readonly loc: SourceLoc }
+  | { readonly op: 'platform'; readonly call: string; readonly args: Readonly<Record<string, bigint | number | string | boolean>>; readonly expect?: bigint; readonly dst?: GuestReg; readonly expr: string; readonly loc: SourceLoc }
   | { readonly op: 'halt'; readonly loc: SourceLoc };
 
 /** Guest memory a backend may use for its own purposes (code, data, stack, page tables). */

@@ -174,9 +174,13 @@ export class GuestMemfd extends FdHandle {
     return this.backend.pwrite(this.fd, buf, BigInt(offset));
   }
 
-  /** [P] KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd; `errorOffset` as written back. */
-  __setMemoryAttributes2(offset: U64, size: U64, attributes: U64, flags: U64 = 0): { res: SysResult; errorOffset: bigint } {
-    const buf = encodeMemoryAttributes2({ offset, size, attributes, flags });
+  /**
+   * [7.4] KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd; `errorOffset` as the
+   * kernel left it (written only on failure; `init.errorOffset` is what the
+   * caller put there before the call).
+   */
+  __setMemoryAttributes2(offset: U64, size: U64, attributes: U64, init: { flags?: U64; errorOffset?: U64; reserved?: readonly U64[] } = {}): { res: SysResult; errorOffset: bigint } {
+    const buf = encodeMemoryAttributes2({ offset, size, attributes, ...init });
     const res = this.__ioctl(KVM_SET_MEMORY_ATTRIBUTES2, buf);
     return { res, errorOffset: decodeMemoryAttributes2(buf).errorOffset };
   }

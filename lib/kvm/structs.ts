@@ -10,7 +10,7 @@ export const SIZEOF_KVM_MEMORY_ATTRIBUTES = 32;
 export const SIZEOF_KVM_CREATE_GUEST_MEMFD = 64;
 export const SIZEOF_KVM_PRE_FAULT_MEMORY = 64;
 export const SIZEOF_KVM_ENABLE_CAP = 104;
-export const SIZEOF_KVM_MEMORY_ATTRIBUTES2 = 64;
+export const SIZEOF_KVM_MEMORY_ATTRIBUTES2 = 128;
 
 type U64 = bigint | number;
 
@@ -128,11 +128,16 @@ export interface KvmMemoryAttributes2 {
   size: U64;
   attributes: U64;
   flags?: U64;
+  /** Out; what the caller leaves in it before the call (the kernel writes it only on failure). */
+  errorOffset?: U64;
+  /** reserved[11], which must be zero (negative tests set one). */
+  reserved?: readonly U64[];
 }
 
 /**
- * [P] struct kvm_memory_attributes2 (64 B) of the in-place conversion series:
- * offset @0, size @8, attributes @16, flags @24, error_offset @32 (out), reserved.
+ * [7.4] struct kvm_memory_attributes2 (128 B, include/uapi/linux/kvm.h of the
+ * in-place series): offset @0 (a union with address), size @8,
+ * attributes @16, flags @24, error_offset @32 (out), reserved[11] @40.
  */
 export function encodeMemoryAttributes2(a: KvmMemoryAttributes2): Uint8Array {
   const dv = blank(SIZEOF_KVM_MEMORY_ATTRIBUTES2);
@@ -140,10 +145,21 @@ export function encodeMemoryAttributes2(a: KvmMemoryAttributes2): Uint8Array {
   dv.setBigUint64(8, u64(a.size), true);
   dv.setBigUint64(16, u64(a.attributes), true);
   dv.setBigUint64(24, u64(a.flags ?? 0), true);
+  dv.setBigUint64(32, u64(a.errorOffset ?? 0), true);
+  (a.reserved ?? []).slice(0, 11).forEach((r, i) => dv.setBigUint64(40 + i * 8, u64(r), true));
   return encoded(SIZEOF_KVM_MEMORY_ATTRIBUTES2);
 }
 
-export function decodeMemoryAttributes2(buf: Uint8Array): { offset: bigint; size: bigint; attributes: bigint; flags: bigint; errorOffset: bigint } {
+export interface DecodedMemoryAttributes2 {
+  offset: bigint;
+  size: bigint;
+  attributes: bigint;
+  flags: bigint;
+  errorOffset: bigint;
+  reserved: bigint[];
+}
+
+export function decodeMemoryAttributes2(buf: Uint8Array): DecodedMemoryAttributes2 {
   const dv = readView(buf);
   return {
     offset: dv.getBigUint64(0, true),
@@ -151,7 +167,13 @@ export function decodeMemoryAttributes2(buf: Uint8Array): { offset: bigint; size
     attributes: dv.getBigUint64(16, true),
     flags: dv.getBigUint64(24, true),
     errorOffset: dv.getBigUint64(32, true),
+    reserved: Array.from({ length: 11 }, (_, i) => dv.getBigUint64(40 + i * 8, true)),
   };
+}
+
+/** Write error_offset (@32) back into the caller's struct, as kvm_gmem_set_attributes() does with copy_to_user(). */
+export function setMemoryAttributes2ErrorOffset(buf: Uint8Array, errorOffset: bigint): void {
+  new DataView(buf.buffer, buf.byteOffset, buf.byteLength).setBigUint64(32, u64(errorOffset), true);
 }
 
 /** struct kvm_create_guest_memfd (64 B); `reserved[6]` is not checked by the kernel. */

@@ -1,11 +1,14 @@
 /**
- * KVM_SET_MEMORY_ATTRIBUTES and its intent-named wrappers.
+ * KVM_SET_MEMORY_ATTRIBUTES and its intent-named wrappers; the private and
+ * shared wrappers pick per-VM or per-guest_memfd attributes as 7.4's
+ * kvm_util.h does.
  */
 import type { SysResult } from '../kvm/backend.js';
 import { encodeMemoryAttributes } from '../kvm/structs.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_SET_MEMORY_ATTRIBUTES } from '../kvm/uapi.js';
 import { TEST_ASSERT } from './assert.js';
 import { __vmIoctl, vmIoctl } from './ioctl.js';
+import { vmMemSetMemoryAttributes as gmemOrVmSetAttributes } from './gmem_attributes.js';
 import type { GpaArg } from './types.js';
 import type { KvmVm } from './vm.js';
 
@@ -40,7 +43,17 @@ export function vmSetMemoryAttributes(vm: KvmVm, gpa: GpaArg, size: Num, attribu
 }
 
 /**
- * vm_mem_set_private(): make [gpa, gpa+size) private (KVM_MEMORY_ATTRIBUTE_PRIVATE).
+ * vm_mem_set_memory_attributes() (7.4 kvm_util.h): through guest_memfd
+ * where KVM keeps PRIVATE there (kvm_has_gmem_attributes), else the per-VM
+ * ioctl, so one conversion test runs in both attribute modes.
+ */
+export function vmMemSetMemoryAttributes(vm: KvmVm, gpa: GpaArg, size: Num, attributes: Num): void {
+  gmemOrVmSetAttributes(vm, gpa, size, attributes, vmSetMemoryAttributes);
+}
+
+/**
+ * vm_mem_set_private(): make [gpa, gpa+size) private (KVM_MEMORY_ATTRIBUTE_PRIVATE),
+ * per VM or per guest_memfd as the kernel tracks it.
  *
  * @example
  * ```ts
@@ -50,10 +63,10 @@ export function vmSetMemoryAttributes(vm: KvmVm, gpa: GpaArg, size: Num, attribu
  * ```
  */
 export function vmMemSetPrivate(vm: KvmVm, gpa: GpaArg, size: Num): void {
-  vmSetMemoryAttributes(vm, gpa, size, KVM_MEMORY_ATTRIBUTE_PRIVATE);
+  vmMemSetMemoryAttributes(vm, gpa, size, KVM_MEMORY_ATTRIBUTE_PRIVATE);
 }
 
 /** vm_mem_set_shared(): make [gpa, gpa+size) shared (no attributes). */
 export function vmMemSetShared(vm: KvmVm, gpa: GpaArg, size: Num): void {
-  vmSetMemoryAttributes(vm, gpa, size, 0n);
+  vmMemSetMemoryAttributes(vm, gpa, size, 0n);
 }

@@ -4,11 +4,19 @@ export * from './attributes.js';
 export * from './caps.js';
 export { describeExit } from './exit_info.js';
 export * from './gmem.js';
+export { pinPages, unpinPages } from './gup.js';
+export { TEST_ASSERT_SAME_BACKING } from './backing.js';
+export {
+  TEST_ASSERT_SUPPORTED_ATTRIBUTES, __gmemIoctl, __gmemSetMemoryAttributes, __gmemSetPrivate, __gmemSetShared, gmemIoctl,
+  gmemSetMemoryAttributes, gmemSetPrivate, gmemSetShared, kvmGpaToGuestMemfd, kvmHasGmemAttributes,
+  type GmemAttributesResult, type GpaGuestMemfd,
+} from './gmem_attributes.js';
 export { GUEST_AREA_SIZE, loadGuestProgram, vcpuGuestArea, vcpuUcallGpa } from './guest_loader.js';
 export * from './ioctl.js';
 export { kvmBackend, setKvmBackend, openKvmDevPathOrExit, requireModel, KVM_DEV_PATH } from './kvm_dev.js';
 export { guestRandomSeed, kvmSelftestInit, kvmSelftestMain, DEFAULT_RANDOM_SEED } from './main.js';
 export * from './memslots.js';
+export * from './numa.js';
 export { ksftEnv, parseKsftEnv, KsftEnvSchema, type KsftEnv } from './options.js';
 export { pageState, pageStateMap, useColour, type PageState } from './page_states.js';
 export { PLATFORM_NAMES, PLATFORM_VM_TYPES, type PlatformName, type PlatformVmType } from './platform_types.js';

@@ -39,7 +39,12 @@ export function setKvmBackend(b: Backend | undefined): void {
 /** How each KSFT_BACKEND value makes its backend. */
 const BACKENDS: Readonly<Record<KsftEnv['KSFT_BACKEND'], (env: KsftEnv) => Backend>> = {
   model(env) {
-    const b = createModelBackend({ kernel: env.KSFT_KERNEL });
+    const vmAttrs = env.KSFT_VM_MEMORY_ATTRIBUTES;
+    const b = createModelBackend({
+      kernel: env.KSFT_KERNEL,
+      ...(vmAttrs !== undefined ? { vmMemoryAttributes: /^[Yy1]$/.test(vmAttrs) } : {}),
+      ...(env.KSFT_NUMA_NODES !== undefined ? { numaNodes: Number(env.KSFT_NUMA_NODES) } : {}),
+    });
     // The platform plugins (platforms/<name>) replace the model's minimal built-in traits.
     registerPlatformModels({ register: (type, p) => b.registerPlatform(type, p) });
     // A user plugin (KSFT_PLATFORM=./dir) takes its VM type over.
@@ -82,10 +87,10 @@ export function requireModel(what: string): ModelControl {
  * is an assertion (tools/testing/selftests/kvm/lib/kvm_util.c), which for
  * EACCES (the environment refusing us) is test_assert()'s skip.
  */
-export function openPathOrExit(path: string, flags: number): number {
+export function openPathOrExit(path: string, flags: number, enoentHelp = ''): number {
   const b = kvmBackend();
   const r = noteResult(b.open(path, flags));
-  __TEST_REQUIRE(r.ret >= 0 || r.errno !== ENOENT, `Cannot open ${path}: ${strerror(r.errno)}`);
+  __TEST_REQUIRE(r.ret >= 0 || r.errno !== ENOENT, `Cannot open ${path}: ${strerror(r.errno)}${enoentHelp ? `.  ${enoentHelp}` : ''}`);
   TEST_ASSERT(r.ret >= 0, `Failed to open '${path}'`);
   return r.ret;
 }

@@ -8,21 +8,30 @@ import type { SysResult } from '../kvm/backend.js';
 import { strerror } from '../kvm/errno.js';
 import { encodeUserspaceMemoryRegion, encodeUserspaceMemoryRegion2 } from '../kvm/structs.js';
 import {
-  KVM_CAP_USER_MEMORY2, KVM_MEM_GUEST_MEMFD, KVM_SET_USER_MEMORY_REGION, KVM_SET_USER_MEMORY_REGION2,
+  GUEST_MEMFD_FLAG_MMAP, KVM_CAP_USER_MEMORY2, KVM_MEM_GUEST_MEMFD, KVM_SET_USER_MEMORY_REGION, KVM_SET_USER_MEMORY_REGION2,
+  MAP_SHARED, PROT_READ, PROT_WRITE,
 } from '../kvm/uapi.js';
 import { getErrno } from './errno_state.js';
 import { TEST_ASSERT, TEST_FAIL, __TEST_REQUIRE, testAssertAt } from './assert.js';
 import { __vmIoctl, vmIoctl } from './ioctl.js';
 import { kvmHasCap } from './kvm_dev.js';
 import { vmCreateGuestMemfd } from './gmem.js';
-import { dup, kvmClose, kvmMmapAnonymous, kvmMunmap } from './syscalls.js';
+import { dup, kvmClose, kvmDup, kvmMemfdAlloc, kvmMmapAnonymous, kvmMmapAt, kvmMunmap } from './syscalls.js';
 import { type Gpa, type GpaArg, type GmemOffsetArg, type GvaArg, type Hva, type HvaArg, gmemOffset, gpa as asGpa, hva as asHva, hex } from './types.js';
 import type { KvmVm, MemRegion } from './vm.js';
 
-/** enum vm_mem_backing_src_type: only anonymous memory exists in this build. */
-export type BackingSrc = 'anonymous';
+/**
+ * enum vm_mem_backing_src_type: anonymous memory (MAP_PRIVATE) and shmem
+ * (a memfd mapped MAP_SHARED); a guest_memfd that can be mapped backs a shmem
+ * region itself, as 7.4's vm_mem_add() does.
+ */
+export type BackingSrc = 'anonymous' | 'shmem';
 /** VM_MEM_SRC_ANONYMOUS: private anonymous memory as a slot's shared backing. */
 export const VM_MEM_SRC_ANONYMOUS: BackingSrc = 'anonymous';
+/** VM_MEM_SRC_SHMEM: a memfd mapped MAP_SHARED (or the region's own mmap-able guest_memfd) as the shared backing. */
+export const VM_MEM_SRC_SHMEM: BackingSrc = 'shmem';
+/** backing_src_is_shared(): the source is mapped MAP_SHARED. */
+export const backingSrcIsShared = (src: BackingSrc): boolean => src === 'shmem';
 /** Every name kvm_util's -s option knows (tools/testing/selftests/kvm/lib/test_util.c). */
 export const BACKING_SRC_NAMES = [
   'anonymous', 'anonymous_thp', 'anonymous_hugetlb', 'anonymous_hugetlb_16kb', 'anonymous_hugetlb_64kb',
@@ -82,11 +91,16 @@ export function memRegionFind(vm: KvmVm, start: GpaArg, end: GpaArg): MemRegion 
 }
 
 /**
- * vm_mem_add(): map the shared backing, create (flags 0, offset 0) or dup the
- * guest_memfd for a KVM_MEM_GUEST_MEMFD slot, then KVM_SET_USER_MEMORY_REGION2.
+ * vm_mem_add() as 7.4 has it: for a KVM_MEM_GUEST_MEMFD slot create (with
+ * `gmemFlags`, offset 0) or dup the guest_memfd first; when the guest_memfd
+ * can be mapped (GUEST_MEMFD_FLAG_MMAP) it is also the region's fd, mapped
+ * MAP_SHARED at `gmemOffset`, so the HVA the host uses *is* the guest's
+ * memory (kvm_slot_to_fd()); otherwise map the backing source. Then
+ * KVM_SET_USER_MEMORY_REGION2.
  */
 export function vmMemAdd(
   vm: KvmVm, src: BackingSrc, gpa: GpaArg, slot: number, npages: Num, flags: number, guestMemfd = -1, guestMemfdOffset: GmemOffsetArg = 0n,
+  gmemFlags: Num = 0n,
 ): MemRegion {
   const base = BigInt(gpa);
   const pages = BigInt(npages);
@@ -104,24 +118,36 @@ export function vmMemAdd(
   if (dupSlot) {
     TEST_FAIL(`A mem region with the requested slot already exists.\n  requested slot: ${slot} paddr: ${hex(base)} npages: ${hex(pages)}\n  existing slot: ${dupSlot.slot} paddr: ${hex(dupSlot.gpa)} size: ${hex(dupSlot.size)}`);
   }
-  if (src !== VM_MEM_SRC_ANONYMOUS) TEST_FAIL(`Unknown backing src type: ${String(src)}`);
+  if (src !== VM_MEM_SRC_ANONYMOUS && src !== VM_MEM_SRC_SHMEM) TEST_FAIL(`Unknown backing src type: ${String(src)}`);
 
-  const hva = kvmMmapAnonymous(size);
+  // The guest_memfd first, so that it can be the region's own fd.
   let gmemFd = -1;
   if (flags & KVM_MEM_GUEST_MEMFD) {
     if (guestMemfd < 0) {
       TEST_ASSERT(BigInt(guestMemfdOffset) === 0n, 'Offset must be zero when creating new guest_memfd');
-      gmemFd = vmCreateGuestMemfd(vm, size, 0n);
+      gmemFd = vmCreateGuestMemfd(vm, size, gmemFlags);
     } else {
+      // A unique fd per memslot, closed with the region whoever owns the original.
       const d = dup(guestMemfd);
       testAssertAt(d.ret >= 0, 'guest_memfd >= 0', `dup() failed, errno = ${d.errno} (${strerror(d.errno)})`, ['lib/kvm_util/memslots.ts']);
       gmemFd = d.ret;
     }
   }
+
+  let fd = -1;
+  let mmapOffset = 0n;
+  if (flags & KVM_MEM_GUEST_MEMFD && BigInt(gmemFlags) & GUEST_MEMFD_FLAG_MMAP) {
+    fd = kvmDup(gmemFd);
+    mmapOffset = BigInt(guestMemfdOffset);
+  } else if (backingSrcIsShared(src)) {
+    fd = kvmMemfdAlloc(size);
+  }
+  TEST_ASSERT(fd === -1 || backingSrcIsShared(src), 'A valid fd provided to mmap() must be accompanied by MAP_SHARED.');
+  const hva = fd < 0 ? kvmMmapAnonymous(size) : asHva(kvmMmapAt(size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, mmapOffset));
   const r = __vmSetUserMemoryRegion2(vm, slot, flags, base, size, hva, gmemFd, guestMemfdOffset);
   TEST_ASSERT(r.ret === 0, `KVM_SET_USER_MEMORY_REGION2 IOCTL failed,\n  rc: ${r.ret} errno: ${r.errno}\n  slot: ${slot} flags: ${hex(flags)}\n  guest_phys_addr: ${hex(base)} size: ${hex(size)} guest_memfd: ${gmemFd}`);
   const region: MemRegion = {
-    slot, flags, gpa: asGpa(base), size, hva, mmapSize: size, guestMemfd: gmemFd, guestMemfdOffset: gmemOffset(BigInt(guestMemfdOffset)),
+    slot, flags, gpa: asGpa(base), size, hva, mmapSize: size, fd, guestMemfd: gmemFd, guestMemfdOffset: gmemOffset(BigInt(guestMemfdOffset)),
   };
   vm.regions.set(slot, region);
   return region;
@@ -151,7 +177,15 @@ export function __vmMemRegionDelete(vm: KvmVm, region: MemRegion): void {
   }));
   vm.regions.delete(region.slot);
   if (region.mmapSize) kvmMunmap(region.hva, region.mmapSize);
+  if (region.fd >= 0) kvmClose(region.fd);
   if (region.guestMemfd >= 0) kvmClose(region.guestMemfd);
+}
+
+/** kvm_slot_to_fd(): the fd backing a slot's HVA (its guest_memfd when that is mappable), or -1. */
+export function kvmSlotToFd(vm: KvmVm, slot: number): number {
+  const region = vm.regions.get(slot);
+  TEST_ASSERT(region, `No mem region with the requested slot found,\n  requested slot: ${slot}`);
+  return region.fd;
 }
 
 /** vm_mem_region_delete(vm, slot). */

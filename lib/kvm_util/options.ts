@@ -6,8 +6,13 @@
  *   KSFT_PLATFORM  default | sw_protected | sev | sev_es | snp | tdx | pkvm | cca
  *                                       the VM type the private-memory tests
  *                                       create (default: sw_protected)
- *   KSFT_KERNEL    6.12 | 6.18 | inplace the release profile the model follows
- *                                       (default: 6.18)
+ *   KSFT_KERNEL    6.12 | 6.18 | 6.19 | 7.4  the release profile the model
+ *                                       follows (default: 6.18)
+ *   KSFT_VM_MEMORY_ATTRIBUTES  Y | N    the model's kvm.vm_memory_attributes
+ *                                       on 7.4: Y = per-VM PRIVATE tracking,
+ *                                       N = per-guest_memfd (the default)
+ *   KSFT_NUMA_NODES   1..64              NUMA nodes of the model's host
+ *                                       (default 1, a host without NUMA)
  *   KSFT_RANDOM_SEED  integer (decimal or 0x hex) for the guest RNG seed
  *   KSFT_VCPU_TIMEOUT seconds one KVM_RUN may last before the watchdog
  *                     ends it and fails the test (default 60, 0 = never)
@@ -20,6 +25,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { KERNEL_NAMES } from '../kvm/model/profiles.js';
 import { PLATFORM_NAMES } from './platform_types.js';
 
 /** The typebox schema of the KSFT_* environment every KVM test reads. */
@@ -27,7 +33,9 @@ export const KsftEnvSchema = Type.Object({
   KSFT_BACKEND: Type.Union([Type.Literal('model'), Type.Literal('kvm')]),
   // A built-in name, or the path of a user plugin folder (./my-plugin, ../x, /abs).
   KSFT_PLATFORM: Type.Union([...PLATFORM_NAMES.map((n) => Type.Literal(n)), Type.String({ pattern: '^(\\.{1,2}/|/)' })]),
-  KSFT_KERNEL: Type.Union([Type.Literal('6.12'), Type.Literal('6.18'), Type.Literal('inplace')]),
+  KSFT_KERNEL: Type.Union(KERNEL_NAMES.map((k) => Type.Literal(k))),
+  KSFT_VM_MEMORY_ATTRIBUTES: Type.Optional(Type.String({ pattern: '^[YyNn01]$' })),
+  KSFT_NUMA_NODES: Type.Optional(Type.String({ pattern: '^([1-9]|[1-5][0-9]|6[0-4])$' })),
   KSFT_RANDOM_SEED: Type.Optional(Type.String({ pattern: '^(0[xX][0-9a-fA-F]{1,8}|[0-9]{1,10})$' })),
   KSFT_VCPU_TIMEOUT: Type.String({ pattern: '^[0-9]{1,6}$' }),
   KSFT_TRACE: Type.Optional(Type.Union([Type.Literal('0'), Type.Literal('1')])),
@@ -40,7 +48,9 @@ export const ENV_DEFAULTS = { KSFT_BACKEND: 'model', KSFT_PLATFORM: 'sw_protecte
 const ACCEPTED: Readonly<Record<keyof KsftEnv, string>> = {
   KSFT_BACKEND: 'model|kvm',
   KSFT_PLATFORM: `${PLATFORM_NAMES.join('|')} or a plugin path (./dir)`,
-  KSFT_KERNEL: '6.12|6.18|inplace',
+  KSFT_KERNEL: KERNEL_NAMES.join('|'),
+  KSFT_VM_MEMORY_ATTRIBUTES: 'Y|N (1|0), the kvm.vm_memory_attributes module parameter',
+  KSFT_NUMA_NODES: '1..64, the NUMA nodes of the model\'s host',
   KSFT_RANDOM_SEED: 'a 32-bit integer, decimal or 0x-hex',
   KSFT_VCPU_TIMEOUT: 'whole seconds, 0 for no watchdog',
   KSFT_TRACE: '0|1',
@@ -56,6 +66,8 @@ export function parseKsftEnv(env: NodeJS.ProcessEnv): EnvResult {
     KSFT_KERNEL: env.KSFT_KERNEL || ENV_DEFAULTS.KSFT_KERNEL,
     KSFT_VCPU_TIMEOUT: env.KSFT_VCPU_TIMEOUT || ENV_DEFAULTS.KSFT_VCPU_TIMEOUT,
     ...(env.KSFT_RANDOM_SEED ? { KSFT_RANDOM_SEED: env.KSFT_RANDOM_SEED } : {}),
+    ...(env.KSFT_VM_MEMORY_ATTRIBUTES ? { KSFT_VM_MEMORY_ATTRIBUTES: env.KSFT_VM_MEMORY_ATTRIBUTES } : {}),
+    ...(env.KSFT_NUMA_NODES ? { KSFT_NUMA_NODES: env.KSFT_NUMA_NODES } : {}),
     ...(env.KSFT_TRACE ? { KSFT_TRACE: env.KSFT_TRACE } : {}),
   };
   if (Value.Check(KsftEnvSchema, raw)) return { ok: true, env: raw };

@@ -4,7 +4,7 @@
  * what the kernel would and set errno like libc; the `kvm*` forms assert,
  * as tools/testing/selftests/kvm/include/kvm_syscalls.h does.
  */
-import { HostFault, MAP_FAILED, type MmapResult, type StatResult, type SysResult } from '../kvm/backend.js';
+import { HostFault, MAP_FAILED, type HostProcess, type MmapResult, type StatResult, type SysResult } from '../kvm/backend.js';
 import { ENOSYS, strerror } from '../kvm/errno.js';
 import { PROT_READ, PROT_WRITE, MAP_ANONYMOUS, MAP_PRIVATE } from '../kvm/uapi.js';
 import { argText, failureSite, testAssertAt, testAssertFail } from './assert.js';
@@ -54,6 +54,29 @@ export function kvmMmap(size: bigint | number, prot: number, flags: number, fd: 
   const r = mmap(0n, size, prot, flags, fd, 0n);
   testAssertAt(r.addr !== MAP_FAILED, 'mem != MAP_FAILED', `mmap() failed, errno = ${r.errno} (${strerror(r.errno)})`, ['lib/kvm_util/syscalls.ts']);
   return asHva(r.addr);
+}
+
+/** __kvm_mmap(size, prot, flags, fd, offset): asserted mmap at an offset. */
+export function kvmMmapAt(size: bigint | number, prot: number, flags: number, fd: number, offset: bigint | number): Hva {
+  const r = mmap(0n, size, prot, flags, fd, offset);
+  testAssertAt(r.addr !== MAP_FAILED, 'mem != MAP_FAILED', `mmap() failed, errno = ${r.errno} (${strerror(r.errno)})`, ['lib/kvm_util/syscalls.ts']);
+  return asHva(r.addr);
+}
+
+/** kvm_dup(fd): asserted dup(). */
+export function kvmDup(fd: number): number {
+  const r = dup(fd);
+  testAssertAt(r.ret >= 0, 'fd >= 0', `dup() failed, errno = ${r.errno} (${strerror(r.errno)})`, ['lib/kvm_util/syscalls.ts']);
+  return r.ret;
+}
+
+/** kvm_memfd_alloc(size, hugepages=false): a memfd of `size` bytes (VM_MEM_SRC_SHMEM). */
+export function kvmMemfdAlloc(size: bigint | number): number {
+  const fd = memfdCreate('kvm_selftest', 0);
+  testAssertAt(fd.ret >= 0, 'fd >= 0', `memfd_create() failed, errno = ${fd.errno} (${strerror(fd.errno)})`, ['lib/kvm_util/syscalls.ts']);
+  const r = noteResult(b().ftruncate(fd.ret, BigInt(size)));
+  testAssertAt(r.ret === 0, '!ret', `ftruncate() failed, errno = ${r.errno} (${strerror(r.errno)})`, ['lib/kvm_util/syscalls.ts']);
+  return fd.ret;
 }
 
 /** An anonymous private mapping (VM_MEM_SRC_ANONYMOUS). */
@@ -125,6 +148,15 @@ export const hostFill = (addr: HvaArg, length: number, value: number): void => b
  * hostRead).
  */
 export const hostCompare = (addr: HvaArg, length: number, value: number): number => b().hostCompare(BigInt(addr), length, value);
+
+/**
+ * fork() for a test that checks memory from a second process: the child's
+ * view of memory, or undefined where the backend cannot fork one (the
+ * caller skips, naming the backend).
+ */
+export function forkHostProcess(): HostProcess | undefined {
+  return b().forkHost?.();
+}
 
 /**
  * TEST_EXPECT_SIGBUS(action): `action` must raise SIGBUS; otherwise

@@ -30,7 +30,7 @@ import {
 import {
   FALLOC_FL_PUNCH_HOLE, KVM_CREATE_GUEST_MEMFD, KVM_CREATE_VCPU, KVM_CREATE_VM, KVM_EXIT_IO, KVM_EXIT_IO_IN, KVM_GET_REGS,
   KVM_MEM_GUEST_MEMFD, KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_REGS_OFFSET, KVM_SET_MEMORY_ATTRIBUTES, KVM_SET_MEMORY_ATTRIBUTES2,
-  KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE, KVM_SET_MEMORY_ATTRIBUTES2_ZERO, KVM_SET_USER_MEMORY_REGION, KVM_SET_USER_MEMORY_REGION2,
+  KVM_SET_USER_MEMORY_REGION, KVM_SET_USER_MEMORY_REGION2,
   SIZEOF_KVM_REGS, UCALL_PIO_PORT,
 } from '../kvm/uapi.js';
 import { hex } from './types.js';
@@ -117,7 +117,8 @@ export function traceBackend(inner: Backend, out: (line: string) => void): Backe
     } else if (req === KVM_SET_MEMORY_ATTRIBUTES2 && bytes && reg.gmems.has(fd)) {
       const g = reg.gmems.get(fd)!;
       const a = decodeMemoryAttributes2(bytes);
-      const mode = a.flags & KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE ? ' PRESERVE' : a.flags & KVM_SET_MEMORY_ATTRIBUTES2_ZERO ? ' ZERO' : '';
+      // 7.4 has no content modes: any flag is refused (EINVAL), shown as given.
+      const mode = a.flags ? ` flags ${hex(a.flags)}` : '';
       const what = a.attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE ? 'private' : 'shared';
       emit(g.vm.name, `guest_memfd attributes ${range(a.offset, a.size)} ${what}${mode}${gpaOf(g.vm, g.file, a.offset, a.size)}${failed(r)}`);
     }

@@ -37,6 +37,8 @@ export interface MemRegion {
   readonly hva: Hva;
   /** Bytes of HVA this library mmap'ed for the slot (0 when the caller gave the HVA). */
   readonly mmapSize: bigint;
+  /** The fd the HVA maps (a dup of a mappable guest_memfd, or a shmem memfd), or -1 for anonymous memory. */
+  readonly fd: number;
   /** The slot's guest_memfd (kvm_util's own dup), or -1. */
   readonly guestMemfd: number;
   readonly guestMemfdOffset: GmemOffset;
@@ -57,7 +59,8 @@ export interface SlotRecord {
 
 /** One recorded host action on memory state, newest last (for page-state maps in failures). */
 export type MemEvent =
-  | { readonly kind: 'attr'; readonly gpa: bigint; readonly size: bigint; readonly private: boolean }
+  /** An attribute change; `gmemIno` when it went through that guest_memfd (7.4), not the VM. */
+  | { readonly kind: 'attr'; readonly gpa: bigint; readonly size: bigint; readonly private: boolean; readonly gmemIno?: bigint }
   | { readonly kind: 'gmem'; readonly fd: number; readonly ino: bigint; readonly offset: bigint; readonly len: bigint; readonly punch: boolean };
 
 /**

@@ -164,13 +164,14 @@ export function requireConversion(plugin: PlatformPlugin = loadPlatform(ksftPlat
 }
 
 /**
- * Make a model of another kernel release this process's backend (the
- * inplace profile's [P] conversions have no other way in), with the same
- * platform behaviour registered. Another backend skips: a real host runs
- * the kernel it runs.
+ * Make a model of another kernel release this process's backend (a
+ * scenario that needs 7.4's per-guest_memfd attributes whatever
+ * KSFT_KERNEL says), with the same platform behaviour registered;
+ * `vmMemoryAttributes` sets kvm.vm_memory_attributes. Another backend
+ * skips: a real host runs the kernel it runs.
  */
-export function useModelKernel(kernel: KernelName): Backend {
-  const b = requireModel(`kernel profile ${kernel}`).withKernel(kernel).backend;
+export function useModelKernel(kernel: KernelName, vmMemoryAttributes?: boolean): Backend {
+  const b = requireModel(`kernel profile ${kernel}`).withKernel(kernel, vmMemoryAttributes).backend;
   setKvmBackend(b);
   return b;
 }

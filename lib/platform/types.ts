@@ -12,7 +12,7 @@
  *    private memory does, which launch flow applies) and the typed helpers in
  *    platforms/<name>/guest.ts and launch helpers.
  */
-import type { GuestView } from '../kvm/guest_program.js';
+import type { GuestCond, GuestReg, GuestView } from '../kvm/guest_program.js';
 import type { Backend, SysResult } from '../kvm/backend.js';
 import type { KvmRun } from '../kvm/kvm_run.js';
 import type { ModelPlatform } from '../kvm/model/platform.js';
@@ -28,8 +28,12 @@ export type PlatformOpArgs = Readonly<Record<string, bigint | number | string | 
  * platform helpers do not depend on one builder implementation.
  */
 export interface PlatformOpSink {
-  platform(call: string, args: PlatformOpArgs, opts?: { readonly expect?: bigint | number; readonly expr?: string }): void;
+  platform(call: string, args: PlatformOpArgs, opts?: { readonly expect?: bigint | number; readonly expr?: string; readonly dst?: GuestReg }): void;
   hypercall(nr: bigint | number, args: readonly (bigint | number)[], opts?: { readonly expect?: bigint | number; readonly expr?: string }): void;
+  /** A guest register, for a status the guest tests itself. */
+  reg(): GuestReg;
+  /** GUEST_ASSERT(cond), reporting `message` formatted with `args`. */
+  assert(cond: GuestCond, expr: string, message?: string, ...args: GuestReg[]): void;
 }
 
 /** A decoded guest request to change the state of a GPA range. */

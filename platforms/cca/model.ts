@@ -18,7 +18,8 @@ import type { SysResult } from '../../lib/kvm/backend.js';
 import { EEXIST, EFAULT, EINVAL, EOPNOTSUPP, EPERM } from '../../lib/kvm/errno.js';
 import type { GuestAccess, ModelPlatform, PlatformOpOutcome, PlatformVm, PlatformVmContext } from '../../lib/kvm/model/platform.js';
 import { KVM_MEMORY_EXIT_FLAG_PRIVATE } from '../../lib/kvm/uapi.js';
-import { GuestMapping, PAGE, gfnOf, isHostFault, isPageAligned, isPrivateAttr, pageBase, pagesOf } from '../../lib/platform/common.js';
+import { GfnSet, GuestMapping, PAGE, gfnOf, isHostFault, isPageAligned, isPrivateAttr, pageBase, pagesOf } from '../../lib/platform/common.js';
+import { RangeMap } from '../../lib/kvm/model/range_map.js';
 import { ExtendRegister, le64, sha, tag } from '../../lib/platform/digest.js';
 import type { HardwareParams } from '../../lib/platform/manifest.js';
 import {
@@ -65,11 +66,18 @@ export function createCcaModel(hw: HardwareParams): ModelPlatform {
       const rim = new ExtendRegister('sha256');
       let active = false;
       states.set(ctx, { rim, active: () => active });
-      const ripas = new Map<bigint, Ripas>();
-      const populated = new Set<bigint>();
+      // RIPAS as runs (1 = RAM, 2 = EMPTY, unset = the slot's default): a
+      // state change over a huge range is one store, not one per granule.
+      const ripas = new RangeMap();
+      const populated = new GfnSet();
       const mapping = new GuestMapping();
       const attrPrivate = (gpa: bigint): boolean => isPrivateAttr(ctx.attributes(gpa));
-      const ripasOf = (gpa: bigint): Ripas => ripas.get(gfnOf(gpa)) ?? (ctx.slotAt(gpa)?.hasGmem ? 'ram' : 'empty');
+      const ripasOf = (gpa: bigint): Ripas => {
+        const v = ripas.get(Number(gfnOf(gpa)));
+        return v === 1n ? 'ram' : v === 2n ? 'empty' : ctx.slotAt(gpa)?.hasGmem ? 'ram' : 'empty';
+      };
+      const setRipas = (gpa: bigint, size: bigint, r: Ripas): void =>
+        ripas.set(Number(gfnOf(gpa)), Number(gfnOf(gpa + size + PAGE - 1n)), r === 'ram' ? 1n : 2n);
 
       const populate = (arg: unknown): SysResult => {
         if (!(arg instanceof Uint8Array) || arg.length < SIZEOF_KVM_ARM_RMI_POPULATE) return { ret: -1, errno: EFAULT };
@@ -88,7 +96,7 @@ export function createCcaModel(hw: HardwareParams): ModelPlatform {
           ctx.writeBacking(gpa, data, 'private');
           populated.add(gfnOf(gpa));
           rim.extend(rimDataDescriptor(gpa, p.flags, data));
-          ripas.set(gfnOf(gpa), 'ram');
+          setRipas(gpa, PAGE, 'ram');
           src += PAGE;
         }
         return { ret: 0, errno: 0 };
@@ -130,7 +138,7 @@ export function createCcaModel(hw: HardwareParams): ModelPlatform {
             exit: { reason: 'memory_fault', flags: toRam ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0n, gpa: base, size: top - base },
             resume: () => {
               for (const p of pagesOf(base, top - base)) if (attrPrivate(p) !== toRam) return RSI_REJECT;
-              for (const p of pagesOf(base, top - base)) ripas.set(gfnOf(p), toRam ? 'ram' : 'empty');
+              setRipas(base, top - base, toRam ? 'ram' : 'empty');
               mapping.set(base, top - base, toRam);
               return RSI_ACCEPT;
             },
@@ -145,7 +153,7 @@ export function createCcaModel(hw: HardwareParams): ModelPlatform {
           return request === KVM_ARM_RMI_POPULATE ? populate(arg) : undefined;
         },
         onZap(gpa, size, reason) {
-          if (reason === 'punch') for (const p of pagesOf(gpa, size)) populated.delete(gfnOf(p));
+          if (reason === 'punch') populated.setRange(gpa, size, false);
         },
       };
     },

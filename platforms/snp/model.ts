@@ -19,8 +19,7 @@ import { EAGAIN, EEXIST, EFAULT, EINVAL, EIO, ENOTTY, EOPNOTSUPP, EPERM } from '
 import type { GuestAccess, ModelPlatform, PlatformOpOutcome, PlatformVcpuContext, PlatformVm, PlatformVmContext } from '../../lib/kvm/model/platform.js';
 import {
   KVM_EXIT_HYPERCALL_LONG_MODE, KVM_HC_MAP_GPA_RANGE, KVM_MAP_GPA_RANGE_DECRYPTED, KVM_MAP_GPA_RANGE_ENCRYPTED,
-  KVM_MAP_GPA_RANGE_PAGE_SZ_2M, KVM_MAP_GPA_RANGE_PAGE_SZ_4K, KVM_MEMORY_ENCRYPT_OP, KVM_MEMORY_EXIT_FLAG_PRIVATE, KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE,
-  KVM_SET_MEMORY_ATTRIBUTES2_ZERO, KVM_SYSTEM_EVENT_SEV_TERM,
+  KVM_MAP_GPA_RANGE_PAGE_SZ_2M, KVM_MAP_GPA_RANGE_PAGE_SZ_4K, KVM_MEMORY_ENCRYPT_OP, KVM_MEMORY_EXIT_FLAG_PRIVATE, KVM_SYSTEM_EVENT_SEV_TERM,
 } from '../../lib/kvm/uapi.js';
 import { GuestMapping, PAGE, gfnOf, isPageAligned, isPrivateAttr, pagesOf } from '../../lib/platform/common.js';
 import type { HardwareParams } from '../../lib/platform/manifest.js';
@@ -73,17 +72,17 @@ export function mergePscRuns(entries: readonly PscEntry[]): { gpa: bigint; npage
 export function createSnpModel(hw: HardwareParams): ModelPlatform {
   const largeFolios = hw.largeFolios === true;
   const batch = typeof hw.populateBatchPages === 'number' ? BigInt(hw.populateBatchPages) : 0n;
-  const rules = hw.populateRules === '7.0' ? '7.0' : '6.11';
   const hostReadsCiphertext = hw.hostRead !== 'plaintext';
   const vmsaFeatures = sevSupportedVmsaFeatures(hw);
   return {
     name: 'snp',
     hasPrivateMem: true,
     preFault: false,
-    inPlaceModes: KVM_SET_MEMORY_ATTRIBUTES2_ZERO | KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE,
     /** sev_dev_get_attr(): the VMSA features INIT2 accepts, shared with SEV-ES. */
     devAttr: (group, attr) => (group === KVM_X86_GRP_SEV && attr === KVM_X86_SEV_VMSA_FEATURES ? vmsaFeatures : undefined),
     attach(ctx: PlatformVmContext): PlatformVm {
+      // kvm_gmem_populate()'s rules: the part's override, else the release's (7.0 GUPs a 4K-aligned source).
+      const rules = hw.populateRules === '7.0' || hw.populateRules === '6.11' ? hw.populateRules : ctx.profile.populateRules;
       const rmp = new Rmp();
       // The VM's memory encryption key, for what a host read of a guest-owned page returns.
       const cipher = SevCipher.random();
@@ -193,10 +192,12 @@ export function createSnpModel(hw: HardwareParams): ModelPlatform {
           if (launch.state === 'init') return { errno: EINVAL };
           if (u.len === 0n || !isPageAligned(u.len) || u.flags !== 0 || !(SNP_PAGE_TYPES as readonly number[]).includes(u.type)) return { errno: EINVAL };
           const zero = u.type === KVM_SEV_SNP_PAGE_TYPE_ZERO;
-          // Only ZERO ignores uaddr, unless [P] in-place conversion lets a NULL
+          // Only ZERO ignores uaddr, unless 7.4's in-place conversion lets a NULL
           // source mean "the page as the VMM wrote it while shared" ("KVM: SEV:
-          // Make 'uaddr' parameter optional for KVM_SEV_SNP_LAUNCH_UPDATE").
-          const inPlaceSource = !zero && u.uaddr === 0n && ctx.profile.inPlace;
+          // Make 'uaddr' parameter optional for KVM_SEV_SNP_LAUNCH_UPDATE":
+          // sev_gmem_post_populate() refuses a NULL source only without
+          // gmem_in_place_conversion).
+          const inPlaceSource = !zero && u.uaddr === 0n && ctx.profile.perGmemAttributes;
           if (!zero && u.uaddr === 0n && !inPlaceSource) return { errno: EINVAL };
           if (!zero && rules === '7.0' && !isPageAligned(u.uaddr)) return { errno: EINVAL };
           if (launch.state === 'finished') return { errno: EIO, fwError: SEV_RET_INVALID_GUEST_STATE };
@@ -321,12 +322,21 @@ export function createSnpModel(hw: HardwareParams): ModelPlatform {
         preFaultAllowed: () => launch.state === 'finished',
         onZap(gpa, size, reason) {
           // sev_gmem_invalidate(): a freed gmem page goes back to the hypervisor.
-          if (reason === 'punch') for (const p of pagesOf(gpa, size)) rmp.makeShared(gfnOf(p));
+          if (reason === 'punch') rmp.makeSharedRange(gfnOf(gpa), gfnOf(gpa + size + PAGE - 1n));
         },
-        checkInPlaceConversion(toPrivate, mode) {
-          if (mode === KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE) return toPrivate && launch.state !== 'finished' ? undefined : EOPNOTSUPP;
-          if (mode === KVM_SET_MEMORY_ATTRIBUTES2_ZERO) return toPrivate ? EOPNOTSUPP : undefined;
-          return undefined;
+        onGmemConvert(_gpa, _size, toPrivate, existing) {
+          // 7.4 towards shared: kvm_arch_gmem_invalidate() (sev_gmem_invalidate())
+          // makes each guest-owned page the hypervisor's again; its bytes stay
+          // what the guest's key made of them, so the host now reads the
+          // ciphertext of the private data [H].
+          if (toPrivate) return;
+          for (const pg of existing) {
+            const gfn = gfnOf(pg);
+            if (!rmp.get(gfn)?.assigned) continue;
+            const raw = ctx.readBacking(pg, 4096, 'private');
+            rmp.makeShared(gfn);
+            if (raw && hostReadsCiphertext) ctx.writeBacking(pg, cipher.encrypt(pg, raw), 'shared');
+          }
         },
       };
     },

@@ -39,6 +39,15 @@ export class Rmp {
     this.e.delete(gfn);
   }
 
+  /** rmp_make_shared() over GFNs [first, end): walks whichever is smaller, the range or the table. */
+  makeSharedRange(first: bigint, end: bigint): void {
+    if (end - first > BigInt(this.e.size)) {
+      for (const k of [...this.e.keys()]) if (k >= first && k < end) this.e.delete(k);
+    } else {
+      for (let g = first; g < end; g++) this.e.delete(g);
+    }
+  }
+
   /** PSMASH: split the 2M entry holding `gfn` into 512 4K entries with the same state. */
   psmash(gfn: bigint): void {
     const base = gfn & ~(PAGES_2M - 1n);

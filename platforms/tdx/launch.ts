@@ -16,6 +16,7 @@
  * under 7.0 rules, an error from TDH.MEM.PAGE.ADD (-EIO).
  */
 import { EEXIST, EINVAL, EIO } from '../../lib/kvm/errno.js';
+import { GfnSet } from '../../lib/platform/common.js';
 import { Mrtd } from './mrtd.js';
 
 export type TdState = 'created' | 'initialized' | 'runnable';
@@ -26,7 +27,7 @@ export class TdxLaunch {
   readonly mrtd = new Mrtd();
   readonly vcpusInit = new Set<number>();
   /** GFNs added by PAGE.ADD (they start accepted). */
-  readonly added = new Set<bigint>();
+  readonly added = new GfnSet();
 
   /** tdx_td_init(): only on an uninitialised TD. */
   initVm(): number {

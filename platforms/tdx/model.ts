@@ -21,21 +21,21 @@
  *   surfaces as KVM_RUN -EHWPOISON with KVM_EXIT_MEMORY_FAULT [H].
  */
 import type { IoctlArg, SysResult } from '../../lib/kvm/backend.js';
-import { EFAULT, EHWPOISON, EINVAL, EIO, EOPNOTSUPP } from '../../lib/kvm/errno.js';
+import { E2BIG, EFAULT, EHWPOISON, EINVAL, EIO, EOPNOTSUPP } from '../../lib/kvm/errno.js';
 import type {
   GuestAccess, ModelPlatform, PlatformOpOutcome, PlatformVcpuContext, PlatformVm, PlatformVmContext,
 } from '../../lib/kvm/model/platform.js';
 import {
   KVM_EXIT_HYPERCALL_LONG_MODE, KVM_HC_MAP_GPA_RANGE, KVM_MAP_GPA_RANGE_DECRYPTED, KVM_MAP_GPA_RANGE_ENCRYPTED,
-  KVM_MEMORY_ENCRYPT_OP, KVM_MEMORY_EXIT_FLAG_PRIVATE, KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE, KVM_SET_MEMORY_ATTRIBUTES2_ZERO,
+  KVM_MEMORY_ENCRYPT_OP, KVM_MEMORY_EXIT_FLAG_PRIVATE,
 } from '../../lib/kvm/uapi.js';
-import { GuestMapping, PAGE, gfnOf, isHostFault, isPageAligned, isPrivateAttr, pageBase, pagesOf, u32 } from '../../lib/platform/common.js';
+import { GfnSet, GuestMapping, PAGE, gfnOf, isHostFault, isPageAligned, isPrivateAttr, pageBase, pagesOf, u32 } from '../../lib/platform/common.js';
 import type { HardwareParams } from '../../lib/platform/manifest.js';
 import { TdxLaunch, type PopulateRules } from './launch.js';
 import {
   KVM_INTERRUPT, KVM_TDX_FINALIZE_VM, KVM_TDX_INIT_MEM_REGION, KVM_TDX_INIT_VCPU, KVM_TDX_INIT_VM,
   KVM_TDX_MEASURE_MEMORY_REGION, KVM_TDX_MODEL_GET_MRTD, KVM_TDX_MODEL_HOST_READ, KVM_TDX_MODEL_HOST_WRITE, SIZEOF_KVM_TDX_CMD, SIZEOF_KVM_TDX_INIT_MEM_REGION,
-  SIZEOF_KVM_TDX_INIT_VM, TDVMCALL_STATUS_INVALID_OPERAND, TDVMCALL_STATUS_RETRY, TDVMCALL_STATUS_SUBFUNC_UNSUPPORTED,
+  SIZEOF_KVM_TDX_INIT_VM, KVM_MAX_CPUID_ENTRIES, TDVMCALL_STATUS_INVALID_OPERAND, TDVMCALL_STATUS_RETRY, TDVMCALL_STATUS_SUBFUNC_UNSUPPORTED,
   TDVMCALL_STATUS_SUCCESS, TDX_PAGE_ALREADY_ACCEPTED, TDX_PAGE_SIZE_MISMATCH, TDX_SUCCESS, decodeCpuidEntries,
   decodeInitMemRegion, decodeTdxCmd, encodeInitMemRegion,
 } from './uapi.js';
@@ -72,21 +72,22 @@ export function createTdxModel(hw: HardwareParams): ModelPlatform {
   const defaultGpaw = tdxGpaw(hw);
   const chunk = BigInt(typeof hw.mapGpaChunkBytes === 'number' ? hw.mapGpaChunkBytes : 0x200000);
   const pendingAccess = hw.pendingAccess === 'memory-fault-size0' ? 'memory-fault-size0' : 'vm-dead';
-  const rules: PopulateRules = hw.populateRules === '7.0' ? '7.0' : '6.11';
   const hostReadsZeros = hw.hostRead !== 'plaintext';
   return {
     name: 'tdx',
     hasPrivateMem: true,
     preFault: false,
-    inPlaceModes: KVM_SET_MEMORY_ATTRIBUTES2_ZERO | KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE,
     attach(ctx: PlatformVmContext): PlatformVm {
+      // kvm_gmem_populate()'s rules: the part's override, else the release's (7.0 dropped -EEXIST).
+      const rules: PopulateRules = hw.populateRules === '7.0' || hw.populateRules === '6.11' ? hw.populateRules : ctx.profile.populateRules;
       const launch = new TdxLaunch();
       let gpaw = defaultGpaw;
       const sharedBit = (): number => gpaw - 1;
       states.set(ctx, { launch, sharedBit });
       const mapping = new GuestMapping();
-      const accepted = new Set<bigint>();
-      const poisoned = new Set<bigint>();
+      // Runs, not per-page sets: a zap of 2^24 pages must cost O(log n + runs).
+      const accepted = new GfnSet();
+      const poisoned = new GfnSet();
       const irqPending = new Set<number>();
       const progress = new Map<number, MapGpaProgress>();
       const attrPrivate = (gpa: bigint): boolean => isPrivateAttr(ctx.attributes(gpa));
@@ -130,7 +131,7 @@ export function createTdxModel(hw: HardwareParams): ModelPlatform {
             }
             // The guest switches its own mapping once the VMM agreed.
             mapping.set(at, size, p.toPrivate);
-            if (!p.toPrivate) for (const pg of pagesOf(at, size)) accepted.delete(gfnOf(pg));
+            if (!p.toPrivate) accepted.setRange(at, size, false);
             p.next = at + size;
             return TDVMCALL_STATUS_SUCCESS;
           },
@@ -184,9 +185,11 @@ export function createTdxModel(hw: HardwareParams): ModelPlatform {
         const r = decodeInitMemRegion(rb);
         // tdx_vcpu_init_mem_region(): page-aligned source and GPA, non-empty,
         // no wrap, and a private (shared-bit clear) GPA.
-        // [P] in-place conversion: a NULL source adds the page with what the
-        // VMM wrote while it was shared (converted with PRESERVE).
-        const inPlaceSource = r.sourceAddr === 0n && ctx.profile.inPlace;
+        // 7.4 in-place conversion: a NULL source adds the page with what the VMM
+        // wrote into the gmem while it was shared ("KVM: TDX: Make source page
+        // optional for KVM_TDX_INIT_MEM_REGION": tdx_gmem_post_populate() uses
+        // the destination pfn when gmem_in_place_conversion).
+        const inPlaceSource = r.sourceAddr === 0n && ctx.profile.perGmemAttributes;
         if (!isPageAligned(r.sourceAddr) || !isPageAligned(r.gpa) || r.nrPages === 0n ||
             r.gpa + r.nrPages * PAGE <= r.gpa || (r.gpa & (1n << BigInt(sharedBit()))) !== 0n) return err(EINVAL);
         let { sourceAddr, gpa, nrPages } = r;
@@ -256,6 +259,11 @@ export function createTdxModel(hw: HardwareParams): ModelPlatform {
               const b = ctx.hostRead(c.data, SIZEOF_KVM_TDX_INIT_VM);
               if (isHostFault(b)) return err(EFAULT);
               const nent = u32(b, 256);
+              // tdx_td_init(): get_user(cpuid.nent), then -E2BIG above
+              // KVM_MAX_CPUID_ENTRIES, before anything is copied; then the
+              // reserved[12] words (bytes 160..255) must be zero.
+              if (nent > KVM_MAX_CPUID_ENTRIES) return err(E2BIG);
+              if (b.subarray(160, 256).some((x) => x !== 0)) return err(EINVAL);
               const eb = nent ? ctx.hostRead(c.data + BigInt(SIZEOF_KVM_TDX_INIT_VM), nent * 40) : new Uint8Array(0);
               if (isHostFault(eb)) return err(EFAULT);
               // setup_tdparams_eptp_controls(): GPAW from CPUID.0x80000008.EAX[23:16]; only 48 and 52.
@@ -321,17 +329,16 @@ export function createTdxModel(hw: HardwareParams): ModelPlatform {
         onZap(gpa, size) {
           // The S-EPT leaf is removed (TDH.MEM.PAGE.REMOVE): the page must be
           // AUG'ed and accepted again; the poison is cleared by tdx_clear_page().
-          for (const pg of pagesOf(gpa, size)) {
-            accepted.delete(gfnOf(pg));
-            launch.added.delete(gfnOf(pg));
-            poisoned.delete(gfnOf(pg));
-          }
+          accepted.setRange(gpa, size, false);
+          launch.added.setRange(gpa, size, false);
+          poisoned.setRange(gpa, size, false);
         },
-        checkInPlaceConversion(toPrivate, mode) {
-          // [P] PRESERVE only before finalise and only →private; ZERO only →shared.
-          if (mode === KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE) return toPrivate && launch.state !== 'runnable' ? undefined : EOPNOTSUPP;
-          if (mode === KVM_SET_MEMORY_ATTRIBUTES2_ZERO) return toPrivate ? EOPNOTSUPP : undefined;
-          return undefined;
+        onGmemConvert(_gpa, _size, toPrivate, existing) {
+          // 7.4: towards shared the private page was removed from the S-EPT,
+          // and tdx_sept_remove_private_spte() cleared it (tdx_clear_page()):
+          // what the page held as private does not survive into the shared view.
+          if (toPrivate) return;
+          for (const pg of existing) ctx.writeBacking(pg, new Uint8Array(Number(PAGE)), 'shared');
         },
       };
     },

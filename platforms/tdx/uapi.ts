@@ -52,6 +52,8 @@ export function decodeInitMemRegion(b: Uint8Array): { sourceAddr: bigint; gpa: b
  * { u32 nent; u32 padding; entries[] } with 40-byte kvm_cpuid_entry2.
  */
 export const SIZEOF_KVM_TDX_INIT_VM = 256 + 8;
+/** KVM_MAX_CPUID_ENTRIES (arch/x86/include/asm/kvm_host.h): the most cpuid.nent tdx_td_init() takes. */
+export const KVM_MAX_CPUID_ENTRIES = 256;
 export const SIZEOF_KVM_CPUID_ENTRY2 = 40;
 export interface CpuidEntry {
   readonly fn: number;

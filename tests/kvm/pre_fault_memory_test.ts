@@ -4,6 +4,8 @@
  * range inside the slot completes with size 0, a range running past the
  * slot stops there with ENOENT and the rest left in `size`. Run for the
  * default VM and for SW_PROTECTED with shared and with private memory.
+ * With PRIVATE tracked per guest_memfd (7.4) the private slot's gmem is
+ * private as created, as in the series' update of the C test.
  *
  * A worker deletes and recreates the slot while the main flow pre-faults
  * (the later upstream race test). Here the worker is an async task that
@@ -20,7 +22,7 @@ import type { GuestBuilder } from '../../lib/guest/builder.js';
 import { writeStdout } from '../../lib/kselftest/index.js';
 import {
   REPORT_GUEST_ASSERT, TEST_ASSERT, TEST_FAIL, TEST_REQUIRE, __vcpuIoctl, assertVmVcpuIoctl, getUcall, kvmCheckCap,
-  kvmSelftestMain, kvmVmFree, vcpuArgsSet, vcpuRun, vmCreateShapeWithOneVcpu, vmMemRegionDelete, vmMemSetPrivate, vmShape,
+  kvmHasGmemAttributes, kvmSelftestMain, kvmVmFree, vcpuArgsSet, vcpuRun, vmCreateShapeWithOneVcpu, vmMemRegionDelete, vmMemSetPrivate, vmShape,
   vmUserspaceMemRegionAdd, VM_MEM_SRC_ANONYMOUS, type KvmVcpu, type KvmVm,
 } from '../../lib/kvm_util/index.js';
 
@@ -117,7 +119,9 @@ async function __testPreFaultMemory(vmType: number, priv: boolean): Promise<void
 
   vmUserspaceMemRegionAdd(vm, VM_MEM_SRC_ANONYMOUS, gpa, TEST_SLOT, TEST_NPAGES, priv ? KVM_MEM_GUEST_MEMFD : 0);
 
-  if (priv) vmMemSetPrivate(vm, gpa, TEST_SIZE);
+  // 7.4 in place: a guest_memfd made without INIT_SHARED is private from the start
+  // (kvm_gmem_init_inode()), so only per-VM attributes need the conversion.
+  if (priv && !kvmHasGmemAttributes()) vmMemSetPrivate(vm, gpa, TEST_SIZE);
 
   await preFaultMemory(vcpu, gpa, 0, SZ_2M, 0, priv);
   await preFaultMemory(vcpu, gpa, SZ_2M, PAGE_SIZE * 2, PAGE_SIZE, priv);

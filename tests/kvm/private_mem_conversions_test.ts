@@ -13,9 +13,19 @@
  * really interleave over the shared guest_memfd and memslots.
  *
  * Options as in C: -n nr_vcpus, -m nr_memslots, -s backing src (anonymous
- * only here), -h. The VM type is KSFT_PLATFORM's (default sw_protected).
+ * or shmem), -h. The VM type is KSFT_PLATFORM's (default sw_protected).
+ *
+ * 7.4 with PRIVATE tracked per guest_memfd (kvm_has_gmem_attributes; "KVM:
+ * selftests: Update private_mem_conversions_test to mmap() guest_memfd"):
+ * the guest_memfd is created MMAP|INIT_SHARED and is itself the memslots'
+ * shmem backing, conversions go through vm_mem_set_memory_attributes(), and
+ * the host's look at a private page takes SIGBUS instead of seeing the old
+ * shared data; every converted page is checked to be the guest's own page
+ * (TEST_ASSERT_SAME_BACKING). The reset after each range comes after the
+ * punch of the whole range ("KVM: selftests: Reset shared memory after
+ * hole-punching"), since with one backing the punch zeroes the reset.
  */
-import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, KVM_CAP_EXIT_HYPERCALL, KVM_EXIT_HYPERCALL, KVM_EXIT_IO,
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, GUEST_MEMFD_FLAG_INIT_SHARED, GUEST_MEMFD_FLAG_MMAP, KVM_CAP_EXIT_HYPERCALL, KVM_EXIT_HYPERCALL, KVM_EXIT_IO,
   KVM_HC_MAP_GPA_RANGE, KVM_MEM_GUEST_MEMFD, KVM_MEMORY_ATTRIBUTE_PRIVATE, PAGE_SHIFT, PAGE_SIZE, SZ_2M, UCALL_ABORT, UCALL_DONE,
   UCALL_SYNC } from '../../lib/kvm/uapi.js';
 import { strerror } from '../../lib/kvm/errno.js';
@@ -25,9 +35,9 @@ import { writeStdout } from '../../lib/kselftest/index.js';
 import { loadPlatformOrExit, type ConversionRequest } from '../../lib/platform/index.js';
 import {
   BACKING_SRC_NAMES, KVM_IOCTL_ERROR, TEST_REQUIRE, _vcpuRun, ksftEnv, requirePlatformVmType, REPORT_GUEST_ASSERT, TEST_ASSERT, TEST_FAIL, __vmCreateWithVcpus, addrGpa2Hva,
-  close, exitReasonStr, expectGuestSees, expectHostSees, fallocate, getUcall, hostFill, kvmSelftestMain,
-  kvmVmFree, vcpuArgsSet, vcpuRun, vmCreateGuestMemfd, vmEnableCap, vmGuestMemFallocate, vmMemAdd, vmSetMemoryAttributes, vmShape,
-  VM_MEM_SRC_ANONYMOUS, type BackingSrc, type KvmVcpu,
+  close, exitReasonStr, expectGuestSees, expectHostSees, fallocate, getUcall, hostFill, hostRead, kvmHasGmemAttributes, kvmSelftestMain,
+  kvmVmFree, TEST_ASSERT_SAME_BACKING, TEST_EXPECT_SIGBUS, vcpuArgsSet, vcpuRun, vmCreateGuestMemfd, vmEnableCap, vmGuestMemFallocate,
+  vmMemAdd, vmMemSetMemoryAttributes, vmShape, VM_MEM_SRC_ANONYMOUS, VM_MEM_SRC_SHMEM, type BackingSrc, type KvmVcpu, type KvmVm,
 } from '../../lib/kvm_util/index.js';
 
 const BASE_DATA_SLOT = 10;
@@ -151,10 +161,12 @@ function guestTestExplicitConversion(g: GuestBuilder, baseGpa: bigint, doFalloca
     guestSyncShared(g, gpa, size, p3, p4);
     memcmpG(g, gpa, p4, size);
 
-    g.memset(gpa, size, initP);
-
     // PUNCH_HOLE all private memory so that the next range starts from a clean guest_memfd.
     guestMapShared(g, baseGpa, PER_CPU_DATA_SIZE, true);
+
+    // The punch zeroed the private pages, and with in-place conversion the shared ones
+    // too: reset the whole shared range for the next range.
+    g.memset(baseGpa, PER_CPU_DATA_SIZE, initP);
   }
 }
 
@@ -206,6 +218,16 @@ const guestCode = (g: GuestBuilder, baseGpa: bigint): void => {
   g.done();
 };
 
+/**
+ * vm_mem_set_memory_attributes(), and with in-place conversion the check
+ * that the pages converted are the ones the host looks at.
+ */
+function convertRange(vm: KvmVm, gpa: bigint, size: bigint, toPrivate: boolean): void {
+  vmMemSetMemoryAttributes(vm, gpa, size, toPrivate ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0n);
+  if (!kvmHasGmemAttributes()) return;
+  for (let p = gpa; p < gpa + size; p += BigInt(vm.pageSize)) TEST_ASSERT_SAME_BACKING(vm, p);
+}
+
 function handleExitHypercall(vcpu: KvmVcpu): void {
   const run = vcpu.run;
   const gpa = run.hypercallArg(0);
@@ -222,7 +244,7 @@ function handleExitHypercall(vcpu: KvmVcpu): void {
   // To shared: punch the private pages; to private: allocate them.
   if (doFallocate) vmGuestMemFallocate(vm, gpa, size, mapShared);
 
-  if (setAttributes) vmSetMemoryAttributes(vm, gpa, size, mapShared ? 0n : KVM_MEMORY_ATTRIBUTE_PRIVATE);
+  if (setAttributes) convertRange(vm, gpa, size, !mapShared);
   run.hypercallRet = 0n;
 }
 
@@ -232,7 +254,7 @@ function handleConversion(vcpu: KvmVcpu, req: ConversionRequest): void {
   const mapShared = (flags & MAP_GPA_SHARED) !== 0n;
   TEST_ASSERT(mapShared === !req.toPrivate, `Conversion to ${req.toPrivate ? 'private' : 'shared'} after flags 0x${flags.toString(16)}`);
   if (flags & MAP_GPA_DO_FALLOCATE) vmGuestMemFallocate(vcpu.vm, req.gpa, req.size, mapShared);
-  if (flags & MAP_GPA_SET_ATTRIBUTES) vmSetMemoryAttributes(vcpu.vm, req.gpa, req.size, mapShared ? 0n : KVM_MEMORY_ATTRIBUTE_PRIVATE);
+  if (flags & MAP_GPA_SET_ATTRIBUTES) convertRange(vcpu.vm, req.gpa, req.size, !mapShared);
   conv!.complete(vcpu.run, 0n);
 }
 
@@ -282,9 +304,12 @@ async function testMemConversionsVcpu(vcpu: KvmVcpu): Promise<void> {
         // Page by page: a range may span memslots, and each page has its own HVA.
         for (let i = 0n; i < size; i += BigInt(vm.pageSize)) {
           const nrBytes = Number(size - i < BigInt(vm.pageSize) ? size - i : BigInt(vm.pageSize));
-          // Whatever the guest did privately, the host sees the shared data.
-          expectHostSees(vm, gpa + i, nrBytes, Number(cur));
-          if (cmd === SYNC_SHARED) hostFill(addrGpa2Hva(vm, gpa + i), nrBytes, Number(next));
+          const hva = addrGpa2Hva(vm, gpa + i);
+          // In place, the host's address is the guest's private page: a touch is SIGBUS.
+          // With separate backings the host sees the shared data, whatever the guest did privately.
+          if (kvmHasGmemAttributes() && cmd === SYNC_PRIVATE) TEST_EXPECT_SIGBUS(() => hostRead(hva, 1));
+          else expectHostSees(vm, gpa + i, nrBytes, Number(cur));
+          if (cmd === SYNC_SHARED) hostFill(hva, nrBytes, Number(next));
         }
         break;
       }
@@ -310,11 +335,13 @@ async function testMemConversions(srcType: BackingSrc, nrVcpus: number, nrMemslo
 
   if (plugin.manifest.arch === 'x86_64') vmEnableCap(vm, KVM_CAP_EXIT_HYPERCALL, 1 << KVM_HC_MAP_GPA_RANGE);
 
-  const memfd = vmCreateGuestMemfd(vm, memfdSize, 0);
+  // In place, the guest_memfd is the only backing: mappable, and shared until the guest converts.
+  const gmemFlags = kvmHasGmemAttributes() ? GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED : 0n;
+  const memfd = vmCreateGuestMemfd(vm, memfdSize, gmemFlags);
 
   for (let i = 0; i < nrMemslots; i++) {
     vmMemAdd(vm, srcType, BASE_DATA_GPA + BigInt(slotSize * i), BASE_DATA_SLOT + i, slotSize / vm.pageSize,
-      KVM_MEM_GUEST_MEMFD, memfd, slotSize * i);
+      KVM_MEM_GUEST_MEMFD, memfd, slotSize * i, gmemFlags);
   }
 
   for (let i = 0; i < nrVcpus; i++) vcpuArgsSet(vcpus[i]!, BASE_DATA_GPA + BigInt(i * perCpuSize));
@@ -342,8 +369,8 @@ function usage(cmd: string): void {
   writeStdout('\n');
   writeStdout(`usage: ${cmd} [-h] [-m nr_memslots] [-s mem_type] [-n nr_vcpus]\n`);
   writeStdout('\n');
-  writeStdout(' -s: specify the type of memory that should be used to\n     back the guest data region. (default: anonymous)\n');
-  writeStdout('     Available backing src types:\n         anonymous\n');
+  writeStdout(' -s: specify the type of memory that should be used to\n     back the guest data region. (default: anonymous, shmem in place)\n');
+  writeStdout('     Available backing src types:\n         anonymous\n         shmem\n');
   writeStdout('\n');
   writeStdout(' -n: specify the number of vcpus (default: 1)\n');
   writeStdout('\n');
@@ -359,19 +386,20 @@ function atoiPositive(name: string, s: string): number {
   return n;
 }
 
-/** parse_backing_src_type(): only anonymous memory exists in this build. */
+/** parse_backing_src_type(): anonymous memory and shmem exist in this build. */
 function parseBackingSrcType(name: string): BackingSrc {
-  if (name === VM_MEM_SRC_ANONYMOUS) return VM_MEM_SRC_ANONYMOUS;
+  if (name === VM_MEM_SRC_ANONYMOUS || name === VM_MEM_SRC_SHMEM) return name;
   if ((BACKING_SRC_NAMES as readonly string[]).includes(name)) {
-    process.stderr.write(`-s ${name}: backing src type not supported by this build (available: anonymous)\n`);
+    process.stderr.write(`-s ${name}: backing src type not supported by this build (available: anonymous, shmem)\n`);
     process.exit(1);
   }
-  writeStdout('Available backing src types:\n    anonymous\n');
+  writeStdout('Available backing src types:\n    anonymous\n    shmem\n');
   TEST_FAIL(`Unknown backing src type: ${name}`);
 }
 
 kvmSelftestMain(async (argv) => {
-  let srcType: BackingSrc = VM_MEM_SRC_ANONYMOUS;
+  // guest_memfd's mmap() needs what shmem has (MAP_SHARED, base pages).
+  let srcType: BackingSrc = kvmHasGmemAttributes() ? VM_MEM_SRC_SHMEM : VM_MEM_SRC_ANONYMOUS;
   let nrMemslots = 1;
   let nrVcpus = 1;
 
@@ -397,7 +425,11 @@ kvmSelftestMain(async (argv) => {
       optarg = next;
     }
     switch (opt) {
-      case 's': srcType = parseBackingSrcType(optarg); break;
+      case 's':
+        srcType = parseBackingSrcType(optarg);
+        TEST_ASSERT(!kvmHasGmemAttributes() || srcType === VM_MEM_SRC_SHMEM,
+          `Testing in-place conversions, only ${VM_MEM_SRC_SHMEM} mem_type supported\n`);
+        break;
       case 'n': nrVcpus = atoiPositive('nr_vcpus', optarg); break;
       case 'm': nrMemslots = atoiPositive('nr_memslots', optarg); break;
       default:

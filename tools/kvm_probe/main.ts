@@ -16,7 +16,7 @@ import { hostKernelProfile, hostMaxPhysBits, prepareOracle, type OracleKind } fr
 import { ScriptError, parseScript } from './script.js';
 import { isKernelName, type KernelName } from '../../lib/kvm/model/profiles.js';
 
-const USAGE = 'usage: main.ts [--kernel 6.12|6.18|inplace] [--oracle kvm|probe] [--all] FILE...';
+const USAGE = 'usage: main.ts [--kernel 6.12|6.18|6.19|7.4] [--oracle kvm|probe] [--all] FILE...';
 
 function fail(msg: string): never {
   process.stderr.write(`kvm_probe: ${msg}\n`);
@@ -33,7 +33,7 @@ function main(argv: readonly string[]): number {
     if (a === '--all') all = true;
     else if (a === '--kernel') {
       const k = argv[++i];
-      if (k === undefined || !isKernelName(k)) fail(`--kernel: expected 6.12, 6.18 or inplace, got '${k ?? ''}'`);
+      if (k === undefined || !isKernelName(k)) fail(`--kernel: expected 6.12, 6.18, 6.19 or 7.4, got '${k ?? ''}'`);
       kernel = k;
     } else if (a === '--oracle') {
       const o = argv[++i];

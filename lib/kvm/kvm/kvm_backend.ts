@@ -10,9 +10,10 @@
  * (so a stale view reads zeros rather than faulting, and the mapping no
  * longer pins the vCPU file); the process's end releases the rest.
  */
+import { readFileSync, readdirSync } from 'node:fs';
 import { release } from 'node:os';
 import {
-  MAP_FAILED, type Backend, type CpuidRegs, type GuestProgramResult, type IoctlArg, type IoctlOptions, type MmapResult, type StatResult, type SysResult,
+  MAP_FAILED, type Backend, type CpuidRegs, type GuestProgramResult, type HostMapping, type IoctlArg, type IoctlOptions, type MmapResult, type StatResult, type SysResult,
 } from '../backend.js';
 import { EBADF, EINVAL } from '../errno.js';
 import type { GuestProgram } from '../guest_program.js';
@@ -289,8 +290,70 @@ export class KvmBackend implements Backend {
     return this.res(this.libc.munmap(addr, length));
   }
 
+  /** /proc/self/maps: `start-end perms offset dev inode path`, one mapping a line. */
+  mappingAt(hva: bigint): HostMapping | undefined {
+    const a = BigInt(hva);
+    for (const line of readFileSync('/proc/self/maps', 'utf8').split('\n')) {
+      const m = /^([0-9a-f]+)-([0-9a-f]+) \S{3}(\S) ([0-9a-f]+) \S+ (\d+)/.exec(line);
+      if (!m) continue;
+      const start = BigInt(`0x${m[1]}`);
+      const end = BigInt(`0x${m[2]}`);
+      if (a < start || a >= end) continue;
+      const page = (a - start) & ~0xfffn;
+      return { ino: BigInt(m[5]!), offset: BigInt(`0x${m[4]}`) + page, shared: m[3] === 's' };
+    }
+    return undefined;
+  }
+
   madvise(addr: bigint, length: bigint, advice: number): SysResult {
     return this.res(this.libc.madvise(addr, length, advice));
+  }
+
+  mbind(addr: bigint, len: bigint, mode: number, nodemask: readonly bigint[] | null, maxnode: bigint, flags: number): SysResult {
+    let buf: Uint8Array | null = null;
+    if (nodemask) {
+      buf = new Uint8Array(Math.max(1, nodemask.length) * 8);
+      const dv = new DataView(buf.buffer);
+      nodemask.forEach((w, i) => dv.setBigUint64(i * 8, BigInt.asUintN(64, w), true));
+    }
+    return this.res(this.libc.mbind(addr, len, mode, buf, maxnode, flags));
+  }
+
+  getMempolicy(maxnode: bigint, addr: bigint, flags: bigint, wantNodemask: boolean): SysResult & { readonly policy: number; readonly nodemask: bigint } {
+    const pol = new Uint8Array(4);
+    // copy_nodes_to_user() writes ALIGN(maxnode - 1, 64) / 8 bytes (at most a page, else EINVAL).
+    const bytes = Number(((BigInt.asUintN(64, maxnode) - 1n + 63n) / 64n) * 8n);
+    const mask = wantNodemask ? new Uint8Array(Math.min(Math.max(8, bytes), 4096 + 8)) : null;
+    const r = this.res(this.libc.getMempolicy(pol, mask, maxnode, addr, flags));
+    return {
+      ...r,
+      policy: new DataView(pol.buffer).getInt32(0, true),
+      nodemask: mask ? new DataView(mask.buffer).getBigUint64(0, true) : 0n,
+    };
+  }
+
+  movePagesStatus(pages: readonly bigint[], flags: number): SysResult & { readonly status: readonly number[] } {
+    const p = new Uint8Array(Math.max(1, pages.length) * 8);
+    const pv = new DataView(p.buffer);
+    pages.forEach((a, i) => pv.setBigUint64(i * 8, BigInt.asUintN(64, a), true));
+    const st = new Uint8Array(Math.max(1, pages.length) * 4);
+    const r = this.res(this.libc.movePagesStatus(0, pages.length, p, st, flags));
+    const sv = new DataView(st.buffer);
+    return { ...r, status: pages.map((_, i) => sv.getInt32(i * 4, true)) };
+  }
+
+  numaMaxNode(): number {
+    // get_max_numa_node() of the selftests' numaif.h: the highest nodeN under /sys/devices/system/node.
+    let max = 0;
+    try {
+      for (const e of readdirSync('/sys/devices/system/node')) {
+        const m = /^node([0-9]+)$/.exec(e);
+        if (m) max = Math.max(max, Number(m[1]));
+      }
+    } catch {
+      // No such directory: a kernel without NUMA, node 0 only.
+    }
+    return max;
   }
 
   hostRead(hva: bigint, length: number): Uint8Array {

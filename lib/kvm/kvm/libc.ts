@@ -45,6 +45,12 @@ export interface Libc {
   /** process_vm_readv/writev on iovec arrays at raw addresses (liov, riov). */
   processVmReadv(pid: number, liov: bigint, liovcnt: number, riov: bigint, riovcnt: number): number;
   processVmWritev(pid: number, liov: bigint, liovcnt: number, riov: bigint, riovcnt: number): number;
+  /** mbind(2) (syscall 237): nodemask as a buffer of unsigned longs, or null. */
+  mbind(addr: bigint, len: bigint, mode: number, nodemask: Uint8Array | null, maxnode: bigint, flags: number): number;
+  /** get_mempolicy(2) (syscall 239): *policy and *nmask land in the buffers given. */
+  getMempolicy(policy: Uint8Array | null, nodemask: Uint8Array | null, maxnode: bigint, addr: bigint, flags: bigint): number;
+  /** move_pages(2) (syscall 279) with nodes == NULL: status gets one int per page. */
+  movePagesStatus(pid: number, count: number, pages: Uint8Array, status: Uint8Array, flags: number): number;
   getpid(): number;
   pthreadSelf(): bigint;
   pthreadKill(thread: bigint, sig: number): number;
@@ -92,6 +98,13 @@ export function loadLibc(): Libc | string {
     'process_vm_readv', 'intptr_t', ['int', 'uint64_t', 'unsigned long', 'uint64_t', 'unsigned long', 'unsigned long']);
   const pvw = f<(p: number, l: bigint, lc: number, r: bigint, rc: number, fl: number) => unknown>(
     'process_vm_writev', 'intptr_t', ['int', 'uint64_t', 'unsigned long', 'uint64_t', 'unsigned long', 'unsigned long']);
+  // syscall(2) is variadic; a fixed prototype per use passes integers and pointers as SysV does either way.
+  const sysMbind = f<(nr: number, a: bigint, l: bigint, m: bigint, n: Uint8Array | null, mx: bigint, fl: bigint) => unknown>(
+    'syscall', 'long', ['long', 'uint64_t', 'uint64_t', 'uint64_t', 'void *', 'uint64_t', 'uint64_t']);
+  const sysGetMempolicy = f<(nr: number, p: Uint8Array | null, n: Uint8Array | null, mx: bigint, a: bigint, fl: bigint) => unknown>(
+    'syscall', 'long', ['long', 'void *', 'void *', 'uint64_t', 'uint64_t', 'uint64_t']);
+  const sysMovePages = f<(nr: number, pid: bigint, c: bigint, p: Uint8Array, n: null, s: Uint8Array, fl: bigint) => unknown>(
+    'syscall', 'long', ['long', 'uint64_t', 'uint64_t', 'void *', 'void *', 'void *', 'uint64_t']);
   const ptr = (v: unknown): bigint => (typeof v === 'bigint' ? v : v === null ? 0n : BigInt(v as number));
   cached = {
     koffiPath,
@@ -115,6 +128,9 @@ export function loadLibc(): Libc | string {
     memfdCreate: f('memfd_create', 'int', ['const char *', 'unsigned int']),
     processVmReadv: (p, l, lc, r, rc) => num(pvr(p, l, lc, r, rc, 0)),
     processVmWritev: (p, l, lc, r, rc) => num(pvw(p, l, lc, r, rc, 0)),
+    mbind: (a, l, m, n, mx, fl) => num(sysMbind(237, BigInt.asUintN(64, a), BigInt.asUintN(64, l), BigInt(m >>> 0), n, BigInt.asUintN(64, mx), BigInt(fl >>> 0))),
+    getMempolicy: (p, n, mx, a, fl) => num(sysGetMempolicy(239, p, n, BigInt.asUintN(64, mx), BigInt.asUintN(64, a), BigInt.asUintN(64, fl))),
+    movePagesStatus: (pid, c, p, st, fl) => num(sysMovePages(279, BigInt(pid), BigInt(c), p, null, st, BigInt(fl >>> 0))),
     getpid: f('getpid', 'int', []),
     pthreadSelf: () => BigInt(f<() => number | bigint>('pthread_self', 'uint64_t', [])()),
     pthreadKill: f('pthread_kill', 'int', ['uint64_t', 'int']),

@@ -8,7 +8,7 @@
 
 import {
   KVM_X86_DEFAULT_VM, KVM_X86_SEV_ES_VM, KVM_X86_SEV_VM, KVM_X86_SNP_VM, KVM_X86_SW_PROTECTED_VM, KVM_X86_TDX_VM,
-  KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE, KVM_SET_MEMORY_ATTRIBUTES2_ZERO,
+  KVM_MEMORY_ATTRIBUTE_PRIVATE,
 } from '../uapi.js';
 import type { ModelPlatform, PlatformRegistry, PlatformVmContext, GuestAccess } from './platform.js';
 
@@ -30,13 +30,13 @@ export const defaultPlatform: ModelPlatform = {
 /**
  * KVM_X86_SW_PROTECTED_VM: the attribute is the source of truth;
  * kvm_mmu_page_fault() sets PFERR_PRIVATE_ACCESS from kvm_mem_is_private(),
- * so an access never mismatches. [P] in-place: ZERO and PRESERVE.
+ * so an access never mismatches. In-place conversion (7.4) keeps a page's
+ * bytes: SW_PROTECTED has no kvm_arch_gmem_invalidate().
  */
 export const swProtectedPlatform: ModelPlatform = {
   name: 'sw_protected',
   hasPrivateMem: true,
   preFault: true,
-  inPlaceModes: KVM_SET_MEMORY_ATTRIBUTES2_ZERO | KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE,
   attach: (ctx) => ({ isPrivateAccess: (a: GuestAccess) => isPrivateAttr(ctx, a.gpa) }),
 };
 
@@ -62,7 +62,6 @@ export const snpPlatform: ModelPlatform = {
   name: 'snp',
   hasPrivateMem: true,
   preFault: false,
-  inPlaceModes: KVM_SET_MEMORY_ATTRIBUTES2_ZERO,
   attach: (ctx) => ({ isPrivateAccess: markerAccess(ctx) }),
 };
 

@@ -18,7 +18,13 @@ export interface ModelControl {
   /** Give VM type `type` a platform's behaviour in this backend (plugins, hardware overrides). */
   registerPlatform(type: number, platform: ModelPlatform): void;
   /** A fresh model of another kernel release with the same platforms registered. */
-  withKernel(kernel: KernelName): ModelControl & { readonly backend: import('../backend.js').Backend };
+  withKernel(kernel: KernelName, vmMemoryAttributes?: boolean): ModelControl & { readonly backend: import('../backend.js').Backend };
   /** Pages resident across anonymous memory, guest_memfds and memfds (benches, tests). */
   residentPages(): number;
+  /**
+   * The memory KVM serves a guest access of `view` at `gpa` from, in
+   * /proc/self/maps terms (a guest_memfd's inode and offset, or what the
+   * slot's userspace_addr maps); undefined where no slot covers `gpa`.
+   */
+  guestBackingOf(vmFd: number, gpa: bigint, view: 'private' | 'shared'): import('../backend.js').HostMapping | undefined;
 }

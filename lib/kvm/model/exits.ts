@@ -1,7 +1,8 @@
 /**
  * Writing an exit into struct kvm_run and the KVM_RUN return value that goes
  * with it: KVM_EXIT_MEMORY_FAULT is the only exit that comes with -1
- * (EFAULT, or EHWPOISON), every other exit with 0 (Documentation/virt/kvm/api.rst §5).
+ * (EFAULT, or EHWPOISON), every other exit with 0 (Documentation/virt/kvm/api.rst §5);
+ * a failed run ('error') has no exit at all.
  */
 
 import type { SysResult } from '../backend.js';
@@ -15,6 +16,8 @@ import type { ExitSpec } from './platform.js';
 
 /** KVM_EXIT_INTR: KVM_RUN interrupted (signal or immediate_exit). */
 export const KVM_EXIT_INTR = 10;
+/** KVM_EXIT_UNKNOWN: no exit reason (the run failed before a handler set one). */
+export const KVM_EXIT_UNKNOWN = 0;
 /** KVM_INTERNAL_ERROR_EMULATION: the instruction could not be emulated. */
 export const KVM_INTERNAL_ERROR_EMULATION = 1;
 
@@ -52,6 +55,9 @@ export function writeExit(bytes: Uint8Array, e: ExitSpec): SysResult {
     case 'shutdown':
       run.exitReason = KVM_EXIT_SHUTDOWN;
       return { ret: 0, errno: 0 };
+    case 'error':
+      run.exitReason = KVM_EXIT_UNKNOWN;
+      return { ret: -1, errno: e.errno };
     case 'internal_error': {
       run.exitReason = KVM_EXIT_INTERNAL_ERROR;
       dv.setUint32(32, e.suberror, true);

@@ -6,7 +6,7 @@
  * standard fds the backend opens first.
  */
 
-export type FileKind = 'kvm' | 'vm' | 'vcpu' | 'gmem' | 'memfd' | 'stdio';
+export type FileKind = 'kvm' | 'vm' | 'vcpu' | 'gmem' | 'memfd' | 'stdio' | 'gup_test';
 
 export interface OpenFile {
   readonly kind: FileKind;

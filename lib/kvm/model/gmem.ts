@@ -5,6 +5,7 @@
  * zeros (kvm_gmem_get_folio() + clear_highpage() on first use).
  */
 
+import { SharedPolicy, placeNode } from './mempolicy.js';
 import { EINVAL, EOPNOTSUPP, EFBIG, ENODEV } from '../errno.js';
 import {
   FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, GUEST_MEMFD_FLAG_INIT_SHARED, GUEST_MEMFD_FLAG_MMAP, PAGE_SIZE,
@@ -37,6 +38,13 @@ export interface GmemVmRef {
   gmemReleased(gmem: Gmem): void;
   /** Called after a punch of pages [first, end): bound slots' guest mappings are zapped. */
   gmemPunched(gmem: Gmem, first: number, end: number): void;
+  /**
+   * Called when KVM_SET_MEMORY_ATTRIBUTES2 changes pages [first, end)
+   * (kvm_gmem_invalidate_start() around the store): bound slots' guest
+   * mappings are zapped and, towards shared, the platform's
+   * kvm_arch_gmem_invalidate() runs on the pages that exist.
+   */
+  gmemConverted(gmem: Gmem, first: number, end: number, toPrivate: boolean): void;
 }
 
 let nextIno = 0x1000n;
@@ -47,18 +55,37 @@ export class Gmem implements OpenFile {
   readonly pages = new SparsePages();
   bindings: GmemBinding[] = [];
   released = false;
-  /** [P] in-place: per-inode attributes by page index (the series' maple tree). */
+  /**
+   * Per-inode attributes by page index, the in-place series' maple tree
+   * (struct gmem_inode.attributes): every index starts PRIVATE unless
+   * GUEST_MEMFD_FLAG_INIT_SHARED (kvm_gmem_init_inode()). Before 7.4 nothing
+   * changes it after creation, so it states 6.18's rule too: a page faults
+   * into userspace only if it is shared (kvm_gmem_fault_user_mapping()).
+   */
   readonly attrs = new RangeMap();
+  /**
+   * The inode's shared NUMA policy (6.19, "KVM: guest_memfd: Enforce NUMA
+   * mempolicy using shared policy": kvm_gmem_set_policy() through a
+   * mapping's mbind(), and every folio allocated at an index follows the
+   * policy there, whoever faults it: host, guest or fallocate()). Undefined
+   * before 6.19: guest_memfd's vm_ops have no set_policy, so mbind() sets only
+   * the VMA's policy and folios come from the local node.
+   */
+  readonly policy: SharedPolicy | undefined;
 
   constructor(
     readonly vm: GmemVmRef,
     readonly size: bigint,
     readonly flags: bigint,
-    /** [P] in-place: pages start private unless GUEST_MEMFD_FLAG_INIT_SHARED was given. */
+    /** Pages start private unless GUEST_MEMFD_FLAG_INIT_SHARED was given (kvm_gmem_init_inode()). */
     privateByDefault: boolean,
+    sharedPolicy = false,
   ) {
     vm.get();
     if (privateByDefault) this.attrs.set(0, Number(size / PAGE), KVM_MEMORY_ATTRIBUTE_PRIVATE);
+    const policy = sharedPolicy ? new SharedPolicy() : undefined;
+    this.policy = policy;
+    if (policy) this.pages.placer = (index) => placeNode(policy.lookup(index));
   }
 
   get npages(): number {
@@ -133,23 +160,25 @@ export class Gmem implements OpenFile {
     return 0;
   }
 
-  /** Whether page `index` is private in the in-place attribute tree. */
+  /** Whether page `index` is private in the per-inode attribute tree. */
   pagePrivate(index: number): boolean {
     return (this.attrs.get(index) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n;
   }
 
   /**
-   * kvm_gmem_fault_user_mapping(): SIGBUS at or past i_size, without
-   * INIT_SHARED (6.18), or on a private page ([P] in-place). Returns the
-   * page's store index or the fault.
+   * kvm_gmem_fault_user_mapping(): SIGBUS at or past i_size, and on a page
+   * the attribute tree says is private (6.18: every page of a gmem created
+   * without INIT_SHARED; 7.4: whatever KVM_SET_MEMORY_ATTRIBUTES2 left).
+   * The check runs at every host access, so a page converted to private is
+   * unmapped from every process that had it (unmap_mapping_pages() on
+   * conversion). Returns the page's store index or the fault.
    */
-  userFault(pgoff: number, inPlace: boolean): number | HostFaultSpec {
+  userFault(pgoff: number): number | HostFaultSpec {
     if (BigInt(pgoff) * PAGE >= this.size) return { signal: 'SIGBUS', code: 'BUS_ADRERR', detail: 'guest_memfd: offset at or past i_size' };
-    if (inPlace) {
-      if (this.pagePrivate(pgoff)) return { signal: 'SIGBUS', code: 'BUS_ADRERR', detail: 'guest_memfd: private page' };
-      return pgoff;
+    if (this.pagePrivate(pgoff)) {
+      const why = this.flags & GUEST_MEMFD_FLAG_INIT_SHARED ? 'private page' : 'private page (no INIT_SHARED, pages start private)';
+      return { signal: 'SIGBUS', code: 'BUS_ADRERR', detail: `guest_memfd: ${why}` };
     }
-    if (!(this.flags & GUEST_MEMFD_FLAG_INIT_SHARED)) return { signal: 'SIGBUS', code: 'BUS_ADRERR', detail: 'guest_memfd: no INIT_SHARED, pages are private' };
     return pgoff;
   }
 }

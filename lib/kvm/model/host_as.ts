@@ -7,7 +7,8 @@
  * SEGV_MAPERR, as in a real process.
  */
 
-import { EINVAL, ENODEV, ENOMEM, EPERM } from '../errno.js';
+import { EFAULT, EINVAL, ENODEV, ENOENT, ENOMEM, EPERM } from '../errno.js';
+import { mpolEqual, placeNode, type Mempolicy } from './mempolicy.js';
 import { MAP_PRIVATE, MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../uapi.js';
 import type { HostFaultSpec } from './platform.js';
 import { SparsePages } from './sparse_pages.js';
@@ -34,6 +35,14 @@ export interface PageSource {
   readonly noexec?: boolean;
   /** The file has no mmap method (f_op->mmap is NULL): do_mmap() says ENODEV before the flag checks the method would see. */
   readonly noMmap?: boolean;
+  /** The file's inode number, as /proc/self/maps shows it. */
+  readonly ino?: bigint;
+  /**
+   * vm_ops->set_policy / get_policy: the file keeps a shared policy by page
+   * offset (shmem; guest_memfd from 6.19). Absent: only the VMA's policy.
+   */
+  setPolicy?(first: number, end: number, pol: Mempolicy | null): void;
+  getPolicy?(pgoff: number): Mempolicy | null;
 }
 
 interface Mapping {
@@ -45,6 +54,8 @@ interface Mapping {
   pgoff: number;
   /** MAP_PRIVATE of a file: private copies, keyed by absolute page number. */
   cow: SparsePages | null;
+  /** vma->vm_policy (mbind()); null is the default policy. */
+  policy: Mempolicy | null;
 }
 
 /** The result of resolving one host page. */
@@ -56,8 +67,14 @@ export function isFault(r: unknown): r is HostFaultSpec {
 
 export class HostAddressSpace {
   private maps: Mapping[] = [];
-  private readonly anon = new SparsePages();
+  private anon = this.anonPages(new SparsePages());
   private next = MMAP_BASE;
+
+  /** Anonymous pages go where their VMA's policy says (alloc_anon_folio() → vma_alloc_folio()). */
+  private anonPages(p: SparsePages): SparsePages {
+    p.placer = (abs) => placeNode(this.find(BigInt(abs) * PAGE)?.policy ?? null);
+    return p;
+  }
 
   /** Resident anonymous pages (for benches). */
   get anonResidentPages(): number {
@@ -116,7 +133,7 @@ export class HostAddressSpace {
     }
     const m: Mapping = {
       start, npages, prot, source, pgoff: Number(off / PAGE),
-      cow: source && type === MAP_PRIVATE ? new SparsePages() : null,
+      cow: source && type === MAP_PRIVATE ? new SparsePages() : null, policy: null,
     };
     const i = this.maps.findIndex((x) => x.start > start);
     this.maps.splice(i < 0 ? this.maps.length : i, 0, m);
@@ -193,6 +210,101 @@ export class HostAddressSpace {
       }
     }
     return 0;
+  }
+
+  /**
+   * fork(2)'s copy of this address space (kernel/fork.c, dup_mmap()): the
+   * same mappings at the same addresses; MAP_SHARED file pages stay the
+   * file's, so both processes resolve them through the file (a guest_memfd
+   * page turned private is SIGBUS in either); anonymous memory and private
+   * file copies are the child's own from here on. (MAP_SHARED anonymous
+   * memory, which the model keeps with private anonymous memory, is copied
+   * too: nothing here shares it across a fork.)
+   */
+  fork(): HostAddressSpace {
+    const c = new HostAddressSpace();
+    c.maps = this.maps.map((m) => ({ ...m, cow: m.cow ? m.cow.copy() : null }));
+    c.anon = c.anonPages(this.anon.copy());
+    c.next = this.next;
+    return c;
+  }
+
+  /**
+   * mbind()'s walk over [a, a+len) (do_mbind() after the argument checks):
+   * every page must be mapped unless the policy is the default
+   * (MPOL_MF_DISCONTIG_OK; a range with no mapping at all is EFAULT either
+   * way, queue_pages_range()); then each VMA is split at the range's ends and
+   * takes the policy, and a file with a shared policy records it for the
+   * VMA's pages (vma_replace_policy()). A VMA whose policy already equals the
+   * new one is left alone, shared policy included (mbind_range()).
+   */
+  mbind(a: bigint, len: bigint, pol: Mempolicy | null): number {
+    const end = a + len;
+    let covered = 0n;
+    let any = false;
+    for (const m of this.maps) {
+      const mEnd = m.start + BigInt(m.npages) * PAGE;
+      if (mEnd <= a || m.start >= end) continue;
+      any = true;
+      covered += (mEnd < end ? mEnd : end) - (m.start > a ? m.start : a);
+    }
+    if (!any || (pol && covered !== len)) return EFAULT;
+    this.splitAt(a);
+    this.splitAt(end);
+    for (const m of this.maps) {
+      if (m.start < a || m.start >= end) continue;
+      if (mpolEqual(m.policy, pol)) continue;
+      m.source?.setPolicy?.(m.pgoff, m.pgoff + m.npages, pol);
+      m.policy = pol;
+    }
+    return 0;
+  }
+
+  private splitAt(at: bigint): void {
+    const m = this.find(at);
+    if (!m || m.start === at) return;
+    const skip = Number((at - m.start) / PAGE);
+    const tail: Mapping = { ...m, start: at, npages: m.npages - skip, pgoff: m.pgoff + skip };
+    m.npages = skip;
+    this.maps.splice(this.maps.indexOf(m) + 1, 0, tail);
+  }
+
+  /**
+   * get_mempolicy(MPOL_F_ADDR)'s policy at `hva` (__get_vma_policy()): the
+   * file's shared policy where it has one, else the VMA's; EFAULT where
+   * nothing is mapped.
+   */
+  policyAt(hva: bigint): { pol: Mempolicy | null } | { errno: number } {
+    const m = this.find(hva);
+    if (!m) return { errno: EFAULT };
+    if (m.source?.getPolicy) return { pol: m.source.getPolicy(m.pgoff + Number((hva - m.start) / PAGE)) };
+    return { pol: m.policy };
+  }
+
+  /**
+   * move_pages()'s status for `hva` without moving (do_pages_stat_array()):
+   * the node of the page mapped there, -EFAULT where nothing is mapped,
+   * -ENOENT where no page is (never faulted in, or one the host may not map,
+   * like a private guest_memfd page).
+   */
+  pageNodeAt(hva: bigint): number {
+    const m = this.find(hva);
+    if (!m) return -EFAULT;
+    const abs = Number(hva / PAGE);
+    if (!m.source) return this.anon.nodeOf(abs) ?? -ENOENT;
+    if (m.cow?.has(abs)) return m.cow.nodeOf(abs)!;
+    const r = m.source.resolve(m.pgoff + Number((hva - m.start) / PAGE), false);
+    if (isFault(r)) return -ENOENT;
+    return r.store.nodeOf(r.index) ?? -ENOENT;
+  }
+
+  /** The /proc/self/maps view of `hva`: the file's inode and page offset, or ino 0 for anonymous memory. */
+  mappingAt(hva: bigint): { ino: bigint; offset: bigint; shared: boolean } | undefined {
+    const m = this.find(hva);
+    if (!m) return undefined;
+    const pg = m.pgoff + Number((hva - m.start) / PAGE);
+    if (!m.source) return { ino: 0n, offset: 0n, shared: false };
+    return { ino: m.source.ino ?? 0n, offset: BigInt(pg) * PAGE, shared: m.cow === null };
   }
 
   /** The page backing `hva` for an access, or the signal it raises. */

@@ -20,7 +20,7 @@ export { ModelBackend, type ModelOptions } from './model_backend.js';
 export type { ModelControl } from './control.js';
 export { defaultUcallGpa } from './vcpu.js';
 export { KVM_EXIT_INTR, KVM_INTERNAL_ERROR_EMULATION } from './exits.js';
-export { PROFILES, type KernelName, type KernelProfile } from './profiles.js';
+export { KERNEL_NAMES, PROFILES, kernelProfile, type KernelName, type KernelProfile } from './profiles.js';
 export * from './platform.js';
 export {
   defaultPlatform, swProtectedPlatform, sevPlatform, sevEsPlatform, snpPlatform, tdxPlatform,

@@ -4,6 +4,7 @@
  * fallocate and mmap like any tmpfs file.
  */
 
+import { SharedPolicy, placeNode } from './mempolicy.js';
 import { EINVAL, EOPNOTSUPP, EFBIG } from '../errno.js';
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, PAGE_SIZE } from '../uapi.js';
 import type { OpenFile } from './fd_table.js';
@@ -18,10 +19,14 @@ export class MemFile implements OpenFile {
   readonly kind = 'memfd' as const;
   readonly ino = nextIno++;
   readonly pages = new SparsePages();
+  /** shmem's shared NUMA policy (mm/shmem.c shmem_set_policy()/shmem_get_policy()). */
+  readonly policy = new SharedPolicy();
   size = 0n;
   pos = 0n;
 
-  constructor(readonly name: string) {}
+  constructor(readonly name: string) {
+    this.pages.placer = (index) => placeNode(this.policy.lookup(index));
+  }
 
   release(): void {
     this.pages.clear();

@@ -8,7 +8,7 @@
 import { patternBuffer } from '../pattern_bytes.js';
 import { mapStack } from '../../source/source_map.js';
 import {
-  HostFault, MAP_FAILED, type Backend, type CpuidRegs, type GuestProgramResult, type IoctlArg, type MmapResult, type StatResult, type SysResult,
+  HostFault, MAP_FAILED, type Backend, type CpuidRegs, type HostMapping, type HostProcess, type GuestProgramResult, type IoctlArg, type MmapResult, type StatResult, type SysResult,
 } from '../backend.js';
 import type { ModelControl } from './control.js';
 import { modelSupportedCpuid } from './cpuid.js';
@@ -21,11 +21,14 @@ import {
 import { registerBuiltinPlatforms } from './builtin_platforms.js';
 import { FdTable, type OpenFile } from './fd_table.js';
 import { Gmem } from './gmem.js';
+import { GUP_TEST_PATH, GupPins, GupTestFile } from './gup_test.js';
 import { HostAddressSpace, type PageSource } from './host_as.js';
-import { setMemoryAttributes2 } from './inplace.js';
+import { gmemSetAttributes } from './gmem_attributes.js';
 import { MemFile } from './memfd.js';
+import { MAX_NUMNODES, SharedPolicy } from './mempolicy.js';
+import * as numa from './numa_syscalls.js';
 import { globalPlatforms, type HostAccess, type ModelPlatform, type PlatformRegistry } from './platform.js';
-import { PROFILES, isKernelName, type KernelName, type KernelProfile } from './profiles.js';
+import { KERNEL_NAMES, isKernelName, kernelProfile, type KernelName, type KernelProfile } from './profiles.js';
 import { SparsePages } from './sparse_pages.js';
 import { STDIO_INO_BASE, STDIO_MODE, StdioPipe } from './stdio.js';
 import { Vcpu } from './vcpu.js';
@@ -45,6 +48,17 @@ const MFD_NAME_MAX = 249;
 export interface ModelOptions {
   /** Kernel release profile; default env KSFT_KERNEL, else '6.18'. */
   kernel?: KernelName;
+  /**
+   * kvm.vm_memory_attributes (7.4): true keeps the per-VM
+   * KVM_SET_MEMORY_ATTRIBUTES, false tracks PRIVATE per guest_memfd. Default
+   * env KSFT_VM_MEMORY_ATTRIBUTES (Y/N), else the release's default.
+   */
+  vmMemoryAttributes?: boolean;
+  /**
+   * NUMA nodes of the simulated host (every CPU on node 0); default env
+   * KSFT_NUMA_NODES, else 1, like a host without NUMA.
+   */
+  numaNodes?: number;
   /** Guest physical address width (kvm_mmu_max_gfn()); default 52. */
   maxPhysBits?: number;
   /** false simulates a host without /dev/kvm (open → ENOENT). */
@@ -68,19 +82,25 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
   readonly profile: KernelProfile;
   readonly platforms: PlatformRegistry;
   readonly maxPhysBits: number;
+  readonly numaNodes: number;
   private readonly devKvm: boolean;
   private readonly vms = new Set<Vm>();
   /** Exceptions the model caught inside itself (model bugs). Tests assert it stays empty. */
   readonly internalErrors: string[] = [];
+  /** The long-term pins this process holds through /sys/kernel/debug/gup_test. */
+  private readonly gupPins = new GupPins(this.host);
 
   constructor(opts: ModelOptions = {}) {
     const env = process.env.KSFT_KERNEL;
     const k = opts.kernel ?? (env && env.length > 0 ? env : '6.18');
-    if (!isKernelName(k)) throw new Error(`KSFT_KERNEL: unknown kernel profile '${k}' (expected 6.12, 6.18 or inplace)`);
-    this.profile = PROFILES[k];
+    if (!isKernelName(k)) throw new Error(`KSFT_KERNEL: unknown kernel profile '${k}' (expected ${KERNEL_NAMES.join(', ')})`);
+    this.profile = kernelProfile(k, opts.vmMemoryAttributes ?? parseVmMemoryAttributes(process.env.KSFT_VM_MEMORY_ATTRIBUTES));
     const bits = opts.maxPhysBits ?? 52;
     if (!Number.isInteger(bits) || bits < 32 || bits > 52) throw new Error(`maxPhysBits: ${bits} is not an integer in 32..52`);
     this.maxPhysBits = bits;
+    const nodes = opts.numaNodes ?? parseNumaNodes(process.env.KSFT_NUMA_NODES);
+    if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NUMNODES) throw new Error(`numaNodes: ${nodes} is not an integer in 1..${MAX_NUMNODES}`);
+    this.numaNodes = nodes;
     this.devKvm = opts.devKvm ?? true;
     // stdin, stdout, stderr: the fds a process starts with.
     for (const n of [0, 1, 2] as const) this.fds.install(new StdioPipe(n));
@@ -104,8 +124,11 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
   }
 
   /** A model of `kernel` with this one's platform registrations (built-ins, plugins, overrides). */
-  withKernel(kernel: KernelName): ModelBackend {
-    const b = new ModelBackend({ kernel, maxPhysBits: this.maxPhysBits, devKvm: this.devKvm });
+  withKernel(kernel: KernelName, vmMemoryAttributes?: boolean): ModelBackend {
+    const b = new ModelBackend({
+      kernel, maxPhysBits: this.maxPhysBits, devKvm: this.devKvm, numaNodes: this.numaNodes,
+      ...(vmMemoryAttributes !== undefined ? { vmMemoryAttributes } : {}),
+    });
     for (const t of this.platforms.types()) b.platforms.register(t, this.platforms.get(t)!);
     return b;
   }
@@ -136,6 +159,8 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
 
   open(path: string, _flags?: number): SysResult {
     return this.guard('open', () => {
+      // The model host is built with CONFIG_GUP_TEST and has debugfs mounted.
+      if (path === GUP_TEST_PATH) return ok(this.fds.install(new GupTestFile(this.gupPins)));
       if (path !== '/dev/kvm' || !this.devKvm) return err(ENOENT);
       return ok(this.fds.install(new KvmDevFile()));
     }, err(EINVAL));
@@ -160,9 +185,10 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
       if (f instanceof KvmDevFile) return this.devIoctl(req, arg);
       if (f instanceof Vm) return f.ioctl(req, arg);
       if (f instanceof Vcpu) return f.vm.destroyed ? err(EINVAL) : f.ioctl(req, arg);
+      if (f instanceof GupTestFile) return f.ioctl(req, arg);
       if (f instanceof Gmem) {
-        // [P] in-place: the guest_memfd has its own ioctl; otherwise no unlocked_ioctl at all.
-        if (this.profile.inPlace && req === KVM_SET_MEMORY_ATTRIBUTES2) return setMemoryAttributes2(f, f.vm as Vm, arg);
+        // 7.4's kvm_gmem_ioctl(); before it guest_memfd had no unlocked_ioctl (ENOTTY from vfs_ioctl()).
+        if (this.profile.perGmemAttributesSupported && req === KVM_SET_MEMORY_ATTRIBUTES2) return gmemSetAttributes(f, f.vm as Vm, arg);
         return err(ENOTTY);
       }
       return err(ENOTTY);
@@ -415,14 +441,17 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
         if (!f) return fail(EBADF);
         if (f instanceof Gmem) {
           validate = (shared) => f.mmapCheck(shared);
-          const inPlace = this.profile.inPlace;
           // Before guest_memfd could be mapped (6.12) kvm_gmem_fops had no mmap method at all.
           source = {
-            noThp: true, noexec: this.profile.pseudoFsNoexec, noMmap: !this.profile.hasGmemFlagsCap,
-            resolve: (pgoff) => { const r = f.userFault(pgoff, inPlace); return typeof r === 'number' ? { store: f.pages, index: r } : r; },
+            ino: f.ino, noThp: true, noexec: this.profile.pseudoFsNoexec, noMmap: !this.profile.hasGmemFlagsCap,
+            resolve: (pgoff) => { const r = f.userFault(pgoff); return typeof r === 'number' ? { store: f.pages, index: r } : r; },
+            ...(f.policy ? sharedPolicyOps(f.policy) : {}),
           };
         } else if (f instanceof MemFile) {
-          source = { resolve: (pgoff) => { const r = f.userFault(pgoff); return typeof r === 'number' ? { store: f.pages, index: r } : r; } };
+          source = {
+            ino: f.ino, resolve: (pgoff) => { const r = f.userFault(pgoff); return typeof r === 'number' ? { store: f.pages, index: r } : r; },
+            ...sharedPolicyOps(f.policy),
+          };
         } else if (f instanceof Vcpu) {
           // kvm_vcpu_fault(): kvm_run, then the PIO page; beyond is SIGBUS.
           const store = new RunPages(f.runBytes);
@@ -436,6 +465,29 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
       const r = this.host.mmap(BigInt(addr), BigInt(length), prot, flags, source, BigInt(offset), validate);
       return 'errno' in r ? fail(r.errno) : { addr: r.addr, errno: 0 };
     }, { addr: MAP_FAILED, errno: EINVAL });
+  }
+
+  mappingAt(hva: bigint): HostMapping | undefined {
+    return this.host.mappingAt(BigInt(hva));
+  }
+
+  /**
+   * Which memory KVM serves a guest access of `view` at `gpa` from: the
+   * guest_memfd (inode and offset) or the slot's userspace_addr, followed to
+   * whatever that HVA maps. For checks that a test's host view is the
+   * guest's memory; undefined where no slot covers `gpa`.
+   */
+  guestBackingOf(vmFd: number, gpa: bigint, view: 'private' | 'shared'): HostMapping | undefined {
+    const vm = this.fds.get(vmFd);
+    if (!(vm instanceof Vm)) return undefined;
+    const gfn = Number(BigInt(gpa) / PAGE);
+    const s = vm.slots.find(0, gfn);
+    if (!s) return undefined;
+    if (view === 'private' || s.gmemOnly) {
+      if (!s.gmem) return undefined;
+      return { ino: s.gmem.ino, offset: BigInt(s.gmemPgoff + gfn - s.baseGfn) * PAGE, shared: true };
+    }
+    return this.host.mappingAt(s.userspaceAddr + BigInt(gfn - s.baseGfn) * PAGE);
   }
 
   madvise(addr: bigint, length: bigint, advice: number): SysResult {
@@ -470,6 +522,61 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
         }
       }
     }
+  }
+
+  /**
+   * fork(2) of the test process's memory. The child's accesses resolve
+   * through its copy of the address space; memslots belong to the parent's
+   * mm (kvm->mm), so the platforms' hooks on memslot HVAs do not apply to
+   * the child, but a MAP_SHARED guest_memfd page is the file's in both
+   * processes (SIGBUS once private, kvm_gmem_fault_user_mapping()).
+   */
+  forkHost(): HostProcess {
+    let child: HostAddressSpace | null = this.host.fork();
+    const as = (): HostAddressSpace => {
+      if (!child) throw new Error('forkHost: the child has exited');
+      return child;
+    };
+    return {
+      hostRead: (hva, length) => {
+        const out = new Uint8Array(Math.max(0, length | 0));
+        const f = as().forEach(BigInt(hva), out.length, false, (st, idx, inPage, chunk, done) => out.set(st.peek(idx).subarray(inPage, inPage + chunk), done));
+        if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
+        return out;
+      },
+      hostWrite: (hva, data) => {
+        const f = as().forEach(BigInt(hva), data.length, true, (st, idx, inPage, chunk, done) => st.touch(idx).set(data.subarray(done, done + chunk), inPage));
+        if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
+      },
+      exit: () => {
+        child = null;
+      },
+    };
+  }
+
+  mbind(addr: bigint, len: bigint, mode: number, nodemask: readonly bigint[] | null, maxnode: bigint, flags: number): SysResult {
+    return this.guard('mbind', () => {
+      const e = numa.mbind(this.host, this.numaNodes, BigInt(addr), BigInt(len), mode, nodemask, BigInt(maxnode), flags);
+      return e ? err(e) : ok();
+    }, err(EINVAL));
+  }
+
+  getMempolicy(maxnode: bigint, addr: bigint, flags: bigint, wantNodemask: boolean): SysResult & { readonly policy: number; readonly nodemask: bigint } {
+    return this.guard('getMempolicy', () => {
+      const r = numa.getMempolicy(this.host, this.numaNodes, BigInt(maxnode), BigInt(addr), BigInt(flags), wantNodemask);
+      return { ...(r.errno ? err(r.errno) : ok()), policy: r.policy, nodemask: r.nodemask };
+    }, { ...err(EINVAL), policy: 0, nodemask: 0n });
+  }
+
+  movePagesStatus(pages: readonly bigint[], flags: number): SysResult & { readonly status: readonly number[] } {
+    return this.guard('movePagesStatus', () => {
+      const r = numa.movePagesStatus(this.host, pages, flags);
+      return { ...(r.errno ? err(r.errno) : ok()), status: r.status };
+    }, { ...err(EINVAL), status: [] });
+  }
+
+  numaMaxNode(): number {
+    return this.numaNodes - 1;
   }
 
   hostRead(hva: bigint, length: number): Uint8Array {
@@ -539,6 +646,26 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
     }
     return n;
   }
+}
+
+/** KSFT_NUMA_NODES: the simulated host's NUMA node count, 1 when unset. */
+export function parseNumaNodes(v: string | undefined): number {
+  if (v === undefined || v === '') return 1;
+  if (!/^[0-9]{1,2}$/.test(v)) throw new Error(`KSFT_NUMA_NODES: invalid value '${v}' (expected 1..${MAX_NUMNODES})`);
+  return Number(v);
+}
+
+/** A file's vm_ops->set_policy/get_policy over its shared policy (mpol_set_shared_policy(), mpol_shared_policy_lookup()). */
+function sharedPolicyOps(sp: SharedPolicy): Pick<PageSource, 'setPolicy' | 'getPolicy'> {
+  return { setPolicy: (first, end, pol) => sp.set(first, end, pol), getPolicy: (pgoff) => sp.lookup(pgoff) };
+}
+
+/** KSFT_VM_MEMORY_ATTRIBUTES as the module parameter spells a bool (Y/N/1/0), undefined when unset. */
+export function parseVmMemoryAttributes(v: string | undefined): boolean | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (/^(y|Y|1)$/.test(v)) return true;
+  if (/^(n|N|0)$/.test(v)) return false;
+  throw new Error(`KSFT_VM_MEMORY_ATTRIBUTES: invalid value '${v}' (expected Y|N|1|0)`);
 }
 
 /** The vCPU mmap: kvm_run's pages as a page store (writes land in the live struct). */

@@ -7,7 +7,7 @@
  *
  *  - static traits: `hasPrivateMem` (kvm_arch_has_private_mem()), the
  *    guest_memfd flags the type accepts, whether KVM_PRE_FAULT_MEMORY is
- *    allowed, the in-place content modes;
+ *    allowed;
  *  - per-VM behaviour: `attach(ctx)` returns a `PlatformVm` bound to one VM,
  *    free to keep its own state (guest page-table view, launch state, RMP,
  *    ownership) in the closure.
@@ -81,7 +81,13 @@ export type ExitSpec =
   | { readonly reason: 'io'; readonly direction: number; readonly size: number; readonly port: number; readonly count: number; readonly data?: Uint8Array }
   | { readonly reason: 'mmio'; readonly physAddr: bigint; readonly len: number; readonly isWrite: boolean; readonly data?: Uint8Array }
   | { readonly reason: 'shutdown' }
-  | { readonly reason: 'internal_error'; readonly suberror: number; readonly data?: readonly bigint[] };
+  | { readonly reason: 'internal_error'; readonly suberror: number; readonly data?: readonly bigint[] }
+  /**
+   * KVM_RUN fails with `errno` and no exit of its own: kvm_run.exit_reason
+   * reads KVM_EXIT_UNKNOWN, as arm64's kvm_arch_vcpu_ioctl_run() leaves it
+   * when a handler returns an error (pKVM's poisoned page: -EFAULT).
+   */
+  | { readonly reason: 'error'; readonly errno: number };
 
 /**
  * The result of a `platform` guest op.
@@ -202,11 +208,14 @@ export interface PlatformVm {
   preFaultAllowed?(): boolean;
 
   /**
-   * Whether an in-place conversion (KVM_SET_MEMORY_ATTRIBUTES2) of
-   * [offset, offset+size) to `attributes` with content `mode` is allowed.
-   * Return an errno to refuse (EOPNOTSUPP for SNP/TDX PRESERVE after launch).
+   * [7.4] KVM_SET_MEMORY_ATTRIBUTES2 converted the guest_memfd pages behind
+   * [gpa, gpa+size) (after onZap(..., 'attributes')). `existing` are the GPAs
+   * of the pages the gmem holds: kvm_gmem_invalidate() calls
+   * kvm_arch_gmem_invalidate() on those folios towards shared, which is where
+   * SNP returns the page to the hypervisor (RMP) and TDX's removal cleared it.
+   * The platform may rewrite their bytes through writeBacking().
    */
-  checkInPlaceConversion?(toPrivate: boolean, mode: bigint): number | undefined;
+  onGmemConvert?(gpa: bigint, size: bigint, toPrivate: boolean, existing: readonly bigint[]): void;
 
   /** A VM ioctl the common code does not know (KVM_MEMORY_ENCRYPT_OP ...). undefined → ENOTTY. */
   vmIoctl?(request: number, arg: IoctlArg | undefined): SysResult | undefined;
@@ -254,8 +263,6 @@ export interface ModelPlatform {
   gmemFlags?(profile: KernelProfile): bigint;
   /** KVM_PRE_FAULT_MEMORY allowed (x86: DEFAULT and SW_PROTECTED; CoCo types only after finalise). */
   readonly preFault: boolean;
-  /** [P] in-place content modes (KVM_SET_MEMORY_ATTRIBUTES2_ZERO|PRESERVE) this type supports. */
-  readonly inPlaceModes?: bigint;
   /** Bind the platform to a new VM. */
   attach(ctx: PlatformVmContext): PlatformVm;
   /**

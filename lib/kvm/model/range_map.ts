@@ -166,6 +166,19 @@ export class RangeMap {
     }
   }
 
+  /** The stored runs overlapping [start, end), clipped to it, ascending: O(log n + runs). */
+  runsIn(start: number, end: number): Run[] {
+    const out: Run[] = [];
+    if (end <= start) return out;
+    this.overlapping(start, end, (n) => {
+      const s = Math.max(start, n.start);
+      const e = Math.min(end, n.end);
+      if (s < e) out.push({ start: s, end: e, value: n.value });
+      return true;
+    });
+    return out;
+  }
+
   /** True if every key in [start, end) has `value`. */
   uniform(start: number, end: number, value: bigint): boolean {
     if (end <= start) return true;

@@ -80,7 +80,7 @@ type Pending =
   /** A `load` that became an MMIO read: the value comes from kvm_run->mmio.data. */
   | { kind: 'mmio_load'; dst: GuestReg; width: GuestWidth }
   | { kind: 'hypercall'; expect?: bigint; dst?: GuestReg; expr: string; loc: SourceLoc }
-  | { kind: 'platform'; resume?: (run: ResumeView) => bigint | undefined; again?: boolean; expect?: bigint; expr: string; loc: SourceLoc };
+  | { kind: 'platform'; resume?: (run: ResumeView) => bigint | undefined; again?: boolean; expect?: bigint; dst?: GuestReg; expr: string; loc: SourceLoc };
 
 type Step = { exit: SysResult } | undefined;
 
@@ -377,6 +377,7 @@ export class Vcpu implements OpenFile {
         // retry + resume: the op consumed userspace's answer and runs again (multi-exit ops: MapGPA chunks, PSC runs).
         if (p.again) return undefined;
         this.advance();
+        if (p.dst && status !== undefined) this.gregs[p.dst.reg] = status;
         if (p.expect !== undefined && status !== undefined && status !== BigInt.asUintN(64, p.expect)) {
           return this.expectFailed(p.loc, p.expr, status, p.expect);
         }
@@ -647,12 +648,13 @@ export class Vcpu implements OpenFile {
     switch (out.kind) {
       case 'done':
         this.advance();
+        if (op.dst && out.status !== undefined) this.gregs[op.dst.reg] = out.status;
         if (op.expect !== undefined && out.status !== undefined && out.status !== BigInt.asUintN(64, op.expect)) {
           return this.expectFailed(op.loc, op.expr, out.status, op.expect);
         }
         return undefined;
       case 'exit':
-        if (!out.retry) this.pending = { kind: 'platform', resume: out.resume, expect: op.expect, expr: op.expr, loc: op.loc };
+        if (!out.retry) this.pending = { kind: 'platform', resume: out.resume, expect: op.expect, ...(op.dst ? { dst: op.dst } : {}), expr: op.expr, loc: op.loc };
         else if (out.resume) this.pending = { kind: 'platform', resume: out.resume, again: true, expr: op.expr, loc: op.loc };
         return { exit: this.finish(out.exit) };
       case 'fatal':

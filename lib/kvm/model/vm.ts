@@ -5,33 +5,55 @@
  */
 
 import type { IoctlArg, SysResult } from '../backend.js';
-import { EBADF, EEXIST, EFAULT, EINVAL, EIO, ENOTTY, EOPNOTSUPP } from '../errno.js';
+import { E2BIG, EBADF, EEXIST, EFAULT, EINVAL, EIO, ENOTTY, ENXIO, EOPNOTSUPP } from '../errno.js';
 import {
   GUEST_MEMFD_FLAG_INIT_SHARED, KVM_CAP_EXIT_HYPERCALL, KVM_CAP_GUEST_MEMFD, KVM_CAP_GUEST_MEMFD_FLAGS,
   KVM_CAP_DISABLE_QUIRKS, KVM_CAP_DISABLE_QUIRKS2, KVM_SET_NR_MMU_PAGES, KVM_CREATE_IRQCHIP, KVM_GET_TSC_KHZ, KVM_CAP_IRQCHIP,
-  KVM_CAP_GET_TSC_KHZ, KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_MEMORY_ATTRIBUTES, KVM_CAP_MEMORY_FAULT_INFO, KVM_CAP_MULTI_ADDRESS_SPACE, KVM_CAP_NR_MEMSLOTS,
+  KVM_CAP_GET_TSC_KHZ, KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES, KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_MEMORY_ATTRIBUTES, KVM_CAP_MEMORY_FAULT_INFO, KVM_CAP_MULTI_ADDRESS_SPACE, KVM_CAP_NR_MEMSLOTS,
   KVM_CAP_PRE_FAULT_MEMORY, KVM_CAP_USER_MEMORY2, KVM_CAP_VM_TYPES, KVM_CHECK_EXTENSION, KVM_CREATE_GUEST_MEMFD,
   KVM_CREATE_VCPU, KVM_ENABLE_CAP, KVM_HC_MAP_GPA_RANGE, KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_MEM_GUEST_MEMFD,
   KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, KVM_SET_MEMORY_ATTRIBUTES, KVM_SET_USER_MEMORY_REGION,
   KVM_SET_USER_MEMORY_REGION2, KVM_USER_MEM_SLOTS, KVM_X86_SEV_ES_VM, KVM_X86_SNP_VM, KVM_X86_TDX_VM, PAGE_SIZE,
 
 } from '../uapi.js';
+import { KVM_CAPS_6_18 } from '../caps_uapi.js';
 import {
   SIZEOF_KVM_CREATE_GUEST_MEMFD, SIZEOF_KVM_ENABLE_CAP, SIZEOF_KVM_MEMORY_ATTRIBUTES,
   SIZEOF_KVM_USERSPACE_MEMORY_REGION, SIZEOF_KVM_USERSPACE_MEMORY_REGION2,
   decodeCreateGuestMemfd, decodeEnableCap, decodeMemoryAttributes, decodeUserspaceMemoryRegion2,
 } from '../structs.js';
 import type { FdTable, OpenFile } from './fd_table.js';
+import { KVM_MAX_IRQ_ROUTES, KVM_MAX_VCPU_IDS, KVM_MAX_VCPUS, KVM_DIRTY_RING_MAX_BYTES, KVM_X2APIC_API_USE_32BIT_IDS, KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK, KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST, KVM_X2APIC_DISABLE_SUPPRESS_EOI_BROADCAST, capAnswer } from './caps.js';
 import { Gmem, type GmemVmRef } from './gmem.js';
 import type { HostAddressSpace } from './host_as.js';
 import { TASK_SIZE } from './host_as.js';
 import { Memslots, type Memslot } from './memslots.js';
 import type { Backing, HostFaultSpec, ModelPlatform, PlatformRegistry, PlatformVm, PlatformVmContext, SlotInfo } from './platform.js';
-import type { KernelProfile } from './profiles.js';
+import { gmemFlagsFor, type KernelProfile } from './profiles.js';
 import { RangeMap } from './range_map.js';
 import type { SparsePages } from './sparse_pages.js';
 
 const PAGE = BigInt(PAGE_SIZE);
+/* The capabilities KVM_ENABLE_CAP takes on a VM besides the ones uapi.ts names. */
+const KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 = KVM_CAPS_6_18.KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2!;
+const KVM_CAP_HALT_POLL = KVM_CAPS_6_18.KVM_CAP_HALT_POLL!;
+const KVM_CAP_DIRTY_LOG_RING = KVM_CAPS_6_18.KVM_CAP_DIRTY_LOG_RING!;
+const KVM_CAP_DIRTY_LOG_RING_ACQ_REL = KVM_CAPS_6_18.KVM_CAP_DIRTY_LOG_RING_ACQ_REL!;
+const KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP = KVM_CAPS_6_18.KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP!;
+const KVM_CAP_SPLIT_IRQCHIP = KVM_CAPS_6_18.KVM_CAP_SPLIT_IRQCHIP!;
+const KVM_CAP_X2APIC_API = KVM_CAPS_6_18.KVM_CAP_X2APIC_API!;
+const KVM_CAP_X86_DISABLE_EXITS = KVM_CAPS_6_18.KVM_CAP_X86_DISABLE_EXITS!;
+const KVM_CAP_MSR_PLATFORM_INFO = KVM_CAPS_6_18.KVM_CAP_MSR_PLATFORM_INFO!;
+const KVM_CAP_EXCEPTION_PAYLOAD = KVM_CAPS_6_18.KVM_CAP_EXCEPTION_PAYLOAD!;
+const KVM_CAP_X86_TRIPLE_FAULT_EVENT = KVM_CAPS_6_18.KVM_CAP_X86_TRIPLE_FAULT_EVENT!;
+const KVM_CAP_X86_USER_SPACE_MSR = KVM_CAPS_6_18.KVM_CAP_X86_USER_SPACE_MSR!;
+const KVM_CAP_X86_BUS_LOCK_EXIT = KVM_CAPS_6_18.KVM_CAP_X86_BUS_LOCK_EXIT!;
+const KVM_CAP_EXIT_ON_EMULATION_FAILURE = KVM_CAPS_6_18.KVM_CAP_EXIT_ON_EMULATION_FAILURE!;
+const KVM_CAP_PMU_CAPABILITY = KVM_CAPS_6_18.KVM_CAP_PMU_CAPABILITY!;
+const KVM_CAP_MAX_VCPU_ID = KVM_CAPS_6_18.KVM_CAP_MAX_VCPU_ID!;
+const KVM_CAP_VM_DISABLE_NX_HUGE_PAGES = KVM_CAPS_6_18.KVM_CAP_VM_DISABLE_NX_HUGE_PAGES!;
+const KVM_CAP_X86_APIC_BUS_CYCLES_NS = KVM_CAPS_6_18.KVM_CAP_X86_APIC_BUS_CYCLES_NS!;
+const KVM_CAP_SGX_ATTRIBUTE = KVM_CAPS_6_18.KVM_CAP_SGX_ATTRIBUTE!;
 /** The model host's TSC rate (kHz), as KVM_GET_TSC_KHZ reports it; a 2.3 GHz part like the measured hosts. */
 export const MODEL_TSC_KHZ = 2_300_000;
 const U64 = (1n << 64n) - 1n;
@@ -41,8 +63,7 @@ export const KVM_EXIT_HYPERCALL_VALID_MASK = 1n << BigInt(KVM_HC_MAP_GPA_RANGE);
 const KVM_MEM_MAX_NR_PAGES = (1n << 31n) - 1n;
 /** KVM_MAX_NR_ADDRESS_SPACES on x86 with CONFIG_KVM_SMM: the normal and the SMM address space. */
 const KVM_MAX_NR_ADDRESS_SPACES = 2;
-/** KVM_MAX_VCPU_IDS / KVM_MAX_VCPUS on x86 (4096). */
-export const KVM_MAX_VCPU_IDS = 4096;
+export { KVM_MAX_VCPU_IDS, KVM_MAX_VCPUS } from './caps.js';
 
 /** What a VM needs from the process it lives in. */
 export interface VmHost {
@@ -101,6 +122,14 @@ export class Vm implements OpenFile, GmemVmRef {
   disabledQuirks = 0n;
   /** An in-kernel irqchip (KVM_CREATE_IRQCHIP). */
   irqchip = false;
+  /** KVM_CAP_SPLIT_IRQCHIP enabled: the LAPIC in the kernel, the IOAPIC in userspace (irqchip_split()). */
+  irqchipSplit = false;
+  /** kvm->arch.max_vcpu_ids: 0 until KVM_CAP_MAX_VCPU_ID or the first vCPU fixes it (kvm_arch_vcpu_precreate()). */
+  maxVcpuIds = 0;
+  /** kvm->dirty_ring_size (KVM_CAP_DIRTY_LOG_RING / _ACQ_REL), 0 without a ring. */
+  dirtyRingSize = 0;
+  /** x2APIC API flags enabled (kvm->arch.x2apic_format etc., as one mask). */
+  x2apicApi = 0;
   private refs = 0;
   destroyed = false;
   readonly vcpuIds = new Set<number>();
@@ -201,20 +230,29 @@ export class Vm implements OpenFile, GmemVmRef {
     };
   }
 
-  /** kvm_supported_mem_attributes(): PRIVATE only for VMs with private memory. */
+  /**
+   * kvm_supported_vm_mem_attributes(): PRIVATE only for VMs with private
+   * memory, and nothing at all when PRIVATE lives in guest_memfd (7.4,
+   * gmem_in_place_conversion: "KVM: guest_memfd: Wire up core
+   * private/shared attribute interfaces").
+   */
   get supportedAttributes(): bigint {
+    if (this.sys.profile.perGmemAttributes) return 0n;
     return this.hasPrivateMem ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0n;
   }
 
   /**
-   * kvm_get_memory_attributes(). Under the [P] in-place profile the per-gmem
-   * tree is the truth for GFNs bound to an mmap-able guest_memfd (the single
-   * backing in-place conversion needs); other GFNs keep the per-VM attributes.
+   * kvm_mem_is_private()'s source of truth for a GFN. Per-VM mode: the VM's
+   * xarray (kvm_get_vm_memory_attributes()). Per-guest_memfd mode (7.4):
+   * kvm_gmem_is_private(), the attribute tree of the gmem bound to the GFN's
+   * slot; a GFN with no slot, or a slot without a live gmem, is shared, so
+   * deleting a slot makes its GFNs shared.
    */
   attributesAt(gfn: number): bigint {
-    if (this.sys.profile.inPlace) {
+    if (this.sys.profile.perGmemAttributes) {
       const s = this.slots.find(0, gfn);
-      if (s && s.gmem && s.gmem.mmapable) return s.gmem.attrs.get(s.gmemPgoff + gfn - s.baseGfn);
+      if (!s || !s.gmem) return 0n;
+      return s.gmem.attrs.get(s.gmemPgoff + gfn - s.baseGfn);
     }
     return this.attrs.get(gfn);
   }
@@ -223,33 +261,35 @@ export class Vm implements OpenFile, GmemVmRef {
     return this.hasPrivateMem && (this.attributesAt(gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n;
   }
 
-  /**
-   * Replace attributes of GFNs [start, end). Under the in-place profile the
-   * per-VM ioctl is kept (the series' compatibility switch) and also writes
-   * the bound gmem trees; pages leaving the private state are zeroed there,
-   * because a single gmem page backs both states and the old private bytes
-   * must not reach the host.
-   */
+  /** KVM_SET_MEMORY_ATTRIBUTES after validation: replace the per-VM attributes of GFNs [start, end). */
   applyAttributes(start: number, end: number, value: bigint): void {
+    // kvm_vm_set_mem_attributes() (virt/kvm/kvm_main.c): nothing to do, and
+    // nothing unmapped, when the whole range has the attributes already.
+    if (this.attrs.uniform(start, end, value)) return;
     this.attrs.set(start, end, value);
     // kvm_vm_set_mem_attributes() unmaps the changed GFNs.
     this.zap(BigInt(start) * PAGE, BigInt(end - start) * PAGE, 'attributes');
-    if (!this.sys.profile.inPlace) return;
-    for (const s of this.slots.all()) {
-      if (s.asId !== 0 || !s.gmem || !s.gmem.mmapable) continue;
-      const a = Math.max(start, s.baseGfn);
-      const b = Math.min(end, s.baseGfn + s.npages);
-      if (a >= b) continue;
-      const o = s.gmemPgoff - s.baseGfn;
-      for (let g = a; g < b;) {
-        // Walk runs instead of pages so that huge ranges stay cheap.
-        const wasPrivate = s.gmem.pagePrivate(g + o);
-        let e = g + 1;
-        while (e < b && s.gmem.pagePrivate(e + o) === wasPrivate && e - g < 1 << 20) e++;
-        if (wasPrivate && (value & KVM_MEMORY_ATTRIBUTE_PRIVATE) === 0n) s.gmem.pages.drop(g + o, e + o);
-        g = e;
-      }
-      s.gmem.attrs.set(a + o, b + o, value);
+  }
+
+  /**
+   * KVM_SET_MEMORY_ATTRIBUTES2 changed gmem pages [first, end)
+   * (__kvm_gmem_set_attributes()): kvm_gmem_invalidate_start() zaps every
+   * bound slot's GFNs, and the platform's invalidate hook sees the GPAs of
+   * the pages that exist (kvm_gmem_invalidate() walks folios, not indexes).
+   */
+  gmemConverted(g: Gmem, first: number, end: number, toPrivate: boolean): void {
+    if (this.destroyed) return;
+    for (const b of g.bindings) {
+      const s = b.owner as Memslot;
+      const a = Math.max(first, b.start);
+      const e = Math.min(end, b.end);
+      if (a >= e) continue;
+      const gpa = BigInt(s.baseGfn + a - s.gmemPgoff) * PAGE;
+      const size = BigInt(e - a) * PAGE;
+      this.zap(gpa, size, 'attributes');
+      if (!this.pvm.onGmemConvert) continue;
+      const existing = g.pages.indexesIn(a, e).map((i) => BigInt(s.baseGfn + i - s.gmemPgoff) * PAGE);
+      try { this.pvm.onGmemConvert(gpa, size, toPrivate, existing); } catch (x) { this.sys.noteInternalError('onGmemConvert', x); }
     }
   }
 
@@ -311,10 +351,19 @@ export class Vm implements OpenFile, GmemVmRef {
     return capValue(cap, this.sys, this);
   }
 
-  /** kvm_vm_ioctl_create_vcpu(): id range, the platform's kvm_arch_vcpu_create(), then uniqueness. */
+  /**
+   * kvm_vm_ioctl_create_vcpu() (virt/kvm/kvm_main.c): an id at or past
+   * KVM_MAX_VCPU_IDS, or created_vcpus already at max_vcpus (KVM_MAX_VCPUS),
+   * is EINVAL; then kvm_arch_vcpu_precreate() (arch/x86/kvm/x86.c) fixes
+   * kvm->arch.max_vcpu_ids on first use and refuses an id at or past it
+   * (EINVAL), then the vendor's precreate (the platform), then the id must
+   * be unused (EEXIST).
+   */
   private createVcpu(id: bigint): SysResult {
     if (id >= BigInt(KVM_MAX_VCPU_IDS)) return err(EINVAL);
-    if (this.vcpus.length >= KVM_MAX_VCPU_IDS) return err(EINVAL);
+    if (this.vcpus.length >= KVM_MAX_VCPUS) return err(EINVAL);
+    if (!this.maxVcpuIds) this.maxVcpuIds = KVM_MAX_VCPU_IDS;
+    if (id >= BigInt(this.maxVcpuIds)) return err(EINVAL);
     const n = Number(id);
     const refused = this.pvm.vcpuCreate?.(n);
     if (refused) return err(refused);
@@ -327,27 +376,122 @@ export class Vm implements OpenFile, GmemVmRef {
     return ok(this.sys.fds.install(f));
   }
 
-  /** kvm_vm_ioctl_enable_cap() (arch/x86/kvm/x86.c): flags must be 0; EXIT_HYPERCALL takes only the valid mask. */
+  /**
+   * KVM_ENABLE_CAP on a VM: kvm_vm_ioctl_enable_cap_generic()
+   * (virt/kvm/kvm_main.c) first, whose cases check flags themselves (the
+   * dirty ring not at all), then arch/x86/kvm/x86.c kvm_vm_ioctl_enable_cap(),
+   * which refuses any flags and any capability it does not list (EINVAL).
+   * Every capability a host accepts at VM scope is here; the ones whose
+   * argument is another VM's fd or an SGX provisioning fd have no such fd in
+   * the model and fail as a bad fd does (EINVAL / EBADF).
+   */
   private enableCap(arg: IoctlArg | undefined): SysResult {
     const b = structArg(arg, SIZEOF_KVM_ENABLE_CAP);
     if (!b) return err(EFAULT);
     const c = decodeEnableCap(b);
+    const a0 = c.args[0]!;
+    const created = this.vcpus.length > 0;
+    switch (c.cap) {
+      case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: {
+        // MANUAL_PROTECT_ENABLE alone, or with INITIALLY_SET (KVM_DIRTY_LOG_MANUAL_CAPS).
+        const allowed = a0 & 1n ? 3n : 1n;
+        return c.flags || a0 & ~allowed ? err(EINVAL) : ok();
+      }
+      case KVM_CAP_HALT_POLL:
+        // max_halt_poll_ns is an unsigned int.
+        return c.flags || a0 > 0xffffffffn ? err(EINVAL) : ok();
+      case KVM_CAP_DIRTY_LOG_RING:
+      case KVM_CAP_DIRTY_LOG_RING_ACQ_REL: {
+        // kvm_vm_ioctl_enable_dirty_log_ring() (as a u32): a power of two of
+        // at least a page, at most the largest ring (E2BIG), once, before any vCPU.
+        const size = Number(a0 & 0xffffffffn);
+        if (!size || size & (size - 1) || size < PAGE_SIZE) return err(EINVAL);
+        if (size > KVM_DIRTY_RING_MAX_BYTES) return err(E2BIG);
+        if (this.dirtyRingSize || created) return err(EINVAL);
+        this.dirtyRingSize = size;
+        return ok();
+      }
+      case KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP:
+        // Only with CONFIG_NEED_KVM_DIRTY_RING_WITH_BITMAP (arm64), never on x86.
+        return err(EINVAL);
+      default:
+        break;
+    }
     if (c.flags) return err(EINVAL);
     switch (c.cap) {
       case KVM_CAP_EXIT_HYPERCALL:
-        if (c.args[0]! & ~KVM_EXIT_HYPERCALL_VALID_MASK) return err(EINVAL);
-        this.exitHypercallMask = c.args[0]!;
+        if (a0 & ~KVM_EXIT_HYPERCALL_VALID_MASK) return err(EINVAL);
+        this.exitHypercallMask = a0;
         return ok();
       case KVM_CAP_DISABLE_QUIRKS2:
         // Unknown quirk bits are refused; the legacy KVM_CAP_DISABLE_QUIRKS silently masks them.
-        if (c.args[0]! & ~BigInt(this.sys.profile.supportedQuirks)) return err(EINVAL);
-        this.disabledQuirks |= c.args[0]! & BigInt(this.sys.profile.supportedQuirks);
+        if (a0 & ~BigInt(this.sys.profile.supportedQuirks)) return err(EINVAL);
+        this.disabledQuirks |= a0 & BigInt(this.sys.profile.supportedQuirks);
         return ok();
       case KVM_CAP_DISABLE_QUIRKS:
-        this.disabledQuirks |= c.args[0]! & BigInt(this.sys.profile.supportedQuirks);
+        this.disabledQuirks |= a0 & BigInt(this.sys.profile.supportedQuirks);
         return ok();
+      case KVM_CAP_SPLIT_IRQCHIP:
+        // At most MAX_NR_RESERVED_IOAPIC_PINS reserved pins; EEXIST with an irqchip or a vCPU.
+        if (a0 > BigInt(KVM_MAX_IRQ_ROUTES)) return err(EINVAL);
+        if (this.irqchip || this.irqchipSplit || created) return err(EEXIST);
+        this.irqchipSplit = true;
+        return ok();
+      case KVM_CAP_X2APIC_API: {
+        const valid = capValue(KVM_CAP_X2APIC_API, this.sys);
+        if (a0 & ~BigInt(valid)) return err(EINVAL);
+        // 6.18.y: the suppress-EOI-broadcast modes exclude each other, and ENABLE needs a split irqchip.
+        const en = (a0 & BigInt(KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST)) !== 0n;
+        if (en && a0 & BigInt(KVM_X2APIC_DISABLE_SUPPRESS_EOI_BROADCAST)) return err(EINVAL);
+        if (en && !this.irqchipSplit) return err(EINVAL);
+        this.x2apicApi |= Number(a0) & (KVM_X2APIC_API_USE_32BIT_IDS | KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK | KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST | KVM_X2APIC_DISABLE_SUPPRESS_EOI_BROADCAST);
+        return ok();
+      }
+      case KVM_CAP_X86_DISABLE_EXITS:
+        // 6.12: any of KVM_X86_DISABLE_VALID_EXITS (MWAIT silently ignored where
+        // the host cannot); later releases refuse what the host does not allow
+        // (kvm_get_allowed_disable_exits(), the KVM_CHECK_EXTENSION answer).
+        if (a0 & ~BigInt(!this.sys.profile.disableExitsAllowedOnly ? 0xf : capValue(KVM_CAP_X86_DISABLE_EXITS, this.sys))) return err(EINVAL);
+        return ok();
+      case KVM_CAP_MSR_PLATFORM_INFO:
+      case KVM_CAP_EXCEPTION_PAYLOAD:
+      case KVM_CAP_X86_TRIPLE_FAULT_EVENT:
+        // Booleans taken as given.
+        return ok();
+      case KVM_CAP_X86_USER_SPACE_MSR:
+        // KVM_MSR_EXIT_REASON_VALID_MASK: INVAL | UNKNOWN | FILTER.
+        return a0 & ~7n ? err(EINVAL) : ok();
+      case KVM_CAP_X86_BUS_LOCK_EXIT:
+        // OFF or EXIT (KVM_BUS_LOCK_DETECTION_VALID_MODE), not both; EXIT is ignored without host support.
+        return a0 & ~3n || a0 === 3n ? err(EINVAL) : ok();
+      case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
+        return a0 & ~1n ? err(EINVAL) : ok();
+      case KVM_CAP_PMU_CAPABILITY:
+        // KVM_CAP_PMU_VALID_MASK (KVM_PMU_CAP_DISABLE), before any vCPU.
+        return a0 & ~1n || created ? err(EINVAL) : ok();
+      case KVM_CAP_MAX_VCPU_ID:
+        // At most KVM_MAX_VCPU_IDS; settable once (the same value again is fine),
+        // and the first vCPU fixes it at KVM_MAX_VCPU_IDS. bsp_vcpu_id is 0 here.
+        if (a0 > BigInt(KVM_MAX_VCPU_IDS)) return err(EINVAL);
+        if (BigInt(this.maxVcpuIds) === a0) return ok();
+        if (this.maxVcpuIds) return err(EINVAL);
+        this.maxVcpuIds = Number(a0);
+        return ok();
+      case KVM_CAP_VM_DISABLE_NX_HUGE_PAGES:
+        // capable(CAP_SYS_BOOT) holds for the model's process; the argument must be 0, before any vCPU.
+        return a0 || created ? err(EINVAL) : ok();
+      case KVM_CAP_X86_APIC_BUS_CYCLES_NS:
+        // Non-zero, no overflow of U32_MAX * 128 * ns in tmict_to_ns(); ENXIO without an in-kernel LAPIC.
+        if (!a0 || a0 > ((1n << 64n) - 1n) / (0xffffffffn * 128n)) return err(EINVAL);
+        if (!this.irqchip && !this.irqchipSplit) return err(ENXIO);
+        return created ? err(EINVAL) : ok();
+      case KVM_CAP_SGX_ATTRIBUTE:
+        // sgx_set_attribute(): args[0] must be an fd of /dev/sgx_provision; the model has none.
+        return err(EINVAL);
       default:
-        // KVM_CAP_MEMORY_FAULT_INFO and the rest cannot be enabled: EINVAL.
+        // KVM_CAP_X86_NOTIFY_VMEXIT (no host support on this CPU), the
+        // encryption-context moves (another SEV VM's fd), KVM_CAP_MEMORY_FAULT_INFO
+        // and every capability that is not enabled per VM: EINVAL.
         return err(EINVAL);
     }
   }
@@ -356,7 +500,7 @@ export class Vm implements OpenFile, GmemVmRef {
   get gmemFlags(): bigint {
     const p = this.platform.gmemFlags?.(this.sys.profile);
     if (p !== undefined) return p;
-    return this.hasPrivateMem ? this.sys.profile.gmemFlags.privateMem : this.sys.profile.gmemFlags.noPrivateMem;
+    return gmemFlagsFor(this.sys.profile, this.hasPrivateMem);
   }
 
   /** kvm_gmem_create(): unsupported flags, then size <= 0 or unaligned; reserved is not checked. */
@@ -368,7 +512,7 @@ export class Vm implements OpenFile, GmemVmRef {
     const size = BigInt.asIntN(64, a.size);
     if (size <= 0n || size % PAGE !== 0n) return err(EINVAL);
     const initShared = (a.flags & GUEST_MEMFD_FLAG_INIT_SHARED) !== 0n;
-    const g = new Gmem(this, size, a.flags, !initShared);
+    const g = new Gmem(this, size, a.flags, !initShared, this.sys.profile.gmemMempolicy);
     return ok(this.sys.fds.install(g));
   }
 
@@ -455,11 +599,23 @@ export class Vm implements OpenFile, GmemVmRef {
     }
     const slot: Memslot = {
       asId, id, flags: m.flags, baseGfn, npages, userspaceAddr: m.userspaceAddr, gmem,
-      hasGmemFlag: wantsGmem, gmemPgoff: pgoff, gmemOnly: !!gmem && this.sys.profile.gmemOnlySlots && gmem.mmapable,
+      hasGmemFlag: wantsGmem, gmemPgoff: pgoff, gmemOnly: this.gmemOnlySlot(gmem),
     };
     gmem?.bind({ start: pgoff, end: pgoff + npages, owner: slot });
     this.slots.insert(slot);
     return ok();
+  }
+
+  /**
+   * KVM_MEMSLOT_GMEM_ONLY: 6.18 serves every fault of a slot bound to an
+   * mmap-able gmem from the gmem; with per-gmem attributes (7.4) every gmem
+   * slot does ("KVM: guest_memfd: Always fault from guest_memfd if in-place
+   * conversion is enabled"), as shared and private pages are one page.
+   */
+  private gmemOnlySlot(gmem: Gmem | null): boolean {
+    if (!gmem) return false;
+    if (this.sys.profile.perGmemAttributes) return true;
+    return this.sys.profile.gmemOnlySlots && gmem.mmapable;
   }
 
   deleteSlot(s: Memslot): void {
@@ -497,42 +653,10 @@ export class Vm implements OpenFile, GmemVmRef {
 }
 
 /**
- * KVM_CHECK_EXTENSION answers shared by /dev/kvm (vm undefined) and VM fds
- * (kvm_vm_ioctl_check_extension_generic(), arch/x86/kvm/x86.c
- * kvm_vm_ioctl_check_extension()). Unknown capabilities are 0.
+ * KVM_CHECK_EXTENSION answers shared by /dev/kvm (vm undefined) and VM fds:
+ * the audited table of caps.ts (kvm_vm_ioctl_check_extension_generic(),
+ * arch/x86/kvm/x86.c kvm_vm_ioctl_check_extension()).
  */
 export function capValue(cap: number, sys: Pick<VmHost, 'profile' | 'platforms'>, vm?: Vm): number {
-  const p = sys.profile;
-  switch (cap) {
-    case KVM_CAP_IMMEDIATE_EXIT:
-    case KVM_CAP_USER_MEMORY2:
-    case KVM_CAP_MEMORY_FAULT_INFO:
-    case KVM_CAP_PRE_FAULT_MEMORY:
-      return 1;
-    case KVM_CAP_NR_MEMSLOTS:
-      return KVM_USER_MEM_SLOTS;
-    case KVM_CAP_MULTI_ADDRESS_SPACE:
-      // kvm_vm_ioctl_check_extension_generic(): per VM, or KVM_MAX_NR_ADDRESS_SPACES.
-      return vm ? vm.nrAddressSpaces : KVM_MAX_NR_ADDRESS_SPACES;
-    case KVM_CAP_EXIT_HYPERCALL:
-      return Number(KVM_EXIT_HYPERCALL_VALID_MASK);
-    case KVM_CAP_DISABLE_QUIRKS:
-    case KVM_CAP_IRQCHIP:
-    case KVM_CAP_GET_TSC_KHZ:
-      return 1;
-    case KVM_CAP_DISABLE_QUIRKS2:
-      return p.supportedQuirks;
-    case KVM_CAP_VM_TYPES:
-      return (sys.platforms.vmTypesMask() & ~p.absentVmTypes) | 0;
-    case KVM_CAP_MEMORY_ATTRIBUTES:
-      // kvm_supported_mem_attributes(): all attributes at system scope.
-      return vm ? Number(vm.supportedAttributes) : Number(KVM_MEMORY_ATTRIBUTE_PRIVATE);
-    case KVM_CAP_GUEST_MEMFD:
-      return p.capGuestMemfd === 'always' || !vm || vm.hasPrivateMem ? 1 : 0;
-    case KVM_CAP_GUEST_MEMFD_FLAGS:
-      if (!p.hasGmemFlagsCap) return 0;
-      return Number(vm ? vm.gmemFlags : p.gmemFlagsSystem);
-    default:
-      return 0;
-  }
+  return capAnswer(cap, { profile: sys.profile, vmTypesMask: sys.platforms.vmTypesMask(), vm });
 }

@@ -37,6 +37,10 @@ export const systemHostSpecific: HostSpecific[] = [
   { host: PVM, caseName: 'caps-vm-default', call: 'check_ext vm 236', real: '0', model: '1', why: PRE_FAULT_WHY },
   { host: PVM, caseName: 'create-vm-types', call: /^create_vm kvm [1-5]$/, real: '-1 EINVAL', model: 'fd', why: VM_TYPES_WHY },
   {
+    host: PVM, caseName: 'vcpu-ids', call: 'create_vcpu vm 4096', real: '-1 EINVAL', model: 'fd',
+    why: 'KVM_MAX_VCPU_IDS is KVM_MAX_VCPUS * 4 (arch/x86/include/asm/kvm_host.h): 4096 on the host (CONFIG_KVM_MAX_NR_VCPUS=1024), 16384 on the modelled distribution config (MAXSMP, 4096 vCPUs)',
+  },
+  {
     host: PVM, caseName: 'kvm-fd-file-calls', call: 'fstat kvm',
     real: '0 size=0 blksize=4096 mode=020600 ino#0', model: '0 size=0 blksize=4096 mode=020666 ino#0', why: DEV_NODE_WHY,
   },

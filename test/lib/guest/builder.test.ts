@@ -133,3 +133,54 @@ t.test('guest programs refuse what no backend could run, when recorded', async (
   h.sync(1);
   t.same(h.ops.map((o) => o.op), ['ucall'], 'the frame of a body that threw is dropped');
 });
+
+t.test('wrongly typed or out-of-range arguments are refused when recorded, naming the call and the argument', async (t) => {
+  const g = new GuestBuilder();
+  const r = g.reg();
+  const bad = (v: unknown): never => v as never;
+  // [what, the call, the error class, the message]
+  const cases: [string, () => void, ErrorConstructor, RegExp][] = [
+    ['gpa as a string', () => g.memset(bad('0x1000'), 4096, 1), TypeError, /^g\.memset\(\): gpa must be a bigint or an integer number, got string "0x1000"$/],
+    ['gpa not an integer', () => g.memcmp(1.5, 4096, 1), RangeError, /^g\.memcmp\(\): gpa must be an integer, got number 1\.5$/],
+    ['negative gpa', () => g.read(-1, 1), RangeError, /gpa must be in 0\.\.2\^64-1, got -1/],
+    ['gpa past 64 bits', () => g.load(r, 1n << 64n), RangeError, /g\.load\(\): gpa must be in 0\.\.2\^64-1/],
+    ['size NaN', () => g.memset(0x1000, NaN, 1), RangeError, /g\.memset\(\): size must be an integer, got number NaN/],
+    ['size undefined', () => g.read(0x1000, bad(undefined)), TypeError, /g\.read\(\): size must be a bigint or an integer number, got undefined/],
+    ['pattern as a string', () => g.memset(0x1000, 1, bad('a')), TypeError, /g\.memset\(\): pattern must be/],
+    ['an unknown view', () => g.memcmp(0x1000, 1, 1, { view: bad('secret') }), RangeError, /view must be one of 'auto', 'private', 'shared', got string "secret"/],
+    ['a register of another program', () => g.ucall(1, [{ reg: 5 }]), RangeError, /not a register of this guest program/],
+    ['null as a register', () => g.mov(bad(null), 1), RangeError, /not a register of this guest program: null/],
+    ['ucall cmd as a bigint', () => g.ucall(bad(1n)), TypeError, /g\.ucall\(\): cmd must be a non-negative integer number/],
+    ['a stage as a string', () => g.sync(bad('1')), TypeError, /g\.ucall\(\): args\[1\] must be a bigint or an integer number/],
+    ['printf of a number', () => g.printf(bad(5)), TypeError, /text must be a string/],
+    ['an unknown ALU function', () => g.alu(bad('mul'), r, 1), RangeError, /g\.alu\(\): fn must be one of/],
+    ['an unknown comparison', () => g.if(cmp(r, bad('lt'), 1), () => {}), RangeError, /cmp must be one of 'eq', 'ne', 'ltu', 'leu', 'gtu', 'geu'/],
+    ['a condition that is a number', () => g.while(bad(1), () => {}), TypeError, /a guest condition must come from eq\(\)/],
+    ['a body that is not a function', () => g.loop(2, bad(undefined)), TypeError, /body must be a function, got undefined/],
+    ['an else that is not a function', () => g.if(eq(r, 1), () => {}, bad(1)), TypeError, /g\.if\(\): otherwise must be a function/],
+    ['hypercall nr undefined', () => g.hypercall(bad(undefined), []), TypeError, /g\.hypercall\(\): nr must be/],
+    ['hypercall args not an array', () => g.hypercall(1, bad(5)), TypeError, /args must be an array/],
+    ['a hypercall argument past 64 bits', () => g.hypercall(1, [1n << 64n]), RangeError, /args\[0\] does not fit 64 bits/],
+    ['a platform argument that is an object', () => g.platform('tdx.accept', { gpa: bad({}) }), TypeError, /g\.platform\(\) tdx\.accept: args\.gpa must be a bigint/],
+    ['a platform argument not an integer', () => g.platform('tdx.accept', { gpa: 0.5 }), TypeError, /args\.gpa must be/],
+    ['a platform call that is not a string', () => g.platform(bad(1), {}), TypeError, /g\.platform\(\): call must be a string/],
+    ['an assert message that is not a string', () => g.assert(true, 'x', bad(1)), TypeError, /g\.assert\(\): message must be a string/],
+    ['an assert condition that is a number', () => g.assert(bad(1), 'x'), TypeError, /cond must be a boolean or a guest condition/],
+    ['a fail message that is not a string', () => g.fail(bad(undefined)), TypeError, /g\.fail\(\): message must be a string/],
+    ['an expected value that is a string', () => g.hypercall(1, [], { expect: bad('0') }), TypeError, /g\.hypercall\(\): expect must be/],
+  ];
+  for (const [what, call, cls, msg] of cases) {
+    try {
+      call();
+      t.fail(`${what}: accepted`);
+    } catch (e) {
+      t.ok(e instanceof cls, `${what}: a ${cls.name}`);
+      t.match((e as Error).message, msg, what);
+    }
+  }
+  t.same(g.ops, [], 'nothing half-recorded');
+  // What C accepts stays accepted: memset()'s int pattern keeps its low byte, a negative hypercall argument is its u64.
+  g.memset(0x1000, 1, 0x1aa);
+  g.hypercall(1, [-1]);
+  t.same([(g.ops[0] as Extract<GuestOp, { op: 'write' }>).pattern, (g.ops[1] as Extract<GuestOp, { op: 'hypercall' }>).args], [0xaa, [-1n]]);
+});

@@ -23,6 +23,6 @@ t.test('handles wrap raw calls and return {ret, errno}', async (t) => {
   t.same(vcpu!.__setRegs({ rsi: 5n }), { ret: 0, errno: 0 });
   t.equal(vcpu!.__getRegs().regs!.rsi, 5n);
   t.equal(vcpu!.run.bytes.byteLength, 3 * 4096);
-  t.same(gmem!.__setMemoryAttributes2(0, 4096, 8).res, { ret: -1, errno: 25 }, '6.18: ENOTTY');
+  t.same(gmem!.__setMemoryAttributes2(0, 4096, 8).res, { ret: -1, errno: 25 }, '6.18: ENOTTY (no kvm_gmem_ioctl())');
   t.same(gmem!.__close(), { ret: 0, errno: 0 });
 });

@@ -183,7 +183,7 @@ t.test('a model-only feature on another backend is an unmet requirement, not an 
 
 t.test('a bad KSFT_* value is one line naming the variable and value, exit 1', async (t) => {
   for (const [k, v, expected] of [
-    ['KSFT_KERNEL', '5.4', '6.12|6.18|inplace'],
+    ['KSFT_KERNEL', '5.4', '6.12|6.18|6.19|7.4'],
     ['KSFT_BACKEND', 'qemu', 'model|kvm'],
     ['KSFT_PLATFORM', 'arm', 'default|sw_protected|sev|sev_es|snp|tdx|pkvm|cca or a plugin path (./dir)'],
     ['KSFT_TRACE', 'yes', '0|1'],

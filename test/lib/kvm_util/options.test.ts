@@ -17,6 +17,15 @@ t.test('a bad value names the variable, the value and what is accepted', async (
     { ok: false, error: "KSFT_VCPU_TIMEOUT: invalid value '1.5' (expected whole seconds, 0 for no watchdog)" });
 });
 
+t.test('KSFT_NUMA_NODES: 1..64', async (t) => {
+  t.same(parseKsftEnv({ KSFT_NUMA_NODES: '2' }),
+    { ok: true, env: { KSFT_BACKEND: 'model', KSFT_PLATFORM: 'sw_protected', KSFT_KERNEL: '6.18', KSFT_VCPU_TIMEOUT: '60', KSFT_NUMA_NODES: '2' } });
+  t.equal(parseKsftEnv({ KSFT_NUMA_NODES: '64' }).ok, true);
+  for (const bad of ['0', '65', '02', 'x']) {
+    t.same(parseKsftEnv({ KSFT_NUMA_NODES: bad }), { ok: false, error: `KSFT_NUMA_NODES: invalid value '${bad}' (expected 1..64, the NUMA nodes of the model's host)` });
+  }
+});
+
 t.test('%#lx: 0 without prefix, negatives as u64', async (t) => {
   t.equal(hexLx(0), '0');
   t.equal(hexLx(0xaa), '0xaa');

@@ -100,4 +100,10 @@ t.test('probe: what a KVM must offer for each platform', async (t) => {
   // A type the backend does not offer.
   const bare = createModelBackend({ kernel: '6.18' });
   t.equal(probePlatform(loadPlatform('pkvm'), bare), 'platform pkvm: vm_create_barebones_type(KVM_VM_TYPE_ARM_PROTECTED)');
+  // 7.4 in either attribute mode: per-VM KVM_CAP_MEMORY_ATTRIBUTES, or the guest_memfd one in its place.
+  for (const vmMemoryAttributes of [true, false]) {
+    const b74 = createModelBackend({ kernel: '7.4', vmMemoryAttributes });
+    registerPlatformModels({ register: (type, p) => b74.registerPlatform(type, p) });
+    for (const name of ['sw_protected', 'tdx', 'snp']) t.equal(probePlatform(loadPlatform(name), b74), null, `${name} on 7.4, vm_memory_attributes=${vmMemoryAttributes ? 'Y' : 'N'}`);
+  }
 });

@@ -1,13 +1,18 @@
 /**
- * pKVM page ownership (reference/platforms.md §2.5; scenarios 21, 22, 23):
- * donation at the guest's first fault, MEM_SHARE/MEM_UNSHARE at EL2 with no
- * VMM exit, SIGSEGV (SEGV_ACCERR) for the VMM on a guest-owned page, zeroed
- * pages on relinquish and teardown.
+ * pKVM page ownership as merged in 7.1 (reference/platforms.md §2.5;
+ * scenarios 21, 22, 23, 37): donation of the VMM's anonymous memory at the guest's
+ * first fault, MEM_SHARE/MEM_UNSHARE at EL2 with no VMM exit, SIGSEGV
+ * (SEGV_ACCERR) for the VMM on a guest-owned page, zeroed pages on
+ * relinquish and teardown, and a page the host kernel reclaimed by force:
+ * cleared, the host's again, and KVM_RUN -EFAULT whenever the guest touches it.
  */
+import { EFAULT } from '../../../lib/kvm/errno.js';
+import { KVM_EXIT_UNKNOWN } from '../../../lib/kvm/model/exits.js';
 import { UCALL_DONE, UCALL_SYNC } from '../../../lib/kvm/uapi.js';
 import { ASSERT_EQ, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.js';
-import { hostFill, hostRead, hostWrite } from '../../../lib/kvm_util/index.js';
-import { cocoVmCreate, expectHostFault, runToUcall } from '../../../lib/platform/testing.js';
+import { __vcpuRun, hostFill, hostRead, hostWrite, requireModel, vmIoctl } from '../../../lib/kvm_util/index.js';
+import { KVM_PKVM_MODEL_HOST_KERNEL_ACCESS } from '../../../platforms/pkvm/uapi.js';
+import { COCO_TEST_GPA, cocoVmCreate, expectHostFault, runToUcall } from '../../../lib/platform/testing.js';
 import { pkvmHypMeminfo, pkvmMemRelinquish, pkvmMemShare, pkvmMemUnshare } from '../../../platforms/pkvm/guest.js';
 
 // runToUcall() allows no other exit: pKVM conversions never reach the VMM.
@@ -74,6 +79,33 @@ TEST('scenario_23_mem_share_of_a_page_not_faulted_in', async () => {
   // Shared: the VMM reads and writes it, the guest sees the write.
   hostFill(region!.hva + 4096n, 4096, 0x5e);
   await runToUcall(vcpu, UCALL_DONE);
+});
+
+TEST('scenario_37_host_kernel_access_poisons_the_guest_page', async () => {
+  requireModel('a host kernel access to a donated page');
+  const { vm, vcpu, region } = cocoVmCreate('pkvm', (g, base) => {
+    g.memset(base, 4096, 0x24);
+    g.memset(base + 4096n, 4096, 0x25);
+    g.sync(1);
+    g.memcmp(base + 4096n, 4096, 0x25);
+    g.memcmp(base, 4096, 0x24);
+    g.done();
+  }, { npages: 4, gmem: false });
+  const hva = region!.hva;
+  await runToUcall(vcpu, UCALL_SYNC);
+  expectSegv(() => hostRead(hva, 8));
+  // The kernel's access reclaims the page: it succeeds, and sees the page cleared.
+  vmIoctl(vm, KVM_PKVM_MODEL_HOST_KERNEL_ACCESS, COCO_TEST_GPA);
+  ASSERT_EQ(hostRead(hva, 4096).every((b) => b === 0), true);
+  hostFill(hva, 4096, 0x77);
+  // The other page is still the guest's; the poisoned one ends every run with -EFAULT.
+  for (let i = 0; i < 2; i++) {
+    const r = await __vcpuRun(vcpu);
+    ASSERT_EQ(r.ret, -1);
+    ASSERT_EQ(r.errno, EFAULT);
+    ASSERT_EQ(vcpu.run.exitReason, KVM_EXIT_UNKNOWN);
+  }
+  expectSegv(() => hostRead(hva + 4096n, 8));
 });
 
 void TEST_HARNESS_MAIN();

@@ -11,7 +11,7 @@ import { snpPvalidate } from '../../../platforms/snp/guest.js';
 import { __snpModelHostWrite, snpLaunchFinish, snpLaunchStart, snpLaunchUpdate } from '../../../platforms/snp/host.js';
 import { KVM_SEV_SNP_PAGE_TYPE_NORMAL, PVALIDATE_FAIL_SIZEMISMATCH } from '../../../platforms/snp/uapi.js';
 import {
-  gmemFlagsAboveReported, inplacePreserveBeforeLaunchOnly, poisonedGmemPage, punchHoleInMappedPrivateMemory, type PrivateMemoryPlatform,
+  gmemFlagsAboveReported, inplacePopulateBeforeLaunch, poisonedGmemPage, punchHoleInMappedPrivateMemory, type PrivateMemoryPlatform,
 } from '../scenarios.js';
 
 /** The VMM makes pages private; the guest PVALIDATEs them (a punched page comes back assigned but not validated). */
@@ -41,7 +41,7 @@ TEST('scenario_32_gmem_flags_above_reported', () => {
   ASSERT_EQ(gmemFlagsAboveReported(SNP.name) & GUEST_MEMFD_FLAG_INIT_SHARED, 0n);
 });
 
-TEST('scenario_34_inplace_preserve_before_launch_only', () => inplacePreserveBeforeLaunchOnly({
+TEST('scenario_34_inplace_populate_before_launch', () => inplacePopulateBeforeLaunch({
   name: 'snp',
   start: (c) => snpLaunchStart(c.vm),
   // SNP_LAUNCH_UPDATE with uaddr = NULL: the page as written while shared.

@@ -3,16 +3,16 @@
  * 29, 31, 32, 33, 36): the attribute is the truth, conversions by
  * KVM_HC_MAP_GPA_RANGE, private pages unreachable for the host.
  */
-import { EFAULT, EINVAL, EOPNOTSUPP } from '../../../lib/kvm/errno.js';
+import { EAGAIN, EFAULT, EINVAL } from '../../../lib/kvm/errno.js';
 import { encodeMemoryAttributes2 } from '../../../lib/kvm/structs.js';
 import {
   GUEST_MEMFD_FLAG_INIT_SHARED, GUEST_MEMFD_FLAG_MMAP, KVM_CAP_GUEST_MEMFD_FLAGS, KVM_MEMORY_ATTRIBUTE_PRIVATE,
-  KVM_MEMORY_EXIT_FLAG_PRIVATE, KVM_SET_MEMORY_ATTRIBUTES2, KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE, KVM_SET_MEMORY_ATTRIBUTES2_ZERO,
+  KVM_MEMORY_EXIT_FLAG_PRIVATE, KVM_SET_MEMORY_ATTRIBUTES2,
   MAP_SHARED, PROT_READ, PROT_WRITE, UCALL_DONE, UCALL_SYNC,
 } from '../../../lib/kvm/uapi.js';
 import { ASSERT_EQ, SKIP, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.js';
 import {
-  __vmCreateGuestMemfd, _vcpuRun, expectHostSees, hostRead, mmap, vmCheckCap, vmCreateGuestMemfd, vmMemRegionDelete, vmMemSetPrivate,
+  __vmCreateGuestMemfd, _vcpuRun, expectHostSees, hostRead, mmap, pinPages, unpinPages, vmCheckCap, vmCreateGuestMemfd, vmMemRegionDelete, vmMemSetPrivate,
 } from '../../../lib/kvm_util/index.js';
 import {
   COCO_TEST_SLOT, cocoVmCreate as create, expectHostFault, expectMemoryFault, runToMemoryFault, runToUcall, useModelKernel,
@@ -80,8 +80,14 @@ TEST('scenario_32_gmem_flags_above_reported', () => {
   gmemFlagsAboveReported(SW.name);
 });
 
-TEST('scenario_33_inplace_preserve_to_private', async () => {
-  const b = useModelKernel('inplace');
+/**
+ * Scenario 33 as 7.4 queues it: no content modes (flags must be 0), the
+ * bytes the host wrote while shared are what the guest reads privately, a
+ * host touch of the private page is SIGBUS, and a GUP-pinned page refuses
+ * the conversion with EAGAIN and its offset in error_offset.
+ */
+TEST('scenario_33_inplace_conversion_to_private', async () => {
+  const b = useModelKernel('7.4', false);
   const { vcpu, region } = create('sw_protected', (g, base) => {
     g.memcmp(base, 4096, 0x33);
     g.done();
@@ -89,15 +95,25 @@ TEST('scenario_33_inplace_preserve_to_private', async () => {
   const gmem = region!.guestMemfd;
   const m = b.mmap(0n, 8192n, PROT_READ | PROT_WRITE, MAP_SHARED, gmem, 0n);
   ASSERT_EQ(m.errno, 0);
-  b.hostFill(m.addr, 4096, 0x33);
-  const set = (attrs: bigint, flags: bigint) =>
-    b.ioctl(gmem, KVM_SET_MEMORY_ATTRIBUTES2, encodeMemoryAttributes2({ offset: 0, size: 4096, attributes: attrs, flags }));
-  // ZERO towards private is not a thing.
-  ASSERT_EQ(set(KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_SET_MEMORY_ATTRIBUTES2_ZERO).errno, EOPNOTSUPP);
-  ASSERT_EQ(set(KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_SET_MEMORY_ATTRIBUTES2_PRESERVE).ret, 0);
+  b.hostFill(m.addr, 8192, 0x33);
+  const set = (offset: number, attrs: bigint, flags = 0n) => {
+    const buf = encodeMemoryAttributes2({ offset, size: 4096, attributes: attrs, flags });
+    const r = b.ioctl(gmem, KVM_SET_MEMORY_ATTRIBUTES2, buf);
+    return { ...r, errorOffset: new DataView(buf.buffer).getBigUint64(32, true) };
+  };
+  // The content modes of the posted series are gone: any flag is EINVAL.
+  ASSERT_EQ(set(0, KVM_MEMORY_ATTRIBUTE_PRIVATE, 2n).errno, EINVAL);
+  ASSERT_EQ(set(0, KVM_MEMORY_ATTRIBUTE_PRIVATE).ret, 0);
   // The guest reads what the host wrote; the host's touch of the private page is SIGBUS.
   await runToUcall(vcpu, UCALL_DONE);
   expectHostFault(() => b.hostRead(m.addr, 1), 'SIGBUS');
+  // A long-term pin on the shared second page refuses its conversion.
+  pinPages(m.addr + 4096n, 4096n);
+  const r = set(4096, KVM_MEMORY_ATTRIBUTE_PRIVATE);
+  ASSERT_EQ(r.errno, EAGAIN);
+  ASSERT_EQ(r.errorOffset, 4096n);
+  unpinPages();
+  ASSERT_EQ(set(4096, KVM_MEMORY_ATTRIBUTE_PRIVATE).ret, 0);
 });
 
 TEST('scenario_36_poisoned_gmem_page', () => poisonedGmemPage(SW));

@@ -11,7 +11,7 @@ import { tdxAccept } from '../../../platforms/tdx/guest.js';
 import { __tdxInitMemRegion, __tdxModelHostWrite, tdxFinalizeVm, tdxInitAndFinalize, tdxInitVcpu } from '../../../platforms/tdx/host.js';
 import { TDX_PAGE_SIZE_MISMATCH } from '../../../platforms/tdx/uapi.js';
 import {
-  gmemFlagsAboveReported, inplacePreserveBeforeLaunchOnly, poisonedGmemPage, punchHoleInMappedPrivateMemory, type PrivateMemoryPlatform,
+  gmemFlagsAboveReported, inplacePopulateBeforeLaunch, poisonedGmemPage, punchHoleInMappedPrivateMemory, type PrivateMemoryPlatform,
 } from '../scenarios.js';
 
 /** A finalised TD whose guest ACCEPTs the pages the VMM made private (a punched page needs TDH.MEM.PAGE.AUG and a new ACCEPT). */
@@ -44,7 +44,7 @@ TEST('scenario_32_gmem_flags_above_reported', () => {
   gmemFlagsAboveReported(TDX.name);
 });
 
-TEST('scenario_34_inplace_preserve_before_launch_only', () => inplacePreserveBeforeLaunchOnly({
+TEST('scenario_34_inplace_populate_before_launch', () => inplacePopulateBeforeLaunch({
   name: 'tdx',
   // KVM_TDX_INIT_VM ran in kvm_util's post-create step, before the vCPU.
   start: (c) => tdxInitVcpu(c.vcpu),

@@ -110,3 +110,22 @@ t.test('setGuestProgram on what is not a vCPU', { skip }, async (t) => {
   t.same(b.setGuestProgram(999, { ops: [] }), { ret: -1, errno: EBADF }, 'a closed fd: EBADF');
   b.close(kvm);
 });
+
+t.test('mbind(), get_mempolicy() and move_pages() reach the host kernel, and the model answers the same on one node', { skip }, async (t) => {
+  const { createModelBackend } = await import('../../../../lib/kvm/model/index.js');
+  const MPOL_BIND = 2;
+  const MPOL_F_ADDR = 2;
+  const ENOENT = 2;
+  for (const [name, be] of [['kvm', b], ['model', createModelBackend({ kernel: '6.18', numaNodes: 1 })]] as const) {
+    const mem = be.mmap(0n, 0x2000n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n).addr;
+    t.same(be.mbind!(mem, 0x1000n, MPOL_BIND, [1n], 64n, 0), { ret: 0, errno: 0 }, `${name}: BIND to node 0`);
+    t.equal(be.mbind!(mem + 1n, 0x1000n, MPOL_BIND, [1n], 64n, 0).errno, EINVAL, `${name}: unaligned`);
+    const r = be.getMempolicy!(64n, mem, BigInt(MPOL_F_ADDR), true);
+    t.same([r.ret, r.policy, r.nodemask], [0, MPOL_BIND, 1n], `${name}: the VMA's policy`);
+    t.equal(be.getMempolicy!(64n, mem + 0x1000n, BigInt(MPOL_F_ADDR), true).policy, 0, `${name}: the split-off rest is default`);
+    be.hostFill(mem, 0x1000, 1);
+    t.same(be.movePagesStatus!([mem, mem + 0x1000n], 0).status, [0, -ENOENT], `${name}: a touched page on node 0, an untouched one absent`);
+    t.equal(be.numaMaxNode!(), 0, `${name}: one node`);
+    be.munmap(mem, 0x2000n);
+  }
+});

@@ -37,7 +37,7 @@ t.test('#18 KVM_CREATE_GUEST_MEMFD with size 0, 1..PAGE-1 or unaligned → EINVA
 
 t.test('#19/#20 guest_memfd flags per VM type and profile', async (t) => {
   for (const [kernel, type, want] of [['6.18', 0, 3n], ['6.18', 1, 1n], ['6.18', 4, 1n], ['6.18', 5, 1n], ['6.18', 2, 3n],
-    ['6.12', 0, 0n], ['6.12', 1, 0n], ['inplace', 1, 3n], ['inplace', 0, 3n]] as const) {
+    ['6.12', 0, 0n], ['6.12', 1, 0n], ['6.19', 1, 1n], ['7.4', 1, 3n], ['7.4', 0, 3n], ['7.4', 5, 3n]] as const) {
     const e = setup(type, kernel);
     const cap = kernel === '6.12' ? 0n : BigInt(e.vm.__checkExtension(KVM_CAP_GUEST_MEMFD_FLAGS).ret);
     t.equal(cap, want, `${kernel} type ${type}: KVM_CAP_GUEST_MEMFD_FLAGS`);

@@ -14,8 +14,8 @@ export interface Env {
   vm: KvmVmFd;
 }
 
-export function setup(type = 0, kernel: KernelName = '6.18'): Env {
-  const b = createModelBackend({ kernel });
+export function setup(type = 0, kernel: KernelName = '6.18', vmMemoryAttributes?: boolean): Env {
+  const b = createModelBackend({ kernel, ...(vmMemoryAttributes !== undefined ? { vmMemoryAttributes } : {}) });
   const { sys } = KvmSystem.__open(b);
   if (!sys) throw new Error('cannot open /dev/kvm');
   const { vm, res } = sys.__createVm(type);

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { addSlot, gmem, loc, op, readUcall, setup, vcpu, expectFault, type Env } from './helpers.js';
 import { EEXIST, EFAULT, EINTR, EINVAL } from '../../../../lib/kvm/errno.js';
-import { KVM_EXIT_INTR, defaultUcallGpa } from '../../../../lib/kvm/model/index.js';
+import { KVM_EXIT_INTR, defaultUcallGpa, type KernelName } from '../../../../lib/kvm/model/index.js';
 import {
   FALLOC_FL_KEEP_SIZE as KEEP, FALLOC_FL_PUNCH_HOLE as PUNCH, KVM_CAP_EXIT_HYPERCALL, KVM_EXIT_HYPERCALL, KVM_EXIT_IO,
   KVM_EXIT_MEMORY_FAULT, KVM_EXIT_MMIO, KVM_EXIT_SHUTDOWN, KVM_EXIT_INTERNAL_ERROR, KVM_HC_MAP_GPA_RANGE, PAGE_SIZE,
@@ -15,7 +15,7 @@ const HC = BigInt(KVM_HC_MAP_GPA_RANGE);
 const u64 = (v: bigint) => BigInt.asUintN(64, v);
 
 /** A VM with slot 0 (shared, GPA 0..0x40000) holding the ucall structs. */
-function withUcall(type: number, kernel: '6.12' | '6.18' | 'inplace' = '6.18'): Env & { slot0: bigint; uc: (id?: number) => ReturnType<typeof readUcall> } {
+function withUcall(type: number, kernel: KernelName = '6.18'): Env & { slot0: bigint; uc: (id?: number) => ReturnType<typeof readUcall> } {
   const e = setup(type, kernel);
   const slot0 = addSlot(e, 0, 0n, 0x40000n);
   return { ...e, slot0, uc: (id = 0) => readUcall(e, (g) => slot0 + g, defaultUcallGpa(id)) };
