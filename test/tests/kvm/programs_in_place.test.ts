@@ -8,13 +8,16 @@
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { builtCollections, cleanEnv, nodeCommand } from '../../lib/kselftest/support.js';
 
-const DIR = fileURLToPath(new URL('../../../tests/kvm/', import.meta.url));
+// The programs as the runner starts them: built bundles, plain node.
+const OUT = await builtCollections(['kvm'], t);
 
 function run(prog: string, env: Record<string, string>, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `${DIR}${prog}.ts`, ...args], { env: { ...process.env, KSFT_BACKEND: 'model', KSFT_PLATFORM: '', ...env } });
+    const [cmd, argv] = nodeCommand(join(OUT, 'tests', 'kvm', `${prog}.mjs`), args);
+    const child = spawn(cmd, argv, { env: cleanEnv({ KSFT_BACKEND: 'model', KSFT_PLATFORM: '', ...env }) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
