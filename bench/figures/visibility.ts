@@ -47,18 +47,30 @@ function hostOnce(): { bytesPerMs: number; peak: number } {
   return { bytesPerMs: SIZE / ms, peak: memStatus().hwm - before };
 }
 
-await guestOnce();
-hostOnce();
+// The anchor reports the best of its rounds; each of our samples is the
+// best of ROUNDS runs the same way, after two warm-up runs (JIT tiers).
+const ROUNDS = 3;
+const bestOf = async (f: () => number | Promise<number>): Promise<number> => {
+  let best = 0;
+  for (let i = 0; i < ROUNDS; i++) best = Math.max(best, await f());
+  return best;
+};
+for (let i = 0; i < 2; i++) {
+  await guestOnce();
+  hostOnce();
+}
 const c: number[] = [];
 const g: number[] = [];
 const h: number[] = [];
 const peaks: number[] = [];
 for (let i = 0; i < runs; i++) {
   c.push(cBytesPerMs());
-  g.push(await guestOnce());
-  const r = hostOnce();
-  h.push(r.bytesPerMs);
-  peaks.push(r.peak);
+  g.push(await bestOf(guestOnce));
+  h.push(await bestOf(() => {
+    const r = hostOnce();
+    peaks.push(r.peak);
+    return r.bytesPerMs;
+  }));
 }
 kvmVmFree(vm);
 const cm = median(c);

@@ -773,11 +773,10 @@ function widestLoad(len: number): number {
 }
 
 
-/** Index of the first byte of `a` that is not `value`, or -1: whole-buffer compares, bytes walked only to place a mismatch. */
 /** Pages of a write/check/read op taken per interpreter step (1 MiB). */
 const MEM_PAGES_PER_STEP = 256;
 
-
+/** Index of the first byte of `a` that is not `value`, or -1: whole-buffer compares, bytes walked only to place a mismatch. */
 function firstByteNot(a: Uint8Array, value: number): number {
   if (patternBuffer(value, a.length).compare(a, 0, a.length, 0, a.length) === 0) return -1;
   for (let i = 0; i < a.length; i++) if (a[i] !== value) return i;
