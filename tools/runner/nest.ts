@@ -10,16 +10,15 @@ import type { BodyFormat } from './process.js';
 const VERSION = /^(K?TAP version \d+)\r?$/;
 
 export class NestingFormat implements BodyFormat {
-  readonly #indent: Buffer;
+  readonly #indenter: LinePrefixer;
   readonly #subtest: string | undefined;
   #decided: 'nest' | 'prefix' | undefined;
   #pending: Buffer = Buffer.alloc(0);
-  #atLineStart = true;
   readonly #prefixer = new LinePrefixer();
 
   /** `subtest`: the TAP 14 `# Subtest:` name, if the format has one. */
   constructor(indent: number, subtest?: string) {
-    this.#indent = Buffer.from(' '.repeat(indent));
+    this.#indenter = new LinePrefixer(Buffer.from(' '.repeat(indent)));
     this.#subtest = subtest;
   }
 
@@ -40,22 +39,7 @@ export class NestingFormat implements BodyFormat {
   }
 
   #route(chunk: Buffer): Buffer {
-    if (this.#decided === 'prefix') return this.#prefixer.push(chunk);
-    const parts: Buffer[] = [];
-    let start = 0;
-    while (start < chunk.length) {
-      if (this.#atLineStart) parts.push(this.#indent);
-      const nl = chunk.indexOf(0x0a, start);
-      if (nl < 0) {
-        parts.push(chunk.subarray(start));
-        this.#atLineStart = false;
-        break;
-      }
-      parts.push(chunk.subarray(start, nl + 1));
-      this.#atLineStart = true;
-      start = nl + 1;
-    }
-    return Buffer.concat(parts);
+    return this.#decided === 'prefix' ? this.#prefixer.push(chunk) : this.#indenter.push(chunk);
   }
 
   end(): Buffer {
@@ -65,9 +49,6 @@ export class NestingFormat implements BodyFormat {
       this.#pending = Buffer.alloc(0);
       return Buffer.concat([this.#prefixer.push(body), this.#prefixer.end()]);
     }
-    if (this.#decided === 'prefix') return this.#prefixer.end();
-    if (this.#atLineStart) return Buffer.alloc(0);
-    this.#atLineStart = true;
-    return Buffer.from('\n');
+    return this.#decided === 'prefix' ? this.#prefixer.end() : this.#indenter.end();
   }
 }

@@ -10,13 +10,19 @@ const NEWLINE = Buffer.from('\n');
 
 export class LinePrefixer {
   #atLineStart = true;
+  readonly #prefix: Buffer;
+
+  /** `prefix` before every line: the runner's `# `, or a subtest's indent (nest.ts). */
+  constructor(prefix: Buffer = PREFIX) {
+    this.#prefix = prefix;
+  }
 
   push(chunk: Buffer): Buffer {
     if (chunk.length === 0) return chunk;
     const parts: Buffer[] = [];
     let start = 0;
     while (start < chunk.length) {
-      if (this.#atLineStart) parts.push(PREFIX);
+      if (this.#atLineStart) parts.push(this.#prefix);
       const nl = chunk.indexOf(NL, start);
       if (nl < 0) {
         parts.push(chunk.subarray(start));
