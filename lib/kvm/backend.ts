@@ -69,6 +69,20 @@ export type HostSignal = 'SIGBUS' | 'SIGSEGV';
  * on an unmapped address or a page the host no longer owns). A test can
  * expect it; it never takes the test process down.
  */
+/**
+ * A memslot as KVM accepted it (a KVM_SET_USER_MEMORY_REGION(2) that
+ * succeeded), kept by callers that must say which slot an address is in:
+ * the kvm backend (host access through the slot's HVA) and kvm_util
+ * (failure messages).
+ */
+export interface SlotRecord {
+  readonly slot: number;
+  readonly flags: number;
+  readonly gpa: bigint;
+  readonly size: bigint;
+  readonly hva: bigint;
+}
+
 export class HostFault extends Error {
   constructor(
     readonly signal: HostSignal,

@@ -4,7 +4,9 @@
  * guest_memfd, vCPUs) plus the host's own record of the memory attributes
  * and guest_memfd holes it asked for, used only to describe failures.
  */
-import type { Backend } from '../kvm/backend.js';
+import type { Backend, SlotRecord } from '../kvm/backend.js';
+
+export type { SlotRecord };
 import type { KvmRun } from '../kvm/kvm_run.js';
 import type { GuestProgram } from '../kvm/guest_program.js';
 import type { GuestCode } from '../guest/builder.js';
@@ -44,19 +46,6 @@ export interface MemRegion {
   readonly guestMemfdOffset: GmemOffset;
 }
 
-/**
- * A memslot as KVM accepted it, from any KVM_SET_USER_MEMORY_REGION(2)
- * call made through kvm_util, raw ones included (regions holds only what
- * vm_mem_add() set up): what failure messages say about an address.
- */
-export interface SlotRecord {
-  readonly slot: number;
-  readonly flags: number;
-  readonly gpa: bigint;
-  readonly size: bigint;
-  readonly hva: bigint;
-}
-
 /** One recorded host action on memory state, newest last (for page-state maps in failures). */
 export type MemEvent =
   /** An attribute change; `gmemIno` when it went through that guest_memfd (7.4), not the VM. */
@@ -72,7 +61,11 @@ export class KvmVm {
   readonly regions = new Map<number, MemRegion>();
   readonly vcpus: KvmVcpu[] = [];
   readonly memEvents: MemEvent[] = [];
-  /** Every memslot KVM holds for this VM, as set through kvm_util (SlotRecord). */
+  /**
+   * Every memslot KVM holds for this VM, from any KVM_SET_USER_MEMORY_REGION(2)
+   * made through kvm_util, raw calls included (regions holds only what
+   * vm_mem_add() set up): what failure messages say about an address.
+   */
   readonly slotRecord = new Map<number, SlotRecord>();
   readonly pageSize = 4096;
   readonly pageShift = 12;

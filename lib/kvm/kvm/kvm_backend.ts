@@ -13,7 +13,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { release } from 'node:os';
 import {
-  MAP_FAILED, type Backend, type CpuidRegs, type GuestProgramResult, type HostMapping, type IoctlArg, type IoctlOptions, type MmapResult, type StatResult, type SysResult,
+  MAP_FAILED, type Backend, type CpuidRegs, type GuestProgramResult, type HostMapping, type IoctlArg, type IoctlOptions, type MmapResult, type SlotRecord,
+  type StatResult, type SysResult,
 } from '../backend.js';
 import { EBADF, EINVAL } from '../errno.js';
 import type { GuestProgram } from '../guest_program.js';
@@ -32,15 +33,6 @@ const MAP_SHARED = 0x01;
 const MAP_PRIVATE = 0x02;
 const MAP_FIXED = 0x10;
 const MAP_ANONYMOUS = 0x20;
-
-/** A memslot as the VM was told (KVM_SET_USER_MEMORY_REGION(2) that succeeded). */
-export interface SlotRecord {
-  readonly slot: number;
-  readonly flags: number;
-  readonly gpa: bigint;
-  readonly size: bigint;
-  readonly hva: bigint;
-}
 
 export class VmFile {
   readonly kind = 'vm' as const;
