@@ -13,7 +13,13 @@ const c = timeRun('git', ['clone', '--quiet', ROOT, clone]);
 if (c.status !== 0) throw new Error(`git clone: ${c.stderr.trim()}`);
 const limit = Number((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { tap?: { timeout?: number } }).tap?.timeout ?? 30);
 process.stderr.write(`make check in ${clone} ...\n`);
-const r = timeRun('make', ['--no-print-directory', 'check'], { cwd: clone, env: { ...process.env, NODE_OPTIONS: '' } });
+// As a user starts it: not as a sub-make of `make bench`, whose MAKELEVEL
+// and MAKEFLAGS would reach the makes that the tests start (GNU make then
+// prints "Entering directory" on their stdout).
+const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
+for (const k of ['MAKELEVEL', 'MAKEFLAGS', 'MFLAGS', 'MAKEOVERRIDES']) delete env[k];
+const r = timeRun('make', ['--no-print-directory', 'check'], { cwd: clone, env });
+const failed = [...r.stdout.matchAll(/^not ok \d+ - (\S+\.test\.ts)\b/gm)].map((m) => m[1]!);
 const files = [...r.stdout.matchAll(/^(?:not )?ok \d+ - (\S+\.test\.ts)\b.*# time=([\d.]+)ms/gm)].map((m) => ({ file: m[1]!, s: Number(m[2]) / 1000 }));
 files.sort((a, b) => b.s - a.s);
 const slowest = files[0];
@@ -25,5 +31,5 @@ emitRow({
   ours: `${min.toFixed(1)} min; slowest file ${slowest ? `${slowest.file} ${slowest.s.toFixed(0)} s` : '?'}`,
   anchor: `tap limit ${limit} s/file`, ratio: null, target: '≤ 3 min, no file above half its limit',
   met: r.status === 0 && min <= 3 && near <= 0.5,
-  note: `${summary}${r.status === 0 ? '' : `; make check exit ${r.status}`}; ${files.length} files`,
+  note: `${summary}${r.status === 0 ? '' : `; make check exit ${r.status}`}; ${files.length} files${failed.length ? `; failed: ${failed.join(', ')}` : ''}`,
 });
