@@ -1,26 +1,18 @@
 /**
- * The built-in platform plugins, one folder each. Their manifests are
- * imported (not read from disk) so that bundled selftests carry them.
+ * The platforms, one folder each, and this list: the only place that names
+ * them all. A folder exports one value (lib/platform/types.ts,
+ * PlatformDefinition) with its manifest imported, not read from disk, so
+ * bundled selftests carry it. kvm_util registers this list with the
+ * loader (lib/kvm_util/platform_types.ts); adding a platform is its folder
+ * and one line here.
  */
-import cca from './cca/manifest.json' with { type: 'json' };
-import def from './default/manifest.json' with { type: 'json' };
-import pkvm from './pkvm/manifest.json' with { type: 'json' };
-import sev from './sev/manifest.json' with { type: 'json' };
-import sevEs from './sev_es/manifest.json' with { type: 'json' };
-import snp from './snp/manifest.json' with { type: 'json' };
-import swProtected from './sw_protected/manifest.json' with { type: 'json' };
-import tdx from './tdx/manifest.json' with { type: 'json' };
+import { cca } from './cca/index.js';
+import { defaultVm } from './default/index.js';
+import { pkvm } from './pkvm/index.js';
+import { sev } from './sev/index.js';
+import { sevEs } from './sev_es/index.js';
+import { snp } from './snp/index.js';
+import { swProtected } from './sw_protected/index.js';
+import { tdx } from './tdx/index.js';
 
-/** name → [manifest JSON, its path for messages]. */
-export const BUILTIN_MANIFESTS: Readonly<Record<string, readonly [unknown, string]>> = {
-  default: [def, 'platforms/default/manifest.json'],
-  sw_protected: [swProtected, 'platforms/sw_protected/manifest.json'],
-  tdx: [tdx, 'platforms/tdx/manifest.json'],
-  sev: [sev, 'platforms/sev/manifest.json'],
-  sev_es: [sevEs, 'platforms/sev_es/manifest.json'],
-  snp: [snp, 'platforms/snp/manifest.json'],
-  pkvm: [pkvm, 'platforms/pkvm/manifest.json'],
-  cca: [cca, 'platforms/cca/manifest.json'],
-};
-
-export const BUILTIN_PLATFORM_NAMES = Object.keys(BUILTIN_MANIFESTS);
+export const PLATFORMS = [defaultVm, swProtected, sev, sevEs, snp, tdx, pkvm, cca] as const;

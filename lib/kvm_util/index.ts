@@ -30,3 +30,17 @@ export * from './vm.js';
 export * from './vm_create.js';
 export { getErrno } from './errno_state.js';
 export { traceBackend } from './trace.js';
+// kvm_util.h includes <linux/kvm.h> and the guest-side headers, so a
+// selftest needs one include; here one import gives the uAPI constants,
+// the errno values and the guest helpers as well.
+export * from '../kvm/uapi.js';
+export * from '../kvm/errno.js';
+export * from '../guest/index.js';
+// The portable private-memory flow (lib/platform/testing.ts): a VM of
+// KSFT_PLATFORM's type after its post-create step, its minimal launch, the
+// guest's conversion call and a KVM_RUN loop that answers conversion exits
+// as a VMM does, so a test that converts runs unchanged on every platform.
+export {
+  COCO_TEST_GPA, COCO_TEST_SLOT, cocoLaunch, cocoVmCreate, expectHostFault, expectMemoryFault, ksftPlatform, requireConversion,
+  runToMemoryFault, runToUcall, type CocoVm, type CocoVmOptions, type MemoryFaultExit, type RunToUcallOptions,
+} from '../platform/testing.js';

@@ -1,17 +1,19 @@
 /**
- * KSFT_PLATFORM names and the VM type each one creates. The x86 numbers are
- * arch/x86/include/uapi/asm/kvm.h; pKVM and CCA use their series' arm64
- * machine-type bits. Platform plugins read the same table.
+ * KSFT_PLATFORM names and the VM type each one creates, from the platforms'
+ * own list (platforms/index.ts), which kvm_util registers with the loader
+ * here: every selftest reaches the loader through kvm_util, so this is the
+ * entry point that makes the built-ins loadable by name.
  */
-import {
-  KVM_VM_TYPE_ARM_PROTECTED, KVM_VM_TYPE_ARM_REALM, KVM_X86_DEFAULT_VM, KVM_X86_SEV_ES_VM, KVM_X86_SEV_VM,
-  KVM_X86_SNP_VM, KVM_X86_SW_PROTECTED_VM, KVM_X86_TDX_VM,
-} from '../kvm/uapi.js';
+import { PLATFORMS } from '../../platforms/index.js';
+import { definitionManifest } from '../platform/loader.js';
+import { registerPlatforms } from '../platform/registry.js';
 
-/** The built-in platform plugins, by KSFT_PLATFORM name. */
-export const PLATFORM_NAMES = ['default', 'sw_protected', 'sev', 'sev_es', 'snp', 'tdx', 'pkvm', 'cca'] as const;
+registerPlatforms(PLATFORMS);
+
 /** A built-in platform's name. */
-export type PlatformName = (typeof PLATFORM_NAMES)[number];
+export type PlatformName = (typeof PLATFORMS)[number]['name'];
+/** The built-in platform plugins, by KSFT_PLATFORM name, in platforms/index.ts order. */
+export const PLATFORM_NAMES: readonly PlatformName[] = PLATFORMS.map((p) => p.name);
 
 /** A VM type as tests name it: its number and its uAPI macro. */
 export interface PlatformVmType {
@@ -20,14 +22,8 @@ export interface PlatformVmType {
   readonly macro: string;
 }
 
-/** Each built-in platform's VM type and its uAPI macro name (for skip texts). */
-export const PLATFORM_VM_TYPES: Readonly<Record<PlatformName, PlatformVmType>> = {
-  default: { type: KVM_X86_DEFAULT_VM, macro: 'KVM_X86_DEFAULT_VM' },
-  sw_protected: { type: KVM_X86_SW_PROTECTED_VM, macro: 'KVM_X86_SW_PROTECTED_VM' },
-  sev: { type: KVM_X86_SEV_VM, macro: 'KVM_X86_SEV_VM' },
-  sev_es: { type: KVM_X86_SEV_ES_VM, macro: 'KVM_X86_SEV_ES_VM' },
-  snp: { type: KVM_X86_SNP_VM, macro: 'KVM_X86_SNP_VM' },
-  tdx: { type: KVM_X86_TDX_VM, macro: 'KVM_X86_TDX_VM' },
-  pkvm: { type: KVM_VM_TYPE_ARM_PROTECTED, macro: 'KVM_VM_TYPE_ARM_PROTECTED' },
-  cca: { type: KVM_VM_TYPE_ARM_REALM, macro: 'KVM_VM_TYPE_ARM_REALM' },
-};
+/** Each built-in platform's VM type and its uAPI macro name (for skip texts), from its manifest. */
+export const PLATFORM_VM_TYPES: Readonly<Record<PlatformName, PlatformVmType>> = Object.fromEntries(PLATFORMS.map((p) => {
+  const m = definitionManifest(p);
+  return [p.name, { type: m.vmType, macro: m.vmTypeName }];
+})) as Record<PlatformName, PlatformVmType>;

@@ -10,17 +10,14 @@
  *   CCA, SW_PROTECTED, guest_memfd: read/write through an mmap → SIGBUS
  *
  * Where the only real path is the host kernel touching the page (SNP, TDX),
- * the model-only KVM_MEMORY_ENCRYPT_OP commands stand in for it; those
- * writes are destructive on real hardware and exist only in the model.
+ * the platform's own hostReadPrivate/hostWritePrivate (platforms/<name>/index.ts)
+ * stand in for it with model-only commands; those writes are destructive on
+ * real hardware and exist only in the model.
  */
 import { HostFault } from '../kvm/backend.js';
-import { KVM_MEMORY_ENCRYPT_OP, MAP_SHARED, PROT_READ, PROT_WRITE } from '../kvm/uapi.js';
+import { MAP_SHARED, PROT_READ, PROT_WRITE } from '../kvm/uapi.js';
 import { addrGpa2Hva, memRegionFind, requireModel, type KvmVm } from '../kvm_util/index.js';
-import { memoryEncryptOp } from './encrypt_op.js';
 import type { HostAccessResult, PlatformPlugin } from './types.js';
-import { KVM_SEV_MODEL_HOST_READ, KVM_SEV_MODEL_HOST_WRITE } from '../../platforms/snp/uapi.js';
-import { encodeSevCmd } from '../../platforms/sev/uapi.js';
-import { KVM_TDX_MODEL_HOST_READ, KVM_TDX_MODEL_HOST_WRITE, encodeTdxCmd } from '../../platforms/tdx/uapi.js';
 
 const PAGE = 4096;
 
@@ -34,10 +31,17 @@ function signalOf(action: () => unknown): HostAccessResult | undefined {
   }
 }
 
-function gpaArg(gpa: bigint, extra = 0): Uint8Array {
-  const b = new Uint8Array(8 + extra);
-  new DataView(b.buffer).setBigUint64(0, gpa, true);
-  return b;
+/**
+ * The platform's stand-in for the host kernel touching a private page
+ * (PlatformDefinition.hostKernelAccess), on the model only; a platform
+ * that offers none cannot produce the outcome its manifest claims.
+ */
+function hostKernel<K extends 'read' | 'write'>(plugin: PlatformPlugin, k: K, outcome: string): NonNullable<NonNullable<PlatformPlugin['definition']['hostKernelAccess']>[K]> {
+  const h = plugin.definition.hostKernelAccess;
+  const f = h?.[k];
+  if (!h || !f) throw new Error(`platform ${plugin.name}: hostAccess.${k} '${outcome}' needs a host-kernel stand-in, and ${plugin.definition.name} has none`);
+  requireModel(`host kernel ${k === 'read' ? 'read of' : 'write to'} ${h.page}`);
+  return f;
 }
 
 /** The VMM's view of `gpa` through an mmap of the guest_memfd behind it. */
@@ -55,19 +59,12 @@ function gmemMapping(vm: KvmVm, gpa: bigint): bigint | HostAccessResult {
 export function hostReadPrivate(plugin: PlatformPlugin, vm: KvmVm, gpa: bigint): HostAccessResult {
   const b = vm.backend;
   switch (plugin.manifest.hostAccess.read) {
-    case 'ciphertext': {
-      if (plugin.behaviour === 'snp') {
-        requireModel('host kernel read of an SNP private page');
-        const r = memoryEncryptOp(b, vm.fd, (d) => encodeSevCmd({ id: KVM_SEV_MODEL_HOST_READ, data: d }), gpaArg(gpa, PAGE));
-        return { kind: 'ciphertext', data: r.data.subarray(8) };
-      }
+    case 'ciphertext':
+      // SEV's ciphertext is in the VMM's own mapping; SNP's only the host kernel reads.
+      if (plugin.definition.hostKernelAccess?.read) return hostKernel(plugin, 'read', 'ciphertext')(vm, gpa);
       return { kind: 'ciphertext', data: b.hostRead(addrGpa2Hva(vm, gpa), PAGE) };
-    }
-    case 'zeros': {
-      requireModel('host kernel read of a TD private page');
-      const r = memoryEncryptOp(b, vm.fd, (d) => encodeTdxCmd({ id: KVM_TDX_MODEL_HOST_READ, data: d }), gpaArg(gpa, PAGE));
-      return { kind: 'zeros', data: r.data.subarray(8) };
-    }
+    case 'zeros':
+      return hostKernel(plugin, 'read', 'zeros')(vm, gpa);
     case 'sigsegv':
       return signalOf(() => b.hostRead(addrGpa2Hva(vm, gpa), 8)) ?? { kind: 'ok', data: b.hostRead(addrGpa2Hva(vm, gpa), PAGE) };
     case 'sigbus': {
@@ -88,16 +85,9 @@ export function hostWritePrivate(plugin: PlatformPlugin, vm: KvmVm, gpa: bigint,
     case 'plaintext':
       b.hostWrite(addrGpa2Hva(vm, gpa), data);
       return { kind: 'ok' };
-    case 'rmp-fault': {
-      requireModel('host kernel write to an SNP private page');
-      const r = memoryEncryptOp(b, vm.fd, (d) => encodeSevCmd({ id: KVM_SEV_MODEL_HOST_WRITE, data: d }), gpaArg(gpa));
-      return r.ret === 0 ? { kind: 'ok' } : { kind: 'rmp-fault', gpa };
-    }
-    case 'poison': {
-      requireModel('host kernel write to a TD private page');
-      const r = b.ioctl(vm.fd, KVM_MEMORY_ENCRYPT_OP, encodeTdxCmd({ id: KVM_TDX_MODEL_HOST_WRITE, data: gpa }));
-      return r.ret === 0 ? { kind: 'poisoned', gpa } : { kind: 'ok' };
-    }
+    case 'rmp-fault':
+    case 'poison':
+      return hostKernel(plugin, 'write', plugin.manifest.hostAccess.write)(vm, gpa, data);
     case 'sigsegv':
       return signalOf(() => b.hostWrite(addrGpa2Hva(vm, gpa), data)) ?? { kind: 'ok' };
     case 'sigbus': {

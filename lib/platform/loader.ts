@@ -5,17 +5,17 @@
  * schema; a bad one is a ManifestError whose message is one line naming the
  * file, the field and the expected type.
  *
- * A user plugin reuses a built-in behaviour (`behaviour`) with its own
- * manifest and hardware parameters, which is how [H] claims are changed
- * without code.
+ * A user plugin reuses a registered platform's code (`behaviour`) with its
+ * own manifest and hardware parameters, which is how [H] claims are changed
+ * without code. The built-ins are the platforms registered (registry.ts)
+ * from platforms/index.ts; this file names none of them.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUILTIN_MANIFESTS, BUILTIN_PLATFORM_NAMES } from '../../platforms/index.js';
-import { conversionFor, modelFor } from './behaviours.js';
-import { launchMinimal } from './launch_minimal.js';
 import type { HardwareParams, PlatformManifest } from './manifest.js';
-import type { PlatformPlugin } from './types.js';
+import { withPoisonInjection } from './poison.js';
+import { platformDefinition, platformDefinitions } from './registry.js';
+import type { PlatformDefinition, PlatformPlugin } from './types.js';
 import { ManifestError, parseManifest, validateManifest } from './validate.js';
 
 /** What loadPlatform() may change in a plugin: its [H] hardware parameters. */
@@ -33,8 +33,14 @@ const isPath = (s: string): boolean => s.includes('/') || s.startsWith('.') || s
 
 /** A plugin from an already validated manifest (`file` names it in messages). */
 export function buildPlugin(manifest: PlatformManifest, file: string, opts: LoadOptions = {}): PlatformPlugin {
+  const definition = platformDefinition(manifest.behaviour);
+  if (!definition) {
+    const names = platformDefinitions().map((d) => d.name).join('|');
+    throw new ManifestError(file, '/behaviour', `one of ${names}`, `${file}: field /behaviour expected one of ${names}, got ${JSON.stringify(manifest.behaviour)}`);
+  }
   const hardware: HardwareParams = { ...manifest.hardware, ...(opts.hardware ?? {}) };
-  const conversion = manifest.conversion.generic ? conversionFor(manifest.behaviour, hardware) : null;
+  const conversion = manifest.conversion.generic ? definition.conversion?.(hardware) ?? null : null;
+  const OK = { ret: 0, errno: 0 };
   return {
     name: manifest.name,
     file,
@@ -42,9 +48,11 @@ export function buildPlugin(manifest: PlatformManifest, file: string, opts: Load
     behaviour: manifest.behaviour,
     hardware,
     vmType: manifest.vmType,
-    model: modelFor(manifest, hardware),
+    // Every model behaviour takes memory-error injection (scenario 36) and carries the manifest's name.
+    model: withPoisonInjection({ ...definition.model(manifest, hardware), name: manifest.name }),
     conversion,
-    launchMinimal: (b, vmFd, vcpuFds) => launchMinimal(manifest.behaviour, b, vmFd, vcpuFds),
+    definition,
+    launchMinimal: (b, vmFd, vcpuFds) => definition.launchMinimal?.(b, vmFd, vcpuFds) ?? OK,
     genericConversionSkip() {
       if (conversion) return null;
       if (!manifest.hasPrivateMem) {
@@ -64,25 +72,35 @@ function loadFromPath(p: string, opts: LoadOptions): PlatformPlugin {
 
 /** The validated plugin for a built-in name or a path; throws ManifestError / PlatformLoadError. */
 export function loadPlatform(nameOrPath: string, opts: LoadOptions = {}): PlatformPlugin {
-  const builtin = BUILTIN_MANIFESTS[nameOrPath];
-  if (builtin) {
-    const [json, file] = builtin;
-    return buildPlugin(validateManifest(json, file), file, opts);
-  }
+  const builtin = platformDefinition(nameOrPath);
+  if (builtin) return buildPlugin(definitionManifest(builtin), builtin.manifestFile, opts);
   if (isPath(nameOrPath)) return loadFromPath(nameOrPath, opts);
-  throw new PlatformLoadError(`unknown platform '${nameOrPath}' (expected one of ${BUILTIN_PLATFORM_NAMES.join('|')}, or a path to a plugin folder)`);
+  const names = platformDefinitions().map((d) => d.name).join('|');
+  throw new PlatformLoadError(`unknown platform '${nameOrPath}' (expected one of ${names}, or a path to a plugin folder)`);
 }
 
-/** Every built-in plugin, validated. */
+const MANIFESTS = new WeakMap<PlatformDefinition, PlatformManifest>();
+
+/** A registered platform's own manifest, validated once. */
+export function definitionManifest(d: PlatformDefinition): PlatformManifest {
+  let m = MANIFESTS.get(d);
+  if (!m) {
+    m = validateManifest(d.manifest, d.manifestFile);
+    MANIFESTS.set(d, m);
+  }
+  return m;
+}
+
+/** Every registered platform's plugin, validated (the built-ins once kvm_util registered them). */
 export function builtinPlatforms(): PlatformPlugin[] {
-  return BUILTIN_PLATFORM_NAMES.map((n) => loadPlatform(n));
+  return platformDefinitions().map((d) => loadPlatform(d.name));
 }
 
 export { ManifestError };
 
 /** Whether KSFT_PLATFORM names a plugin folder rather than a built-in. */
 export function isPluginPath(nameOrPath: string): boolean {
-  return !(nameOrPath in BUILTIN_MANIFESTS) && isPath(nameOrPath);
+  return platformDefinition(nameOrPath) === undefined && isPath(nameOrPath);
 }
 
 /**

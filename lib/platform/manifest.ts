@@ -172,17 +172,11 @@ export const PlatformManifest = Type.Object(
     granularity: Granularity,
     /** Capabilities a test needs before it can run on this platform (skip reason otherwise). */
     requiredCaps: Type.Array(Type.String({ pattern: '^KVM_CAP_[A-Z0-9_]+$' })),
-    /** Which built-in behaviour implements this manifest (itself for built-ins; user plugins reuse one). */
-    behaviour: Type.Union([
-      Type.Literal('default'),
-      Type.Literal('sw_protected'),
-      Type.Literal('tdx'),
-      Type.Literal('sev'),
-      Type.Literal('sev_es'),
-      Type.Literal('snp'),
-      Type.Literal('pkvm'),
-      Type.Literal('cca'),
-    ]),
+    /**
+     * Which registered platform's code implements this manifest (itself for
+     * a platform's own; user plugins reuse one). The loader checks the name.
+     */
+    behaviour: Type.String({ pattern: '^[a-z][a-z0-9_]*$', description: 'a registered platform (platforms/index.ts)' }),
     hardware: Hardware,
   },
   { additionalProperties: false },
@@ -190,7 +184,7 @@ export const PlatformManifest = Type.Object(
 
 /** The manifest's static type. */
 export type PlatformManifest = Static<typeof PlatformManifest>;
-/** One of the eight built-in behaviours a manifest names. */
+/** The name of a registered platform whose code a manifest uses. */
 export type BehaviourName = PlatformManifest['behaviour'];
 export type HostReadOutcome = Static<typeof HostReadOutcome>;
 export type HostWriteOutcome = Static<typeof HostWriteOutcome>;

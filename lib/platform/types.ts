@@ -17,6 +17,7 @@ import type { Backend, SysResult } from '../kvm/backend.js';
 import type { KvmRun } from '../kvm/kvm_run.js';
 import type { ModelPlatform } from '../kvm/model/platform.js';
 import type { Gpa, GpaArg } from '../kvm_util/types.js';
+import type { KvmVm } from '../kvm_util/vm.js';
 import type { BehaviourName, HardwareParams, PlatformManifest } from './manifest.js';
 
 /** Argument values a `platform` guest op may carry (program.ts). */
@@ -126,4 +127,51 @@ export interface PlatformPlugin {
    * A no-op where the platform needs none.
    */
   launchMinimal(backend: Backend, vmFd: number, vcpuFds: readonly number[]): SysResult;
+  /** The platform's folder, as it exported itself (host access, post-create step). */
+  readonly definition: PlatformDefinition;
+}
+
+/**
+ * What a platform's folder exports (platforms/<name>/index.ts): every fact
+ * about the platform the framework needs, as one value. platforms/index.ts
+ * lists them; an entry point hands that list to the loader's registry
+ * (registry.ts), so lib/platform itself names no platform.
+ */
+export interface PlatformDefinition<Name extends string = string> {
+  /** The behaviour name a manifest picks (`behaviour`); the folder's name. */
+  readonly name: Name;
+  /** The folder's manifest.json (the loader validates it). */
+  readonly manifest: unknown;
+  /** Where the manifest lives, for messages: platforms/<name>/manifest.json. */
+  readonly manifestFile: string;
+  /** The model behaviour for these [H] parameters (the loader names it after the manifest). */
+  model(manifest: PlatformManifest, hardware: HardwareParams): ModelPlatform;
+  /** The guest conversion protocol, for a manifest whose `conversion.generic` is true. */
+  conversion?(hardware: HardwareParams): GuestConversion;
+  /**
+   * The step kvm_util's __vmCreate() runs right after KVM_CREATE_VM and
+   * before any vCPU (kvm_arch_vm_post_create(),
+   * tools/testing/selftests/kvm/lib/x86/processor.c): the ioctl's name for
+   * messages and the call on the raw backend.
+   */
+  readonly postCreate?: {
+    readonly command: string;
+    run(backend: Backend, vmFd: number): SysResult;
+  };
+  /** PlatformPlugin.launchMinimal(); a no-op when omitted. */
+  launchMinimal?(backend: Backend, vmFd: number, vcpuFds: readonly number[]): SysResult;
+  /**
+   * Where the only real path to a private page is the host kernel touching
+   * it (SNP ciphertext and RMP fault, TD zeros and poison): model-only
+   * commands that stand in for that access. host_access.ts calls them
+   * after requireModel(), naming `page` in the skip text elsewhere.
+   * Omitted: the manifest's `hostAccess` outcome through the VMM's own
+   * mappings.
+   */
+  readonly hostKernelAccess?: {
+    /** The page as a skip text names it: 'an SNP private page'. */
+    readonly page: string;
+    read?(vm: KvmVm, gpa: bigint): HostAccessResult;
+    write?(vm: KvmVm, gpa: bigint, data: Uint8Array): HostAccessResult;
+  };
 }

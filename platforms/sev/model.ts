@@ -72,6 +72,7 @@ export function createSevModel(name: 'sev' | 'sev_es', hw: HardwareParams): Mode
   return {
     name,
     hasPrivateMem: false,
+    hasProtectedState: name === 'sev_es',
     preFault: false,
     /**
      * SVM's KVM_MEMORY_ENCRYPT_OP on an x86 VM of another type

@@ -77,6 +77,7 @@ export function createSnpModel(hw: HardwareParams): ModelPlatform {
   return {
     name: 'snp',
     hasPrivateMem: true,
+    hasProtectedState: true,
     preFault: false,
     /** sev_dev_get_attr(): the VMSA features INIT2 accepts, shared with SEV-ES. */
     devAttr: (group, attr) => (group === KVM_X86_GRP_SEV && attr === KVM_X86_SEV_VMSA_FEATURES ? vmsaFeatures : undefined),

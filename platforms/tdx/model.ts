@@ -76,6 +76,7 @@ export function createTdxModel(hw: HardwareParams): ModelPlatform {
   return {
     name: 'tdx',
     hasPrivateMem: true,
+    hasProtectedState: true,
     preFault: false,
     attach(ctx: PlatformVmContext): PlatformVm {
       // kvm_gmem_populate()'s rules: the part's override, else the release's (7.0 dropped -EEXIST).

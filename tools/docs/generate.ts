@@ -13,7 +13,10 @@ import type { TsProject } from './ts_project.js';
 
 /** The modules of the API reference, in the order the index lists them. */
 export const API_PAGES: readonly ApiPage[] = [
-  { entry: 'lib/kvm_util/index.ts', page: 'kvm_util.md', title: 'kvm_util: VMs, memory, vCPUs, asserts' },
+  {
+    entry: 'lib/kvm_util/index.ts', page: 'kvm_util.md', title: 'kvm_util: VMs, memory, vCPUs, asserts',
+    reexports: ['lib/kvm/uapi.ts', 'lib/kvm/errno.ts', 'lib/guest/index.ts', 'lib/platform/testing.ts'],
+  },
   { entry: 'lib/guest/index.ts', page: 'guest.md', title: 'guest: guest code as recorded programs' },
   { entry: 'lib/platform/testing.ts', page: 'platform_testing.md', title: 'platform testing helpers' },
   { entry: 'lib/platform/index.ts', page: 'platform.md', title: 'platform plugins: interface, manifest, loader' },
@@ -47,7 +50,22 @@ function apiIndex(modules: ReadonlyMap<string, ApiModule>): string {
 
 /** The API reference's modules, by entry file. */
 export function apiModules(p: TsProject): Map<string, ApiModule> {
-  return new Map(API_PAGES.map((page) => [page.entry, apiModule(p, page.entry)]));
+  const modules = new Map(API_PAGES.map((page) => [page.entry, apiModule(p, page.entry)]));
+  for (const page of API_PAGES) {
+    if (!page.reexports?.length) continue;
+    const m = modules.get(page.entry)!;
+    const elsewhere = new Set(page.reexports.flatMap((e) => modules.get(e)!.groups.flatMap((g) => g.symbols.map((s) => `${s.file}:${s.name}`))));
+    const groups = m.groups
+      .map((g) => ({ ...g, symbols: g.symbols.filter((s) => !elsewhere.has(`${s.file}:${s.name}`)) }))
+      .filter((g) => g.symbols.length > 0);
+    const links = page.reexports.map((e) => {
+      const to = API_PAGES.find((q) => q.entry === e)!;
+      return `[${to.title}](${to.page})`;
+    });
+    const also = `Also exported from here, documented on their own pages: ${links.join(', ')}.`;
+    modules.set(page.entry, { ...m, groups, intro: m.intro ? `${m.intro}\n\n${also}` : also });
+  }
+  return modules;
 }
 
 export async function generate(p: TsProject): Promise<Generated> {

@@ -17,6 +17,7 @@ import { buildCollections } from '../build/build.js';
 import { discoverCollections, readCollection } from '../build/collections.js';
 import { builtinPlatforms } from '../../lib/platform/index.js';
 import type { PlatformPlugin } from '../../lib/platform/types.js';
+import '../../lib/kvm_util/platform_types.js'; // registers the built-in platforms with the loader
 
 const run = promisify(execFile);
 

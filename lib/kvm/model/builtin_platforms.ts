@@ -55,12 +55,13 @@ export const sevPlatform: ModelPlatform = {
   preFault: false,
   attach: () => ({ isPrivateAccess: () => false }),
 };
-export const sevEsPlatform: ModelPlatform = { ...sevPlatform, name: 'sev_es' };
+export const sevEsPlatform: ModelPlatform = { ...sevPlatform, name: 'sev_es', hasProtectedState: true };
 
 /** SNP: private memory through guest_memfd; KVM_PRE_FAULT_MEMORY refused before launch. */
 export const snpPlatform: ModelPlatform = {
   name: 'snp',
   hasPrivateMem: true,
+  hasProtectedState: true,
   preFault: false,
   attach: (ctx) => ({ isPrivateAccess: markerAccess(ctx) }),
 };

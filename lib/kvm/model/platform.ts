@@ -257,6 +257,12 @@ export interface ModelPlatform {
   /** kvm_arch_has_private_mem(): PRIVATE attribute and private gmem backing exist. */
   readonly hasPrivateMem: boolean;
   /**
+   * kvm->arch.has_protected_state (set by sev_vm_init() for SEV-ES and SNP,
+   * tdx_vm_init() for TDX): the guest's register state is out of KVM's
+   * reach, and check_memory_region_flags() refuses KVM_MEM_READONLY.
+   */
+  readonly hasProtectedState?: boolean;
+  /**
    * GUEST_MEMFD_FLAG_* this type accepts under `profile`
    * (KVM_CAP_GUEST_MEMFD_FLAGS at VM scope). Omit for the profile's rule.
    */

@@ -13,8 +13,7 @@ import {
   KVM_CAP_PRE_FAULT_MEMORY, KVM_CAP_USER_MEMORY2, KVM_CAP_VM_TYPES, KVM_CHECK_EXTENSION, KVM_CREATE_GUEST_MEMFD,
   KVM_CREATE_VCPU, KVM_ENABLE_CAP, KVM_HC_MAP_GPA_RANGE, KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_MEM_GUEST_MEMFD,
   KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, KVM_SET_MEMORY_ATTRIBUTES, KVM_SET_USER_MEMORY_REGION,
-  KVM_SET_USER_MEMORY_REGION2, KVM_USER_MEM_SLOTS, KVM_X86_SEV_ES_VM, KVM_X86_SNP_VM, KVM_X86_TDX_VM, PAGE_SIZE,
-
+  KVM_SET_USER_MEMORY_REGION2, KVM_USER_MEM_SLOTS, PAGE_SIZE,
 } from '../uapi.js';
 import { KVM_CAPS_6_18 } from '../caps_uapi.js';
 import {
@@ -180,7 +179,7 @@ export class Vm implements OpenFile, GmemVmRef {
 
   /** kvm_arch_has_readonly_mem(): not for VMs with protected state (SEV-ES, SNP, TDX). */
   get hasProtectedState(): boolean {
-    return this.type === KVM_X86_SEV_ES_VM || this.type === KVM_X86_SNP_VM || this.type === KVM_X86_TDX_VM;
+    return this.platform.hasProtectedState ?? false;
   }
 
   get(): void {

@@ -7,6 +7,7 @@ import { KVM_EXIT_HYPERCALL, KVM_EXIT_MEMORY_FAULT, KVM_HC_MAP_GPA_RANGE, KVM_MA
 import { GuestBuilder } from '../../../lib/guest/builder.js';
 import { ManifestError, PlatformLoadError, builtinPlatforms, loadPlatform, registerPlatformModels } from '../../../lib/platform/index.js';
 import type { ModelPlatform } from '../../../lib/kvm/model/platform.js';
+import '../../../lib/kvm_util/platform_types.js'; // registers the built-in platforms with the loader
 
 t.test('built-ins load by name, with their VM types', async (t) => {
   const types = Object.fromEntries(builtinPlatforms().map((p) => [p.name, p.vmType]));
@@ -14,7 +15,7 @@ t.test('built-ins load by name, with their VM types', async (t) => {
 });
 
 t.test('an unknown name lists what exists', async (t) => {
-  t.throws(() => loadPlatform('tdx2'), new PlatformLoadError("unknown platform 'tdx2' (expected one of default|sw_protected|tdx|sev|sev_es|snp|pkvm|cca, or a path to a plugin folder)"));
+  t.throws(() => loadPlatform('tdx2'), new PlatformLoadError("unknown platform 'tdx2' (expected one of default|sw_protected|sev|sev_es|snp|tdx|pkvm|cca, or a path to a plugin folder)"));
 });
 
 t.test('a user plugin by path reuses a behaviour with its own [H] parameters', async (t) => {

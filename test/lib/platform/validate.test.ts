@@ -1,6 +1,6 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { BUILTIN_MANIFESTS } from '../../../platforms/index.js';
+import { PLATFORMS } from '../../../platforms/index.js';
 import { ManifestError, describeSchema, parseManifest, validateManifest } from '../../../lib/platform/validate.js';
 
 const tdx = (): Record<string, unknown> => JSON.parse(readFileSync('platforms/tdx/manifest.json', 'utf8')) as Record<string, unknown>;
@@ -17,8 +17,9 @@ function errorOf(fn: () => unknown): ManifestError {
 }
 
 t.test('every built-in manifest validates', async (t) => {
-  for (const [name, [json, file]] of Object.entries(BUILTIN_MANIFESTS)) {
-    const m = validateManifest(json, file);
+  for (const { name, manifest, manifestFile: file } of PLATFORMS) {
+    t.equal(file, `platforms/${name}/manifest.json`, `${name} lives in its own folder`);
+    const m = validateManifest(manifest, file);
     t.equal(m.name, name, `${file} is named after its folder`);
     t.equal(m.behaviour, name, `${file} uses its own behaviour`);
   }

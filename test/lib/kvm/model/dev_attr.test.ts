@@ -5,6 +5,7 @@ import type { ModelPlatform } from '../../../../lib/kvm/model/platform.js';
 import { EFAULT, ENXIO } from '../../../../lib/kvm/errno.js';
 import { KVM_GET_DEVICE_ATTR, KVM_HAS_DEVICE_ATTR, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, SIZEOF_KVM_DEVICE_ATTR } from '../../../../lib/kvm/uapi.js';
 import { loadPlatform } from '../../../../lib/platform/loader.js';
+import '../../../../lib/kvm_util/platform_types.js'; // registers the built-in platforms with the loader
 
 function attr(group: number, a: bigint, addr: bigint): Uint8Array {
   const b = new Uint8Array(SIZEOF_KVM_DEVICE_ATTR);

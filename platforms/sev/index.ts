@@ -1,0 +1,14 @@
+/** SEV: the platform as one value (lib/platform/types.ts, PlatformDefinition). */
+import type { PlatformDefinition } from '../../lib/platform/types.js';
+import manifest from './manifest.json' with { type: 'json' };
+import { createSevModel } from './model.js';
+import { sevLaunchMinimal, sevPostCreate } from './steps.js';
+
+export const sev: PlatformDefinition<'sev'> = {
+  name: 'sev',
+  manifest,
+  manifestFile: 'platforms/sev/manifest.json',
+  model: (_m, hw) => createSevModel('sev', hw),
+  postCreate: sevPostCreate,
+  launchMinimal: sevLaunchMinimal(false),
+};

@@ -1,0 +1,14 @@
+/** SEV-ES: SEV's behaviour with encrypted register state (lib/platform/types.ts, PlatformDefinition). */
+import type { PlatformDefinition } from '../../lib/platform/types.js';
+import { createSevModel } from '../sev/model.js';
+import { sevLaunchMinimal, sevPostCreate } from '../sev/steps.js';
+import manifest from './manifest.json' with { type: 'json' };
+
+export const sevEs: PlatformDefinition<'sev_es'> = {
+  name: 'sev_es',
+  manifest,
+  manifestFile: 'platforms/sev_es/manifest.json',
+  model: (_m, hw) => createSevModel('sev_es', hw),
+  postCreate: sevPostCreate,
+  launchMinimal: sevLaunchMinimal(true),
+};
