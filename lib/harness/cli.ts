@@ -5,6 +5,7 @@
  * options may be grouped, an option's argument may be attached).
  */
 import { KSFT_FAIL, KSFT_PASS, KSFT_SKIP } from '../kselftest/codes.js';
+import { getopt as libcGetopt } from '../libc/getopt.js';
 import { sprintf } from '../kselftest/printf.js';
 import { writeStderr } from '../kselftest/stdio.js';
 import type { FixtureDef, TestDef, VariantDef } from './registry.js';
@@ -19,32 +20,11 @@ export interface HarnessOption {
 
 export type GetoptResult = { ok: true; options: HarnessOption[] } | { ok: false; options: HarnessOption[]; error: string };
 
-/** getopt(3) over the whole argument list; stops at the first bad option like the C loop. */
+/** getopt(3) with the harness's option string; stops at the first bad option like the C loop. */
 export function getopt(argv: readonly string[], prog: string): GetoptResult {
-  const options: HarnessOption[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] ?? '';
-    if (a === '--') break;
-    if (!a.startsWith('-') || a === '-') continue;
-    for (let j = 1; j < a.length; j++) {
-      const c = a[j] ?? '';
-      const at = OPTSTRING.indexOf(c);
-      if (c === ':' || at < 0) return { ok: false, options, error: `${prog}: invalid option -- '${c}'\n` };
-      if (OPTSTRING[at + 1] !== ':') {
-        options.push({ opt: c as HarnessOption['opt'] });
-        continue;
-      }
-      let arg: string | undefined = a.slice(j + 1);
-      if (arg === '') {
-        arg = argv[i + 1];
-        if (arg === undefined) return { ok: false, options, error: `${prog}: option requires an argument -- '${c}'\n` };
-        i++;
-      }
-      options.push({ opt: c as HarnessOption['opt'], arg });
-      break;
-    }
-  }
-  return { ok: true, options };
+  const r = libcGetopt(argv, OPTSTRING, prog);
+  // Every option libc returns is a letter of OPTSTRING.
+  return r.ok ? { ok: true, options: r.options as HarnessOption[] } : { ok: false, options: r.options as HarnessOption[], error: r.error };
 }
 
 function usage(prog: string): string {

@@ -22,6 +22,7 @@ export { pageState, pageStateMap, useColour, type PageState } from './page_state
 export { PLATFORM_NAMES, PLATFORM_VM_TYPES, type PlatformName, type PlatformVmType } from './platform_types.js';
 export { requirePlatformVmType } from './platform_select.js';
 export * from './syscalls.js';
+export * from './test_util.js';
 export * from './types.js';
 export * from './ucall.js';
 export * from './vcpu.js';

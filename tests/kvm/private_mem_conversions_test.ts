@@ -34,7 +34,7 @@ import { kvmHypercallMapGpaRange } from '../../lib/guest/helpers.js';
 import { writeStdout } from '../../lib/kselftest/index.js';
 import { loadPlatformOrExit, type ConversionRequest } from '../../lib/platform/index.js';
 import {
-  BACKING_SRC_NAMES, KVM_IOCTL_ERROR, TEST_REQUIRE, _vcpuRun, ksftEnv, requirePlatformVmType, REPORT_GUEST_ASSERT, TEST_ASSERT, TEST_FAIL, __vmCreateWithVcpus, addrGpa2Hva,
+  KVM_IOCTL_ERROR, atoiPositive, backingSrcHelp, getopt, parseBackingSrcType, TEST_REQUIRE, _vcpuRun, ksftEnv, requirePlatformVmType, REPORT_GUEST_ASSERT, TEST_ASSERT, TEST_FAIL, __vmCreateWithVcpus, addrGpa2Hva,
   close, exitReasonStr, expectGuestSees, expectHostSees, fallocate, getUcall, hostFill, hostRead, kvmHasGmemAttributes, kvmSelftestMain,
   kvmVmFree, TEST_ASSERT_SAME_BACKING, TEST_EXPECT_SIGBUS, vcpuArgsSet, vcpuRun, vmCreateGuestMemfd, vmEnableCap, vmGuestMemFallocate,
   vmMemAdd, vmMemSetMemoryAttributes, vmShape, VM_MEM_SRC_ANONYMOUS, VM_MEM_SRC_SHMEM, type BackingSrc, type KvmVcpu, type KvmVm,
@@ -369,32 +369,12 @@ function usage(cmd: string): void {
   writeStdout('\n');
   writeStdout(`usage: ${cmd} [-h] [-m nr_memslots] [-s mem_type] [-n nr_vcpus]\n`);
   writeStdout('\n');
-  writeStdout(' -s: specify the type of memory that should be used to\n     back the guest data region. (default: anonymous, shmem in place)\n');
-  writeStdout('     Available backing src types:\n         anonymous\n         shmem\n');
+  writeStdout(` -s: specify the type of memory that should be used to\n     back the guest data region. (default: anonymous, shmem in place)\n${backingSrcHelp()}`);
   writeStdout('\n');
   writeStdout(' -n: specify the number of vcpus (default: 1)\n');
   writeStdout('\n');
   writeStdout(' -m: specify the number of memslots (default: 1)\n');
   writeStdout('\n');
-}
-
-/** atoi_positive(): a positive decimal, else the test asserts (as C's atoi_paranoid does). */
-function atoiPositive(name: string, s: string): number {
-  const n = /^\s*[+-]?\d+$/.test(s) ? Number.parseInt(s, 10) : Number.NaN;
-  TEST_ASSERT(!Number.isNaN(n), `Parsing number failed: '${s}'`);
-  TEST_ASSERT(n > 0, `${name} must be greater than 0, got '${s}'`);
-  return n;
-}
-
-/** parse_backing_src_type(): anonymous memory and shmem exist in this build. */
-function parseBackingSrcType(name: string): BackingSrc {
-  if (name === VM_MEM_SRC_ANONYMOUS || name === VM_MEM_SRC_SHMEM) return name;
-  if ((BACKING_SRC_NAMES as readonly string[]).includes(name)) {
-    process.stderr.write(`-s ${name}: backing src type not supported by this build (available: anonymous, shmem)\n`);
-    process.exit(1);
-  }
-  writeStdout('Available backing src types:\n    anonymous\n    shmem\n');
-  TEST_FAIL(`Unknown backing src type: ${name}`);
 }
 
 kvmSelftestMain(async (argv) => {
@@ -408,34 +388,26 @@ kvmSelftestMain(async (argv) => {
   TEST_REQUIRE(skip === null, skip ?? '');
   const plat = requirePlatformVmType({ privateMem: true });
 
-  // getopt("hm:s:n:")
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const m = /^-([hmsn])(.*)$/.exec(a);
-    const opt = m?.[1];
-    const needsArg = opt === 'm' || opt === 's' || opt === 'n';
-    let optarg = m?.[2] ?? '';
-    if (needsArg && optarg === '') {
-      const next = argv[++i];
-      if (next === undefined) {
-        process.stderr.write(`${process.argv[1] ?? 'private_mem_conversions_test'}: option requires an argument -- '${opt}'\n`);
-        usage(process.argv[1] ?? 'private_mem_conversions_test');
-        process.exit(0);
-      }
-      optarg = next;
-    }
+  const prog = process.argv[1] ?? 'private_mem_conversions_test';
+  const opts = getopt(argv, 'hm:s:n:', prog);
+  if (!opts.ok) process.stderr.write(opts.error);
+  for (const { opt, arg } of opts.options) {
     switch (opt) {
       case 's':
-        srcType = parseBackingSrcType(optarg);
+        srcType = parseBackingSrcType(arg!);
         TEST_ASSERT(!kvmHasGmemAttributes() || srcType === VM_MEM_SRC_SHMEM,
           `Testing in-place conversions, only ${VM_MEM_SRC_SHMEM} mem_type supported\n`);
         break;
-      case 'n': nrVcpus = atoiPositive('nr_vcpus', optarg); break;
-      case 'm': nrMemslots = atoiPositive('nr_memslots', optarg); break;
+      case 'n': nrVcpus = atoiPositive('nr_vcpus', arg!); break;
+      case 'm': nrMemslots = atoiPositive('nr_memslots', arg!); break;
       default:
-        usage(process.argv[1] ?? 'private_mem_conversions_test');
+        usage(prog);
         process.exit(0);
     }
+  }
+  if (!opts.ok) {
+    usage(prog);
+    process.exit(0);
   }
 
   await testMemConversions(srcType, nrVcpus, nrMemslots, plat.type);

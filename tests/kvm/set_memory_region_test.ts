@@ -29,7 +29,7 @@ import type { GuestReg } from '../../lib/kvm/guest_program.js';
 import { any, eq, type GuestBuilder, type GuestCode } from '../../lib/guest/index.js';
 import { writeStdout } from '../../lib/kselftest/index.js';
 import {
-  REPORT_GUEST_ASSERT, TEST_ASSERT, TEST_ASSERT_KVM_EXIT_REASON, __vmSetUserMemoryRegion, __vmSetUserMemoryRegion2, addrGpa2Hva, close,
+  REPORT_GUEST_ASSERT, TEST_ASSERT, atoiPositive, TEST_ASSERT_KVM_EXIT_REASON, __vmSetUserMemoryRegion, __vmSetUserMemoryRegion2, addrGpa2Hva, close,
   getUcall, hostFill, hostWrite, kvmBackend, kvmCheckCap, kvmFallocate, kvmHasCap, kvmSelftestMain, kvmVmFree, memfdCreate, mmap,
   munmap, vcpuRun, vmCreateBarebones, vmCreateBarebonesType, vmCreateGuestMemfd, vmCreateWithOneVcpu, vmEnableCap, vmIoctl,
   vmMemRegionDelete, vmMemRegionMove, vmSetUserMemoryRegion, vmSetUserMemoryRegion2, vmUserspaceMemRegionAdd, vmVcpuAdd,
@@ -411,11 +411,7 @@ kvmSelftestMain(async (argv) => {
   }
 
   let loops = 10;
-  if (argv.length > 0) {
-    const n = /^\d+$/.test(argv[0]!) ? Number(argv[0]) : Number.NaN;
-    TEST_ASSERT(n > 0, `Number of iterations must be greater than 0, got '${argv[0]}'`);
-    loops = n;
-  }
+  if (argv.length > 0) loops = atoiPositive('Number of iterations', argv[0]!);
 
   for (let j = 0; j <= disableSlotZapQuirk; j++) {
     pr(`Testing MOVE of in-use region, ${loops} loops, slot zap quirk ${j ? 'disabled' : 'enabled'}\n`);

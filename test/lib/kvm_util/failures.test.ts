@@ -200,3 +200,17 @@ t.test('an unexpected host SIGBUS kills the program with SIGBUS, as in C', async
   t.equal(r.signal, 'SIGBUS');
   t.match(r.stderr, /^SIGBUS \(BUS_ADRERR\) at 0x[0-9a-f]+/);
 });
+
+t.test('atoi_positive(): each way a number is refused, as test_util.c words it; exit 254', async (t) => {
+  const cases: Array<[string, string]> = [
+    ['atoi_trailing', 'strtol("3x") failed to parse trailing characters "x".'],
+    ['atoi_none', 'strtol("many") didn\'t find a valid integer.'],
+    ['atoi_range', '2147483648 not in range of [-2147483648, 2147483647]'],
+    ['atoi_zero', "Number of iterations must be greater than 0, got '0'"],
+  ];
+  for (const [name, message] of cases) {
+    const r = await run(name);
+    t.equal(r.code, 254, name);
+    t.match(r.stderr, new RegExp(`^==== Test Assertion Failure ====\\n[\\s\\S]*\\n  ${esc(message)}\\n$`), name);
+  }
+});
