@@ -65,11 +65,12 @@ const body = (platform: string | undefined): string => `  // A VM of ${platform 
 export function renderTest(style: Style, t: TemplateInput): string {
   const root = rootFrom(t.collection);
   const platform = platformOf(t.collection);
-  const imports = `import { UCALL_DONE, UCALL_SYNC } from '${root}lib/kvm/uapi.js';
-${style === 'harness' ? `import { TEST, TEST_HARNESS_MAIN } from '${root}lib/harness/index.js';\n` : ''}import {
-  addrGpa2Hva, expectGuestSees, expectHostSees, hostFill, ${style === 'plain' ? 'kvmSelftestMain, ' : ''}kvmVmFree,
-} from '${root}lib/kvm_util/index.js';
-import { cocoLaunch, cocoVmCreate, ${platform ? '' : 'ksftPlatform, '}runToUcall } from '${root}lib/platform/testing.js';${platform === 'pkvm'
+  // One import, as kvm_util.h brings <linux/kvm.h> and ucall_common.h
+  // along; the harness is a header of its own in C too.
+  const imports = `${style === 'harness' ? `import { TEST, TEST_HARNESS_MAIN } from '${root}lib/harness/index.js';\n` : ''}import {
+  UCALL_DONE, UCALL_SYNC, addrGpa2Hva, cocoLaunch, cocoVmCreate, expectGuestSees, expectHostSees, hostFill,
+  ${platform ? '' : 'ksftPlatform, '}${style === 'plain' ? 'kvmSelftestMain, ' : ''}kvmVmFree, runToUcall,
+} from '${root}lib/kvm_util/index.js';${platform === 'pkvm'
     ? `\nimport { pkvmMemShare } from '${root}platforms/pkvm/guest.js';`
     : ''}`;
   const main = style === 'plain'

@@ -71,6 +71,20 @@ function split(t: Tree, key: number): [Tree, Tree] {
   return [splitLeft, splitRight];
 }
 
+/** Put `n` in place: below the first node of lower priority on its search path, which is split around it. */
+function insert(t: Tree, n: Node): Node {
+  if (!t) return n;
+  if (n.prio > t.prio) {
+    splitInto(t, n.start);
+    n.left = splitLeft;
+    n.right = splitRight;
+    return n;
+  }
+  if (n.start < t.start) t.left = insert(t.left, n);
+  else t.right = insert(t.right, n);
+  return t;
+}
+
 function countNodes(t: Tree): number {
   let n = 0;
   const stack: Node[] = [];
@@ -195,9 +209,28 @@ export class RangeMap {
     return ok && (k >= end || value === 0n);
   }
 
+  /** No run overlaps [start, end) or ends at `start` or begins at `end`: one descent. */
+  private isolated(start: number, end: number): boolean {
+    let t = this.root;
+    while (t) {
+      if (t.end < start) t = t.right;
+      else if (t.start > end) t = t.left;
+      else return false;
+    }
+    return true;
+  }
+
   /** Replace [start, end) with `value` (0 erases). */
   set(start: number, end: number, value: bigint): void {
     if (end <= start) return;
+    // A run that neither overlaps nor touches any other (pages converted one
+    // by one, apart from each other) is one insertion: nothing to cut or
+    // coalesce, and no node but its own is allocated.
+    if (value !== 0n && this.isolated(start, end)) {
+      this.root = insert(this.root, this.node(start, end, value));
+      this.count++;
+      return;
+    }
     // left: starts < start; mid: starts in [start, end); right: starts >= end.
     const [left0, rest] = split(this.root, start);
     const [mid, right0] = split(rest, end);

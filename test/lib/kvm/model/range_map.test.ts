@@ -110,3 +110,14 @@ t.test('RangeMap: empty and touching edges', async (t) => {
   t.equal(m.size, 0);
   t.equal(m.get(0), 0n);
 });
+
+t.test('RangeMap: runs apart from each other are inserted alone, and join when the gaps fill', async (t) => {
+  const m = new RangeMap();
+  for (let i = 999; i >= 0; i--) m.set(2 * i, 2 * i + 1, 8n);
+  t.equal(m.size, 1000, 'one run per isolated page, in any order');
+  t.same(m.entries().slice(0, 2), [{ start: 0, end: 1, value: 8n }, { start: 2, end: 3, value: 8n }]);
+  t.equal(m.get(4), 8n);
+  t.equal(m.get(5), 0n);
+  for (let i = 0; i < 999; i++) m.set(2 * i + 1, 2 * i + 2, 8n);
+  t.same(m.entries(), [{ start: 0, end: 1999, value: 8n }], 'every gap filled: one run');
+});
