@@ -16,11 +16,11 @@ const c = timeRun('git', ['clone', '--quiet', ROOT, clone]);
 if (c.status !== 0) throw new Error(`git clone: ${c.stderr.trim()}`);
 const limit = Number((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { tap?: { timeout?: number } }).tap?.timeout ?? 30);
 process.stderr.write(`make check in ${clone} ...\n`);
-// As a user starts it: not as a sub-make of `make bench`, whose MAKELEVEL
-// and MAKEFLAGS would reach the makes that the tests start (GNU make then
-// prints "Entering directory" on their stdout).
+// As a user starts it, not as a sub-make of `make bench`: neither make's
+// own variables nor the folders the Makefile exports (KSFT_TESTS and
+// KSFT_BUILD name this checkout's, not the clone's) may reach it.
 const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
-for (const k of ['MAKELEVEL', 'MAKEFLAGS', 'MFLAGS', 'MAKEOVERRIDES']) delete env[k];
+for (const k of ['MAKELEVEL', 'MAKEFLAGS', 'MFLAGS', 'MAKEOVERRIDES', 'KSFT_TESTS', 'KSFT_BUILD']) delete env[k];
 const r = timeRun('make', ['--no-print-directory', 'check'], { cwd: clone, env });
 const failed = [...r.stdout.matchAll(/^not ok \d+ - (\S+\.test\.ts)\b/gm)].map((m) => m[1]!);
 const files = [...r.stdout.matchAll(/^(?:not )?ok \d+ - (\S+\.test\.ts)\b.*# time=([\d.]+)ms/gm)].map((m) => ({ file: m[1]!, s: Number(m[2]) / 1000 }));
