@@ -74,6 +74,8 @@ const PREFAULT_LIVELOCK =
 const HOSTS: Readonly<Record<string, Readonly<Record<string, Expect>>>> = {
   'amd 6.12': {
     guest_memfd_test: { pass: true },
+    // PRIVATE per guest_memfd is 7.4's; 6.12 has no such capability.
+    guest_memfd_conversions_test: { skip: 'Requirement not met: kvm_check_cap(KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES) & KVM_MEMORY_ATTRIBUTE_PRIVATE' },
     private_mem_conversions_test: { pass: true },
     private_mem_kvm_exits_test: { pass: true },
     set_memory_region_test: { pass: true },
@@ -89,6 +91,7 @@ const HOSTS: Readonly<Record<string, Readonly<Record<string, Expect>>>> = {
         'but its shadow MMU resolves the guest\'s access through userspace_addr, finds nothing, and exits KVM_EXIT_MMIO ' +
         'instead of faulting the page in from the guest_memfd; every file-level subtest before the guest part passes',
     },
+    guest_memfd_conversions_test: { skip: 'Requirement not met: KVM_CAP_VM_TYPES & BIT(KVM_X86_SW_PROTECTED_VM)' },
     private_mem_conversions_test: { skip: 'Requirement not met: kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(KVM_X86_SW_PROTECTED_VM)' },
     private_mem_kvm_exits_test: { skip: 'Requirement not met: kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(KVM_X86_SW_PROTECTED_VM)' },
     set_memory_region_test: { pass: true },
@@ -110,6 +113,9 @@ if (unusable) {
       t.match(r.stdout, /^Random seed: 0x6b8b4567\n/, 'the seed line first');
       const e = table?.[prog];
       if (!e) {
+        // A host kind this project has measured lists every program; on
+        // another host only the kselftest way of ending is known.
+        t.notOk(table, `${prog} is in the table for ${host} ${version}`);
         t.ok(r.code === 0 || r.code === 4 || r.code === 254, `ends as a kselftest program does (exit ${r.code})`);
         return;
       }
