@@ -49,6 +49,10 @@ export const systemHostSpecific: HostSpecific[] = [
   { host: VM612, caseName: 'caps-vm-default', call: 'check_ext vm 235', real: '3', model: '31', why: NO_SEV_WHY },
   { host: VM612, caseName: 'create-vm-types', call: /^create_vm kvm [2-4]$/, real: '-1 EINVAL', model: 'fd', why: NO_SEV_WHY },
   {
+    host: VM612, caseName: 'vcpu-ids', call: 'create_vcpu vm 4096', real: '-1 EINVAL', model: 'fd',
+    why: 'KVM_MAX_VCPU_IDS is KVM_MAX_VCPUS * 4 (arch/x86/include/asm/kvm_host.h): 4096 in the VM\'s kernel (1024 vCPUs: tinyconfig and the fragment, no CONFIG_MAXSMP), 16384 on the modelled distribution config (MAXSMP, 4096 vCPUs)',
+  },
+  {
     host: VM612, caseName: 'kvm-fd-file-calls', call: 'fstat kvm',
     real: '0 size=0 blksize=4096 mode=020600 ino#0', model: '0 size=0 blksize=4096 mode=020666 ino#0', why: DEV_NODE_WHY,
   },

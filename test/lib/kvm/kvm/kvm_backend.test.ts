@@ -116,9 +116,18 @@ t.test('mbind(), get_mempolicy() and move_pages() reach the host kernel, and the
   const MPOL_BIND = 2;
   const MPOL_F_ADDR = 2;
   const ENOENT = 2;
+  const ENOSYS = 38;
   for (const [name, be] of [['kvm', b], ['model', createModelBackend({ kernel: '6.18', numaNodes: 1 })]] as const) {
     const mem = be.mmap(0n, 0x2000n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n).addr;
-    t.same(be.mbind!(mem, 0x1000n, MPOL_BIND, [1n], 64n, 0), { ret: 0, errno: 0 }, `${name}: BIND to node 0`);
+    const bound = be.mbind!(mem, 0x1000n, MPOL_BIND, [1n], 64n, 0);
+    if (name === 'kvm' && bound.errno === ENOSYS) {
+      // A kernel built without CONFIG_NUMA (the VM's, tools/vm) has no
+      // memory-policy syscalls (kernel/sys_ni.c): nothing to compare.
+      t.test('kvm: the memory-policy calls', { skip: 'the host kernel has no NUMA support (mbind is ENOSYS)' }, async () => {});
+      be.munmap(mem, 0x2000n);
+      continue;
+    }
+    t.same(bound, { ret: 0, errno: 0 }, `${name}: BIND to node 0`);
     t.equal(be.mbind!(mem + 1n, 0x1000n, MPOL_BIND, [1n], 64n, 0).errno, EINVAL, `${name}: unaligned`);
     const r = be.getMempolicy!(64n, mem, BigInt(MPOL_F_ADDR), true);
     t.same([r.ret, r.policy, r.nodemask], [0, MPOL_BIND, 1n], `${name}: the VMA's policy`);
