@@ -24,8 +24,11 @@ export function rootFrom(collection: string): string {
 
 function header(t: TemplateInput, style: Style): string {
   return `/**
- * ${t.name}: TODO one paragraph: what this test checks, and the kernel
- * rule it rests on (the file and function that enforce it).
+ * ${t.name}: the guest writes a shared page and the host reads it through
+ * the slot's shared HVA, then the guest reads what the host wrote back (a
+ * shared page is backed by the memslot's userspace_addr: kvm_faultin_pfn(),
+ * arch/x86/kvm/mmu/mmu.c). When you change the test, say here what it
+ * checks and the kernel rule it rests on.
  *
  * Made by \`make new_test\` (${style}); docs/tutorial.md turns this one into a
  * conversion test. Run it with \`make run_tests TARGETS=${t.collection}\`, or
