@@ -40,6 +40,9 @@ export const BACKING_SRC_NAMES = [
   'anonymous_hugetlb_1gb', 'anonymous_hugetlb_2gb', 'anonymous_hugetlb_16gb', 'shmem', 'shared_hugetlb',
 ] as const;
 
+/** The backing sources this build can create; the other names of BACKING_SRC_NAMES are hugetlb kinds. */
+export const SUPPORTED_BACKING_SRCS: readonly BackingSrc[] = [VM_MEM_SRC_ANONYMOUS, VM_MEM_SRC_SHMEM];
+
 let hasMem2: boolean | undefined;
 
 /** TEST_REQUIRE_SET_USER_MEMORY_REGION2(). */
@@ -118,7 +121,7 @@ export function vmMemAdd(
   if (dupSlot) {
     TEST_FAIL(`A mem region with the requested slot already exists.\n  requested slot: ${slot} paddr: ${hex(base)} npages: ${hex(pages)}\n  existing slot: ${dupSlot.slot} paddr: ${hex(dupSlot.gpa)} size: ${hex(dupSlot.size)}`);
   }
-  if (src !== VM_MEM_SRC_ANONYMOUS && src !== VM_MEM_SRC_SHMEM) TEST_FAIL(`Unknown backing src type: ${String(src)}`);
+  if (!SUPPORTED_BACKING_SRCS.includes(src)) TEST_FAIL(`Unknown backing src type: ${String(src)}`);
 
   // The guest_memfd first, so that it can be the region's own fd.
   let gmemFd = -1;

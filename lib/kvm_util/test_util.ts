@@ -8,7 +8,7 @@
 import { getopt, type GetoptOption, type GetoptResult } from '../libc/getopt.js';
 import { TEST_ASSERT, TEST_FAIL } from './assert.js';
 import { writeStdout } from './ksft.js';
-import { BACKING_SRC_NAMES, VM_MEM_SRC_ANONYMOUS, VM_MEM_SRC_SHMEM, type BackingSrc } from './memslots.js';
+import { BACKING_SRC_NAMES, SUPPORTED_BACKING_SRCS, type BackingSrc } from './memslots.js';
 
 export { getopt, type GetoptOption, type GetoptResult };
 
@@ -47,9 +47,6 @@ export function atoiNonNegative(name: string, numStr: string): number {
   TEST_ASSERT(num >= 0, `${name} must be non-negative, got '${numStr}'`);
   return num;
 }
-
-/** The backing sources this build can create (the others of BACKING_SRC_NAMES are hugetlb kinds). */
-export const SUPPORTED_BACKING_SRCS: readonly BackingSrc[] = [VM_MEM_SRC_ANONYMOUS, VM_MEM_SRC_SHMEM];
 
 /** backing_src_help(): the list `-s` takes, as a test's usage prints it. */
 export function backingSrcHelp(): string {
