@@ -45,6 +45,15 @@ KSFT_FOUND := $(sort $(patsubst $(KSFT_TESTS)/%/Makefile,%,$(shell \
 	-exec grep -lE '^[[:space:]]*(TEST_GEN_PROGS|TEST_PROGS)\b' {} + 2>/dev/null)))
 TARGETS ?= $(KSFT_FOUND)
 override TARGETS := $(filter-out $(SKIP_TARGETS),$(TARGETS))
+# A TARGETS word that names no collection is refused before anything builds
+# or runs, in make's one error line (exit status 2): a typo must not pass as
+# a shorter green run.
+KSFT_UNKNOWN := $(filter-out $(KSFT_FOUND),$(TARGETS))
+ifneq ($(KSFT_UNKNOWN),)
+ifneq ($(filter all run_tests install emit_tests gen_tar clean,$(or $(MAKECMDGOALS),all)),)
+$(error TARGETS: no collection $(foreach u,$(KSFT_UNKNOWN),'$(u)') under $(KSFT_TESTS) (collections: $(KSFT_FOUND)))
+endif
+endif
 
 KSFT_SUBMAKE := $(MAKE) --no-print-directory KSFT_BUILT=1
 

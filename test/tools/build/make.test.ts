@@ -42,6 +42,19 @@ t.test('make run_tests: one TAP stream per collection, non-zero on a failed test
   t.same((await parseStreams(only.stdout)).map((s) => s.asserts.length), [1]);
 });
 
+t.test('a TARGETS word that names no collection: one error line, exit 2, nothing built or run', async (t) => {
+  const out = tmp();
+  for (const goal of ['run_tests', 'all', 'install', 'emit_tests']) {
+    const r = make([goal, `KSFT_TESTS=${FIXTURE_TESTS}`, `KSFT_BUILD=${out}`, 'TARGETS=demo nope']);
+    t.equal(r.code, 2, `${goal}: make's error status`);
+    t.equal(r.stdout, '', `${goal}: nothing on stdout`);
+    t.match(r.stderr, /^Makefile:\d+: \*\*\* TARGETS: no collection 'nope' under .*fixtures\/tests \(collections: demo nested\/inner\)\.  Stop\.\n$/, `${goal}: one line naming the word`);
+  }
+  t.notOk(existsSync(join(out, 'tests')), 'nothing was built');
+  const skipped = make(['emit_tests', `KSFT_TESTS=${FIXTURE_TESTS}`, `KSFT_BUILD=${out}`, 'TARGETS=demo nope', 'SKIP_TARGETS=nope']);
+  t.equal(skipped.code, 0, 'a word SKIP_TARGETS removes is not checked');
+});
+
 t.test('make -C <collection> run_tests, summary=1', async (t) => {
   const r = make(['-C', join(FIXTURE_TESTS, 'demo'), 'run_tests', ...vars, 'summary=1']);
   t.equal(r.code, 0, r.stderr);
