@@ -3,9 +3,16 @@
  * KVM selftest touches (fds, mmap, memfd, host memory access). Every call
  * answers with the kernel's ret/errno; only hostRead/hostWrite/hostFill
  * throw, and only HostFault, where a real access would take a signal.
+ *
+ * A file call looks the fd up (EBADF) and goes through the VFS layer
+ * (vfs/), which calls the method of the file's operations table or gives
+ * the VFS's answer for a missing one; the tables are kvm_dev.ts
+ * (kvm_chardev_ops), vm/vm_fops.ts (kvm_vm_fops), vcpu/vcpu_fops.ts
+ * (kvm_vcpu_fops), gmem_fops.ts (kvm_gmem_fops), memfd.ts
+ * (shmem_file_operations), stdio.ts (pipefifo_fops) and gup_test.ts
+ * (gup_test_fops).
  */
 
-import { patternBuffer } from '../pattern_bytes.js';
 import { mapStack } from '../../source/source_map.js';
 import {
   HostFault, MAP_FAILED, type Backend, type CpuidRegs, type HostMapping, type HostProcess, type GuestProgramResult, type IoctlArg, type MmapResult, type StatResult, type SysResult,
@@ -19,18 +26,21 @@ import { registerBuiltinPlatforms } from './builtin_platforms.js';
 import { FdTable, type OpenFile } from './fd_table.js';
 import { GUP_TEST_PATH, GupPins, GupTestFile } from './gup_test.js';
 import { HostAddressSpace } from './host_as.js';
+import { HostMemory } from './host_memory.js';
 import { KvmDevFile, type KvmDevHost } from './kvm_dev.js';
 import { MemFile } from './memfd.js';
-import { MAX_NUMNODES } from './mempolicy.js';
 import * as numa from './numa_syscalls.js';
-import { globalPlatforms, type HostAccess, type ModelPlatform, type PlatformRegistry } from './platform.js';
-import { KERNEL_NAMES, isKernelName, kernelProfile, type KernelName, type KernelProfile } from './profiles.js';
+import { globalPlatforms, type ModelPlatform, type PlatformRegistry } from './platform.js';
+import type { KernelName, KernelProfile } from './profiles.js';
+import { resolveModelOptions, type ModelOptions } from './model_options.js';
+
+export { parseNumaNodes, parseVmMemoryAttributes, type ModelOptions } from './model_options.js';
 import { StdioPipe } from './stdio.js';
 import { err, ok } from './sys_result.js';
 import { Vcpu } from './vcpu.js';
 import { kvmVcpuRun } from './vcpu/run.js';
 import { vfsIoctl } from './vfs/ioctl.js';
-import { fileMapping } from './vfs/mmap.js';
+import { fileMapping, type FileMapping } from './vfs/mmap.js';
 import { vfsFallocate, vfsTruncate } from './vfs/open.js';
 import { vfsLlseek, vfsPositional, vfsReadWrite } from './vfs/read_write.js';
 import { Vm } from './vm.js';
@@ -39,26 +49,6 @@ const PAGE = BigInt(PAGE_SIZE);
 /** memfd_create(2) flags (MFD_CLOEXEC|ALLOW_SEALING|HUGETLB|NOEXEC_SEAL|EXEC) and the hugetlb size bits. */
 const MFD_ALL = 0x0001 | 0x0002 | 0x0004 | 0x0008 | 0x0010 | (0x3f << 26);
 const MFD_NAME_MAX = 249;
-
-export interface ModelOptions {
-  /** Kernel release profile; default env KSFT_KERNEL, else '6.18'. */
-  kernel?: KernelName;
-  /**
-   * kvm.vm_memory_attributes (7.4): true keeps the per-VM
-   * KVM_SET_MEMORY_ATTRIBUTES, false tracks PRIVATE per guest_memfd. Default
-   * env KSFT_VM_MEMORY_ATTRIBUTES (Y/N), else the release's default.
-   */
-  vmMemoryAttributes?: boolean;
-  /**
-   * NUMA nodes of the simulated host (every CPU on node 0); default env
-   * KSFT_NUMA_NODES, else 1, like a host without NUMA.
-   */
-  numaNodes?: number;
-  /** Guest physical address width (kvm_mmu_max_gfn()); default 52. */
-  maxPhysBits?: number;
-  /** false simulates a host without /dev/kvm (open → ENOENT). */
-  devKvm?: boolean;
-}
 
 export class ModelBackend implements Backend, KvmDevHost, ModelControl {
   readonly name = 'model';
@@ -74,19 +64,14 @@ export class ModelBackend implements Backend, KvmDevHost, ModelControl {
   readonly internalErrors: string[] = [];
   /** The long-term pins this process holds through /sys/kernel/debug/gup_test. */
   private readonly gupPins = new GupPins(this.host);
+  private readonly hostMemory = new HostMemory(this.host, this.vms);
 
   constructor(opts: ModelOptions = {}) {
-    const env = process.env.KSFT_KERNEL;
-    const k = opts.kernel ?? (env && env.length > 0 ? env : '6.18');
-    if (!isKernelName(k)) throw new Error(`KSFT_KERNEL: unknown kernel profile '${k}' (expected ${KERNEL_NAMES.join(', ')})`);
-    this.profile = kernelProfile(k, opts.vmMemoryAttributes ?? parseVmMemoryAttributes(process.env.KSFT_VM_MEMORY_ATTRIBUTES));
-    const bits = opts.maxPhysBits ?? 52;
-    if (!Number.isInteger(bits) || bits < 32 || bits > 52) throw new Error(`maxPhysBits: ${bits} is not an integer in 32..52`);
-    this.maxPhysBits = bits;
-    const nodes = opts.numaNodes ?? parseNumaNodes(process.env.KSFT_NUMA_NODES);
-    if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NUMNODES) throw new Error(`numaNodes: ${nodes} is not an integer in 1..${MAX_NUMNODES}`);
-    this.numaNodes = nodes;
-    this.devKvm = opts.devKvm ?? true;
+    const o = resolveModelOptions(opts);
+    this.profile = o.profile;
+    this.maxPhysBits = o.maxPhysBits;
+    this.numaNodes = o.numaNodes;
+    this.devKvm = o.devKvm;
     // stdin, stdout, stderr: the fds a process starts with.
     for (const n of [0, 1, 2] as const) this.fds.install(new StdioPipe(n));
     this.platforms = globalPlatforms.clone();
@@ -295,7 +280,7 @@ export class ModelBackend implements Backend, KvmDevHost, ModelControl {
       const fail = (errno: number): MmapResult => ({ addr: MAP_FAILED, errno });
       // x86-64 sys_mmap() refuses an offset that is not page aligned before ksys_mmap_pgoff() looks up the fd.
       if (BigInt.asUintN(64, BigInt(offset)) % PAGE !== 0n) return fail(EINVAL);
-      let mapping: ReturnType<typeof fileMapping> | undefined;
+      let mapping: FileMapping | undefined;
       if (!(flags & MAP_ANONYMOUS)) {
         const f = this.fds.get(fd);
         if (!f) return fail(EBADF);
@@ -343,26 +328,6 @@ export class ModelBackend implements Backend, KvmDevHost, ModelControl {
     }, err(EINVAL));
   }
 
-  /** Platform hooks on host accesses to a memslot's shared HVA (pKVM, SEV ...). */
-  private platformHostAccess(hva: bigint, len: number, write: boolean, data?: Uint8Array): void {
-    for (const vm of this.vms) {
-      const pvm = vm.pvm;
-      if (!pvm.hostAccess && !pvm.hostReadFilter) continue;
-      for (const s of vm.slots.all()) {
-        const size = BigInt(s.npages) * PAGE;
-        if (hva + BigInt(len) <= s.userspaceAddr || hva >= s.userspaceAddr + size) continue;
-        const start = hva > s.userspaceAddr ? hva : s.userspaceAddr;
-        const a: HostAccess = { hva: start, len, write, slot: vm.slotInfo(s), gpa: BigInt(s.baseGfn) * PAGE + (start - s.userspaceAddr) };
-        const f = pvm.hostAccess?.(a);
-        if (f) throw new HostFault(f.signal, start, f.code, f.detail ?? '');
-        if (data && !write && pvm.hostReadFilter) {
-          const sub = data.subarray(Number(start - hva));
-          pvm.hostReadFilter(a, sub);
-        }
-      }
-    }
-  }
-
   /**
    * fork(2) of the test process's memory. The child's accesses resolve
    * through its copy of the address space; memslots belong to the parent's
@@ -371,26 +336,7 @@ export class ModelBackend implements Backend, KvmDevHost, ModelControl {
    * processes (SIGBUS once private, kvm_gmem_fault_user_mapping()).
    */
   forkHost(): HostProcess {
-    let child: HostAddressSpace | null = this.host.fork();
-    const as = (): HostAddressSpace => {
-      if (!child) throw new Error('forkHost: the child has exited');
-      return child;
-    };
-    return {
-      hostRead: (hva, length) => {
-        const out = new Uint8Array(Math.max(0, length | 0));
-        const f = as().forEach(BigInt(hva), out.length, false, (st, idx, inPage, chunk, done) => out.set(st.peek(idx).subarray(inPage, inPage + chunk), done));
-        if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
-        return out;
-      },
-      hostWrite: (hva, data) => {
-        const f = as().forEach(BigInt(hva), data.length, true, (st, idx, inPage, chunk, done) => st.touch(idx).set(data.subarray(done, done + chunk), inPage));
-        if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
-      },
-      exit: () => {
-        child = null;
-      },
-    };
+    return this.hostMemory.fork();
   }
 
   mbind(addr: bigint, len: bigint, mode: number, nodemask: readonly bigint[] | null, maxnode: bigint, flags: number): SysResult {
@@ -419,54 +365,19 @@ export class ModelBackend implements Backend, KvmDevHost, ModelControl {
   }
 
   hostRead(hva: bigint, length: number): Uint8Array {
-    const out = new Uint8Array(Math.max(0, length | 0));
-    const f = this.host.forEach(BigInt(hva), out.length, false, (st, idx, inPage, chunk, done) => out.set(st.peek(idx).subarray(inPage, inPage + chunk), done));
-    if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
-    this.platformHostAccess(BigInt(hva), out.length, false, out);
-    return out;
+    return this.hostMemory.read(hva, length);
   }
 
   hostWrite(hva: bigint, data: Uint8Array): void {
-    this.platformHostAccess(BigInt(hva), data.length, true);
-    // Like memcpy into a real mapping: bytes before the faulting page stay written.
-    const f = this.host.forEach(BigInt(hva), data.length, true, (st, idx, inPage, chunk, done) => st.touch(idx).set(data.subarray(done, done + chunk), inPage));
-    if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
+    this.hostMemory.write(hva, data);
   }
 
   hostFill(hva: bigint, length: number, value: number): void {
-    const len = Math.max(0, length | 0);
-    this.platformHostAccess(BigInt(hva), len, true);
-    const f = this.host.forEach(BigInt(hva), len, true, (st, idx, inPage, chunk) => st.touch(idx).fill(value & 0xff, inPage, inPage + chunk));
-    if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
+    this.hostMemory.fill(hva, length, value);
   }
 
   hostCompare(hva: bigint, length: number, value: number): number {
-    const len = Math.max(0, length | 0);
-    const want = value & 0xff;
-    // A platform that filters or faults host reads of a slot sees every byte
-    // through hostRead(); otherwise pages are compared where they lie.
-    if ([...this.vms].some((vm) => vm.pvm.hostAccess || vm.pvm.hostReadFilter)) {
-      const data = this.hostRead(hva, len);
-      const pattern = patternBuffer(want, len);
-      if (pattern.compare(data, 0, len, 0, len) === 0) return -1;
-      return data.findIndex((b) => b !== want);
-    }
-    const pattern = patternBuffer(want, PAGE_SIZE);
-    let found = -1;
-    const f = this.host.forEach(BigInt(hva), len, false, (st, idx, inPage, chunk, done) => {
-      if (found >= 0) return;
-      const page = st.peek(idx);
-      if (pattern.compare(page, inPage, inPage + chunk, 0, chunk) === 0) return;
-      for (let i = 0; i < chunk; i++) {
-        if (page[inPage + i] !== want) {
-          found = done + i;
-          return;
-        }
-      }
-    }, () => found >= 0);
-    if (found >= 0) return found;
-    if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
-    return -1;
+    return this.hostMemory.compare(hva, length, value);
   }
 
   supportedCpuid(fn: number, index = 0): CpuidRegs | undefined {
@@ -485,19 +396,4 @@ export class ModelBackend implements Backend, KvmDevHost, ModelControl {
     }
     return n;
   }
-}
-
-/** KSFT_NUMA_NODES: the simulated host's NUMA node count, 1 when unset. */
-export function parseNumaNodes(v: string | undefined): number {
-  if (v === undefined || v === '') return 1;
-  if (!/^[0-9]{1,2}$/.test(v)) throw new Error(`KSFT_NUMA_NODES: invalid value '${v}' (expected 1..${MAX_NUMNODES})`);
-  return Number(v);
-}
-
-/** KSFT_VM_MEMORY_ATTRIBUTES as the module parameter spells a bool (Y/N/1/0), undefined when unset. */
-export function parseVmMemoryAttributes(v: string | undefined): boolean | undefined {
-  if (v === undefined || v === '') return undefined;
-  if (/^(y|Y|1)$/.test(v)) return true;
-  if (/^(n|N|0)$/.test(v)) return false;
-  throw new Error(`KSFT_VM_MEMORY_ATTRIBUTES: invalid value '${v}' (expected Y|N|1|0)`);
 }

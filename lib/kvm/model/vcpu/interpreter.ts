@@ -19,7 +19,8 @@ const PAGE = BigInt(PAGE_SIZE);
 /** Pages of a write/check/read op taken per interpreter step (1 MiB). */
 const MEM_PAGES_PER_STEP = 256;
 
-export function current(v: Vcpu): GuestOp | undefined {
+/** The op at the program counter: finished bodies are popped, loops start their next pass; undefined past the end. */
+function current(v: Vcpu): GuestOp | undefined {
   for (;;) {
     const f = v.frames[v.frames.length - 1];
     if (!f) return undefined;
@@ -127,7 +128,7 @@ export async function step(v: Vcpu): Promise<Step> {
  * by page as `read`/`write` are; one that finds no memslot is emulated MMIO
  * with the whole value, as the emulator decodes the instruction's operand.
  */
-export function scalarAccess(v: Vcpu, op: Extract<GuestOp, { op: 'load' | 'store' }>): Step {
+function scalarAccess(v: Vcpu, op: Extract<GuestOp, { op: 'load' | 'store' }>): Step {
   const write = op.op === 'store';
   const bytes = new Uint8Array(op.width);
   if (write) {
@@ -165,7 +166,7 @@ export function scalarAccess(v: Vcpu, op: Extract<GuestOp, { op: 'load' | 'store
  * by page); taking several per step only saves the interpreter's round
  * trip, and an exit on any page ends the step there.
  */
-export function memStep(v: Vcpu, op: Extract<GuestOp, { op: 'write' | 'check' | 'read' }>): Step {
+function memStep(v: Vcpu, op: Extract<GuestOp, { op: 'write' | 'check' | 'read' }>): Step {
   const size = Math.max(0, op.size);
   const write = op.op === 'write';
   const want = op.op === 'write' || op.op === 'check' ? op.pattern & 0xff : 0;

@@ -27,7 +27,7 @@ export function platformOp(v: Vcpu, op: Extract<GuestOp, { op: 'platform' }>): S
   return outcome(v, out, op);
 }
 
-export function outcome(v: Vcpu, out: PlatformOpOutcome, op: Extract<GuestOp, { op: 'platform' }>): Step {
+function outcome(v: Vcpu, out: PlatformOpOutcome, op: Extract<GuestOp, { op: 'platform' }>): Step {
   switch (out.kind) {
     case 'done':
       v.advance();

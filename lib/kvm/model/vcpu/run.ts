@@ -48,7 +48,7 @@ export function kvmVcpuRun(v: Vcpu): Promise<SysResult> {
   return p;
 }
 
-export async function runOnce(v: Vcpu): Promise<SysResult> {
+async function runOnce(v: Vcpu): Promise<SysResult> {
   if (v.vm.destroyed || v.released) return err(EINVAL);
   // kvm_arch_vcpu_ioctl_run(): complete_userspace_io() (PIO, MMIO, hypercall
   // return) runs first, so immediate_exit can finish a pending exit without
@@ -98,7 +98,7 @@ export async function runOnce(v: Vcpu): Promise<SysResult> {
  * which x86_emulate_instruction() cannot decode (KVM_EXIT_INTERNAL_ERROR,
  * emulation), as set_memory_region_test's deleted slot 0 shows.
  */
-export function codeGone(v: Vcpu): boolean {
+function codeGone(v: Vcpu): boolean {
   const area = v.program?.area;
   return area !== undefined && !v.vm.slots.find(0, Number(area.gpa / PAGE));
 }
@@ -110,14 +110,14 @@ export async function block(v: Vcpu): Promise<SysResult> {
   return intr(v);
 }
 
-export function intr(v: Vcpu): SysResult {
+function intr(v: Vcpu): SysResult {
   v.kickRequested = false;
   v.run.exitReason = KVM_EXIT_INTR;
   return err(EINTR);
 }
 
 /** Finish what the last exit left open: IN data, hypercall return value, a platform resume. */
-export function completePending(v: Vcpu): Step {
+function completePending(v: Vcpu): Step {
   const p = v.pending;
   v.pending = { kind: 'none' };
   switch (p.kind) {

@@ -11,7 +11,7 @@ import type { IoctlArg, SysResult } from '../../backend.js';
 import { EFAULT, EINVAL, ENOTTY } from '../../errno.js';
 import {
   KVM_GET_MP_STATE, KVM_GET_REGS, KVM_GET_TSC_KHZ, KVM_MP_STATE_AP_RESET_HOLD, KVM_MP_STATE_HALTED, KVM_MP_STATE_INIT_RECEIVED,
-  KVM_MP_STATE_RUNNABLE, KVM_MP_STATE_SIPI_RECEIVED, KVM_MP_STATE_UNINITIALIZED, KVM_PRE_FAULT_MEMORY, KVM_REGS_OFFSET, KVM_SET_MP_STATE,
+  KVM_MP_STATE_RUNNABLE, KVM_MP_STATE_SIPI_RECEIVED, KVM_MP_STATE_UNINITIALIZED, KVM_PRE_FAULT_MEMORY, KVM_REGS_OFFSET, KVM_RUN, KVM_SET_MP_STATE,
   KVM_SET_REGS, KVM_VCPU_MMAP_SIZE, PAGE_SIZE, SIZEOF_KVM_REGS,
 } from '../../uapi.js';
 import { structArg } from '../ioctl_args.js';
@@ -69,8 +69,9 @@ export function kvmVcpuIoctl(v: Vcpu, request: number, arg: IoctlArg | undefined
         v.vm.sys.noteInternalError('vcpuIoctl', e);
         return err(EINVAL);
       }
-      // kvm_vcpu_ioctl(): a request of another type, or unknown to the arch, is EINVAL.
-      return err(request === 0xae80 ? ENOTTY : EINVAL);
+      // kvm_vcpu_ioctl(): a request unknown to the arch is EINVAL. KVM_RUN
+      // reaches the model only as the backend's asynchronous kvmRun().
+      return err(request === KVM_RUN ? ENOTTY : EINVAL);
     }
   }
 }
@@ -80,7 +81,7 @@ export function kvmVcpuIoctl(v: Vcpu, request: number, arg: IoctlArg | undefined
  * the wait states only with the in-kernel local APIC; SIPI_RECEIVED is
  * stored as INIT_RECEIVED with the SIPI pending (here: runnable at once).
  */
-export function kvmVcpuSetMpState(v: Vcpu, arg: IoctlArg | undefined): SysResult {
+function kvmVcpuSetMpState(v: Vcpu, arg: IoctlArg | undefined): SysResult {
   const b = structArg(arg, 4);
   if (!b) return err(EFAULT);
   const s = new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
