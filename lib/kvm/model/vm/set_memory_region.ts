@@ -98,6 +98,7 @@ export function kvmVmIoctlSetMemoryRegion(vm: Vm, arg: IoctlArg | undefined, v2:
     // kvm_gmem_bind(): EBADF for no file, EINVAL for anything else wrong.
     const f = vm.sys.fds.get(m.guestMemfd | 0);
     if (!f) return err(EBADF);
+    // A file whose f_op is not kvm_gmem_fops, or another VM's guest_memfd.
     if (!(f instanceof Gmem) || f.vm !== vm) return err(EINVAL);
     const off = BigInt.asIntN(64, m.guestMemfdOffset);
     if (off < 0n || off % PAGE !== 0n || off + m.memorySize > f.size) return err(EINVAL);
