@@ -114,8 +114,10 @@ export class ModelBackend implements Backend, KvmDevHost, ModelControl {
 
   addVm(vm: Vm): void {
     this.vms.add(vm);
-    const put = vm.put.bind(vm);
-    vm.put = () => { put(); if (vm.destroyed) this.vms.delete(vm); };
+  }
+
+  vmDestroyed(vm: Vm): void {
+    this.vms.delete(vm);
   }
 
   noteInternalError(what: string, e: unknown): void {
@@ -303,15 +305,7 @@ export class ModelBackend implements Backend, KvmDevHost, ModelControl {
    */
   guestBackingOf(vmFd: number, gpa: bigint, view: 'private' | 'shared'): HostMapping | undefined {
     const vm = this.fds.get(vmFd);
-    if (!(vm instanceof Vm)) return undefined;
-    const gfn = Number(BigInt(gpa) / PAGE);
-    const s = vm.slots.find(0, gfn);
-    if (!s) return undefined;
-    if (view === 'private' || s.gmemOnly) {
-      if (!s.gmem) return undefined;
-      return { ino: s.gmem.ino, offset: BigInt(s.gmemPgoff + gfn - s.baseGfn) * PAGE, shared: true };
-    }
-    return this.host.mappingAt(s.userspaceAddr + BigInt(gfn - s.baseGfn) * PAGE);
+    return vm instanceof Vm ? vm.guestBacking(Number(BigInt(gpa) / PAGE), view) : undefined;
   }
 
   madvise(addr: bigint, length: bigint, advice: number): SysResult {

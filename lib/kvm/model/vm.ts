@@ -6,6 +6,7 @@
  * the kernel's order.
  */
 
+import type { HostMapping } from '../backend.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PAGE_SIZE } from '../uapi.js';
 import type { FdTable, OpenFile } from './fd_table.js';
 import type { Gmem, GmemVmRef } from './gmem.js';
@@ -41,6 +42,8 @@ export interface VmHost {
   readonly maxPhysBits: number;
   /** Create a vCPU's open file (vcpu.ts), returning it. */
   createVcpu(vm: Vm, id: number): OpenFile;
+  /** kvm_destroy_vm(): the VM leaves the process's list of VMs. */
+  vmDestroyed(vm: Vm): void;
   /**
    * Record an exception a platform hook threw. The uAPI answer stays the
    * kernel-shaped one the caller picks; the record keeps the bug visible.
@@ -112,6 +115,7 @@ export class Vm implements OpenFile, GmemVmRef {
     this.attrs.clear();
     // A plugin's teardown error must not escape close().
     try { this.pvm.onDestroy?.(); } catch (e) { this.sys.noteInternalError('onDestroy', e); }
+    this.sys.vmDestroyed(this);
   }
 
   /** kvm_gmem_punch_hole() → kvm_gmem_invalidate_begin(): zap the GFNs of every bound slot in range. */
@@ -190,6 +194,21 @@ export class Vm implements OpenFile, GmemVmRef {
     }
     const r = this.sys.host.resolve(s.userspaceAddr + BigInt(gfn - s.baseGfn) * PAGE, write);
     return r;
+  }
+
+  /**
+   * Which memory a guest access of `view` to `gfn` is served from, in
+   * /proc/self/maps terms: the guest_memfd's inode and offset, or whatever
+   * the slot's userspace_addr maps; undefined where no slot covers it.
+   */
+  guestBacking(gfn: number, view: Backing): HostMapping | undefined {
+    const s = this.slots.find(0, gfn);
+    if (!s) return undefined;
+    if (view === 'private' || s.gmemOnly) {
+      if (!s.gmem) return undefined;
+      return { ino: s.gmem.ino, offset: BigInt(s.gmemPgoff + gfn - s.baseGfn) * PAGE, shared: true };
+    }
+    return this.sys.host.mappingAt(s.userspaceAddr + BigInt(gfn - s.baseGfn) * PAGE);
   }
 
   /** The gmem flags this VM accepts (kvm_gmem_get_supported_flags()). */
