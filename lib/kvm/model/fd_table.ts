@@ -6,13 +6,9 @@
  * standard fds the backend opens first.
  */
 
-export type FileKind = 'kvm' | 'vm' | 'vcpu' | 'gmem' | 'memfd' | 'stdio' | 'gup_test';
+import type { OpenFile } from './vfs/file.js';
 
-export interface OpenFile {
-  readonly kind: FileKind;
-  /** Called once when the last fd referring to this description closes. */
-  release(): void;
-}
+export type { FileKind, OpenFile } from './vfs/file.js';
 
 interface Entry {
   file: OpenFile;
@@ -48,7 +44,7 @@ export class FdTable {
     const n = (this.refs.get(e.file) ?? 1) - 1;
     if (n <= 0) {
       this.refs.delete(e.file);
-      e.file.release();
+      e.file.fops.release?.(e.file);
     } else {
       this.refs.set(e.file, n);
     }

@@ -11,7 +11,9 @@ import {
   FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, GUEST_MEMFD_FLAG_INIT_SHARED, GUEST_MEMFD_FLAG_MMAP, PAGE_SIZE,
   KVM_MEMORY_ATTRIBUTE_PRIVATE,
 } from '../uapi.js';
-import type { OpenFile } from './fd_table.js';
+import { gmemFopsFor } from './gmem_fops.js';
+import type { KernelProfile } from './profiles.js';
+import { S_IFREG, type FileOperations, type Kstat, type OpenFile } from './vfs/file.js';
 import { RangeMap } from './range_map.js';
 import { SparsePages } from './sparse_pages.js';
 import type { HostFaultSpec } from './platform.js';
@@ -51,6 +53,11 @@ let nextIno = 0x1000n;
 
 export class Gmem implements OpenFile {
   readonly kind = 'gmem' as const;
+  readonly fops: FileOperations<Gmem>;
+  /** alloc_file_pseudo(): no FMODE_PREAD/PWRITE. */
+  readonly fmode = 0;
+  /** The guest_memfd pseudo filesystem is SB_I_NOEXEC where the release says so. */
+  readonly noexec: boolean;
   readonly ino = nextIno++;
   readonly pages = new SparsePages();
   bindings: GmemBinding[] = [];
@@ -79,11 +86,13 @@ export class Gmem implements OpenFile {
     readonly flags: bigint,
     /** Pages start private unless GUEST_MEMFD_FLAG_INIT_SHARED was given (kvm_gmem_init_inode()). */
     privateByDefault: boolean,
-    sharedPolicy = false,
+    profile: KernelProfile,
   ) {
     vm.get();
+    this.fops = gmemFopsFor(profile);
+    this.noexec = profile.pseudoFsNoexec;
     if (privateByDefault) this.attrs.set(0, Number(size / PAGE), KVM_MEMORY_ATTRIBUTE_PRIVATE);
-    const policy = sharedPolicy ? new SharedPolicy() : undefined;
+    const policy = profile.gmemMempolicy ? new SharedPolicy() : undefined;
     this.policy = policy;
     if (policy) this.pages.placer = (index) => placeNode(policy.lookup(index));
   }
@@ -96,6 +105,16 @@ export class Gmem implements OpenFile {
     return (this.flags & GUEST_MEMFD_FLAG_MMAP) !== 0n;
   }
 
+  getattr(): Kstat {
+    return { size: this.size, ino: this.ino, mode: S_IFREG | 0o600 };
+  }
+
+  /** kvm_gmem_setattr(): the size of a guest_memfd never changes. */
+  setattrSize(): number {
+    return EINVAL;
+  }
+
+  /** kvm_gmem_release(). */
   release(): void {
     this.released = true;
     this.vm.gmemReleased(this);

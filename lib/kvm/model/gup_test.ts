@@ -15,7 +15,7 @@
 import type { IoctlArg, SysResult } from '../backend.js';
 import { EFAULT, EINVAL } from '../errno.js';
 import { PAGE_SIZE } from '../uapi.js';
-import type { OpenFile } from './fd_table.js';
+import { ANON_INODE_INO, ANON_INODE_MODE, type FileOperations, type Kstat, type OpenFile } from './vfs/file.js';
 import type { HostAddressSpace } from './host_as.js';
 import { isFault } from './host_as.js';
 import type { SparsePages } from './sparse_pages.js';
@@ -69,11 +69,29 @@ export class GupPins {
   }
 }
 
+/**
+ * gup_test_fops (mm/gup_test.c): nonseekable_open() leaves the file without
+ * llseek or positional I/O; gup_test_ioctl() answers what it does not know
+ * with EINVAL.
+ */
+export const gupTestFops: FileOperations<GupTestFile> = {
+  name: 'gup_test_fops (mm/gup_test.c)',
+  unlocked_ioctl: (f, cmd, arg) => f.ioctl(cmd, arg),
+};
+
 /** An open gup_test file: its ioctls act on the process's one set of pins. */
 export class GupTestFile implements OpenFile {
   readonly kind = 'gup_test' as const;
+  readonly fops = gupTestFops;
+  readonly fmode = 0;
+  readonly noexec = false;
 
   constructor(private readonly pins: GupPins) {}
+
+  /** The debugfs inode is not modelled: fstat reports the anon inode's fields. */
+  getattr(): Kstat {
+    return { size: 0n, ino: ANON_INODE_INO, mode: ANON_INODE_MODE };
+  }
 
   ioctl(request: number, arg: IoctlArg | undefined): SysResult {
     switch (request) {
@@ -83,6 +101,4 @@ export class GupTestFile implements OpenFile {
       default: return { ret: -1, errno: EINVAL };
     }
   }
-
-  release(): void {}
 }

@@ -5,9 +5,11 @@
  */
 
 import { SharedPolicy, placeNode } from './mempolicy.js';
-import { EINVAL, EOPNOTSUPP, EFBIG } from '../errno.js';
+import { EINVAL, EOPNOTSUPP, EFBIG, ENXIO } from '../errno.js';
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, PAGE_SIZE } from '../uapi.js';
-import type { OpenFile } from './fd_table.js';
+import type { SysResult } from '../backend.js';
+import { err, ok } from './sys_result.js';
+import { FMODE_PREAD, FMODE_PWRITE, S_IFREG, type FileOperations, type Kstat, type OpenFile } from './vfs/file.js';
 import { SparsePages } from './sparse_pages.js';
 import type { HostFaultSpec } from './platform.js';
 
@@ -15,8 +17,30 @@ const PAGE = BigInt(PAGE_SIZE);
 const MAX_LFS_FILESIZE = (1n << 63n) - 1n;
 let nextIno = 0x100000n;
 
+/**
+ * shmem_file_operations (mm/shmem.c) as memfd_create() sets the file up:
+ * it adds FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE (mm/memfd.c).
+ */
+export const shmemFileOperations: FileOperations<MemFile> = {
+  name: 'shmem_file_operations (mm/shmem.c)',
+  llseek: (f, off, whence) => f.llseek(off, whence),
+  read: (f, buf, ppos) => f.rw(buf, ppos ?? f, false),
+  write: (f, buf, ppos) => f.rw(buf, ppos ?? f, true),
+  mmap: (f) => ({
+    vmOps: {
+      ino: f.ino, resolve: (pgoff) => { const r = f.userFault(pgoff); return typeof r === 'number' ? { store: f.pages, index: r } : r; },
+      setPolicy: (first, end, pol) => f.policy.set(first, end, pol), getPolicy: (pgoff) => f.policy.lookup(pgoff),
+    },
+  }),
+  release: (f) => f.pages.clear(),
+  fallocate: (f, mode, offset, len) => f.fallocate(mode, offset, len),
+};
+
 export class MemFile implements OpenFile {
   readonly kind = 'memfd' as const;
+  readonly fops = shmemFileOperations;
+  readonly fmode = FMODE_PREAD | FMODE_PWRITE;
+  readonly noexec = false;
   readonly ino = nextIno++;
   readonly pages = new SparsePages();
   /** shmem's shared NUMA policy (mm/shmem.c shmem_set_policy()/shmem_get_policy()). */
@@ -28,8 +52,41 @@ export class MemFile implements OpenFile {
     this.pages.placer = (index) => placeNode(this.policy.lookup(index));
   }
 
-  release(): void {
-    this.pages.clear();
+  getattr(): Kstat {
+    return { size: this.size, ino: this.ino, mode: S_IFREG | 0o777 };
+  }
+
+  setattrSize(len: bigint): number {
+    this.truncate(len);
+    return 0;
+  }
+
+  /** shmem_file_read_iter() / shmem_file_write_iter() at *ppos, which they advance. */
+  rw(buf: Uint8Array, ppos: { pos: bigint }, write: boolean): SysResult {
+    const n = write ? this.writeAt(buf, ppos.pos) : this.readAt(buf, ppos.pos);
+    if (n < 0) return err(-n);
+    ppos.pos += BigInt(n);
+    return ok(n);
+  }
+
+  /**
+   * shmem_file_llseek(): SEEK_SET/CUR/END as generic_file_llseek_size(), a
+   * negative result EINVAL; SEEK_DATA/SEEK_HOLE through
+   * mapping_seek_hole_data(), ENXIO at or past i_size.
+   */
+  llseek(off: bigint, whence: number): SysResult {
+    let pos: bigint;
+    if (whence === 0) pos = off;
+    else if (whence === 1) pos = this.pos + off;
+    else if (whence === 2) pos = this.size + off;
+    else {
+      const r = this.seekHoleData(off, whence === 3);
+      if (r === undefined) return err(ENXIO);
+      pos = r;
+    }
+    if (pos < 0n) return err(EINVAL);
+    this.pos = pos;
+    return ok(Number(pos));
   }
 
   readAt(buf: Uint8Array, offset: bigint): number {

@@ -3,79 +3,54 @@
  * KVM selftest touches (fds, mmap, memfd, host memory access). Every call
  * answers with the kernel's ret/errno; only hostRead/hostWrite/hostFill
  * throw, and only HostFault, where a real access would take a signal.
+ *
+ * A file call looks the fd up (EBADF) and goes through the VFS layer
+ * (vfs/), which calls the method of the file's operations table or gives
+ * the VFS's answer for a missing one; the tables are kvm_dev.ts
+ * (kvm_chardev_ops), vm/vm_fops.ts (kvm_vm_fops), vcpu/vcpu_fops.ts
+ * (kvm_vcpu_fops), gmem_fops.ts (kvm_gmem_fops), memfd.ts
+ * (shmem_file_operations), stdio.ts (pipefifo_fops) and gup_test.ts
+ * (gup_test_fops).
  */
 
-import { patternBuffer } from '../pattern_bytes.js';
 import { mapStack } from '../../source/source_map.js';
 import {
   HostFault, MAP_FAILED, type Backend, type CpuidRegs, type HostMapping, type HostProcess, type GuestProgramResult, type IoctlArg, type MmapResult, type StatResult, type SysResult,
 } from '../backend.js';
 import type { ModelControl } from './control.js';
 import { modelSupportedCpuid } from './cpuid.js';
-import { EBADF, EFAULT, EINVAL, ENODEV, ENOENT, ENOTTY, ENXIO, ESPIPE, EINTR } from '../errno.js';
+import { EBADF, EINVAL, ENOENT, EINTR } from '../errno.js';
 import type { GuestProgram } from '../guest_program.js';
-import {
-  KVM_CHECK_EXTENSION, KVM_CREATE_VM, KVM_GET_DEVICE_ATTR, KVM_GET_VCPU_MMAP_SIZE, KVM_HAS_DEVICE_ATTR, KVM_SET_MEMORY_ATTRIBUTES2,
-  KVM_VCPU_MMAP_SIZE, MAP_ANONYMOUS, PAGE_SIZE, SIZEOF_KVM_DEVICE_ATTR,
-} from '../uapi.js';
+import { KVM_RUN, MAP_ANONYMOUS, PAGE_SIZE } from '../uapi.js';
 import { registerBuiltinPlatforms } from './builtin_platforms.js';
 import { FdTable, type OpenFile } from './fd_table.js';
-import { Gmem } from './gmem.js';
 import { GUP_TEST_PATH, GupPins, GupTestFile } from './gup_test.js';
-import { HostAddressSpace, type PageSource } from './host_as.js';
-import { gmemSetAttributes } from './gmem_attributes.js';
+import { HostAddressSpace } from './host_as.js';
+import { HostMemory } from './host_memory.js';
+import { KvmDevFile, type KvmDevHost } from './kvm_dev.js';
 import { MemFile } from './memfd.js';
-import { MAX_NUMNODES, SharedPolicy } from './mempolicy.js';
 import * as numa from './numa_syscalls.js';
-import { globalPlatforms, type HostAccess, type ModelPlatform, type PlatformRegistry } from './platform.js';
-import { KERNEL_NAMES, isKernelName, kernelProfile, type KernelName, type KernelProfile } from './profiles.js';
-import { SparsePages } from './sparse_pages.js';
-import { STDIO_INO_BASE, STDIO_MODE, StdioPipe } from './stdio.js';
+import { globalPlatforms, type ModelPlatform, type PlatformRegistry } from './platform.js';
+import type { KernelName, KernelProfile } from './profiles.js';
+import { resolveModelOptions, type ModelOptions } from './model_options.js';
+
+export { parseNumaNodes, parseVmMemoryAttributes, type ModelOptions } from './model_options.js';
+import { StdioPipe } from './stdio.js';
+import { err, ok } from './sys_result.js';
 import { Vcpu } from './vcpu.js';
-import { Vm, capArg, capValue, err, intArg, ok, type VmHost } from './vm.js';
+import { kvmVcpuRun } from './vcpu/run.js';
+import { vfsIoctl } from './vfs/ioctl.js';
+import { fileMapping, type FileMapping } from './vfs/mmap.js';
+import { vfsFallocate, vfsTruncate } from './vfs/open.js';
+import { vfsLlseek, vfsPositional, vfsReadWrite } from './vfs/read_write.js';
+import { Vm } from './vm.js';
 
 const PAGE = BigInt(PAGE_SIZE);
-/** KVM_API_VERSION. */
-const KVM_GET_API_VERSION = 0xae00;
-const KVM_API_VERSION = 12;
-const SEEK_MAX = 4;
-const S_IFREG = 0o100000;
-const S_IFCHR = 0o020000;
 /** memfd_create(2) flags (MFD_CLOEXEC|ALLOW_SEALING|HUGETLB|NOEXEC_SEAL|EXEC) and the hugetlb size bits. */
 const MFD_ALL = 0x0001 | 0x0002 | 0x0004 | 0x0008 | 0x0010 | (0x3f << 26);
 const MFD_NAME_MAX = 249;
 
-export interface ModelOptions {
-  /** Kernel release profile; default env KSFT_KERNEL, else '6.18'. */
-  kernel?: KernelName;
-  /**
-   * kvm.vm_memory_attributes (7.4): true keeps the per-VM
-   * KVM_SET_MEMORY_ATTRIBUTES, false tracks PRIVATE per guest_memfd. Default
-   * env KSFT_VM_MEMORY_ATTRIBUTES (Y/N), else the release's default.
-   */
-  vmMemoryAttributes?: boolean;
-  /**
-   * NUMA nodes of the simulated host (every CPU on node 0); default env
-   * KSFT_NUMA_NODES, else 1, like a host without NUMA.
-   */
-  numaNodes?: number;
-  /** Guest physical address width (kvm_mmu_max_gfn()); default 52. */
-  maxPhysBits?: number;
-  /** false simulates a host without /dev/kvm (open → ENOENT). */
-  devKvm?: boolean;
-}
-
-/** /dev/kvm (kvm_chardev_ops): a character device. */
-class KvmDevFile implements OpenFile {
-  readonly kind = 'kvm' as const;
-  release(): void {}
-}
-
-/** The single anon inode that VM and vCPU files share (fs/anon_inodes.c). */
-const ANON_INODE_INO = 0x2n;
-const KVM_DEV_INO = 0x1n;
-
-export class ModelBackend implements Backend, VmHost, ModelControl {
+export class ModelBackend implements Backend, KvmDevHost, ModelControl {
   readonly name = 'model';
   readonly fds = new FdTable();
   readonly host = new HostAddressSpace();
@@ -89,19 +64,14 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
   readonly internalErrors: string[] = [];
   /** The long-term pins this process holds through /sys/kernel/debug/gup_test. */
   private readonly gupPins = new GupPins(this.host);
+  private readonly hostMemory = new HostMemory(this.host, this.vms);
 
   constructor(opts: ModelOptions = {}) {
-    const env = process.env.KSFT_KERNEL;
-    const k = opts.kernel ?? (env && env.length > 0 ? env : '6.18');
-    if (!isKernelName(k)) throw new Error(`KSFT_KERNEL: unknown kernel profile '${k}' (expected ${KERNEL_NAMES.join(', ')})`);
-    this.profile = kernelProfile(k, opts.vmMemoryAttributes ?? parseVmMemoryAttributes(process.env.KSFT_VM_MEMORY_ATTRIBUTES));
-    const bits = opts.maxPhysBits ?? 52;
-    if (!Number.isInteger(bits) || bits < 32 || bits > 52) throw new Error(`maxPhysBits: ${bits} is not an integer in 32..52`);
-    this.maxPhysBits = bits;
-    const nodes = opts.numaNodes ?? parseNumaNodes(process.env.KSFT_NUMA_NODES);
-    if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NUMNODES) throw new Error(`numaNodes: ${nodes} is not an integer in 1..${MAX_NUMNODES}`);
-    this.numaNodes = nodes;
-    this.devKvm = opts.devKvm ?? true;
+    const o = resolveModelOptions(opts);
+    this.profile = o.profile;
+    this.maxPhysBits = o.maxPhysBits;
+    this.numaNodes = o.numaNodes;
+    this.devKvm = o.devKvm;
     // stdin, stdout, stderr: the fds a process starts with.
     for (const n of [0, 1, 2] as const) this.fds.install(new StdioPipe(n));
     this.platforms = globalPlatforms.clone();
@@ -142,6 +112,14 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
     return new Vcpu(vm, id);
   }
 
+  addVm(vm: Vm): void {
+    this.vms.add(vm);
+  }
+
+  vmDestroyed(vm: Vm): void {
+    this.vms.delete(vm);
+  }
+
   noteInternalError(what: string, e: unknown): void {
     this.internalErrors.push(`${what}: ${e instanceof Error ? (e.stack ? mapStack(e.stack) : e.message) : String(e)}`);
   }
@@ -162,7 +140,7 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
       // The model host is built with CONFIG_GUP_TEST and has debugfs mounted.
       if (path === GUP_TEST_PATH) return ok(this.fds.install(new GupTestFile(this.gupPins)));
       if (path !== '/dev/kvm' || !this.devKvm) return err(ENOENT);
-      return ok(this.fds.install(new KvmDevFile()));
+      return ok(this.fds.install(new KvmDevFile(this)));
     }, err(EINVAL));
   }
 
@@ -177,87 +155,23 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
     }, err(EINVAL));
   }
 
+  /** ioctl(2): the file's unlocked_ioctl, ENOTTY without one (vfs_ioctl()). */
   ioctl(fd: number, request: number, arg?: IoctlArg): SysResult {
     return this.guard('ioctl', () => {
       const f = this.fds.get(fd);
       if (!f) return err(EBADF);
       const req = Number(BigInt.asUintN(32, BigInt(Number.isFinite(request) ? Math.trunc(request) : 0)));
-      if (f instanceof KvmDevFile) return this.devIoctl(req, arg);
-      if (f instanceof Vm) return f.ioctl(req, arg);
-      if (f instanceof Vcpu) return f.vm.destroyed ? err(EINVAL) : f.ioctl(req, arg);
-      if (f instanceof GupTestFile) return f.ioctl(req, arg);
-      if (f instanceof Gmem) {
-        // 7.4's kvm_gmem_ioctl(); before it guest_memfd had no unlocked_ioctl (ENOTTY from vfs_ioctl()).
-        if (this.profile.perGmemAttributesSupported && req === KVM_SET_MEMORY_ATTRIBUTES2) return gmemSetAttributes(f, f.vm as Vm, arg);
-        return err(ENOTTY);
-      }
-      return err(ENOTTY);
+      return vfsIoctl(f, req, arg);
     }, err(EINVAL));
   }
 
-  /** kvm_dev_ioctl() (virt/kvm/kvm_main.c); unknown requests fall to kvm_arch_dev_ioctl(): EINVAL. */
-  private devIoctl(req: number, arg: IoctlArg | undefined): SysResult {
-    switch (req) {
-      case KVM_GET_API_VERSION:
-        return intArg(arg) ? err(EINVAL) : ok(KVM_API_VERSION);
-      case KVM_CHECK_EXTENSION:
-        return ok(capValue(capArg(arg), this));
-      case KVM_GET_VCPU_MMAP_SIZE:
-        return intArg(arg) ? err(EINVAL) : ok(KVM_VCPU_MMAP_SIZE);
-      case KVM_CREATE_VM: {
-        // kvm_arch_init_vm(): the type must be supported (x86: < 32 and in supported_vm_types).
-        const t = intArg(arg);
-        const p = t <= 0xffffffffn ? this.platforms.get(Number(t)) : undefined;
-        if (!p) return err(EINVAL);
-        // An x86 type the release does not know (TDX before 6.16).
-        if (t < 32n && (this.profile.absentVmTypes >>> Number(t)) & 1) return err(EINVAL);
-        const vm = new Vm(this, Number(t), p);
-        this.vms.add(vm);
-        const put = vm.put.bind(vm);
-        vm.put = () => { put(); if (vm.destroyed) this.vms.delete(vm); };
-        return ok(this.fds.install(vm));
-      }
-      case KVM_HAS_DEVICE_ATTR:
-      case KVM_GET_DEVICE_ATTR:
-        return this.devAttr(req === KVM_GET_DEVICE_ATTR, arg);
-      default:
-        return err(EINVAL);
-    }
-  }
-
-  /**
-   * kvm_x86_dev_has_attr() / kvm_x86_dev_get_attr() (arch/x86/kvm/x86.c):
-   * a non-zero group goes to the vendor module (SVM: sev_dev_get_attr()),
-   * ENXIO for what nobody reports; GET stores the u64 at `addr` (put_user).
-   * Group 0 (KVM_X86_XCOMP_GUEST_SUPP) is not modelled: ENXIO.
-   */
-  private devAttr(get: boolean, arg: IoctlArg | undefined): SysResult {
-    if (!(arg instanceof Uint8Array) || arg.length < SIZEOF_KVM_DEVICE_ATTR) return err(EFAULT);
-    const d = new DataView(arg.buffer, arg.byteOffset, SIZEOF_KVM_DEVICE_ATTR);
-    const group = d.getUint32(4, true);
-    const attr = d.getBigUint64(8, true);
-    let val: bigint | undefined;
-    if (group !== 0) {
-      for (const p of this.platforms.all()) {
-        const v = p.devAttr?.(group, attr);
-        if (v !== undefined) val = (val ?? 0n) | v;
-      }
-    }
-    if (val === undefined) return err(ENXIO);
-    if (!get) return ok(0);
-    const out = new Uint8Array(8);
-    new DataView(out.buffer).setBigUint64(0, BigInt.asUintN(64, val), true);
-    const f = this.host.forEach(d.getBigUint64(16, true), 8, true, (st, idx, inPage, chunk, done) => st.touch(idx).set(out.subarray(done, done + chunk), inPage));
-    return f ? err(EFAULT) : ok(0);
-  }
-
+  /** KVM_RUN, the one ioctl the model answers asynchronously; on any other file it is that file's ioctl. */
   async kvmRun(vcpuFd: number): Promise<SysResult> {
     try {
       const f = this.fds.get(vcpuFd);
       if (!f) return err(EBADF);
-      if (f instanceof Vcpu) return await f.kvmRun();
-      // KVM_RUN on /dev/kvm is kvm_arch_dev_ioctl()'s EINVAL; elsewhere ENOTTY.
-      return err(f instanceof KvmDevFile ? EINVAL : ENOTTY);
+      if (f instanceof Vcpu) return await kvmVcpuRun(f);
+      return this.ioctl(vcpuFd, KVM_RUN);
     } catch (e) {
       this.noteInternalError('kvmRun', e);
       return err(EINTR);
@@ -289,49 +203,25 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
     return this.guard('fstat', (): StatResult => {
       const f = this.fds.get(fd);
       if (!f) return err(EBADF);
-      const blksize = PAGE_SIZE;
-      if (f instanceof Gmem) return { ...ok(), stat: { size: f.size, blksize, ino: f.ino, mode: S_IFREG | 0o600 } };
-      if (f instanceof MemFile) return { ...ok(), stat: { size: f.size, blksize, ino: f.ino, mode: S_IFREG | 0o777 } };
-      if (f instanceof KvmDevFile) return { ...ok(), stat: { size: 0n, blksize, ino: KVM_DEV_INO, mode: S_IFCHR | 0o666 } };
-      if (f instanceof StdioPipe) return { ...ok(), stat: { size: 0n, blksize, ino: STDIO_INO_BASE + BigInt(f.fdNo), mode: STDIO_MODE } };
-      return { ...ok(), stat: { size: 0n, blksize, ino: ANON_INODE_INO, mode: 0o600 } };
+      const st = f.getattr();
+      return { ...ok(), stat: { size: st.size, blksize: PAGE_SIZE, ino: st.ino, mode: st.mode } };
     }, err(EINVAL));
   }
 
-  /**
-   * read(2)/write(2): vfs_read()/vfs_write() give EINVAL when the file has no
-   * read/write method (guest_memfd, /dev/kvm, VM and vCPU files).
-   */
   read(fd: number, buf: Uint8Array): SysResult {
-    return this.sequential(fd, buf, false);
+    return this.guard('read', () => {
+      const f = this.fds.get(fd);
+      return f ? vfsReadWrite(f, buf, false) : err(EBADF);
+    }, err(EINVAL));
   }
 
   write(fd: number, buf: Uint8Array): SysResult {
-    return this.sequential(fd, buf, true);
-  }
-
-  private sequential(fd: number, buf: Uint8Array, write: boolean): SysResult {
-    return this.guard(write ? 'write' : 'read', () => {
+    return this.guard('write', () => {
       const f = this.fds.get(fd);
-      if (!f) return err(EBADF);
-      if (f instanceof MemFile) {
-        const n = write ? f.writeAt(buf, f.pos) : f.readAt(buf, f.pos);
-        if (n < 0) return err(-n);
-        f.pos += BigInt(n);
-        return ok(n);
-      }
-      // A standard fd is a pipe: reads see its writer gone (end of file),
-      // writes are consumed by its reader.
-      if (f instanceof StdioPipe) return ok(write ? buf.length : 0);
-      return err(EINVAL);
+      return f ? vfsReadWrite(f, buf, true) : err(EBADF);
     }, err(EINVAL));
   }
 
-  /**
-   * pread64/pwrite64: a negative offset is EINVAL; files made by
-   * alloc_file_pseudo() (guest_memfd, VM, vCPU) lack FMODE_PREAD/PWRITE → ESPIPE;
-   * /dev/kvm has them but no read/write method → EINVAL.
-   */
   pread(fd: number, buf: Uint8Array, offset: bigint): SysResult {
     return this.positional(fd, buf, offset, false);
   }
@@ -346,48 +236,17 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
       const off = BigInt.asIntN(64, BigInt(offset));
       if (off < 0n) return err(EINVAL);
       const f = this.fds.get(fd);
-      if (!f) return err(EBADF);
-      if (f instanceof MemFile) {
-        const n = write ? f.writeAt(buf, off) : f.readAt(buf, off);
-        return n < 0 ? err(-n) : ok(n);
-      }
-      if (f instanceof KvmDevFile) return err(EINVAL);
-      return err(ESPIPE);
+      return f ? vfsPositional(f, buf, off, write) : err(EBADF);
     }, err(EINVAL));
   }
 
-  /** lseek(2): whence > SEEK_MAX is EINVAL; guest_memfd has no llseek (ESPIPE); KVM files use noop_llseek. */
   lseek(fd: number, offset: bigint, whence: number): SysResult {
     return this.guard('lseek', () => {
       const f = this.fds.get(fd);
-      if (!f) return err(EBADF);
-      if (!(whence >= 0 && whence <= SEEK_MAX) || !Number.isInteger(whence)) return err(EINVAL);
-      // Neither guest_memfd nor a pipe has llseek (no FMODE_LSEEK).
-      if (f instanceof Gmem || f instanceof StdioPipe) return err(ESPIPE);
-      if (!(f instanceof MemFile)) return ok(0);
-      const off = BigInt.asIntN(64, BigInt(offset));
-      let pos: bigint;
-      if (whence === 0) pos = off;
-      else if (whence === 1) pos = f.pos + off;
-      else if (whence === 2) pos = f.size + off;
-      else {
-        // shmem_file_llseek() → mapping_seek_hole_data(): data is the pages in
-        // the page cache, a hole everything else; ENXIO at or past i_size.
-        const r = f.seekHoleData(off, whence === 3);
-        if (r === undefined) return err(ENXIO);
-        pos = r;
-      }
-      if (pos < 0n) return err(EINVAL);
-      f.pos = pos;
-      return ok(Number(pos));
+      return f ? vfsLlseek(f, BigInt(offset), whence) : err(EBADF);
     }, err(EINVAL));
   }
 
-  /**
-   * ftruncate(2): do_ftruncate() needs a regular file opened for writing
-   * (EINVAL otherwise); guest_memfd's kvm_gmem_setattr() refuses every size
-   * change with EINVAL.
-   */
   ftruncate(fd: number, length: bigint): SysResult {
     return this.guard('ftruncate', () => {
       // do_sys_ftruncate() refuses a negative length before looking up the fd.
@@ -395,11 +254,8 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
       if (len < 0n) return err(EINVAL);
       const f = this.fds.get(fd);
       if (!f) return err(EBADF);
-      if (f instanceof MemFile) {
-        f.truncate(len);
-        return ok();
-      }
-      return err(EINVAL);
+      const e = vfsTruncate(f, len);
+      return e ? err(e) : ok();
     }, err(EINVAL));
   }
 
@@ -408,16 +264,8 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
       const f = this.fds.get(fd);
       if (!f) return err(EBADF);
       const m = Number.isFinite(mode) ? Math.trunc(mode) >>> 0 : 0xffffffff;
-      if (f instanceof Gmem || f instanceof MemFile) {
-        const e = f.fallocate(m, BigInt(offset), BigInt(len));
-        return e ? err(e) : ok();
-      }
-      // vfs_fallocate(): the generic checks, then a FIFO is ESPIPE and
-      // "not a regular file or block device" ENODEV.
-      const off = BigInt.asIntN(64, BigInt(offset));
-      const ln = BigInt.asIntN(64, BigInt(len));
-      if (off < 0n || ln <= 0n) return err(EINVAL);
-      return err(f instanceof StdioPipe ? ESPIPE : ENODEV);
+      const e = vfsFallocate(f, m, BigInt(offset), BigInt(len));
+      return e ? err(e) : ok();
     }, err(EINVAL));
   }
 
@@ -434,35 +282,13 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
       const fail = (errno: number): MmapResult => ({ addr: MAP_FAILED, errno });
       // x86-64 sys_mmap() refuses an offset that is not page aligned before ksys_mmap_pgoff() looks up the fd.
       if (BigInt.asUintN(64, BigInt(offset)) % PAGE !== 0n) return fail(EINVAL);
-      let source: PageSource | null = null;
-      let validate: ((shared: boolean) => number) | undefined;
+      let mapping: FileMapping | undefined;
       if (!(flags & MAP_ANONYMOUS)) {
         const f = this.fds.get(fd);
         if (!f) return fail(EBADF);
-        if (f instanceof Gmem) {
-          validate = (shared) => f.mmapCheck(shared);
-          // Before guest_memfd could be mapped (6.12) kvm_gmem_fops had no mmap method at all.
-          source = {
-            ino: f.ino, noThp: true, noexec: this.profile.pseudoFsNoexec, noMmap: !this.profile.hasGmemFlagsCap,
-            resolve: (pgoff) => { const r = f.userFault(pgoff); return typeof r === 'number' ? { store: f.pages, index: r } : r; },
-            ...(f.policy ? sharedPolicyOps(f.policy) : {}),
-          };
-        } else if (f instanceof MemFile) {
-          source = {
-            ino: f.ino, resolve: (pgoff) => { const r = f.userFault(pgoff); return typeof r === 'number' ? { store: f.pages, index: r } : r; },
-            ...sharedPolicyOps(f.policy),
-          };
-        } else if (f instanceof Vcpu) {
-          // kvm_vcpu_fault(): kvm_run, then the PIO page; beyond is SIGBUS.
-          const store = new RunPages(f.runBytes);
-          source = { noexec: this.profile.pseudoFsNoexec, resolve: (pgoff) => (pgoff < KVM_VCPU_MMAP_SIZE / PAGE_SIZE ? { store, index: pgoff } : { signal: 'SIGBUS', code: 'BUS_ADRERR' }) };
-        } else {
-          // /dev/kvm (kvm_chardev_ops) and VM files (kvm_vm_fops) have no mmap
-          // method; a VM file is an anon inode, on a noexec filesystem since 6.14.
-          source = { noMmap: true, noexec: f instanceof Vm && this.profile.pseudoFsNoexec, resolve: () => ({ signal: 'SIGBUS', code: 'BUS_ADRERR' }) };
-        }
+        mapping = fileMapping(f);
       }
-      const r = this.host.mmap(BigInt(addr), BigInt(length), prot, flags, source, BigInt(offset), validate);
+      const r = this.host.mmap(BigInt(addr), BigInt(length), prot, flags, mapping?.source ?? null, BigInt(offset), mapping?.check);
       return 'errno' in r ? fail(r.errno) : { addr: r.addr, errno: 0 };
     }, { addr: MAP_FAILED, errno: EINVAL });
   }
@@ -479,15 +305,7 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
    */
   guestBackingOf(vmFd: number, gpa: bigint, view: 'private' | 'shared'): HostMapping | undefined {
     const vm = this.fds.get(vmFd);
-    if (!(vm instanceof Vm)) return undefined;
-    const gfn = Number(BigInt(gpa) / PAGE);
-    const s = vm.slots.find(0, gfn);
-    if (!s) return undefined;
-    if (view === 'private' || s.gmemOnly) {
-      if (!s.gmem) return undefined;
-      return { ino: s.gmem.ino, offset: BigInt(s.gmemPgoff + gfn - s.baseGfn) * PAGE, shared: true };
-    }
-    return this.host.mappingAt(s.userspaceAddr + BigInt(gfn - s.baseGfn) * PAGE);
+    return vm instanceof Vm ? vm.guestBacking(Number(BigInt(gpa) / PAGE), view) : undefined;
   }
 
   madvise(addr: bigint, length: bigint, advice: number): SysResult {
@@ -504,26 +322,6 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
     }, err(EINVAL));
   }
 
-  /** Platform hooks on host accesses to a memslot's shared HVA (pKVM, SEV ...). */
-  private platformHostAccess(hva: bigint, len: number, write: boolean, data?: Uint8Array): void {
-    for (const vm of this.vms) {
-      const pvm = vm.pvm;
-      if (!pvm.hostAccess && !pvm.hostReadFilter) continue;
-      for (const s of vm.slots.all()) {
-        const size = BigInt(s.npages) * PAGE;
-        if (hva + BigInt(len) <= s.userspaceAddr || hva >= s.userspaceAddr + size) continue;
-        const start = hva > s.userspaceAddr ? hva : s.userspaceAddr;
-        const a: HostAccess = { hva: start, len, write, slot: vm.slotInfo(s), gpa: BigInt(s.baseGfn) * PAGE + (start - s.userspaceAddr) };
-        const f = pvm.hostAccess?.(a);
-        if (f) throw new HostFault(f.signal, start, f.code, f.detail ?? '');
-        if (data && !write && pvm.hostReadFilter) {
-          const sub = data.subarray(Number(start - hva));
-          pvm.hostReadFilter(a, sub);
-        }
-      }
-    }
-  }
-
   /**
    * fork(2) of the test process's memory. The child's accesses resolve
    * through its copy of the address space; memslots belong to the parent's
@@ -532,26 +330,7 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
    * processes (SIGBUS once private, kvm_gmem_fault_user_mapping()).
    */
   forkHost(): HostProcess {
-    let child: HostAddressSpace | null = this.host.fork();
-    const as = (): HostAddressSpace => {
-      if (!child) throw new Error('forkHost: the child has exited');
-      return child;
-    };
-    return {
-      hostRead: (hva, length) => {
-        const out = new Uint8Array(Math.max(0, length | 0));
-        const f = as().forEach(BigInt(hva), out.length, false, (st, idx, inPage, chunk, done) => out.set(st.peek(idx).subarray(inPage, inPage + chunk), done));
-        if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
-        return out;
-      },
-      hostWrite: (hva, data) => {
-        const f = as().forEach(BigInt(hva), data.length, true, (st, idx, inPage, chunk, done) => st.touch(idx).set(data.subarray(done, done + chunk), inPage));
-        if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
-      },
-      exit: () => {
-        child = null;
-      },
-    };
+    return this.hostMemory.fork();
   }
 
   mbind(addr: bigint, len: bigint, mode: number, nodemask: readonly bigint[] | null, maxnode: bigint, flags: number): SysResult {
@@ -580,54 +359,19 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
   }
 
   hostRead(hva: bigint, length: number): Uint8Array {
-    const out = new Uint8Array(Math.max(0, length | 0));
-    const f = this.host.forEach(BigInt(hva), out.length, false, (st, idx, inPage, chunk, done) => out.set(st.peek(idx).subarray(inPage, inPage + chunk), done));
-    if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
-    this.platformHostAccess(BigInt(hva), out.length, false, out);
-    return out;
+    return this.hostMemory.read(hva, length);
   }
 
   hostWrite(hva: bigint, data: Uint8Array): void {
-    this.platformHostAccess(BigInt(hva), data.length, true);
-    // Like memcpy into a real mapping: bytes before the faulting page stay written.
-    const f = this.host.forEach(BigInt(hva), data.length, true, (st, idx, inPage, chunk, done) => st.touch(idx).set(data.subarray(done, done + chunk), inPage));
-    if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
+    this.hostMemory.write(hva, data);
   }
 
   hostFill(hva: bigint, length: number, value: number): void {
-    const len = Math.max(0, length | 0);
-    this.platformHostAccess(BigInt(hva), len, true);
-    const f = this.host.forEach(BigInt(hva), len, true, (st, idx, inPage, chunk) => st.touch(idx).fill(value & 0xff, inPage, inPage + chunk));
-    if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
+    this.hostMemory.fill(hva, length, value);
   }
 
   hostCompare(hva: bigint, length: number, value: number): number {
-    const len = Math.max(0, length | 0);
-    const want = value & 0xff;
-    // A platform that filters or faults host reads of a slot sees every byte
-    // through hostRead(); otherwise pages are compared where they lie.
-    if ([...this.vms].some((vm) => vm.pvm.hostAccess || vm.pvm.hostReadFilter)) {
-      const data = this.hostRead(hva, len);
-      const pattern = patternBuffer(want, len);
-      if (pattern.compare(data, 0, len, 0, len) === 0) return -1;
-      return data.findIndex((b) => b !== want);
-    }
-    const pattern = patternBuffer(want, PAGE_SIZE);
-    let found = -1;
-    const f = this.host.forEach(BigInt(hva), len, false, (st, idx, inPage, chunk, done) => {
-      if (found >= 0) return;
-      const page = st.peek(idx);
-      if (pattern.compare(page, inPage, inPage + chunk, 0, chunk) === 0) return;
-      for (let i = 0; i < chunk; i++) {
-        if (page[inPage + i] !== want) {
-          found = done + i;
-          return;
-        }
-      }
-    }, () => found >= 0);
-    if (found >= 0) return found;
-    if (f) throw new HostFault(f.signal, f.addr, f.code, f.detail ?? '');
-    return -1;
+    return this.hostMemory.compare(hva, length, value);
   }
 
   supportedCpuid(fn: number, index = 0): CpuidRegs | undefined {
@@ -642,41 +386,8 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
       const f = this.fds.get(fd);
       if (!f || seen.has(f)) continue;
       seen.add(f);
-      if (f instanceof Gmem || f instanceof MemFile) n += f.pages.residentPages;
+      if (f.pages) n += f.pages.residentPages;
     }
     return n;
-  }
-}
-
-/** KSFT_NUMA_NODES: the simulated host's NUMA node count, 1 when unset. */
-export function parseNumaNodes(v: string | undefined): number {
-  if (v === undefined || v === '') return 1;
-  if (!/^[0-9]{1,2}$/.test(v)) throw new Error(`KSFT_NUMA_NODES: invalid value '${v}' (expected 1..${MAX_NUMNODES})`);
-  return Number(v);
-}
-
-/** A file's vm_ops->set_policy/get_policy over its shared policy (mpol_set_shared_policy(), mpol_shared_policy_lookup()). */
-function sharedPolicyOps(sp: SharedPolicy): Pick<PageSource, 'setPolicy' | 'getPolicy'> {
-  return { setPolicy: (first, end, pol) => sp.set(first, end, pol), getPolicy: (pgoff) => sp.lookup(pgoff) };
-}
-
-/** KSFT_VM_MEMORY_ATTRIBUTES as the module parameter spells a bool (Y/N/1/0), undefined when unset. */
-export function parseVmMemoryAttributes(v: string | undefined): boolean | undefined {
-  if (v === undefined || v === '') return undefined;
-  if (/^(y|Y|1)$/.test(v)) return true;
-  if (/^(n|N|0)$/.test(v)) return false;
-  throw new Error(`KSFT_VM_MEMORY_ATTRIBUTES: invalid value '${v}' (expected Y|N|1|0)`);
-}
-
-/** The vCPU mmap: kvm_run's pages as a page store (writes land in the live struct). */
-class RunPages extends SparsePages {
-  constructor(private readonly bytes: Uint8Array) {
-    super();
-  }
-  override peek(index: number): Uint8Array {
-    return this.bytes.subarray(index * PAGE_SIZE, (index + 1) * PAGE_SIZE);
-  }
-  override touch(index: number): Uint8Array {
-    return this.peek(index);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The guest agent: a guest program (lib/kvm/guest_program.ts) compiled to
  * x86-64 machine code that runs in 64-bit long mode on a real vCPU, with
- * the semantics of the model's interpreter (lib/kvm/model/vcpu.ts).
+ * the semantics of the model's interpreter (lib/kvm/model/vcpu/interpreter.ts).
  *
  * Image layout, inside the program's area (identity-mapped, VA == GPA;
  * memory the program names at or above 2^47 is reached through alias
