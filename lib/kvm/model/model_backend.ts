@@ -15,7 +15,7 @@ import { modelSupportedCpuid } from './cpuid.js';
 import { EBADF, EFAULT, EINVAL, ENODEV, ENOENT, ENOTTY, ENXIO, ESPIPE, EINTR } from '../errno.js';
 import type { GuestProgram } from '../guest_program.js';
 import {
-  KVM_CHECK_EXTENSION, KVM_CREATE_VM, KVM_GET_DEVICE_ATTR, KVM_GET_VCPU_MMAP_SIZE, KVM_HAS_DEVICE_ATTR, KVM_SET_MEMORY_ATTRIBUTES2,
+  KVM_CHECK_EXTENSION, KVM_CREATE_VM, KVM_GET_API_VERSION, KVM_GET_DEVICE_ATTR, KVM_GET_VCPU_MMAP_SIZE, KVM_HAS_DEVICE_ATTR, KVM_SET_MEMORY_ATTRIBUTES2,
   KVM_VCPU_MMAP_SIZE, MAP_ANONYMOUS, PAGE_SIZE, SIZEOF_KVM_DEVICE_ATTR,
 } from '../uapi.js';
 import { registerBuiltinPlatforms } from './builtin_platforms.js';
@@ -36,7 +36,6 @@ import { Vm, capArg, capValue, err, intArg, ok, type VmHost } from './vm.js';
 
 const PAGE = BigInt(PAGE_SIZE);
 /** KVM_API_VERSION. */
-const KVM_GET_API_VERSION = 0xae00;
 const KVM_API_VERSION = 12;
 const SEEK_MAX = 4;
 const S_IFREG = 0o100000;
