@@ -9,8 +9,6 @@
 import type { Num } from '../libc/int.js';
 import { array, struct, u16, u32, u64, u8 } from './layout.js';
 
-type U64 = Num;
-
 const REGION_FIELDS = { slot: u32, flags: u32, guestPhysAddr: u64, memorySize: u64, userspaceAddr: u64 } as const;
 
 /** struct kvm_userspace_memory_region. */
@@ -105,13 +103,13 @@ export const SIZEOF_KVM_ENABLE_CAP = kvm_enable_cap.size;
 export const SIZEOF_KVM_MEMORY_ATTRIBUTES2 = kvm_memory_attributes2.size;
 
 export interface KvmUserspaceMemoryRegion2 {
-  slot: U64;
-  flags: U64;
-  guestPhysAddr: U64;
-  memorySize: U64;
-  userspaceAddr: U64;
-  guestMemfdOffset?: U64;
-  guestMemfd?: U64;
+  slot: Num;
+  flags: Num;
+  guestPhysAddr: Num;
+  memorySize: Num;
+  userspaceAddr: Num;
+  guestMemfdOffset?: Num;
+  guestMemfd?: Num;
 }
 
 /** struct kvm_userspace_memory_region2. */
@@ -141,10 +139,10 @@ export function decodeUserspaceMemoryRegion2(buf: Uint8Array): DecodedMemoryRegi
 }
 
 export interface KvmMemoryAttributes {
-  address: U64;
-  size: U64;
-  attributes: U64;
-  flags?: U64;
+  address: Num;
+  size: Num;
+  attributes: Num;
+  flags?: Num;
 }
 
 /** struct kvm_memory_attributes. */
@@ -157,14 +155,14 @@ export function decodeMemoryAttributes(buf: Uint8Array): Required<{ [K in keyof 
 }
 
 export interface KvmMemoryAttributes2 {
-  offset: U64;
-  size: U64;
-  attributes: U64;
-  flags?: U64;
+  offset: Num;
+  size: Num;
+  attributes: Num;
+  flags?: Num;
   /** Out; what the caller leaves in it before the call (the kernel writes it only on failure). */
-  errorOffset?: U64;
+  errorOffset?: Num;
   /** reserved[11], which must be zero (negative tests set one). */
-  reserved?: readonly U64[];
+  reserved?: readonly Num[];
 }
 
 /** [7.4] struct kvm_memory_attributes2. */
@@ -191,7 +189,7 @@ export function setMemoryAttributes2ErrorOffset(buf: Uint8Array, errorOffset: bi
 }
 
 /** struct kvm_create_guest_memfd. */
-export function encodeCreateGuestMemfd(a: { size: U64; flags?: U64; reserved?: readonly U64[] }): Uint8Array {
+export function encodeCreateGuestMemfd(a: { size: Num; flags?: Num; reserved?: readonly Num[] }): Uint8Array {
   return kvm_create_guest_memfd.encode(a);
 }
 
@@ -201,7 +199,7 @@ export function decodeCreateGuestMemfd(buf: Uint8Array): { size: bigint; flags: 
 }
 
 /** struct kvm_pre_fault_memory. */
-export function encodePreFaultMemory(a: { gpa: U64; size: U64; flags?: U64 }): Uint8Array {
+export function encodePreFaultMemory(a: { gpa: Num; size: Num; flags?: Num }): Uint8Array {
   return kvm_pre_fault_memory.encode(a);
 }
 
@@ -211,7 +209,7 @@ export function decodePreFaultMemory(buf: Uint8Array): { gpa: bigint; size: bigi
 }
 
 /** struct kvm_enable_cap. */
-export function encodeEnableCap(a: { cap: U64; flags?: U64; args?: readonly U64[] }): Uint8Array {
+export function encodeEnableCap(a: { cap: Num; flags?: Num; args?: readonly Num[] }): Uint8Array {
   return kvm_enable_cap.encode(a);
 }
 

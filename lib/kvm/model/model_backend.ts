@@ -8,7 +8,7 @@
 import { patternBuffer } from '../pattern_bytes.js';
 import { mapStack } from '../../source/source_map.js';
 import {
-  HostFault, MAP_FAILED, type Backend, type CpuidRegs, type HostMapping, type HostProcess, type GuestProgramResult, type IoctlArg, type MmapResult, type StatResult, type SysResult,
+  HostFault, MAP_FAILED, err, ok, type Backend, type CpuidRegs, type HostMapping, type HostProcess, type GuestProgramResult, type IoctlArg, type MmapResult, type StatResult, type SysResult,
 } from '../backend.js';
 import type { ModelControl } from './control.js';
 import { modelSupportedCpuid } from './cpuid.js';
@@ -32,7 +32,7 @@ import { KERNEL_NAMES, isKernelName, kernelProfile, type KernelName, type Kernel
 import { SparsePages } from './sparse_pages.js';
 import { STDIO_INO_BASE, STDIO_MODE, StdioPipe } from './stdio.js';
 import { Vcpu } from './vcpu.js';
-import { Vm, capArg, capValue, err, intArg, ok, type VmHost } from './vm.js';
+import { Vm, capArg, capValue, intArg, type VmHost } from './vm.js';
 
 const PAGE = BigInt(PAGE_SIZE);
 /** KVM_API_VERSION. */

@@ -7,7 +7,7 @@
  */
 
 import { patternBuffer } from '../pattern_bytes.js';
-import type { IoctlArg, SysResult } from '../backend.js';
+import { err, ok, type IoctlArg, type SysResult } from '../backend.js';
 import { EFAULT, EINTR, EINVAL, ENOENT, ENOTTY, EOPNOTSUPP } from '../errno.js';
 import {
   GUEST_CHECK_FORMAT, GUEST_NR_REGS, expectMismatchFormat, formatGuestMessage, guestAlu, guestCompare, isGuestReg,
@@ -26,7 +26,7 @@ import { KVM_EXIT_INTR, KVM_INTERNAL_ERROR_EMULATION, writeExit } from './exits.
 import type { OpenFile } from './fd_table.js';
 import { isFault } from './host_as.js';
 import type { Backing, ExitSpec, GuestAccess, PlatformOpOutcome, PlatformVcpuContext, ResumeView } from './platform.js';
-import { MODEL_TSC_KHZ, err, ok, structArg, type Vm } from './vm.js';
+import { MODEL_TSC_KHZ, structArg, type Vm } from './vm.js';
 
 const PAGE = BigInt(PAGE_SIZE);
 const U64 = (1n << 64n) - 1n;

@@ -4,7 +4,7 @@
  * Validation follows the kernel's order; each rule names its source.
  */
 
-import type { IoctlArg, SysResult } from '../backend.js';
+import { err, ok, type IoctlArg, type SysResult } from '../backend.js';
 import { E2BIG, EBADF, EEXIST, EFAULT, EINVAL, EIO, ENOTTY, ENXIO, EOPNOTSUPP } from '../errno.js';
 import {
   GUEST_MEMFD_FLAG_INIT_SHARED, KVM_CAP_EXIT_HYPERCALL, KVM_CAP_GUEST_MEMFD, KVM_CAP_GUEST_MEMFD_FLAGS,
@@ -80,9 +80,6 @@ export interface VmHost {
    */
   noteInternalError(what: string, e: unknown): void;
 }
-
-export const ok = (ret = 0): SysResult => ({ ret, errno: 0 });
-export const err = (errno: number): SysResult => ({ ret: -1, errno });
 
 /** An ioctl's struct argument, or undefined when the pointer is bad (EFAULT). */
 export function structArg(arg: IoctlArg | undefined, size: number): Uint8Array | undefined {
