@@ -10,6 +10,7 @@ import * as cpuid from '../../../lib/kvm/kvm/cpuid.js';
 import * as enterImage from '../../../lib/kvm/kvm/enter_image.js';
 import { kvm_userspace_memory_region, kvm_userspace_memory_region2 } from '../../../lib/kvm/structs.js';
 import * as uapi from '../../../lib/kvm/uapi.js';
+import { PIN_LONGTERM_TEST_START, PIN_LONGTERM_TEST_STOP } from '../../../lib/kvm/model/gup_test.js';
 import { KVM_MODEL_INJECT_POISON } from '../../../lib/platform/poison.js';
 import * as cca from '../../../platforms/cca/uapi.js';
 import * as tdx from '../../../platforms/tdx/uapi.js';
@@ -66,6 +67,8 @@ t.test('platform and model-only request numbers', async (t) => {
   t.equal(cca.KVM_ARM_RMI_POPULATE, 0xc020aed7, 'KVM_ARM_RMI_POPULATE: _IOWR, 32-byte struct');
   t.equal(cca.KVM_ARM_MODEL_GET_RIM, 0x8020aefe, 'KVM_ARM_MODEL_GET_RIM: _IOR, 32 bytes');
   t.equal(KVM_MODEL_INJECT_POISON, 0x4008aeff, 'KVM_MODEL_INJECT_POISON: _IOW, u64');
+  t.equal(PIN_LONGTERM_TEST_START, 0x40186707, "PIN_LONGTERM_TEST_START: _IOW('g', 7), 24-byte struct");
+  t.equal(PIN_LONGTERM_TEST_STOP, 0x6708, "PIN_LONGTERM_TEST_STOP: _IO('g', 8)");
 });
 
 t.test('_IOC puts direction, size, type and number where asm-generic/ioctl.h does', async (t) => {
