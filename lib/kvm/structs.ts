@@ -89,9 +89,11 @@ export const kvm_cpuid_entry2 = struct('kvm_cpuid_entry2', {
 /** struct kvm_cpuid2 (x86): the header; `nent` struct kvm_cpuid_entry2 follow it (a flexible array member). */
 export const kvm_cpuid2 = struct('kvm_cpuid2', { nent: u32, padding: u32 });
 
-/** struct ucall (tools/testing/selftests/kvm/include/ucall_common.h): what the guest's RDI points at. */
+/** UCALL_MAX_ARGS (tools/testing/selftests/kvm/include/ucall_common.h): the args a ucall carries. */
 export const UCALL_MAX_ARGS = 7;
+/** UCALL_BUFFER_LEN: the text a GUEST_PRINTF or a failed GUEST_ASSERT carries. */
 export const UCALL_BUFFER_LEN = 1024;
+/** struct ucall (tools/testing/selftests/kvm/include/ucall_common.h): what the guest's RDI points at. */
 export const ucall = struct('ucall', { cmd: u64, args: array(u64, UCALL_MAX_ARGS), buffer: array(u8, UCALL_BUFFER_LEN), hva: u64 });
 
 export const SIZEOF_KVM_USERSPACE_MEMORY_REGION = kvm_userspace_memory_region.size;

@@ -73,6 +73,7 @@ export const KVM_SET_MEMORY_ATTRIBUTES2 = _IOWR(KVMIO, 0xd2, kvm_memory_attribut
  */
 export const KVM_GET_DEVICE_ATTR = _IOW(KVMIO, 0xe2, kvm_device_attr);
 export const KVM_HAS_DEVICE_ATTR = _IOW(KVMIO, 0xe3, kvm_device_attr);
+/** sizeof(struct kvm_device_attr). */
 export const SIZEOF_KVM_DEVICE_ATTR = kvm_device_attr.size;
 
 /** Human names for request numbers, for KVM_IOCTL_ERROR-style messages. */
@@ -233,10 +234,10 @@ export const KVM_USER_MEM_SLOTS = 32764;
 export const KVM_RUN_SIZE = 2352;
 export const KVM_VCPU_MMAP_SIZE = 3 * PAGE_SIZE;
 
-/** sizeof(struct kvm_regs): get_ucall reads RDI, which holds the struct ucall address. */
+/** sizeof(struct kvm_regs). */
 export const SIZEOF_KVM_REGS = kvm_regs.size;
-/** struct kvm_regs offsets of the registers the library reads and writes by name. */
 const regs = kvm_regs.offsets;
+/** struct kvm_regs offsets of the registers the library reads and writes by name (get_ucall reads RDI: the struct ucall address). */
 export const KVM_REGS_OFFSET = {
   rax: regs.rax, rbx: regs.rbx, rcx: regs.rcx, rdx: regs.rdx, rsi: regs.rsi, rdi: regs.rdi, rsp: regs.rsp, rbp: regs.rbp,
   rip: regs.rip, rflags: regs.rflags,
