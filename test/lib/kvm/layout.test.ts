@@ -78,6 +78,8 @@ t.test('natural alignment: holes before wider fields, tail padding to the widest
   t.same(outer.offsets, { a: 0, in: 4, b: 12 }, 'a nested struct aligns as its widest field');
   t.equal(outer.size, 16);
   t.equal(struct('empty', {}).size, 0);
+  t.throws(() => struct('bad', { 'a-b': u8 }), /not an identifier/);
+  t.equal(struct('kw', { function: u32 }).decode(new Uint8Array([1, 0, 0, 0])).function, 1, 'a C field named like a JavaScript keyword');
   t.throws(() => array(u8, 1.5), /not a count/);
 });
 
