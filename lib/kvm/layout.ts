@@ -15,8 +15,6 @@
  */
 import type { Num } from '../libc/int.js';
 
-export type { Num } from '../libc/int.js';
-
 interface Layout {
   /** sizeof */
   readonly size: number;
