@@ -23,11 +23,10 @@ import {
 import type { GuestAddrArg } from '../kvm_util/types.js';
 import { lazyCallerLoc } from './source_loc.js';
 import { UCALL_DONE, UCALL_MAX_ARGS, UCALL_PRINTF, UCALL_SYNC } from '../kvm/uapi.js';
+import type { Num } from '../libc/int.js';
 
 /** Guest code: records ops for one vCPU, given vcpu_args_set()'s arguments. */
 export type GuestCode = (g: GuestBuilder, ...args: bigint[]) => void;
-
-type Num = bigint | number;
 
 /*
  * Record-time argument checks. Guest code is TypeScript, but values reach

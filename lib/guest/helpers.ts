@@ -5,8 +5,7 @@
 import { KVM_HC_MAP_GPA_RANGE, PAGE_SHIFT } from '../kvm/uapi.js';
 import type { GpaArg } from '../kvm_util/types.js';
 import type { GuestBuilder } from './builder.js';
-
-type Num = bigint | number;
+import type { Num } from '../libc/int.js';
 
 /** kvm_hypercall(nr, a0, a1, a2, a3): vmcall, RAX=nr, RBX=a0, RCX=a1, RDX=a2, RSI=a3. */
 export function kvmHypercall(g: GuestBuilder, nr: Num, a0: Num, a1: Num, a2: Num, a3: Num, expect?: Num): void {

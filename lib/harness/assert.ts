@@ -23,11 +23,11 @@ import { namePair } from '../source/value_names.js';
 import { thLogAt } from './log.js';
 import { currentTest } from './metadata.js';
 import { AssertionAbort } from './sentinels.js';
+import type { Num } from '../libc/int.js';
 
 /** C's `{ ... }` block after an ASSERT/EXPECT: runs only when the check fails, before an ASSERT stops the test. */
 export type OnFailure = () => void;
 type Op = '==' | '!=' | '<' | '<=' | '>' | '>=';
-type Num = number | bigint;
 
 function numeric(v: unknown): Num | undefined {
   if (typeof v === 'number' || typeof v === 'bigint') return v;

@@ -20,6 +20,11 @@ export interface SysResult {
   readonly timedOut?: boolean;
 }
 
+/** A raw call that succeeded: `ret` is what the call returns (0, an fd, a size). */
+export const ok = (ret = 0): SysResult => ({ ret, errno: 0 });
+/** A raw call that failed as the kernel reports it: -1, and the errno. */
+export const err = (errno: number): SysResult => ({ ret: -1, errno });
+
 export interface IoctlOptions {
   /**
    * End the call with a signal if the kernel has not returned within this

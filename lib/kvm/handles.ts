@@ -17,6 +17,7 @@ import {
   decodeCreateGuestMemfd, decodeMemoryAttributes2, decodePreFaultMemory, encodeCreateGuestMemfd, encodeEnableCap,
   encodeMemoryAttributes, encodeMemoryAttributes2, encodePreFaultMemory, encodeUserspaceMemoryRegion,
   encodeUserspaceMemoryRegion2, type KvmUserspaceMemoryRegion2,
+  kvm_regs,
 } from './structs.js';
 
 type U64 = bigint | number;
@@ -118,20 +119,15 @@ export class KvmVcpuFd extends FdHandle {
     const buf = new Uint8Array(SIZEOF_KVM_REGS);
     const res = this.__ioctl(KVM_GET_REGS, buf);
     if (res.ret < 0) return { res };
-    const dv = new DataView(buf.buffer);
-    const regs = Object.fromEntries(Object.entries(KVM_REGS_OFFSET).map(([k, o]) => [k, dv.getBigUint64(o, true)])) as Record<keyof typeof KVM_REGS_OFFSET, bigint>;
-    return { regs, res };
+    const { rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp, rip, rflags } = kvm_regs.decode(buf);
+    return { regs: { rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp, rip, rflags }, res };
   }
 
   __setRegs(regs: Partial<Record<keyof typeof KVM_REGS_OFFSET, bigint>>): SysResult {
     const buf = new Uint8Array(SIZEOF_KVM_REGS);
     const got = this.__ioctl(KVM_GET_REGS, buf);
     if (got.ret < 0) return got;
-    const dv = new DataView(buf.buffer);
-    for (const [k, v] of Object.entries(regs)) {
-      const o = KVM_REGS_OFFSET[k as keyof typeof KVM_REGS_OFFSET];
-      if (o !== undefined && v !== undefined) dv.setBigUint64(o, BigInt.asUintN(64, v), true);
-    }
+    kvm_regs.encodeInto(buf, 0, regs);
     return this.__ioctl(KVM_SET_REGS, buf);
   }
 

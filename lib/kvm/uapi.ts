@@ -5,74 +5,86 @@
  * arch/x86/include/uapi/asm/kvm.h (6.12, plus the 6.18 guest_memfd flags);
  * every backend, model or real, speaks exactly these values.
  */
+import { _IO, _IOR, _IOW, _IOWR, ioctlNames } from './ioctl.js';
+import { u64 } from './layout.js';
+import {
+  kvm_cpuid2, kvm_create_guest_memfd, kvm_device_attr, kvm_enable_cap, kvm_interrupt, kvm_memory_attributes,
+  kvm_memory_attributes2, kvm_mp_state, kvm_pre_fault_memory, kvm_regs, kvm_sregs, kvm_userspace_memory_region,
+  kvm_userspace_memory_region2, ucall,
+} from './structs.js';
 
+/** The ioctl type of every KVM request (include/uapi/linux/kvm.h). */
 export const KVMIO = 0xae;
 
-/* ioctl request numbers: _IO/_IOW/_IOWR(KVMIO, nr, struct) */
-export const KVM_CREATE_VM = 0xae01;
-export const KVM_CHECK_EXTENSION = 0xae03;
-export const KVM_GET_VCPU_MMAP_SIZE = 0xae04;
-export const KVM_CREATE_VCPU = 0xae41;
-export const KVM_SET_USER_MEMORY_REGION = 0x4020ae46;
-export const KVM_SET_USER_MEMORY_REGION2 = 0x40a0ae49;
-export const KVM_RUN = 0xae80;
-/** _IO(KVMIO, 0x60): the in-kernel PIC, IOAPIC and local APICs. */
-export const KVM_CREATE_IRQCHIP = 0xae60;
-/** _IO(KVMIO, 0xa3): the TSC frequency in kHz (VM scope since 6.4, and vCPU scope). */
-export const KVM_GET_TSC_KHZ = 0xaea3;
-/** _IOR/_IOW(KVMIO, 0x98/0x99, struct kvm_mp_state { __u32 mp_state; }). */
-export const KVM_GET_MP_STATE = 0x8004ae98;
-export const KVM_SET_MP_STATE = 0x4004ae99;
+/*
+ * Request numbers, each from its _IO/_IOR/_IOW/_IOWR and argument layout
+ * (structs.ts) as include/uapi/linux/kvm.h declares it; ioctl.ts encodes
+ * them as include/uapi/asm-generic/ioctl.h does.
+ */
+export const KVM_GET_API_VERSION = _IO(KVMIO, 0x00);
+export const KVM_CREATE_VM = _IO(KVMIO, 0x01);
+export const KVM_CHECK_EXTENSION = _IO(KVMIO, 0x03);
+export const KVM_GET_VCPU_MMAP_SIZE = _IO(KVMIO, 0x04);
+/** x86: the CPUID leaves KVM can expose; `nent` entries follow the header, E2BIG when they do not fit. */
+export const KVM_GET_SUPPORTED_CPUID = _IOWR(KVMIO, 0x05, kvm_cpuid2);
+export const KVM_CREATE_VCPU = _IO(KVMIO, 0x41);
+/** x86's shadow MMU page budget for the VM. */
+export const KVM_SET_NR_MMU_PAGES = _IO(KVMIO, 0x44);
+export const KVM_SET_USER_MEMORY_REGION = _IOW(KVMIO, 0x46, kvm_userspace_memory_region);
+export const KVM_SET_USER_MEMORY_REGION2 = _IOW(KVMIO, 0x49, kvm_userspace_memory_region2);
+/** The in-kernel PIC, IOAPIC and local APICs. */
+export const KVM_CREATE_IRQCHIP = _IO(KVMIO, 0x60);
+export const KVM_RUN = _IO(KVMIO, 0x80);
+export const KVM_GET_REGS = _IOR(KVMIO, 0x81, kvm_regs);
+export const KVM_SET_REGS = _IOW(KVMIO, 0x82, kvm_regs);
+export const KVM_GET_SREGS = _IOR(KVMIO, 0x83, kvm_sregs);
+export const KVM_SET_SREGS = _IOW(KVMIO, 0x84, kvm_sregs);
+/** Queue an external interrupt (no in-kernel irqchip). */
+export const KVM_INTERRUPT = _IOW(KVMIO, 0x86, kvm_interrupt);
+/** x86: load the guest's CPUID; refused after the first KVM_RUN. */
+export const KVM_SET_CPUID2 = _IOW(KVMIO, 0x90, kvm_cpuid2);
+export const KVM_GET_MP_STATE = _IOR(KVMIO, 0x98, kvm_mp_state);
+export const KVM_SET_MP_STATE = _IOW(KVMIO, 0x99, kvm_mp_state);
 export const KVM_MP_STATE_RUNNABLE = 0;
 export const KVM_MP_STATE_UNINITIALIZED = 1;
 export const KVM_MP_STATE_INIT_RECEIVED = 2;
 export const KVM_MP_STATE_HALTED = 3;
 export const KVM_MP_STATE_SIPI_RECEIVED = 4;
 export const KVM_MP_STATE_AP_RESET_HOLD = 9;
-/** _IO(KVMIO, 0x44): x86's shadow MMU page budget for the VM. */
-export const KVM_SET_NR_MMU_PAGES = 0xae44;
-export const KVM_ENABLE_CAP = 0x4068aea3;
-export const KVM_MEMORY_ENCRYPT_OP = 0xc008aeba;
-export const KVM_SET_MEMORY_ATTRIBUTES = 0x4020aed2;
-export const KVM_CREATE_GUEST_MEMFD = 0xc040aed4;
-export const KVM_PRE_FAULT_MEMORY = 0xc040aed5;
+export const KVM_ENABLE_CAP = _IOW(KVMIO, 0xa3, kvm_enable_cap);
+/** The TSC frequency in kHz (VM scope since 6.4, and vCPU scope); shares 0xa3 with KVM_ENABLE_CAP, told apart by direction and size. */
+export const KVM_GET_TSC_KHZ = _IO(KVMIO, 0xa3);
+/** The argument is declared `unsigned long` (a pointer to the vendor's command struct): 8 bytes on LP64. */
+export const KVM_MEMORY_ENCRYPT_OP = _IOWR(KVMIO, 0xba, u64);
+export const KVM_SET_MEMORY_ATTRIBUTES = _IOW(KVMIO, 0xd2, kvm_memory_attributes);
+export const KVM_CREATE_GUEST_MEMFD = _IOWR(KVMIO, 0xd4, kvm_create_guest_memfd);
+export const KVM_PRE_FAULT_MEMORY = _IOWR(KVMIO, 0xd5, kvm_pre_fault_memory);
 /**
- * [7.4] _IOWR(KVMIO, 0xd2, struct kvm_memory_attributes2), 128 bytes: the
- * guest_memfd ioctl of the in-place conversion series (v8 patch 13/46
- * "KVM: guest_memfd: Add base support for KVM_SET_MEMORY_ATTRIBUTES2", queued
- * in kvm-x86 for 7.4, linux-next 2026-09-23). It shares 0xd2 with the VM
- * ioctl; the size and direction bits keep the two numbers apart.
+ * [7.4] the guest_memfd ioctl of the in-place conversion series (v8 patch
+ * 13/46 "KVM: guest_memfd: Add base support for KVM_SET_MEMORY_ATTRIBUTES2",
+ * queued in kvm-x86 for 7.4, linux-next 2026-09-23). It shares 0xd2 with the
+ * VM ioctl; the size and direction bits keep the two numbers apart.
  */
-export const KVM_SET_MEMORY_ATTRIBUTES2 = 0xc080aed2;
-/** _IOW(KVMIO, 0xe2/0xe3, struct kvm_device_attr): on /dev/kvm, x86's system attributes (kvm_arch_dev_ioctl()). */
-export const KVM_GET_DEVICE_ATTR = 0x4018aee2;
-export const KVM_HAS_DEVICE_ATTR = 0x4018aee3;
-/** struct kvm_device_attr { u32 flags; u32 group; u64 attr; u64 addr; } */
-export const SIZEOF_KVM_DEVICE_ATTR = 24;
+export const KVM_SET_MEMORY_ATTRIBUTES2 = _IOWR(KVMIO, 0xd2, kvm_memory_attributes2);
+/**
+ * On /dev/kvm, x86's system attributes (kvm_arch_dev_ioctl()). Both are
+ * _IOW although GET writes the value: it goes to the user address in
+ * `addr`, not into the struct.
+ */
+export const KVM_GET_DEVICE_ATTR = _IOW(KVMIO, 0xe2, kvm_device_attr);
+export const KVM_HAS_DEVICE_ATTR = _IOW(KVMIO, 0xe3, kvm_device_attr);
+/** sizeof(struct kvm_device_attr). */
+export const SIZEOF_KVM_DEVICE_ATTR = kvm_device_attr.size;
 
 /** Human names for request numbers, for KVM_IOCTL_ERROR-style messages. */
-export const IOCTL_NAMES: Readonly<Record<number, string>> = {
-  [KVM_CREATE_VM]: 'KVM_CREATE_VM',
-  [KVM_CHECK_EXTENSION]: 'KVM_CHECK_EXTENSION',
-  [KVM_GET_VCPU_MMAP_SIZE]: 'KVM_GET_VCPU_MMAP_SIZE',
-  [KVM_CREATE_VCPU]: 'KVM_CREATE_VCPU',
-  [KVM_SET_USER_MEMORY_REGION]: 'KVM_SET_USER_MEMORY_REGION',
-  [KVM_SET_USER_MEMORY_REGION2]: 'KVM_SET_USER_MEMORY_REGION2',
-  [KVM_RUN]: 'KVM_RUN',
-  [KVM_SET_NR_MMU_PAGES]: 'KVM_SET_NR_MMU_PAGES',
-  [KVM_CREATE_IRQCHIP]: 'KVM_CREATE_IRQCHIP',
-  [KVM_GET_TSC_KHZ]: 'KVM_GET_TSC_KHZ',
-  [KVM_GET_MP_STATE]: 'KVM_GET_MP_STATE',
-  [KVM_SET_MP_STATE]: 'KVM_SET_MP_STATE',
-  [KVM_ENABLE_CAP]: 'KVM_ENABLE_CAP',
-  [KVM_MEMORY_ENCRYPT_OP]: 'KVM_MEMORY_ENCRYPT_OP',
-  [KVM_SET_MEMORY_ATTRIBUTES]: 'KVM_SET_MEMORY_ATTRIBUTES',
-  [KVM_CREATE_GUEST_MEMFD]: 'KVM_CREATE_GUEST_MEMFD',
-  [KVM_PRE_FAULT_MEMORY]: 'KVM_PRE_FAULT_MEMORY',
-  [KVM_SET_MEMORY_ATTRIBUTES2]: 'KVM_SET_MEMORY_ATTRIBUTES2',
-  [KVM_GET_DEVICE_ATTR]: 'KVM_GET_DEVICE_ATTR',
-  [KVM_HAS_DEVICE_ATTR]: 'KVM_HAS_DEVICE_ATTR',
-};
+export const IOCTL_NAMES = ioctlNames({
+  KVM_GET_API_VERSION, KVM_CREATE_VM, KVM_CHECK_EXTENSION, KVM_GET_VCPU_MMAP_SIZE, KVM_GET_SUPPORTED_CPUID,
+  KVM_CREATE_VCPU, KVM_SET_NR_MMU_PAGES, KVM_SET_USER_MEMORY_REGION, KVM_SET_USER_MEMORY_REGION2,
+  KVM_CREATE_IRQCHIP, KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, KVM_INTERRUPT,
+  KVM_SET_CPUID2, KVM_GET_MP_STATE, KVM_SET_MP_STATE, KVM_ENABLE_CAP, KVM_GET_TSC_KHZ, KVM_MEMORY_ENCRYPT_OP,
+  KVM_SET_MEMORY_ATTRIBUTES, KVM_CREATE_GUEST_MEMFD, KVM_PRE_FAULT_MEMORY, KVM_SET_MEMORY_ATTRIBUTES2,
+  KVM_GET_DEVICE_ATTR, KVM_HAS_DEVICE_ATTR,
+});
 
 /* Capabilities (KVM_CHECK_EXTENSION / KVM_ENABLE_CAP) */
 export const KVM_CAP_IRQCHIP = 0;
@@ -222,13 +234,14 @@ export const KVM_USER_MEM_SLOTS = 32764;
 export const KVM_RUN_SIZE = 2352;
 export const KVM_VCPU_MMAP_SIZE = 3 * PAGE_SIZE;
 
-/* vCPU register access, used by get_ucall (RDI holds the struct ucall address) */
-export const KVM_GET_REGS = 0x8090ae81;
-export const KVM_SET_REGS = 0x4090ae82;
-export const SIZEOF_KVM_REGS = 144;
-/** struct kvm_regs offsets: rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp, r8..r15, rip, rflags. */
-export const KVM_REGS_OFFSET = { rax: 0, rbx: 8, rcx: 16, rdx: 24, rsi: 32, rdi: 40, rsp: 48, rbp: 56, rip: 128, rflags: 136 } as const;
-/** sizeof(struct ucall) = cmd + args[7] + buffer[1024] + hva. */
-export const UCALL_MAX_ARGS = 7;
-export const UCALL_BUFFER_LEN = 1024;
-export const SIZEOF_UCALL = 8 + 8 * UCALL_MAX_ARGS + UCALL_BUFFER_LEN + 8;
+/** sizeof(struct kvm_regs). */
+export const SIZEOF_KVM_REGS = kvm_regs.size;
+const regs = kvm_regs.offsets;
+/** struct kvm_regs offsets of the registers the library reads and writes by name (get_ucall reads RDI: the struct ucall address). */
+export const KVM_REGS_OFFSET = {
+  rax: regs.rax, rbx: regs.rbx, rcx: regs.rcx, rdx: regs.rdx, rsi: regs.rsi, rdi: regs.rdi, rsp: regs.rsp, rbp: regs.rbp,
+  rip: regs.rip, rflags: regs.rflags,
+} as const;
+export { UCALL_BUFFER_LEN, UCALL_MAX_ARGS } from './structs.js';
+/** sizeof(struct ucall). */
+export const SIZEOF_UCALL = ucall.size;

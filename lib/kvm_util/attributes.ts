@@ -11,8 +11,7 @@ import { __vmIoctl, vmIoctl } from './ioctl.js';
 import { vmMemSetMemoryAttributes as gmemOrVmSetAttributes } from './gmem_attributes.js';
 import type { GpaArg } from './types.js';
 import type { KvmVm } from './vm.js';
-
-type Num = bigint | number;
+import type { Num } from '../libc/int.js';
 
 /**
  * Raw KVM_SET_MEMORY_ATTRIBUTES with any attributes and flags, for negative

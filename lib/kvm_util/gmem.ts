@@ -12,8 +12,7 @@ import { memRegionFind } from './memslots.js';
 import { fallocate, fstat } from './syscalls.js';
 import { hex, type GpaArg } from './types.js';
 import type { KvmVm } from './vm.js';
-
-type Num = bigint | number;
+import type { Num } from '../libc/int.js';
 
 /** __vm_create_guest_memfd(): KVM_CREATE_GUEST_MEMFD, raw (ret is the fd, or -1). */
 export function __vmCreateGuestMemfd(vm: KvmVm, size: Num, flags: Num): SysResult {

@@ -27,8 +27,7 @@ import { memRegionFind } from './memslots.js';
 import { fstat } from './syscalls.js';
 import { hex } from './types.js';
 import type { KvmVm } from './vm.js';
-
-type Num = bigint | number;
+import type { Num } from '../libc/int.js';
 
 /** __gmem_ioctl(gmem_fd, cmd, arg): raw. */
 export function __gmemIoctl(gmemFd: number, request: number, arg?: Uint8Array | bigint | number): SysResult {

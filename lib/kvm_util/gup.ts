@@ -5,7 +5,7 @@
  * makes a guest_memfd conversion to private fail with EAGAIN. A host without
  * CONFIG_GUP_TEST (no such file) skips, as __open_path_or_exit() does.
  */
-import { PIN_LONGTERM_TEST_FLAG_USE_WRITE, PIN_LONGTERM_TEST_START, PIN_LONGTERM_TEST_STOP, GUP_TEST_PATH } from '../kvm/model/gup_test.js';
+import { PIN_LONGTERM_TEST_FLAG_USE_WRITE, PIN_LONGTERM_TEST_START, PIN_LONGTERM_TEST_STOP, GUP_TEST_PATH, pin_longterm_test } from '../kvm/model/gup_test.js';
 import { TEST_ASSERT_EQ } from './assert.js';
 import { noteResult } from './errno_state.js';
 import { O_RDWR, kvmBackend, openPathOrExit } from './kvm_dev.js';
@@ -14,11 +14,7 @@ let gupTestFd = -1;
 
 /** pin_pages(vaddr, size): pin [vaddr, vaddr+size) for writing, long-term. */
 export function pinPages(vaddr: bigint, size: bigint | number): void {
-  const args = new Uint8Array(24);
-  const dv = new DataView(args.buffer);
-  dv.setBigUint64(0, vaddr, true);
-  dv.setBigUint64(8, BigInt(size), true);
-  dv.setUint32(16, PIN_LONGTERM_TEST_FLAG_USE_WRITE, true);
+  const args = pin_longterm_test.encode({ addr: vaddr, size, flags: PIN_LONGTERM_TEST_FLAG_USE_WRITE });
   gupTestFd = openPathOrExit(GUP_TEST_PATH, O_RDWR, 'Is CONFIG_GUP_TEST enabled?');
   TEST_ASSERT_EQ(noteResult(kvmBackend().ioctl(gupTestFd, PIN_LONGTERM_TEST_START, args)).ret, 0);
 }

@@ -19,6 +19,7 @@ import { vmCreateGuestMemfd } from './gmem.js';
 import { dup, kvmClose, kvmDup, kvmMemfdAlloc, kvmMmapAnonymous, kvmMmapAt, kvmMunmap } from './syscalls.js';
 import { type Gpa, type GpaArg, type GmemOffsetArg, type GvaArg, type Hva, type HvaArg, gmemOffset, gpa as asGpa, hva as asHva, hex } from './types.js';
 import type { KvmVm, MemRegion } from './vm.js';
+import type { Num } from '../libc/int.js';
 
 /**
  * enum vm_mem_backing_src_type: anonymous memory (MAP_PRIVATE) and shmem
@@ -50,8 +51,6 @@ function requireMem2(): void {
   hasMem2 ??= kvmHasCap(KVM_CAP_USER_MEMORY2);
   __TEST_REQUIRE(hasMem2, 'KVM selftests now require KVM_SET_USER_MEMORY_REGION2 (introduced in v6.8)');
 }
-
-type Num = bigint | number;
 
 /** __vm_set_user_memory_region(): the v1 ioctl, raw. */
 export function __vmSetUserMemoryRegion(vm: KvmVm, slot: number, flags: number, gpa: GpaArg, size: Num, hva: HvaArg): SysResult {

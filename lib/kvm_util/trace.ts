@@ -25,11 +25,11 @@ import { errnoName } from '../kvm/errno.js';
 import { exitText } from '../kvm/exit_text.js';
 import { KvmRun } from '../kvm/kvm_run.js';
 import {
-  decodeCreateGuestMemfd, decodeMemoryAttributes, decodeMemoryAttributes2, decodeUserspaceMemoryRegion2,
+  decodeCreateGuestMemfd, decodeMemoryAttributes, decodeMemoryAttributes2, decodeUserspaceMemoryRegion2, kvm_regs,
 } from '../kvm/structs.js';
 import {
   FALLOC_FL_PUNCH_HOLE, KVM_CREATE_GUEST_MEMFD, KVM_CREATE_VCPU, KVM_CREATE_VM, KVM_EXIT_IO, KVM_EXIT_IO_IN, KVM_GET_REGS,
-  KVM_MEM_GUEST_MEMFD, KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_REGS_OFFSET, KVM_SET_MEMORY_ATTRIBUTES, KVM_SET_MEMORY_ATTRIBUTES2,
+  KVM_MEM_GUEST_MEMFD, KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_SET_MEMORY_ATTRIBUTES, KVM_SET_MEMORY_ATTRIBUTES2,
   KVM_SET_USER_MEMORY_REGION, KVM_SET_USER_MEMORY_REGION2,
   SIZEOF_KVM_REGS, UCALL_PIO_PORT,
 } from '../kvm/uapi.js';
@@ -155,7 +155,7 @@ export function traceBackend(inner: Backend, out: (line: string) => void): Backe
   const ucallOf = (vcpuFd: number, vm: TracedVm): string | undefined => {
     const regs = new Uint8Array(SIZEOF_KVM_REGS);
     if (inner.ioctl(vcpuFd, KVM_GET_REGS, regs).ret !== 0) return undefined;
-    const gpa = new DataView(regs.buffer).getBigUint64(KVM_REGS_OFFSET.rdi, true);
+    const gpa = kvm_regs.decode(regs).rdi;
     for (const s of vm.slots.values()) {
       if (gpa < s.gpa || gpa + 24n > s.gpa + s.size || !s.hva) continue;
       try {

@@ -63,3 +63,6 @@ export const gmemOffset = (v: GmemOffsetArg): GmemOffset => BigInt(v) as GmemOff
 
 /** `0x...` as kvm_util's messages print addresses (%lx with a 0x prefix). */
 export const hex = (v: bigint | number): string => `0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`;
+
+/** An integer as a C caller passes it (a number, or a bigint where it may not fit). */
+export type { Num } from '../libc/int.js';

@@ -9,6 +9,7 @@
  */
 import { KVM_EXIT_IO, KVM_EXIT_IO_IN, SIZEOF_UCALL, UCALL_BUFFER_LEN, UCALL_MAX_ARGS, UCALL_NONE, UCALL_PIO_PORT } from '../kvm/uapi.js';
 import type { GuestOp } from '../kvm/guest_program.js';
+import { ucall } from '../kvm/structs.js';
 import { testAssertFail, failureSite } from './assert.js';
 import { describeExit, noteUcallMiss } from './exit_info.js';
 import { writeStdout } from './ksft.js';
@@ -39,12 +40,12 @@ const NO_ARGS: readonly bigint[] = new Array<bigint>(UCALL_MAX_ARGS).fill(0n);
 /** Decode `struct ucall { u64 cmd; u64 args[7]; char buffer[1024]; ... }`. */
 export function decodeUcall(bytes: Uint8Array): Ucall {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const o = ucall.offsets;
   const args: bigint[] = [];
-  for (let i = 0; i < UCALL_MAX_ARGS; i++) args.push(dv.getBigUint64(8 + 8 * i, true));
-  const bufOff = 8 + 8 * UCALL_MAX_ARGS;
-  const raw = bytes.subarray(bufOff, bufOff + UCALL_BUFFER_LEN);
+  for (let i = 0; i < UCALL_MAX_ARGS; i++) args.push(dv.getBigUint64(o.args + 8 * i, true));
+  const raw = bytes.subarray(o.buffer, o.buffer + UCALL_BUFFER_LEN);
   const nul = raw.indexOf(0);
-  return { cmd: Number(dv.getBigUint64(0, true)), args, buffer: Buffer.from(raw.subarray(0, nul < 0 ? raw.length : nul)).toString('utf8') };
+  return { cmd: Number(dv.getBigUint64(o.cmd, true)), args, buffer: Buffer.from(raw.subarray(0, nul < 0 ? raw.length : nul)).toString('utf8') };
 }
 
 /**

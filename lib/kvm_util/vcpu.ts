@@ -10,8 +10,9 @@
 import type { SysResult } from '../kvm/backend.js';
 import { EINTR } from '../kvm/errno.js';
 import { KvmRun } from '../kvm/kvm_run.js';
+import { kvm_mp_state, kvm_regs } from '../kvm/structs.js';
 import {
-  EXIT_REASON_NAMES, KVM_CREATE_VCPU, KVM_EXIT_IO, KVM_GET_MP_STATE, KVM_GET_REGS, KVM_MP_STATE_RUNNABLE, KVM_REGS_OFFSET,
+  EXIT_REASON_NAMES, KVM_CREATE_VCPU, KVM_EXIT_IO, KVM_GET_MP_STATE, KVM_GET_REGS, KVM_MP_STATE_RUNNABLE,
   KVM_SET_MP_STATE, KVM_X86_TDX_VM, SIZEOF_KVM_REGS, UCALL_UNHANDLED,
 } from '../kvm/uapi.js';
 import type { GuestCode } from '../guest/builder.js';
@@ -41,16 +42,14 @@ export function vmVcpuAdd(vm: KvmVm, id: number, guestCode?: GuestCode): KvmVcpu
 
 /** vcpu_mp_state_set(): KVM_SET_MP_STATE, asserted. */
 export function vcpuMpStateSet(vcpu: KvmVcpu, mpState: number): void {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, mpState, true);
-  vcpuIoctl(vcpu, KVM_SET_MP_STATE, b);
+  vcpuIoctl(vcpu, KVM_SET_MP_STATE, kvm_mp_state.encode({ mpState }));
 }
 
 /** vcpu_mp_state_get(): KVM_GET_MP_STATE, asserted. */
 export function vcpuMpStateGet(vcpu: KvmVcpu): number {
-  const b = new Uint8Array(4);
+  const b = new Uint8Array(kvm_mp_state.size);
   vcpuIoctl(vcpu, KVM_GET_MP_STATE, b);
-  return new DataView(b.buffer).getUint32(0, true);
+  return kvm_mp_state.decode(b).mpState;
 }
 
 /**
@@ -152,10 +151,8 @@ export function __vcpuRegsGet(vcpu: KvmVcpu): KvmRegs | undefined {
 }
 
 function decodeRegs(buf: Uint8Array): KvmRegs {
-  const dv = new DataView(buf.buffer);
-  const g = (off: number): bigint => dv.getBigUint64(off, true);
-  const o = KVM_REGS_OFFSET;
-  return { rax: g(o.rax), rbx: g(o.rbx), rcx: g(o.rcx), rdx: g(o.rdx), rsi: g(o.rsi), rdi: g(o.rdi), rip: g(o.rip) };
+  const { rax, rbx, rcx, rdx, rsi, rdi, rip } = kvm_regs.decode(buf);
+  return { rax, rbx, rcx, rdx, rsi, rdi, rip };
 }
 
 /** vcpu_regs_get(): KVM_GET_REGS, asserted. */

@@ -23,8 +23,7 @@ import { pageStateMap } from './page_states.js';
 import { hostCompare, hostRead } from './syscalls.js';
 import { hex, type GpaArg, type GuestAddrArg } from './types.js';
 import type { KvmVm } from './vm.js';
-
-type Num = bigint | number;
+import type { Num } from '../libc/int.js';
 
 /** Index of the first byte of `a` that differs from `value`, or -1 (whole-array compare first). */
 export function firstMismatch(a: Uint8Array, value: number): number {

@@ -92,25 +92,8 @@ export function isHostFault(v: Uint8Array | HostFaultSpec): v is HostFaultSpec {
   return !(v instanceof Uint8Array);
 }
 
-export function dv(b: Uint8Array): DataView {
-  return new DataView(b.buffer, b.byteOffset, b.byteLength);
-}
-
-export function u64(b: Uint8Array, off: number): bigint {
-  return dv(b).getBigUint64(off, true);
-}
-
-export function u32(b: Uint8Array, off: number): number {
-  return dv(b).getUint32(off, true);
-}
-
-export function setU64(b: Uint8Array, off: number, v: bigint): void {
-  dv(b).setBigUint64(off, BigInt.asUintN(64, v), true);
-}
-
-export function setU32(b: Uint8Array, off: number, v: number): void {
-  dv(b).setUint32(off, v >>> 0, true);
-}
+/** Little-endian fields of ioctl arguments in host memory; the one implementation is lib/kvm/layout.ts's. */
+export { viewOf as dv, getU64 as u64, getU32 as u32, putU64 as setU64, putU32 as setU32 } from '../kvm/layout.js';
 
 /** Strip one address bit (TDX shared bit, CCA top IPA bit, SEV C-bit). */
 export function stripBit(addr: bigint, bit: number): bigint {

@@ -9,11 +9,13 @@
 import type { IoctlArg } from '../kvm/backend.js';
 import { EHWPOISON, EINVAL } from '../kvm/errno.js';
 import type { ModelPlatform, PlatformVm } from '../kvm/model/platform.js';
-import { KVM_MEMORY_EXIT_FLAG_PRIVATE } from '../kvm/uapi.js';
+import { _IOW } from '../kvm/ioctl.js';
+import { u64 } from '../kvm/layout.js';
+import { KVMIO, KVM_MEMORY_EXIT_FLAG_PRIVATE } from '../kvm/uapi.js';
 import { PAGE, gfnOf, pageBase, pagesOf } from './common.js';
 
-/** _IOW(KVMIO, 0xff, __u64 gpa): model-only, not part of any kernel's uAPI. */
-export const KVM_MODEL_INJECT_POISON = 0x4008aeff;
+/** Takes the __u64 gpa; model-only, not part of any kernel's uAPI. */
+export const KVM_MODEL_INJECT_POISON = _IOW(KVMIO, 0xff, u64);
 
 export function encodePoisonArg(gpa: bigint): Uint8Array {
   const b = new Uint8Array(8);

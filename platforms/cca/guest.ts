@@ -3,8 +3,7 @@
  */
 import type { GuestBuilder } from '../../lib/guest/builder.js';
 import { RSI_ACCEPT } from './uapi.js';
-
-type Num = bigint | number;
+import type { Num } from '../../lib/libc/int.js';
 
 /** RSI_IPA_STATE_SET(base, top, RIPAS): 'empty' before sharing, 'ram' to take it back; status is the host's response. */
 export function ccaRsiIpaStateSet(g: GuestBuilder, base: Num, top: Num, ripas: 'ram' | 'empty', expect = RSI_ACCEPT): void {

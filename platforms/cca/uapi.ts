@@ -4,23 +4,21 @@
  * RSI_IPA_STATE_SET. The ioctl number is this plugin's pin for the series'
  * `struct kvm_arm_rmi_populate`; it was not re-read from the series.
  */
-import { setU32, setU64, u32, u64 } from '../../lib/platform/common.js';
+import { _IOR, _IOWR } from '../../lib/kvm/ioctl.js';
+import { array, struct, u32, u64, u8 } from '../../lib/kvm/layout.js';
+import { KVMIO } from '../../lib/kvm/uapi.js';
 
-/** _IOWR(KVMIO, 0xd7, struct kvm_arm_rmi_populate) — 32 bytes. */
-export const KVM_ARM_RMI_POPULATE = 0xc020aed7;
+/** struct kvm_arm_rmi_populate; the u64 alignment pads it to 32 bytes after `flags`. */
+export const kvm_arm_rmi_populate = struct('kvm_arm_rmi_populate', { base: u64, size: u64, sourceUaddr: u64, flags: u32 });
+export const KVM_ARM_RMI_POPULATE = _IOWR(KVMIO, 0xd7, kvm_arm_rmi_populate);
 export const KVM_ARM_RMI_POPULATE_FLAGS_MEASURE = 1 << 0;
-export const SIZEOF_KVM_ARM_RMI_POPULATE = 32;
+export const SIZEOF_KVM_ARM_RMI_POPULATE = kvm_arm_rmi_populate.size;
 
 export function encodeRmiPopulate(p: { base: bigint; size: bigint; sourceUaddr: bigint; flags: number }): Uint8Array {
-  const b = new Uint8Array(SIZEOF_KVM_ARM_RMI_POPULATE);
-  setU64(b, 0, p.base);
-  setU64(b, 8, p.size);
-  setU64(b, 16, p.sourceUaddr);
-  setU32(b, 24, p.flags);
-  return b;
+  return kvm_arm_rmi_populate.encode(p);
 }
 export function decodeRmiPopulate(b: Uint8Array): { base: bigint; size: bigint; sourceUaddr: bigint; flags: number } {
-  return { base: u64(b, 0), size: u64(b, 8), sourceUaddr: u64(b, 16), flags: u32(b, 24) };
+  return kvm_arm_rmi_populate.decode(b);
 }
 
 /** RIPAS values (RSI_IPA_STATE_SET). */
@@ -38,5 +36,5 @@ export const RSI_ERROR_INPUT = 0x101n;
 /** KVM_SYSTEM_EVENT_CRASH: how the model reports a realm that took an SEA it cannot handle. */
 export const KVM_SYSTEM_EVENT_CRASH = 5;
 
-/** Model-only: _IOR(KVMIO, 0xfe, __u8[32]): the realm's RIM so far (an attestation token would carry it). */
-export const KVM_ARM_MODEL_GET_RIM = 0x8020aefe;
+/** Model-only: the realm's RIM so far, 32 bytes (an attestation token would carry it). */
+export const KVM_ARM_MODEL_GET_RIM = _IOR(KVMIO, 0xfe, array(u8, 32));

@@ -5,8 +5,7 @@
  */
 import type { GuestBuilder } from '../../lib/guest/builder.js';
 import { SMCCC_RET_SUCCESS } from './model.js';
-
-type Num = bigint | number;
+import type { Num } from '../../lib/libc/int.js';
 
 /** ARM_SMCCC_KVM_FUNC_MEM_SHARE (0xC6000003): share one granule with the host. */
 export function pkvmMemShare(g: GuestBuilder, ipa: Num, expect = SMCCC_RET_SUCCESS): void {

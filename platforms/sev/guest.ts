@@ -3,8 +3,7 @@
  * its own page tables (set_memory_encrypted()/set_memory_decrypted()).
  */
 import type { GuestBuilder } from '../../lib/guest/builder.js';
-
-type Num = bigint | number;
+import type { Num } from '../../lib/libc/int.js';
 
 /**
  * Map [gpa, gpa+size) with C=1 (`encrypted`) or C=0. With `notify`, also

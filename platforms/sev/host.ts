@@ -4,7 +4,9 @@
  * argument structs placed in the VMM's memory. `__` forms return the raw
  * result with the firmware status; plain forms assert.
  */
-import { KVM_GET_DEVICE_ATTR, KVM_HAS_DEVICE_ATTR, SIZEOF_KVM_DEVICE_ATTR } from '../../lib/kvm/uapi.js';
+import { getU64 } from '../../lib/kvm/layout.js';
+import { kvm_device_attr } from '../../lib/kvm/structs.js';
+import { KVM_GET_DEVICE_ATTR, KVM_HAS_DEVICE_ATTR } from '../../lib/kvm/uapi.js';
 import { KVM_IOCTL_ERROR, TEST_ASSERT, kvmBackend, kvmClose, openKvmDevPathOrExit, type KvmVm } from '../../lib/kvm_util/index.js';
 import { setErrno } from '../../lib/kvm_util/errno_state.js';
 import { memoryEncryptOp } from '../../lib/platform/encrypt_op.js';
@@ -96,15 +98,11 @@ export function kvmSevSupportedVmsaFeatures(): bigint | null {
   const m = b.mmap(0n, 4096n, 3, 0x22, -1, 0n);
   TEST_ASSERT(m.errno === 0, 'mmap for the device attribute value failed');
   try {
-    const attr = new Uint8Array(SIZEOF_KVM_DEVICE_ATTR);
-    const d = new DataView(attr.buffer);
-    d.setUint32(4, KVM_X86_GRP_SEV, true);
-    d.setBigUint64(8, KVM_X86_SEV_VMSA_FEATURES, true);
-    d.setBigUint64(16, m.addr, true);
+    const attr = kvm_device_attr.encode({ group: KVM_X86_GRP_SEV, attr: KVM_X86_SEV_VMSA_FEATURES, addr: m.addr });
     if (b.ioctl(kvm, KVM_HAS_DEVICE_ATTR, attr).ret !== 0) return null;
     const r = b.ioctl(kvm, KVM_GET_DEVICE_ATTR, attr);
     TEST_ASSERT(r.ret === 0, KVM_IOCTL_ERROR('KVM_GET_DEVICE_ATTR', r.ret, r.errno));
-    return new DataView(b.hostRead(m.addr, 8).buffer).getBigUint64(0, true);
+    return getU64(b.hostRead(m.addr, 8), 0);
   } finally {
     b.munmap(m.addr, 4096n);
     kvmClose(kvm);

@@ -4,7 +4,7 @@
  * their x86-64 offsets, and the firmware status codes KVM reports in
  * `kvm_sev_cmd.error` (include/uapi/linux/psp-sev.h, enum sev_ret_code).
  */
-import { dv, setU32, setU64, u32, u64 } from '../../lib/platform/common.js';
+import { array, struct, u16, u32, u64 } from '../../lib/kvm/layout.js';
 
 export const KVM_SEV_INIT = 0;
 export const KVM_SEV_ES_INIT = 1;
@@ -46,8 +46,9 @@ export const SEV_RET_INVALID_PAGE_STATE = 0x1a;
 export const SEV_POLICY_NO_DBG = 1 << 0;
 export const SEV_POLICY_ES = 1 << 2;
 
-/** struct kvm_sev_cmd { u32 id; u32 pad0; u64 data; u32 error; u32 sev_fd; } */
-export const SIZEOF_KVM_SEV_CMD = 24;
+/** struct kvm_sev_cmd: the argument of KVM_MEMORY_ENCRYPT_OP; `error` is the firmware's status, written back. */
+export const kvm_sev_cmd = struct('kvm_sev_cmd', { id: u32, pad0: u32, data: u64, error: u32, sevFd: u32 });
+export const SIZEOF_KVM_SEV_CMD = kvm_sev_cmd.size;
 
 export interface SevCmd {
   id: number;
@@ -57,71 +58,64 @@ export interface SevCmd {
 }
 
 export function encodeSevCmd(c: { id: number; data: bigint; sevFd?: number }): Uint8Array {
-  const b = new Uint8Array(SIZEOF_KVM_SEV_CMD);
-  setU32(b, 0, c.id);
-  setU64(b, 8, c.data);
-  setU32(b, 20, c.sevFd ?? 0);
-  return b;
+  return kvm_sev_cmd.encode(c);
 }
 
 export function decodeSevCmd(b: Uint8Array): SevCmd {
-  return { id: u32(b, 0), data: u64(b, 8), error: u32(b, 16), sevFd: u32(b, 20) };
+  const { id, data, error, sevFd } = kvm_sev_cmd.decode(b);
+  return { id, data, error, sevFd };
 }
 
 export function setSevCmdError(b: Uint8Array, error: number): void {
-  setU32(b, 16, error);
+  kvm_sev_cmd.encodeInto(b, 0, { error });
 }
 
-/** struct kvm_sev_init { u64 vmsa_features; u32 flags; u16 ghcb_version; u16 pad1; u32 pad2[8]; } */
-export const SIZEOF_KVM_SEV_INIT = 48;
+/** struct kvm_sev_init (KVM_SEV_INIT2). */
+export const kvm_sev_init = struct('kvm_sev_init', { vmsaFeatures: u64, flags: u32, ghcbVersion: u16, pad1: u16, pad2: array(u32, 8) });
+export const SIZEOF_KVM_SEV_INIT = kvm_sev_init.size;
 export function encodeSevInit(v: { vmsaFeatures?: bigint; flags?: number; ghcbVersion?: number } = {}): Uint8Array {
-  const b = new Uint8Array(SIZEOF_KVM_SEV_INIT);
-  setU64(b, 0, v.vmsaFeatures ?? 0n);
-  setU32(b, 8, v.flags ?? 0);
-  dv(b).setUint16(12, v.ghcbVersion ?? 0, true);
-  return b;
+  return kvm_sev_init.encode(v);
 }
 export function decodeSevInit(b: Uint8Array): { vmsaFeatures: bigint; flags: number; ghcbVersion: number } {
-  return { vmsaFeatures: u64(b, 0), flags: u32(b, 8), ghcbVersion: dv(b).getUint16(12, true) };
+  const { vmsaFeatures, flags, ghcbVersion } = kvm_sev_init.decode(b);
+  return { vmsaFeatures, flags, ghcbVersion };
 }
 
-/** struct kvm_sev_launch_start { u32 handle; u32 policy; u64 dh_uaddr; u32 dh_len; u32 pad0; u64 session_uaddr; u32 session_len; u32 pad1; } */
-export const SIZEOF_KVM_SEV_LAUNCH_START = 40;
+/** struct kvm_sev_launch_start. */
+export const kvm_sev_launch_start = struct('kvm_sev_launch_start', {
+  handle: u32, policy: u32, dhUaddr: u64, dhLen: u32, pad0: u32, sessionUaddr: u64, sessionLen: u32, pad1: u32,
+});
+export const SIZEOF_KVM_SEV_LAUNCH_START = kvm_sev_launch_start.size;
 export function encodeSevLaunchStart(v: { policy: number; sessionUaddr?: bigint; sessionLen?: number }): Uint8Array {
-  const b = new Uint8Array(SIZEOF_KVM_SEV_LAUNCH_START);
-  setU32(b, 4, v.policy);
-  setU64(b, 24, v.sessionUaddr ?? 0n);
-  setU32(b, 32, v.sessionLen ?? 0);
-  return b;
+  return kvm_sev_launch_start.encode(v);
 }
 export function decodeSevLaunchStart(b: Uint8Array): { handle: number; policy: number; sessionUaddr: bigint; sessionLen: number } {
-  return { handle: u32(b, 0), policy: u32(b, 4), sessionUaddr: u64(b, 24), sessionLen: u32(b, 32) };
+  const { handle, policy, sessionUaddr, sessionLen } = kvm_sev_launch_start.decode(b);
+  return { handle, policy, sessionUaddr, sessionLen };
 }
 
-/** struct kvm_sev_launch_update_data / kvm_sev_launch_measure { u64 uaddr; u32 len; u32 pad0; } */
-export const SIZEOF_KVM_SEV_UADDR_LEN = 16;
+/** struct kvm_sev_launch_update_data, and struct kvm_sev_launch_measure, which has the same fields. */
+export const kvm_sev_launch_update_data = struct('kvm_sev_launch_update_data', { uaddr: u64, len: u32, pad0: u32 });
+export const SIZEOF_KVM_SEV_UADDR_LEN = kvm_sev_launch_update_data.size;
 export function encodeUaddrLen(uaddr: bigint, len: number): Uint8Array {
-  const b = new Uint8Array(SIZEOF_KVM_SEV_UADDR_LEN);
-  setU64(b, 0, uaddr);
-  setU32(b, 8, len);
-  return b;
+  return kvm_sev_launch_update_data.encode({ uaddr, len });
 }
 export function decodeUaddrLen(b: Uint8Array): { uaddr: bigint; len: number } {
-  return { uaddr: u64(b, 0), len: u32(b, 8) };
+  const { uaddr, len } = kvm_sev_launch_update_data.decode(b);
+  return { uaddr, len };
 }
 
-/** struct kvm_sev_launch_secret { u64 hdr_uaddr; u32 hdr_len; u32 pad0; u64 guest_uaddr; u32 guest_len; u32 pad1; u64 trans_uaddr; u32 trans_len; u32 pad2; } */
-export const SIZEOF_KVM_SEV_LAUNCH_SECRET = 48;
+/** struct kvm_sev_launch_secret. */
+export const kvm_sev_launch_secret = struct('kvm_sev_launch_secret', {
+  hdrUaddr: u64, hdrLen: u32, pad0: u32, guestUaddr: u64, guestLen: u32, pad1: u32, transUaddr: u64, transLen: u32, pad2: u32,
+});
+export const SIZEOF_KVM_SEV_LAUNCH_SECRET = kvm_sev_launch_secret.size;
 export function encodeSevLaunchSecret(v: { guestUaddr: bigint; guestLen: number; transUaddr: bigint; transLen: number }): Uint8Array {
-  const b = new Uint8Array(SIZEOF_KVM_SEV_LAUNCH_SECRET);
-  setU64(b, 16, v.guestUaddr);
-  setU32(b, 24, v.guestLen);
-  setU64(b, 32, v.transUaddr);
-  setU32(b, 40, v.transLen);
-  return b;
+  return kvm_sev_launch_secret.encode(v);
 }
 export function decodeSevLaunchSecret(b: Uint8Array): { guestUaddr: bigint; guestLen: number; transUaddr: bigint; transLen: number } {
-  return { guestUaddr: u64(b, 16), guestLen: u32(b, 24), transUaddr: u64(b, 32), transLen: u32(b, 40) };
+  const { guestUaddr, guestLen, transUaddr, transLen } = kvm_sev_launch_secret.decode(b);
+  return { guestUaddr, guestLen, transUaddr, transLen };
 }
 
 /** Measurement blob LAUNCH_MEASURE returns: 32-byte HMAC then the 16-byte MNONCE. */

@@ -5,8 +5,7 @@
 import type { GuestBuilder } from '../../lib/guest/builder.js';
 import { formatPscEntries, type PscEntry } from './model.js';
 import { GHCB_MSR_PSC_RESP } from './uapi.js';
-
-type Num = bigint | number;
+import type { Num } from '../../lib/libc/int.js';
 
 /** GHCB MSR protocol PSC for one 4K page; the guest sees GHCB_MSR_PSC_RESP on success. */
 export function snpPscMsr(g: GuestBuilder, gpa: Num, toPrivate: boolean, expect: bigint = GHCB_MSR_PSC_RESP): void {

@@ -3,7 +3,7 @@
  * and the GHCB NAE (arch/x86/include/asm/sev-common.h), PVALIDATE results,
  * SNP_LAUNCH_UPDATE page types and struct layout (arch/x86/include/uapi/asm/kvm.h).
  */
-import { dv, setU64, u64 } from '../../lib/platform/common.js';
+import { array, struct, u16, u32, u64, u8 } from '../../lib/kvm/layout.js';
 
 export const GHCB_MSR_PSC_REQ = 0x014n;
 export const GHCB_MSR_PSC_RESP = 0x015n;
@@ -35,16 +35,20 @@ export const KVM_SEV_MODEL_LAUNCH_DIGEST = 0x7f01;
 /** Model-only: a host read of the page of a GPA; `data` holds the GPA, the page comes back after it. */
 export const KVM_SEV_MODEL_HOST_READ = 0x7f02;
 
-/** struct kvm_sev_snp_launch_start { u64 policy; u8 gosvw[16]; u16 flags; u8 pad0[6]; u64 pad1[4]; } */
-export const SIZEOF_KVM_SEV_SNP_LAUNCH_START = 64;
+/** struct kvm_sev_snp_launch_start. */
+export const kvm_sev_snp_launch_start = struct('kvm_sev_snp_launch_start', {
+  policy: u64, gosvw: array(u8, 16), flags: u16, pad0: array(u8, 6), pad1: array(u64, 4),
+});
+export const SIZEOF_KVM_SEV_SNP_LAUNCH_START = kvm_sev_snp_launch_start.size;
 export function encodeSnpLaunchStart(policy: bigint): Uint8Array {
-  const b = new Uint8Array(SIZEOF_KVM_SEV_SNP_LAUNCH_START);
-  setU64(b, 0, policy);
-  return b;
+  return kvm_sev_snp_launch_start.encode({ policy });
 }
 
-/** struct kvm_sev_snp_launch_update { u64 gfn_start; u64 uaddr; u64 len; u8 type; u8 pad0; u16 flags; u32 pad1; u64 pad2[4]; } */
-export const SIZEOF_KVM_SEV_SNP_LAUNCH_UPDATE = 64;
+/** struct kvm_sev_snp_launch_update. */
+export const kvm_sev_snp_launch_update = struct('kvm_sev_snp_launch_update', {
+  gfnStart: u64, uaddr: u64, len: u64, type: u8, pad0: u8, flags: u16, pad1: u32, pad2: array(u64, 4),
+});
+export const SIZEOF_KVM_SEV_SNP_LAUNCH_UPDATE = kvm_sev_snp_launch_update.size;
 export interface SnpLaunchUpdate {
   gfnStart: bigint;
   uaddr: bigint;
@@ -53,27 +57,33 @@ export interface SnpLaunchUpdate {
   flags: number;
 }
 export function encodeSnpLaunchUpdate(u: SnpLaunchUpdate): Uint8Array {
-  const b = new Uint8Array(SIZEOF_KVM_SEV_SNP_LAUNCH_UPDATE);
-  setU64(b, 0, u.gfnStart);
-  setU64(b, 8, u.uaddr);
-  setU64(b, 16, u.len);
-  b[24] = u.type;
-  dv(b).setUint16(26, u.flags, true);
-  return b;
+  return kvm_sev_snp_launch_update.encode(u);
 }
 export function decodeSnpLaunchUpdate(b: Uint8Array): SnpLaunchUpdate {
-  return { gfnStart: u64(b, 0), uaddr: u64(b, 8), len: u64(b, 16), type: b[24]!, flags: dv(b).getUint16(26, true) };
+  const { gfnStart, uaddr, len, type, flags } = kvm_sev_snp_launch_update.decode(b);
+  return { gfnStart, uaddr, len, type, flags };
 }
 
-/** struct kvm_sev_snp_launch_finish (id block/auth pointers, flags, host_data); 104 bytes. */
-export const SIZEOF_KVM_SEV_SNP_LAUNCH_FINISH = 104;
+/** KVM_SEV_SNP_FINISH_DATA_SIZE: the host data the guest's attestation report carries. */
+export const KVM_SEV_SNP_FINISH_DATA_SIZE = 32;
+/** struct kvm_sev_snp_launch_finish: the ID block and its authentication, host data, flags. */
+export const kvm_sev_snp_launch_finish = struct('kvm_sev_snp_launch_finish', {
+  idBlockUaddr: u64, idAuthUaddr: u64, idBlockEn: u8, authKeyEn: u8, vcekDisabled: u8,
+  hostData: array(u8, KVM_SEV_SNP_FINISH_DATA_SIZE), pad0: array(u8, 3), flags: u16, pad1: array(u64, 4),
+});
+export const SIZEOF_KVM_SEV_SNP_LAUNCH_FINISH = kvm_sev_snp_launch_finish.size;
 
-/**
- * The SNP CPUID page: u32 count, u32 reserved, u64 reserved, then up to 64
- * entries of { u32 eax_in, ecx_in; u64 xcr0_in, xss_in; u32 eax, ebx, ecx, edx; u64 reserved } (48 bytes).
- */
-export const SNP_CPUID_ENTRY = 48;
+/** One function of the SNP CPUID page (struct snp_cpuid_fn, arch/x86/include/asm/sev.h). */
+export const snp_cpuid_fn = struct('snp_cpuid_fn', {
+  eaxIn: u32, ecxIn: u32, xcr0In: u64, xssIn: u64, eax: u32, ebx: u32, ecx: u32, edx: u32, reserved: u64,
+});
+/** SNP_CPUID_COUNT_MAX: the entries the page holds. */
 export const SNP_CPUID_MAX = 64;
+/** struct snp_cpuid_table: the SNP CPUID page's contents. */
+export const snp_cpuid_table = struct('snp_cpuid_table', {
+  count: u32, reserved1: u32, reserved2: u64, fn: array(snp_cpuid_fn, SNP_CPUID_MAX),
+});
+export const SNP_CPUID_ENTRY = snp_cpuid_fn.size;
 export interface SnpCpuidFn {
   eaxIn: number;
   ecxIn: number;
@@ -82,28 +92,13 @@ export interface SnpCpuidFn {
   ecx: number;
   edx: number;
 }
+/** The CPUID page (one 4 KiB page, the table at its start). */
 export function encodeCpuidPage(fns: readonly SnpCpuidFn[]): Uint8Array {
   const b = new Uint8Array(4096);
-  const d = dv(b);
-  d.setUint32(0, fns.length, true);
-  fns.forEach((f, i) => {
-    const o = 16 + i * SNP_CPUID_ENTRY;
-    d.setUint32(o, f.eaxIn, true);
-    d.setUint32(o + 4, f.ecxIn, true);
-    d.setUint32(o + 24, f.eax, true);
-    d.setUint32(o + 28, f.ebx, true);
-    d.setUint32(o + 32, f.ecx, true);
-    d.setUint32(o + 36, f.edx, true);
-  });
+  snp_cpuid_table.encodeInto(b, 0, { count: fns.length, fn: fns });
   return b;
 }
 export function decodeCpuidPage(b: Uint8Array): SnpCpuidFn[] {
-  const d = dv(b);
-  const n = Math.min(d.getUint32(0, true), SNP_CPUID_MAX);
-  const out: SnpCpuidFn[] = [];
-  for (let i = 0; i < n; i++) {
-    const o = 16 + i * SNP_CPUID_ENTRY;
-    out.push({ eaxIn: d.getUint32(o, true), ecxIn: d.getUint32(o + 4, true), eax: d.getUint32(o + 24, true), ebx: d.getUint32(o + 28, true), ecx: d.getUint32(o + 32, true), edx: d.getUint32(o + 36, true) });
-  }
-  return out;
+  const t = snp_cpuid_table.decode(b);
+  return t.fn.slice(0, Math.min(t.count, SNP_CPUID_MAX)).map(({ eaxIn, ecxIn, eax, ebx, ecx, edx }) => ({ eaxIn, ecxIn, eax, ebx, ecx, edx }));
 }

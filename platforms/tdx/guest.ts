@@ -5,8 +5,8 @@
  */
 import type { GuestBuilder } from '../../lib/guest/builder.js';
 import { TDVMCALL_STATUS_SUCCESS, TDX_SUCCESS } from './uapi.js';
+import type { Num } from '../../lib/libc/int.js';
 
-type Num = bigint | number;
 interface Expect {
   readonly expect?: bigint;
 }

@@ -20,7 +20,7 @@
  *   poisons the line: the TD's next private read consumes it (#MC), which
  *   surfaces as KVM_RUN -EHWPOISON with KVM_EXIT_MEMORY_FAULT [H].
  */
-import type { IoctlArg, SysResult } from '../../lib/kvm/backend.js';
+import { err, ok, type IoctlArg, type SysResult } from '../../lib/kvm/backend.js';
 import { E2BIG, EFAULT, EHWPOISON, EINVAL, EIO, EOPNOTSUPP } from '../../lib/kvm/errno.js';
 import type {
   GuestAccess, ModelPlatform, PlatformOpOutcome, PlatformVcpuContext, PlatformVm, PlatformVmContext,
@@ -39,9 +39,6 @@ import {
   TDVMCALL_STATUS_SUCCESS, TDX_PAGE_ALREADY_ACCEPTED, TDX_PAGE_SIZE_MISMATCH, TDX_SUCCESS, decodeCpuidEntries,
   decodeInitMemRegion, decodeTdxCmd, encodeInitMemRegion,
 } from './uapi.js';
-
-const ok = (): SysResult => ({ ret: 0, errno: 0 });
-const err = (errno: number): SysResult => ({ ret: -1, errno });
 
 /** What a test may inspect of a TD (through `tdxVmState()`). */
 export interface TdxVmState {

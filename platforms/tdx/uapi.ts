@@ -3,7 +3,8 @@
  * enum kvm_tdx_cmd_id) and the guest-visible status codes of TDG.VP.VMCALL
  * (arch/x86/include/asm/shared/tdx.h) and TDG.MEM.PAGE.ACCEPT.
  */
-import { setU32, setU64, u32, u64 } from '../../lib/platform/common.js';
+import { array, struct, u32, u64 } from '../../lib/kvm/layout.js';
+import { kvm_cpuid2, kvm_cpuid_entry2 } from '../../lib/kvm/structs.js';
 
 export const KVM_TDX_CAPABILITIES = 0;
 export const KVM_TDX_INIT_VM = 1;
@@ -20,41 +21,39 @@ export const KVM_TDX_MODEL_HOST_READ = 0x7f02;
 
 export const KVM_TDX_MEASURE_MEMORY_REGION = 1 << 0;
 
-/** struct kvm_tdx_cmd { u32 id; u32 flags; u64 data; u64 hw_error; } */
-export const SIZEOF_KVM_TDX_CMD = 24;
+/** struct kvm_tdx_cmd: the argument of KVM_MEMORY_ENCRYPT_OP on a TD; `hw_error` is the TDX module's status, written back. */
+export const kvm_tdx_cmd = struct('kvm_tdx_cmd', { id: u32, flags: u32, data: u64, hwError: u64 });
+export const SIZEOF_KVM_TDX_CMD = kvm_tdx_cmd.size;
 export function encodeTdxCmd(c: { id: number; flags?: number; data?: bigint }): Uint8Array {
-  const b = new Uint8Array(SIZEOF_KVM_TDX_CMD);
-  setU32(b, 0, c.id);
-  setU32(b, 4, c.flags ?? 0);
-  setU64(b, 8, c.data ?? 0n);
-  return b;
+  return kvm_tdx_cmd.encode(c);
 }
 export function decodeTdxCmd(b: Uint8Array): { id: number; flags: number; data: bigint; hwError: bigint } {
-  return { id: u32(b, 0), flags: u32(b, 4), data: u64(b, 8), hwError: u64(b, 16) };
+  return kvm_tdx_cmd.decode(b);
 }
 
-/** struct kvm_tdx_init_mem_region { u64 source_addr; u64 gpa; u64 nr_pages; } */
-export const SIZEOF_KVM_TDX_INIT_MEM_REGION = 24;
+/** struct kvm_tdx_init_mem_region. */
+export const kvm_tdx_init_mem_region = struct('kvm_tdx_init_mem_region', { sourceAddr: u64, gpa: u64, nrPages: u64 });
+export const SIZEOF_KVM_TDX_INIT_MEM_REGION = kvm_tdx_init_mem_region.size;
 export function encodeInitMemRegion(r: { sourceAddr: bigint; gpa: bigint; nrPages: bigint }): Uint8Array {
-  const b = new Uint8Array(SIZEOF_KVM_TDX_INIT_MEM_REGION);
-  setU64(b, 0, r.sourceAddr);
-  setU64(b, 8, r.gpa);
-  setU64(b, 16, r.nrPages);
-  return b;
+  return kvm_tdx_init_mem_region.encode(r);
 }
 export function decodeInitMemRegion(b: Uint8Array): { sourceAddr: bigint; gpa: bigint; nrPages: bigint } {
-  return { sourceAddr: u64(b, 0), gpa: u64(b, 8), nrPages: u64(b, 16) };
+  return kvm_tdx_init_mem_region.decode(b);
 }
 
 /**
- * struct kvm_tdx_init_vm: attributes, xfam, mrconfigid[6], mrowner[6],
- * mrownerconfig[6], reserved[12] (256 bytes), then struct kvm_cpuid2
- * { u32 nent; u32 padding; entries[] } with 40-byte kvm_cpuid_entry2.
+ * struct kvm_tdx_init_vm: TD_PARAMS' 256 bytes (the three SHA-384 digests
+ * and reserved space), then a struct kvm_cpuid2 whose entries follow the
+ * struct (a flexible array member, so not part of its size).
  */
-export const SIZEOF_KVM_TDX_INIT_VM = 256 + 8;
+export const kvm_tdx_init_vm = struct('kvm_tdx_init_vm', {
+  attributes: u64, xfam: u64, mrconfigid: array(u64, 6), mrowner: array(u64, 6), mrownerconfig: array(u64, 6),
+  reserved: array(u64, 12), cpuid: kvm_cpuid2,
+});
+export const SIZEOF_KVM_TDX_INIT_VM = kvm_tdx_init_vm.size;
 /** KVM_MAX_CPUID_ENTRIES (arch/x86/include/asm/kvm_host.h): the most cpuid.nent tdx_td_init() takes. */
 export const KVM_MAX_CPUID_ENTRIES = 256;
-export const SIZEOF_KVM_CPUID_ENTRY2 = 40;
+export const SIZEOF_KVM_CPUID_ENTRY2 = kvm_cpuid_entry2.size;
 export interface CpuidEntry {
   readonly fn: number;
   readonly index: number;
@@ -66,18 +65,8 @@ export interface CpuidEntry {
 export function encodeTdxInitVm(v: { attributes?: bigint; xfam?: bigint; cpuid?: readonly CpuidEntry[] } = {}): Uint8Array {
   const entries = v.cpuid ?? [];
   const b = new Uint8Array(SIZEOF_KVM_TDX_INIT_VM + entries.length * SIZEOF_KVM_CPUID_ENTRY2);
-  setU64(b, 0, v.attributes ?? 0n);
-  setU64(b, 8, v.xfam ?? 0n);
-  setU32(b, 256, entries.length);
-  entries.forEach((e, i) => {
-    const o = SIZEOF_KVM_TDX_INIT_VM + i * SIZEOF_KVM_CPUID_ENTRY2;
-    setU32(b, o, e.fn);
-    setU32(b, o + 4, e.index);
-    setU32(b, o + 12, e.eax);
-    setU32(b, o + 16, e.ebx);
-    setU32(b, o + 20, e.ecx);
-    setU32(b, o + 24, e.edx);
-  });
+  kvm_tdx_init_vm.encodeInto(b, 0, { attributes: v.attributes, xfam: v.xfam, cpuid: { nent: entries.length } });
+  entries.forEach((e, i) => kvm_cpuid_entry2.encodeInto(b, SIZEOF_KVM_TDX_INIT_VM + i * SIZEOF_KVM_CPUID_ENTRY2, { ...e, function: e.fn }));
   return b;
 }
 export function decodeCpuidEntries(b: Uint8Array, nent: number): CpuidEntry[] {
@@ -85,7 +74,8 @@ export function decodeCpuidEntries(b: Uint8Array, nent: number): CpuidEntry[] {
   for (let i = 0; i < nent; i++) {
     const o = i * SIZEOF_KVM_CPUID_ENTRY2;
     if (o + SIZEOF_KVM_CPUID_ENTRY2 > b.length) break;
-    out.push({ fn: u32(b, o), index: u32(b, o + 4), eax: u32(b, o + 12), ebx: u32(b, o + 16), ecx: u32(b, o + 20), edx: u32(b, o + 24) });
+    const e = kvm_cpuid_entry2.decode(b, o);
+    out.push({ fn: e.function, index: e.index, eax: e.eax, ebx: e.ebx, ecx: e.ecx, edx: e.edx });
   }
   return out;
 }
@@ -102,5 +92,5 @@ export const TDX_SUCCESS = 0n;
 export const TDX_PAGE_ALREADY_ACCEPTED = 0x00000b0a00000000n;
 export const TDX_PAGE_SIZE_MISMATCH = 0xc0000b0b00000000n;
 
-/** KVM_INTERRUPT: _IOW(KVMIO, 0x86, struct kvm_interrupt) — used to make an IRQ pending for MapGPA RETRY. */
-export const KVM_INTERRUPT = 0x4004ae86;
+/** KVM_INTERRUPT: used to make an IRQ pending for MapGPA RETRY. */
+export { KVM_INTERRUPT } from '../../lib/kvm/uapi.js';

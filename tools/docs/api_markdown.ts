@@ -75,8 +75,24 @@ export function renderModule(page: ApiPage, m: ApiModule, up = '../../'): string
   return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
 }
 
-/** A module of constants (the uAPI numbers, errno) as tables, one per defining file. */
-export function renderTable(page: ApiPage, m: ApiModule, up = '../../'): string {
+/**
+ * A constant's Value cell: the declaration's initializer as written, and
+ * the number it comes to where the source derives it (a request number
+ * from its _IOW(), a size from a struct layout), so the page still shows
+ * the value strace prints.
+ */
+function valueCell(s: ApiSymbol, runtime: unknown): string {
+  const written = s.signature.replace(/^const \w+ = |^const \w+: /, '').replace(/;$/, '');
+  if (typeof runtime !== 'number' || !Number.isInteger(runtime)) return written;
+  if (/^_IO[RW]{0,2}\(/.test(written)) return `${written} = 0x${runtime.toString(16)}`;
+  return written === 'number' ? String(runtime) : written;
+}
+
+/**
+ * A module of constants (the uAPI numbers, errno) as tables, one per
+ * defining file; `values` is the module's runtime exports.
+ */
+export function renderTable(page: ApiPage, m: ApiModule, up = '../../', values: Readonly<Record<string, unknown>> = {}): string {
   const out: string[] = [`# ${page.title}`, '', `\`${m.entry}\` · ${GENERATED_NOTE}`, ''];
   if (m.intro) out.push(m.intro, '');
   for (const g of m.groups) {
@@ -87,7 +103,7 @@ export function renderTable(page: ApiPage, m: ApiModule, up = '../../'): string 
     if (consts.length) {
       out.push('| Name | Value | |', '|---|---|---|');
       for (const s of consts) {
-        const value = s.signature.replace(/^const \w+ = |^const \w+: /, '').replace(/;$/, '').replace(/\|/g, '\\|');
+        const value = valueCell(s, values[s.name]).replace(/\|/g, '\\|');
         out.push(`| \`${s.name}\` | \`${value}\` | ${docText(s).replace(/\n/g, ' ').replace(/\|/g, '\\|')} |`);
       }
       out.push('');

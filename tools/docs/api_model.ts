@@ -113,8 +113,9 @@ function signatureOf(p: TsProject, s: Symbol, node: Node, name: string): { kind:
     const type = p.checker.getTypeOfSymbol(s);
     const t = type ? p.checker.typeToString(type) : 'unknown';
     const init = node.initializer?.getText(node.getSourceFile()) ?? '';
-    // A number or bigint constant reads best as written (0x4020aed2, 1n << 3n).
-    const literal = /^[-\w\s<>|&()'"]+$/.test(init) && !/=>/.test(init) && init.length < 60;
+    // A number or bigint constant reads best as written (1n << 3n, or an
+    // ioctl number as the kernel's header spells it: _IOW(KVMIO, 0x46, ...)).
+    const literal = (/^[-\w\s<>|&()'"]+$/.test(init) || /^_IO[RW]{0,2}\([\w\s,]+\)$/.test(init)) && !/=>/.test(init) && init.length < 60;
     return { kind: 'const', text: expand(literal ? `const ${name} = ${init};` : `const ${name}: ${t};`, aliases) };
   }
   if (isClassDeclaration(node)) return { kind: 'class', text: classSignature(p, node) };

@@ -4,6 +4,7 @@
 // with what is committed, so none of them can drift from the code.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { apiModule, type ApiModule } from './api_model.js';
 import { renderModule, renderTable, GENERATED_NOTE, type ApiPage } from './api_markdown.js';
 import { fillBlocks } from './generated.js';
@@ -74,7 +75,8 @@ export async function generate(p: TsProject): Promise<Generated> {
   const undocumented: string[] = [];
   for (const page of API_PAGES) {
     const m = modules.get(page.entry)!;
-    files.set(join('docs/api', page.page), page.table ? renderTable(page, m) : renderModule(page, m));
+    const values = page.table ? (await import(pathToFileURL(join(p.root, page.entry)).href)) as Record<string, unknown> : {};
+    files.set(join('docs/api', page.page), page.table ? renderTable(page, m, undefined, values) : renderModule(page, m));
     if (page.table) continue;
     for (const g of m.groups) for (const s of g.symbols) if (!s.doc) undocumented.push(`${page.entry}: ${s.name} (${s.file}:${s.line})`);
   }

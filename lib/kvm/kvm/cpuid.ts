@@ -7,13 +7,14 @@
  * 0x80000001 EDX[26] says whether the agent may map 1 GiB pages.
  */
 import type { CpuidRegs } from '../backend.js';
+import { getU32, putU32 } from '../layout.js';
+import { kvm_cpuid2, kvm_cpuid_entry2 } from '../structs.js';
+import { KVM_GET_SUPPORTED_CPUID } from '../uapi.js';
 import type { Libc } from './libc.js';
 
-/** _IOWR(KVMIO, 0x05, struct kvm_cpuid2). */
-export const KVM_GET_SUPPORTED_CPUID = 0xc008ae05;
-/** _IOW(KVMIO, 0x90, struct kvm_cpuid2). */
-export const KVM_SET_CPUID2 = 0x4008ae90;
-const ENTRY = 40;
+export { KVM_GET_SUPPORTED_CPUID, KVM_SET_CPUID2 } from '../uapi.js';
+const HEADER = kvm_cpuid2.size;
+const ENTRY = kvm_cpuid_entry2.size;
 const E2BIG = 7;
 
 export interface SupportedCpuid {
@@ -28,14 +29,11 @@ const SIGNIFICANT_INDEX = 1;
 
 /** The entry of a struct kvm_cpuid2 for `fn`/`index`. */
 export function cpuidLeaf(buf: Uint8Array, fn: number, index = 0): CpuidRegs | undefined {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const n = dv.getUint32(0, true);
-  for (let i = 0; i < n; i++) {
-    const o = 8 + i * ENTRY;
-    const anyIndex = !(dv.getUint32(o + 8, true) & SIGNIFICANT_INDEX);
-    if (dv.getUint32(o, true) === fn >>> 0 && (anyIndex || dv.getUint32(o + 4, true) === index)) {
-      return { eax: dv.getUint32(o + 12, true), ebx: dv.getUint32(o + 16, true), ecx: dv.getUint32(o + 20, true), edx: dv.getUint32(o + 24, true) };
-    }
+  const n = kvm_cpuid2.decode(buf).nent;
+  for (let i = 0; i < n && HEADER + (i + 1) * ENTRY <= buf.byteLength; i++) {
+    const e = kvm_cpuid_entry2.decode(buf, HEADER + i * ENTRY);
+    const anyIndex = !(e.flags & SIGNIFICANT_INDEX);
+    if (e.function === fn >>> 0 && (anyIndex || e.index === index)) return { eax: e.eax, ebx: e.ebx, ecx: e.ecx, edx: e.edx };
   }
   return undefined;
 }
@@ -43,11 +41,11 @@ export function cpuidLeaf(buf: Uint8Array, fn: number, index = 0): CpuidRegs | u
 /** KVM_GET_SUPPORTED_CPUID on /dev/kvm, growing the array while the kernel says E2BIG; errno on failure. */
 export function getSupportedCpuid(libc: Libc, sysFd: number): SupportedCpuid | number {
   for (let nent = 128; nent <= 4096; nent *= 2) {
-    const buf = new Uint8Array(8 + nent * ENTRY);
-    new DataView(buf.buffer).setUint32(0, nent, true);
+    const buf = new Uint8Array(HEADER + nent * ENTRY);
+    putU32(buf, kvm_cpuid2.offsets.nent, nent);
     if (libc.ioctlPtr(sysFd, KVM_GET_SUPPORTED_CPUID, buf) === 0) {
-      const used = new DataView(buf.buffer).getUint32(0, true);
-      const cpuid2 = buf.slice(0, 8 + used * ENTRY);
+      const used = getU32(buf, kvm_cpuid2.offsets.nent);
+      const cpuid2 = buf.slice(0, HEADER + used * ENTRY);
       const v = cpuidLeaf(cpuid2, 0);
       const text = v ? Buffer.from(new Uint32Array([v.ebx, v.edx, v.ecx]).buffer).toString('latin1') : '';
       const vendor = text === 'GenuineIntel' ? 'intel' : text === 'AuthenticAMD' || text === 'HygonGenuine' ? 'amd' : 'other';

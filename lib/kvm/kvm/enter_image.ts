@@ -1,15 +1,13 @@
 /**
  * Pointing a real vCPU at a guest-agent image already in guest memory.
  */
-import { KVM_SET_REGS } from '../uapi.js';
+import { KVM_GET_SREGS, KVM_SET_CPUID2, KVM_SET_REGS, KVM_SET_SREGS } from '../uapi.js';
 import { agentRegs, longModeSregs, type AgentImage } from '../x86/agent.js';
-import { KVM_SET_CPUID2 } from './cpuid.js';
+import { SIZEOF_KVM_SREGS } from '../x86/segments.js';
 import type { Libc } from './libc.js';
 
-/** _IOR/_IOW(KVMIO, 0x83/0x84, struct kvm_sregs). */
-export const KVM_GET_SREGS = 0x8138ae83;
-export const KVM_SET_SREGS = 0x4138ae84;
-export const SIZEOF_KVM_SREGS = 312;
+export { KVM_GET_SREGS, KVM_SET_SREGS } from '../uapi.js';
+export { SIZEOF_KVM_SREGS } from '../x86/segments.js';
 
 /**
  * Point a vCPU at a compiled image already in guest memory, as

@@ -15,7 +15,7 @@
  */
 import { existsSync } from 'node:fs';
 import { EXIT_REASON_NAMES, KVM_CAP_EXIT_HYPERCALL, KVM_CREATE_VCPU, KVM_CREATE_VM, KVM_ENABLE_CAP, KVM_EXIT_HYPERCALL,
-  KVM_HC_MAP_GPA_RANGE, KVM_X86_DEFAULT_VM } from '../uapi.js';
+  KVM_GET_VCPU_MMAP_SIZE, KVM_HC_MAP_GPA_RANGE, KVM_SET_USER_MEMORY_REGION, KVM_X86_DEFAULT_VM } from '../uapi.js';
 import { encodeEnableCap, encodeUserspaceMemoryRegion } from '../structs.js';
 import { KvmRun } from '../kvm_run.js';
 import type { SupportedCpuid } from './cpuid.js';
@@ -56,13 +56,13 @@ function probe(b: KvmBackend, cpu: SupportedCpuid): string | null {
     libc.ioctlPtr(vm, KVM_ENABLE_CAP, encodeEnableCap({ cap: KVM_CAP_EXIT_HYPERCALL, args: [1n << BigInt(KVM_HC_MAP_GPA_RANGE)] }));
     libc.ioctlPtr(vm, KVM_ENABLE_CAP, encodeEnableCap({ cap: KVM_CAP_DISABLE_QUIRKS2, args: [BigInt(KVM_X86_QUIRK_FIX_HYPERCALL_INSN)] }));
     mem = libc.mmap(0n, MEM, 3, 0x22, -1, 0n);
-    if (libc.ioctlPtr(vm, 0x4020ae46, encodeUserspaceMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0n, memorySize: MEM, userspaceAddr: mem })) < 0) {
+    if (libc.ioctlPtr(vm, KVM_SET_USER_MEMORY_REGION, encodeUserspaceMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0n, memorySize: MEM, userspaceAddr: mem })) < 0) {
       return `${need}: the probe memslot was refused (errno ${libc.errno()})`;
     }
     const vcpu = libc.ioctlInt(vm, KVM_CREATE_VCPU, 0n);
     if (vcpu < 0) return `${need}: the probe vCPU could not be created (errno ${libc.errno()})`;
     fds.push(vcpu);
-    const runSize = libc.ioctlInt(b.systemFd(), 0xae04, 0n);
+    const runSize = libc.ioctlInt(b.systemFd(), KVM_GET_VCPU_MMAP_SIZE, 0n);
     const runAddr = libc.mmap(0n, BigInt(runSize), 3, 0x01, vcpu, 0n);
     runMap = [runAddr, runSize];
     const run = new KvmRun(libc.view(runAddr, runSize));

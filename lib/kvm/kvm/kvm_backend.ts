@@ -19,7 +19,7 @@ import {
 import { EBADF, EINVAL } from '../errno.js';
 import type { GuestProgram } from '../guest_program.js';
 import {
-  KVM_CREATE_VCPU, KVM_CREATE_VM, KVM_GET_VCPU_MMAP_SIZE, KVM_SET_USER_MEMORY_REGION, KVM_SET_USER_MEMORY_REGION2,
+  KVM_CREATE_VCPU, KVM_CREATE_VM, KVM_GET_VCPU_MMAP_SIZE, KVM_RUN, KVM_SET_USER_MEMORY_REGION, KVM_SET_USER_MEMORY_REGION2,
 } from '../uapi.js';
 import { cpuidLeaf } from './cpuid.js';
 import { loadGuestProgram, supportedCpuid } from './guest_setup.js';
@@ -183,7 +183,7 @@ export class KvmBackend implements Backend {
   kvmRun(vcpuFd: number): Promise<SysResult> {
     const v = this.vcpu(vcpuFd);
     // Not a vCPU of ours: the kernel answers (EBADF, ENOTTY, EINVAL on /dev/kvm).
-    if (!v) return Promise.resolve(this.res(this.libc.ioctlInt(vcpuFd, 0xae80, 0n)));
+    if (!v) return Promise.resolve(this.res(this.libc.ioctlInt(vcpuFd, KVM_RUN, 0n)));
     const p = v.queue.then(() => this.runOnce(v));
     v.queue = p.catch(() => undefined);
     return p;

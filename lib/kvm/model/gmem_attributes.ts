@@ -29,13 +29,12 @@
  * decide what SNP and TDX leave behind.
  */
 
-import type { IoctlArg, SysResult } from '../backend.js';
+import { err, ok, type IoctlArg, type SysResult } from '../backend.js';
 import { EAGAIN, EFAULT, EINVAL, ENOTTY } from '../errno.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PAGE_SIZE } from '../uapi.js';
 import { SIZEOF_KVM_MEMORY_ATTRIBUTES2, decodeMemoryAttributes2, setMemoryAttributes2ErrorOffset } from '../structs.js';
 import type { Gmem } from './gmem.js';
 import { structArg } from './ioctl_args.js';
-import { err, ok } from './sys_result.js';
 import type { Vm } from './vm.js';
 
 const PAGE = BigInt(PAGE_SIZE);

@@ -12,7 +12,7 @@ import { KVM_SET_MEMORY_ATTRIBUTES2 } from '../uapi.js';
 import type { Gmem } from './gmem.js';
 import { gmemSetAttributes } from './gmem_attributes.js';
 import type { KernelProfile } from './profiles.js';
-import { err } from './sys_result.js';
+import { err } from '../backend.js';
 import type { FileOperations } from './vfs/file.js';
 import type { Vm } from './vm.js';
 

@@ -14,20 +14,23 @@
  */
 import type { IoctlArg, SysResult } from '../backend.js';
 import { EFAULT, EINVAL } from '../errno.js';
+import { _IO, _IOW } from '../ioctl.js';
+import { struct, u32, u64 } from '../layout.js';
 import { PAGE_SIZE } from '../uapi.js';
 import { ANON_INODE_INO, ANON_INODE_MODE, type FileOperations, type Kstat, type OpenFile } from './vfs/file.js';
-import type { HostAddressSpace } from './host_as.js';
-import { isFault } from './host_as.js';
+import { isFault, type HostAddressSpace } from './host_as.js';
 import type { SparsePages } from './sparse_pages.js';
 
 export const GUP_TEST_PATH = '/sys/kernel/debug/gup_test';
-/** _IOW('g', 7, struct pin_longterm_test { u64 addr; u64 size; u32 flags; }) — 24 bytes with padding. */
-export const PIN_LONGTERM_TEST_START = 0x40186707;
-/** _IO('g', 8). */
-export const PIN_LONGTERM_TEST_STOP = 0x6708;
+/** struct pin_longterm_test (mm/gup_test.h); the u64 alignment pads it after `flags`. */
+export const pin_longterm_test = struct('pin_longterm_test', { addr: u64, size: u64, flags: u32 });
+/** The ioctl type of mm/gup_test.h. */
+const GUP_TEST_IOC = 'g'.charCodeAt(0);
+export const PIN_LONGTERM_TEST_START = _IOW(GUP_TEST_IOC, 7, pin_longterm_test);
+export const PIN_LONGTERM_TEST_STOP = _IO(GUP_TEST_IOC, 8);
 export const PIN_LONGTERM_TEST_FLAG_USE_WRITE = 1;
 export const PIN_LONGTERM_TEST_FLAG_USE_FAST = 2;
-export const SIZEOF_PIN_LONGTERM_TEST = 24;
+export const SIZEOF_PIN_LONGTERM_TEST = pin_longterm_test.size;
 
 const PAGE = BigInt(PAGE_SIZE);
 const LONG_MAX = (1n << 63n) - 1n;
@@ -41,10 +44,7 @@ export class GupPins {
   start(arg: IoctlArg | undefined): SysResult {
     if (this.held) return { ret: -1, errno: EINVAL };
     if (!(arg instanceof Uint8Array) || arg.length < SIZEOF_PIN_LONGTERM_TEST) return { ret: -1, errno: EFAULT };
-    const dv = new DataView(arg.buffer, arg.byteOffset, SIZEOF_PIN_LONGTERM_TEST);
-    const addr = dv.getBigUint64(0, true);
-    const size = dv.getBigUint64(8, true);
-    const flags = dv.getUint32(16, true);
+    const { addr, size, flags } = pin_longterm_test.decode(arg);
     if (flags & ~(PIN_LONGTERM_TEST_FLAG_USE_WRITE | PIN_LONGTERM_TEST_FLAG_USE_FAST)) return { ret: -1, errno: EINVAL };
     if ((addr | size) % PAGE !== 0n) return { ret: -1, errno: EINVAL };
     if (size > LONG_MAX || size / PAGE === 0n) return { ret: -1, errno: EINVAL };

@@ -7,21 +7,21 @@
  * there is no mmap.
  */
 
-import type { IoctlArg, SysResult } from '../backend.js';
+import { err, ok, type IoctlArg, type SysResult } from '../backend.js';
 import { EFAULT, EINVAL, ENXIO } from '../errno.js';
 import {
-  KVM_CHECK_EXTENSION, KVM_CREATE_VM, KVM_GET_DEVICE_ATTR, KVM_GET_VCPU_MMAP_SIZE, KVM_HAS_DEVICE_ATTR, KVM_VCPU_MMAP_SIZE,
+  KVM_CHECK_EXTENSION, KVM_CREATE_VM, KVM_GET_API_VERSION, KVM_GET_DEVICE_ATTR, KVM_GET_VCPU_MMAP_SIZE, KVM_HAS_DEVICE_ATTR, KVM_VCPU_MMAP_SIZE,
   SIZEOF_KVM_DEVICE_ATTR,
 } from '../uapi.js';
+import { putU64 } from '../layout.js';
+import { kvm_device_attr } from '../structs.js';
 import { capArg, intArg } from './ioctl_args.js';
-import { err, ok } from './sys_result.js';
 import { FMODE_PREAD, FMODE_PWRITE, S_IFCHR, type FileOperations, type Kstat, type OpenFile } from './vfs/file.js';
 import { noopLlseek } from './vfs/read_write.js';
 import { Vm, type VmHost } from './vm.js';
 import { capValue } from './vm/check_extension.js';
 
-/** KVM_GET_API_VERSION and the version it reports (KVM_API_VERSION). */
-const KVM_GET_API_VERSION = 0xae00;
+/** The version KVM_GET_API_VERSION reports (KVM_API_VERSION, include/uapi/linux/kvm.h). */
 const KVM_API_VERSION = 12;
 const KVM_DEV_INO = 0x1n;
 
@@ -86,9 +86,7 @@ function kvmDevIoctl(sys: KvmDevHost, req: number, arg: IoctlArg | undefined): S
  */
 function devAttr(sys: KvmDevHost, get: boolean, arg: IoctlArg | undefined): SysResult {
   if (!(arg instanceof Uint8Array) || arg.length < SIZEOF_KVM_DEVICE_ATTR) return err(EFAULT);
-  const d = new DataView(arg.buffer, arg.byteOffset, SIZEOF_KVM_DEVICE_ATTR);
-  const group = d.getUint32(4, true);
-  const attr = d.getBigUint64(8, true);
+  const { group, attr, addr } = kvm_device_attr.decode(arg);
   let val: bigint | undefined;
   if (group !== 0) {
     for (const p of sys.platforms.all()) {
@@ -99,7 +97,7 @@ function devAttr(sys: KvmDevHost, get: boolean, arg: IoctlArg | undefined): SysR
   if (val === undefined) return err(ENXIO);
   if (!get) return ok(0);
   const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt.asUintN(64, val), true);
-  const f = sys.host.forEach(d.getBigUint64(16, true), 8, true, (st, idx, inPage, chunk, done) => st.touch(idx).set(out.subarray(done, done + chunk), inPage));
+  putU64(out, 0, BigInt.asUintN(64, val));
+  const f = sys.host.forEach(addr, 8, true, (st, idx, inPage, chunk, done) => st.touch(idx).set(out.subarray(done, done + chunk), inPage));
   return f ? err(EFAULT) : ok(0);
 }

@@ -7,8 +7,7 @@
 import { SharedPolicy, placeNode } from './mempolicy.js';
 import { EINVAL, EOPNOTSUPP, EFBIG, ENXIO } from '../errno.js';
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, PAGE_SIZE } from '../uapi.js';
-import type { SysResult } from '../backend.js';
-import { err, ok } from './sys_result.js';
+import { err, ok, type SysResult } from '../backend.js';
 import { FMODE_PREAD, FMODE_PWRITE, S_IFREG, type FileOperations, type Kstat, type OpenFile } from './vfs/file.js';
 import { SparsePages } from './sparse_pages.js';
 import type { HostFaultSpec } from './platform.js';

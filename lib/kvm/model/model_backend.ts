@@ -14,9 +14,7 @@
  */
 
 import { mapStack } from '../../source/source_map.js';
-import {
-  HostFault, MAP_FAILED, type Backend, type CpuidRegs, type HostMapping, type HostProcess, type GuestProgramResult, type IoctlArg, type MmapResult, type StatResult, type SysResult,
-} from '../backend.js';
+import { err, HostFault, MAP_FAILED, ok, type Backend, type CpuidRegs, type GuestProgramResult, type HostMapping, type HostProcess, type IoctlArg, type MmapResult, type StatResult, type SysResult } from '../backend.js';
 import type { ModelControl } from './control.js';
 import { modelSupportedCpuid } from './cpuid.js';
 import { EBADF, EINVAL, ENOENT, EINTR } from '../errno.js';
@@ -36,7 +34,6 @@ import { resolveModelOptions, type ModelOptions } from './model_options.js';
 
 export { parseNumaNodes, parseVmMemoryAttributes, type ModelOptions } from './model_options.js';
 import { StdioPipe } from './stdio.js';
-import { err, ok } from './sys_result.js';
 import { Vcpu } from './vcpu.js';
 import { kvmVcpuRun } from './vcpu/run.js';
 import { vfsIoctl } from './vfs/ioctl.js';

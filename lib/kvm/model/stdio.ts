@@ -7,7 +7,7 @@
  */
 
 import type { FileOperations, Kstat, OpenFile } from './vfs/file.js';
-import { ok } from './sys_result.js';
+import { ok } from '../backend.js';
 
 /** Pipes share pipefs; each pipe has its own inode. */
 export const STDIO_INO_BASE = 0x3n;

@@ -17,8 +17,7 @@ import { KvmRun } from '../kvm_run.js';
 import { KVM_MP_STATE_RUNNABLE, KVM_MP_STATE_UNINITIALIZED, KVM_VCPU_MMAP_SIZE } from '../uapi.js';
 import { writeExit } from './exits.js';
 import type { ExitSpec, PlatformVcpuContext, ResumeView } from './platform.js';
-import type { FileOperations, Kstat, OpenFile } from './vfs/file.js';
-import { ANON_INODE_INO, ANON_INODE_MODE } from './vfs/file.js';
+import { ANON_INODE_INO, ANON_INODE_MODE, type FileOperations, type Kstat, type OpenFile } from './vfs/file.js';
 import { kvmVcpuFops } from './vcpu/vcpu_fops.js';
 import type { Vm } from './vm.js';
 

@@ -20,7 +20,7 @@ import { ANON_INODE_INO, ANON_INODE_MODE, type FileOperations, type Kstat } from
 import { vmPlatformContext } from './vm/platform_ctx.js';
 import { kvmVmFops } from './vm/vm_fops.js';
 
-export { ok, err } from './sys_result.js';
+export { ok, err } from '../backend.js';
 export { structArg, capArg, intArg } from './ioctl_args.js';
 export { capValue } from './vm/check_extension.js';
 export { KVM_EXIT_HYPERCALL_VALID_MASK } from './vm/enable_cap.js';

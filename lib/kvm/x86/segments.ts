@@ -10,7 +10,7 @@
  * have loaded itself, which VM entry checks (SDM Vol. 3C §28.3.1.2) and
  * SVM's consistency checks expect, e.g. TR must be a busy 64-bit TSS.
  */
-import { KVM_REGS_OFFSET, SIZEOF_KVM_REGS } from '../uapi.js';
+import { kvm_regs, kvm_segment, kvm_sregs } from '../structs.js';
 
 export const GDT_NULL = 0x00;
 export const GDT_CODE64 = 0x08;
@@ -21,18 +21,11 @@ export const GDT_SIZE = 0x28;
 /** The 64-bit TSS (SDM Vol. 3A Figure 8-11): 104 bytes, no I/O permission bitmap. */
 export const TSS_SIZE = 104;
 
-/* struct kvm_sregs (312 B): cs, ds, es, fs, gs, ss, tr, ldt (24 B each), gdt, idt (16 B each), cr0 ... */
-export const SIZEOF_KVM_SREGS = 312;
-export const SIZEOF_KVM_SEGMENT = 24;
-export const KVM_SREGS_OFFSET = {
-  cs: 0, ds: 24, es: 48, fs: 72, gs: 96, ss: 120, tr: 144, ldt: 168,
-  gdt: 192, idt: 208, cr0: 224, cr2: 232, cr3: 240, cr4: 248, cr8: 256, efer: 264, apic_base: 272, interrupt_bitmap: 280,
-} as const;
-/* struct kvm_segment: base u64, limit u32, selector u16, type, present, dpl, db, s, l, g, avl, unusable, padding (u8). */
-export const KVM_SEGMENT_OFFSET = {
-  base: 0, limit: 8, selector: 12, type: 14, present: 15, dpl: 16, db: 17, s: 18, l: 19, g: 20, avl: 21, unusable: 22,
-} as const;
-/* struct kvm_dtable: base u64, limit u16, padding[3] u16. */
+/* struct kvm_sregs, struct kvm_segment: their layouts are declared in structs.ts. */
+export const SIZEOF_KVM_SREGS = kvm_sregs.size;
+export const SIZEOF_KVM_SEGMENT = kvm_segment.size;
+export const KVM_SREGS_OFFSET = kvm_sregs.offsets;
+export const KVM_SEGMENT_OFFSET = kvm_segment.offsets;
 
 /* Control register and EFER bits (SDM Vol. 3A §2.5, §2.2.1). */
 export const X86_CR0_PE = 1n << 0n;
@@ -124,24 +117,16 @@ export function buildTss(): Uint8Array {
   return out;
 }
 
+/** `seg` as the struct kvm_segment field value, its padding byte cleared. */
+const segmentField = (seg: KvmSegment): KvmSegment & { padding: number } => ({ ...seg, padding: 0 });
+
 export function encodeSegment(dst: Uint8Array, offset: number, seg: KvmSegment): void {
-  const dv = new DataView(dst.buffer, dst.byteOffset + offset, SIZEOF_KVM_SEGMENT);
-  const o = KVM_SEGMENT_OFFSET;
-  dv.setBigUint64(o.base, BigInt.asUintN(64, seg.base), true);
-  dv.setUint32(o.limit, seg.limit >>> 0, true);
-  dv.setUint16(o.selector, seg.selector, true);
-  for (const k of ['type', 'present', 'dpl', 'db', 's', 'l', 'g', 'avl', 'unusable'] as const) dv.setUint8(o[k], seg[k]);
-  dv.setUint8(23, 0);
+  kvm_segment.encodeInto(dst, offset, segmentField(seg));
 }
 
 export function decodeSegment(src: Uint8Array, offset: number): KvmSegment {
-  const dv = new DataView(src.buffer, src.byteOffset + offset, SIZEOF_KVM_SEGMENT);
-  const o = KVM_SEGMENT_OFFSET;
-  return {
-    base: dv.getBigUint64(o.base, true), limit: dv.getUint32(o.limit, true), selector: dv.getUint16(o.selector, true),
-    type: dv.getUint8(o.type), present: dv.getUint8(o.present), dpl: dv.getUint8(o.dpl), db: dv.getUint8(o.db), s: dv.getUint8(o.s),
-    l: dv.getUint8(o.l), g: dv.getUint8(o.g), avl: dv.getUint8(o.avl), unusable: dv.getUint8(o.unusable),
-  };
+  const { padding: _, ...seg } = kvm_segment.decode(src, offset);
+  return seg;
 }
 
 export interface LongModeState {
@@ -162,23 +147,19 @@ export interface LongModeState {
 export function encodeLongModeSregs(current: Uint8Array, s: LongModeState): Uint8Array {
   if (current.byteLength < SIZEOF_KVM_SREGS) throw new RangeError(`kvm_sregs: ${current.byteLength} bytes, need ${SIZEOF_KVM_SREGS}`);
   const out = current.slice(0, SIZEOF_KVM_SREGS);
-  const dv = new DataView(out.buffer);
-  const o = KVM_SREGS_OFFSET;
-  encodeSegment(out, o.cs, CODE64_SEGMENT);
-  for (const seg of [o.ds, o.es, o.fs, o.gs, o.ss]) encodeSegment(out, seg, DATA_SEGMENT);
-  encodeSegment(out, o.tr, { ...tssSegment(s.tr.base), limit: s.tr.limit, selector: s.tr.selector });
-  encodeSegment(out, o.ldt, UNUSABLE_LDT);
-  const dtable = (at: number, base: bigint, limit: number): void => {
-    dv.setBigUint64(at, base, true);
-    dv.setUint16(at + 8, limit, true);
-    for (let i = 10; i < 16; i++) dv.setUint8(at + i, 0);
-  };
-  dtable(o.gdt, s.gdt.base, s.gdt.limit);
-  dtable(o.idt, 0n, 0);
-  dv.setBigUint64(o.cr0, X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG, true);
-  dv.setBigUint64(o.cr3, s.cr3, true);
-  dv.setBigUint64(o.cr4, X86_CR4_PAE, true);
-  dv.setBigUint64(o.efer, EFER_LME | EFER_LMA, true);
+  const data = segmentField(DATA_SEGMENT);
+  const noPadding = [0, 0, 0];
+  kvm_sregs.encodeInto(out, 0, {
+    cs: segmentField(CODE64_SEGMENT), ds: data, es: data, fs: data, gs: data, ss: data,
+    tr: segmentField({ ...tssSegment(s.tr.base), limit: s.tr.limit, selector: s.tr.selector }),
+    ldt: segmentField(UNUSABLE_LDT),
+    gdt: { base: s.gdt.base, limit: s.gdt.limit, padding: noPadding },
+    idt: { base: 0n, limit: 0, padding: noPadding },
+    cr0: X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG,
+    cr3: s.cr3,
+    cr4: X86_CR4_PAE,
+    efer: EFER_LME | EFER_LMA,
+  });
   return out;
 }
 
@@ -187,10 +168,5 @@ export const X86_RFLAGS_FIXED = 2n;
 
 /** struct kvm_regs with rip, rsp, rflags = 2 and every other register 0. */
 export function encodeEntryRegs(rip: bigint, rsp: bigint): Uint8Array {
-  const out = new Uint8Array(SIZEOF_KVM_REGS);
-  const dv = new DataView(out.buffer);
-  dv.setBigUint64(KVM_REGS_OFFSET.rsp, rsp, true);
-  dv.setBigUint64(KVM_REGS_OFFSET.rip, rip, true);
-  dv.setBigUint64(KVM_REGS_OFFSET.rflags, X86_RFLAGS_FIXED, true);
-  return out;
+  return kvm_regs.encode({ rsp, rip, rflags: X86_RFLAGS_FIXED });
 }

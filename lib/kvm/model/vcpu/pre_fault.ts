@@ -9,12 +9,12 @@
  * the unmapped rest written back to gpa/size.
  */
 
-import type { IoctlArg, SysResult } from '../../backend.js';
+import { err, ok, type IoctlArg, type SysResult } from '../../backend.js';
 import { EFAULT, EINVAL, ENOENT, EOPNOTSUPP } from '../../errno.js';
-import { SIZEOF_KVM_PRE_FAULT_MEMORY, decodePreFaultMemory } from '../../structs.js';
+import { putU64 } from '../../layout.js';
+import { SIZEOF_KVM_PRE_FAULT_MEMORY, decodePreFaultMemory, kvm_pre_fault_memory } from '../../structs.js';
 import { PAGE_SIZE } from '../../uapi.js';
 import { structArg } from '../ioctl_args.js';
-import { err, ok } from '../sys_result.js';
 import type { Vcpu } from '../vcpu.js';
 import { kvmMemIsPrivate } from '../vm/mem_attributes.js';
 import { kvmMmuFaultIn } from './mmu.js';
@@ -40,8 +40,8 @@ export function kvmVcpuPreFaultMemory(v: Vcpu, arg: IoctlArg | undefined): SysRe
     gpa += PAGE;
     size -= PAGE;
   }
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  dv.setBigUint64(0, gpa, true);
-  dv.setBigUint64(8, size, true);
+  // The progress goes back in the caller's struct (gpa, size), the rest as it was.
+  putU64(b, kvm_pre_fault_memory.offsets.gpa, gpa);
+  putU64(b, kvm_pre_fault_memory.offsets.size, size);
   return full !== size ? ok() : err(e);
 }

@@ -7,11 +7,10 @@
  * not runnable, or halted, blocks (kvm_vcpu_block()) until a signal.
  */
 
-import type { SysResult } from '../../backend.js';
+import { err, ok, type SysResult } from '../../backend.js';
 import { EINTR, EINVAL } from '../../errno.js';
 import { KVM_MP_STATE_RUNNABLE, PAGE_SIZE } from '../../uapi.js';
 import { KVM_EXIT_INTR, KVM_INTERNAL_ERROR_EMULATION, writeExit } from '../exits.js';
-import { ok, err } from '../sys_result.js';
 import type { Step, Vcpu } from '../vcpu.js';
 import { step } from './interpreter.js';
 import { expectFailed } from './ucall.js';

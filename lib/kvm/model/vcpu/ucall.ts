@@ -10,9 +10,10 @@ import {
   expectMismatchFormat, formatGuestMessage, type SourceLoc,
 } from '../../guest_program.js';
 import {
-  KVM_EXIT_IO_IN, PAGE_SIZE, SIZEOF_UCALL, UCALL_ABORT, UCALL_BUFFER_LEN, UCALL_MAX_ARGS, UCALL_PIO_PORT,
+  KVM_EXIT_IO_IN, PAGE_SIZE, UCALL_ABORT, UCALL_BUFFER_LEN, UCALL_MAX_ARGS, UCALL_PIO_PORT,
 } from '../../uapi.js';
 import type { SysResult } from '../../backend.js';
+import { ucall } from '../../structs.js';
 import { isFault } from '../host_as.js';
 import type { Step, Vcpu } from '../vcpu.js';
 
@@ -45,15 +46,10 @@ export function pio(v: Vcpu, gpa: bigint): SysResult {
  * to read the struct, as it would in C.
  */
 export function writeUcall(v: Vcpu, gpa: bigint, cmd: number, args: readonly bigint[], text: string): void {
-  const uc = new Uint8Array(SIZEOF_UCALL);
-  const dv = new DataView(uc.buffer);
-  dv.setBigUint64(0, BigInt(cmd), true);
-  for (let i = 0; i < UCALL_MAX_ARGS; i++) dv.setBigUint64(8 + 8 * i, BigInt.asUintN(64, args[i] ?? 0n), true);
   const t = new TextEncoder().encode(text).subarray(0, UCALL_BUFFER_LEN - 1);
-  uc.set(t, 8 + 8 * UCALL_MAX_ARGS);
   const slot = v.vm.slots.find(0, Number(gpa / PAGE));
   const hva = slot && !slot.gmemOnly ? slot.userspaceAddr + gpa - BigInt(slot.baseGfn) * PAGE : 0n;
-  dv.setBigUint64(8 + 8 * UCALL_MAX_ARGS + UCALL_BUFFER_LEN, hva, true);
+  const uc = ucall.encode({ cmd, args: args.slice(0, UCALL_MAX_ARGS), buffer: Array.from(t), hva });
   for (let done = 0; done < uc.length;) {
     const at = gpa + BigInt(done);
     const inPage = Number(at % PAGE);

@@ -7,16 +7,16 @@
  * kvm_vcpu_release(); llseek is noop_llseek().
  */
 
-import type { IoctlArg, SysResult } from '../../backend.js';
+import { err, ok, type IoctlArg, type SysResult } from '../../backend.js';
 import { EFAULT, EINVAL, ENOTTY } from '../../errno.js';
 import {
   KVM_GET_MP_STATE, KVM_GET_REGS, KVM_GET_TSC_KHZ, KVM_MP_STATE_AP_RESET_HOLD, KVM_MP_STATE_HALTED, KVM_MP_STATE_INIT_RECEIVED,
-  KVM_MP_STATE_RUNNABLE, KVM_MP_STATE_SIPI_RECEIVED, KVM_MP_STATE_UNINITIALIZED, KVM_PRE_FAULT_MEMORY, KVM_REGS_OFFSET, KVM_RUN, KVM_SET_MP_STATE,
+  KVM_MP_STATE_RUNNABLE, KVM_MP_STATE_SIPI_RECEIVED, KVM_MP_STATE_UNINITIALIZED, KVM_PRE_FAULT_MEMORY, KVM_RUN, KVM_SET_MP_STATE,
   KVM_SET_REGS, KVM_VCPU_MMAP_SIZE, PAGE_SIZE, SIZEOF_KVM_REGS,
 } from '../../uapi.js';
+import { kvm_mp_state, kvm_regs } from '../../structs.js';
 import { structArg } from '../ioctl_args.js';
 import { SparsePages } from '../sparse_pages.js';
-import { err, ok } from '../sys_result.js';
 import type { FileOperations } from '../vfs/file.js';
 import { noopLlseek } from '../vfs/read_write.js';
 import { REG_NAMES, type Vcpu } from '../vcpu.js';
@@ -40,24 +40,23 @@ export function kvmVcpuIoctl(v: Vcpu, request: number, arg: IoctlArg | undefined
     case KVM_GET_REGS: {
       const b = structArg(arg, SIZEOF_KVM_REGS);
       if (!b) return err(EFAULT);
-      const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-      REG_NAMES.forEach((n, i) => dv.setBigUint64(offsetOf(n, i), v.regs[i]!, true));
+      kvm_regs.encodeInto(b, 0, Object.fromEntries(REG_NAMES.map((n, i) => [n, v.regs[i]!])));
       return ok();
     }
     case KVM_SET_REGS: {
       const b = structArg(arg, SIZEOF_KVM_REGS);
       if (!b) return err(EFAULT);
-      const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-      REG_NAMES.forEach((n, i) => { v.regs[i] = dv.getBigUint64(offsetOf(n, i), true); });
+      const regs = kvm_regs.decode(b);
+      REG_NAMES.forEach((n, i) => { v.regs[i] = regs[n]; });
       return ok();
     }
     case KVM_PRE_FAULT_MEMORY: return kvmVcpuPreFaultMemory(v, arg);
     // vcpu->arch.virtual_tsc_khz, the VM's default unless KVM_SET_TSC_KHZ changed it.
     case KVM_GET_TSC_KHZ: return ok(MODEL_TSC_KHZ);
     case KVM_GET_MP_STATE: {
-      const b = structArg(arg, 4);
+      const b = structArg(arg, kvm_mp_state.size);
       if (!b) return err(EFAULT);
-      new DataView(b.buffer, b.byteOffset, 4).setUint32(0, v.mpState, true);
+      kvm_mp_state.encodeInto(b, 0, { mpState: v.mpState });
       return ok();
     }
     case KVM_SET_MP_STATE: return kvmVcpuSetMpState(v, arg);
@@ -82,9 +81,9 @@ export function kvmVcpuIoctl(v: Vcpu, request: number, arg: IoctlArg | undefined
  * stored as INIT_RECEIVED with the SIPI pending (here: runnable at once).
  */
 function kvmVcpuSetMpState(v: Vcpu, arg: IoctlArg | undefined): SysResult {
-  const b = structArg(arg, 4);
+  const b = structArg(arg, kvm_mp_state.size);
   if (!b) return err(EFAULT);
-  const s = new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
+  const s = kvm_mp_state.decode(b).mpState;
   switch (s) {
     case KVM_MP_STATE_RUNNABLE:
       break;
@@ -100,11 +99,6 @@ function kvmVcpuSetMpState(v: Vcpu, arg: IoctlArg | undefined): SysResult {
   }
   v.mpState = s === KVM_MP_STATE_SIPI_RECEIVED ? KVM_MP_STATE_RUNNABLE : s;
   return ok();
-}
-
-function offsetOf(name: string, i: number): number {
-  const o = (KVM_REGS_OFFSET as Record<string, number>)[name];
-  return o ?? i * 8;
 }
 
 /** The vCPU mmap: kvm_run's pages as a page store (writes land in the live struct). */

@@ -5,9 +5,8 @@
  * modelled.
  */
 
-import type { IoctlArg, SysResult } from '../../backend.js';
+import { err, type IoctlArg, type SysResult } from '../../backend.js';
 import { ENOTTY } from '../../errno.js';
-import { err } from '../sys_result.js';
 import type { OpenFile } from './file.js';
 
 export function vfsIoctl(f: OpenFile, cmd: number, arg: IoctlArg | undefined): SysResult {

@@ -7,9 +7,8 @@
  * llseek (ESPIPE otherwise).
  */
 
-import type { SysResult } from '../../backend.js';
+import { err, ok, type SysResult } from '../../backend.js';
 import { EINVAL, ESPIPE } from '../../errno.js';
-import { err, ok } from '../sys_result.js';
 import { FMODE_PREAD, FMODE_PWRITE, type FilePos, type OpenFile } from './file.js';
 
 const SEEK_MAX = 4;

@@ -4,13 +4,12 @@
  * are EINVAL; reserved is not checked. The file holds a VM reference.
  */
 
-import type { IoctlArg, SysResult } from '../../backend.js';
+import { err, ok, type IoctlArg, type SysResult } from '../../backend.js';
 import { EFAULT, EINVAL } from '../../errno.js';
 import { SIZEOF_KVM_CREATE_GUEST_MEMFD, decodeCreateGuestMemfd } from '../../structs.js';
 import { GUEST_MEMFD_FLAG_INIT_SHARED, PAGE_SIZE } from '../../uapi.js';
 import { Gmem } from '../gmem.js';
 import { structArg } from '../ioctl_args.js';
-import { err, ok } from '../sys_result.js';
 import type { Vm } from '../vm.js';
 
 const PAGE = BigInt(PAGE_SIZE);

@@ -7,10 +7,9 @@
  * then the id must be unused (EEXIST). The vCPU holds a VM reference.
  */
 
-import type { SysResult } from '../../backend.js';
+import { err, ok, type SysResult } from '../../backend.js';
 import { EEXIST, EINVAL } from '../../errno.js';
 import { KVM_MAX_VCPU_IDS, KVM_MAX_VCPUS } from '../caps.js';
-import { err, ok } from '../sys_result.js';
 import type { Vm } from '../vm.js';
 
 export function kvmVmIoctlCreateVcpu(vm: Vm, id: bigint): SysResult {

@@ -8,7 +8,7 @@
  * the model and fail as a bad fd does (EINVAL / EBADF).
  */
 
-import type { IoctlArg, SysResult } from '../../backend.js';
+import { err, ok, type IoctlArg, type SysResult } from '../../backend.js';
 import { E2BIG, EEXIST, EFAULT, EINVAL, ENXIO } from '../../errno.js';
 import { KVM_CAPS_6_18 } from '../../caps_uapi.js';
 import { SIZEOF_KVM_ENABLE_CAP, decodeEnableCap } from '../../structs.js';
@@ -18,7 +18,6 @@ import {
   KVM_X2APIC_DISABLE_SUPPRESS_EOI_BROADCAST, KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST,
 } from '../caps.js';
 import { structArg } from '../ioctl_args.js';
-import { err, ok } from '../sys_result.js';
 import type { Vm } from '../vm.js';
 import { capValue } from './check_extension.js';
 

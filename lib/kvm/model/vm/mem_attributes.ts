@@ -6,12 +6,11 @@
  * attributes (7.4) reads the guest_memfd bound to the GFN instead.
  */
 
-import type { IoctlArg, SysResult } from '../../backend.js';
+import { err, ok, type IoctlArg, type SysResult } from '../../backend.js';
 import { EFAULT, EINVAL } from '../../errno.js';
 import { SIZEOF_KVM_MEMORY_ATTRIBUTES, decodeMemoryAttributes } from '../../structs.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PAGE_SIZE } from '../../uapi.js';
 import { structArg } from '../ioctl_args.js';
-import { err, ok } from '../sys_result.js';
 import type { Vm } from '../vm.js';
 
 const PAGE = BigInt(PAGE_SIZE);

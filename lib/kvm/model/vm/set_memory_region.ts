@@ -8,7 +8,7 @@
  * guest_memfd slot.
  */
 
-import type { IoctlArg, SysResult } from '../../backend.js';
+import { err, ok, type IoctlArg, type SysResult } from '../../backend.js';
 import { EBADF, EEXIST, EFAULT, EINVAL } from '../../errno.js';
 import {
   SIZEOF_KVM_USERSPACE_MEMORY_REGION, SIZEOF_KVM_USERSPACE_MEMORY_REGION2, decodeUserspaceMemoryRegion2,
@@ -18,7 +18,6 @@ import { Gmem } from '../gmem.js';
 import { TASK_SIZE } from '../host_as.js';
 import { structArg } from '../ioctl_args.js';
 import type { Memslot } from '../memslots.js';
-import { err, ok } from '../sys_result.js';
 import type { Vm } from '../vm.js';
 
 const PAGE = BigInt(PAGE_SIZE);

@@ -8,14 +8,13 @@
  * mmap.
  */
 
-import type { IoctlArg, SysResult } from '../../backend.js';
+import { err, ok, type IoctlArg, type SysResult } from '../../backend.js';
 import { EEXIST, EINVAL, EIO, ENOTTY } from '../../errno.js';
 import {
   KVM_CHECK_EXTENSION, KVM_CREATE_GUEST_MEMFD, KVM_CREATE_IRQCHIP, KVM_CREATE_VCPU, KVM_ENABLE_CAP, KVM_GET_TSC_KHZ,
   KVM_SET_MEMORY_ATTRIBUTES, KVM_SET_NR_MMU_PAGES, KVM_SET_USER_MEMORY_REGION, KVM_SET_USER_MEMORY_REGION2,
 } from '../../uapi.js';
 import { capArg, intArg } from '../ioctl_args.js';
-import { err, ok } from '../sys_result.js';
 import type { FileOperations } from '../vfs/file.js';
 import { noopLlseek } from '../vfs/read_write.js';
 import { MODEL_TSC_KHZ, type Vm } from '../vm.js';
