@@ -18,7 +18,6 @@ import {
   KVM_CHECK_EXTENSION, KVM_CREATE_VM, KVM_GET_DEVICE_ATTR, KVM_GET_VCPU_MMAP_SIZE, KVM_HAS_DEVICE_ATTR, KVM_SET_MEMORY_ATTRIBUTES2,
   KVM_VCPU_MMAP_SIZE, MAP_ANONYMOUS, PAGE_SIZE, SIZEOF_KVM_DEVICE_ATTR,
 } from '../uapi.js';
-import { registerBuiltinPlatforms } from './builtin_platforms.js';
 import { FdTable, type OpenFile } from './fd_table.js';
 import { Gmem } from './gmem.js';
 import { GUP_TEST_PATH, GupPins, GupTestFile } from './gup_test.js';
@@ -27,7 +26,7 @@ import { gmemSetAttributes } from './gmem_attributes.js';
 import { MemFile } from './memfd.js';
 import { MAX_NUMNODES, SharedPolicy } from './mempolicy.js';
 import * as numa from './numa_syscalls.js';
-import { globalPlatforms, type HostAccess, type ModelPlatform, type PlatformRegistry } from './platform.js';
+import { initialPlatforms, type HostAccess, type ModelPlatform, type PlatformRegistry } from './platform.js';
 import { KERNEL_NAMES, isKernelName, kernelProfile, type KernelName, type KernelProfile } from './profiles.js';
 import { SparsePages } from './sparse_pages.js';
 import { STDIO_INO_BASE, STDIO_MODE, StdioPipe } from './stdio.js';
@@ -104,10 +103,7 @@ export class ModelBackend implements Backend, VmHost, ModelControl {
     this.devKvm = opts.devKvm ?? true;
     // stdin, stdout, stderr: the fds a process starts with.
     for (const n of [0, 1, 2] as const) this.fds.install(new StdioPipe(n));
-    this.platforms = globalPlatforms.clone();
-    registerBuiltinPlatforms(this.platforms);
-    // Plugins registered globally win over the built-in traits.
-    for (const t of globalPlatforms.types()) this.platforms.register(t, globalPlatforms.get(t)!);
+    this.platforms = initialPlatforms();
   }
 
   get description(): string {
