@@ -5,6 +5,7 @@
  */
 
 import { createModelBackend, type KernelName } from '../../lib/kvm/model/index.js';
+import '../../lib/kvm_util/platform_types.js'; // the platforms' VM types for the model backends made here
 import { pairResults, type Row } from './compare.js';
 import { runOnBackend } from './model_runner.js';
 import type { Oracle } from './oracle.js';
