@@ -108,6 +108,11 @@ export function definitionManifest(d: PlatformDefinition): PlatformManifest {
   return m;
 }
 
+/** The registered platform whose VMs have this type (the first, if plugins share one). */
+export function definitionForVmType(vmType: number): PlatformDefinition | undefined {
+  return platformDefinitions().find((d) => definitionManifest(d).vmType === vmType);
+}
+
 /** Every registered platform's plugin, validated (the built-ins once kvm_util registered them). */
 export function builtinPlatforms(): PlatformPlugin[] {
   return platformDefinitions().map((d) => loadPlatform(d.name));

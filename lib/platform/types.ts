@@ -198,6 +198,12 @@ export interface PlatformDefinition<Name extends string = string, Hw extends Har
     readonly command: string;
     run(backend: Backend, vmFd: number): SysResult;
   };
+  /**
+   * false where the platform takes no KVM_CREATE_IRQCHIP, so kvm_util's
+   * kvm_arch_vm_post_create() leaves the irqchip out (and with it the
+   * vCPUs' KVM_SET_MP_STATE, vm_arch_vcpu_add()). Default true.
+   */
+  readonly inKernelIrqchip?: boolean;
   /** PlatformPlugin.launchMinimal(); a no-op when omitted. */
   launchMinimal?(backend: Backend, vmFd: number, vcpuFds: readonly number[]): SysResult;
   /**

@@ -38,6 +38,8 @@ export const tdx: PlatformDefinition<'tdx', typeof TdxHardware> = {
     command: 'KVM_TDX_INIT_VM',
     run: (b, vmFd) => memoryEncryptOp(b, vmFd, (d) => encodeTdxCmd({ id: KVM_TDX_INIT_VM, data: d }), encodeTdxInitVm()),
   },
+  // A TD's interrupt controller is the split irqchip (KVM_CAP_SPLIT_IRQCHIP), never KVM_CREATE_IRQCHIP's full one.
+  inKernelIrqchip: false,
   // INIT_VCPU needs the vCPUs, so it is part of the launch, not the post-create step.
   launchMinimal: (b, vmFd, vcpuFds) => runSteps([
     ...vcpuFds.map((fd) => () => memoryEncryptOp(b, fd, (d) => encodeTdxCmd({ id: KVM_TDX_INIT_VCPU, data: d }), new Uint8Array(0))),
