@@ -134,6 +134,13 @@ export interface PlatformPlugin {
   readonly definition: PlatformDefinition;
 }
 
+/**
+ * A behaviour's model as its folder builds it: the ModelPlatform less what
+ * the manifest already states, its name and `hasPrivateMem`
+ * (kvm_arch_has_private_mem()), which the loader adds from the manifest.
+ */
+export type PlatformModel = Omit<ModelPlatform, 'name' | 'hasPrivateMem'>;
+
 /** The manifest fields a behaviour may derive from its hardware parameters, by JSON pointer. */
 export interface DerivableFacts {
   readonly '/marker/bit': number;
@@ -184,8 +191,8 @@ export interface PlatformDefinition<Name extends string = string, Hw extends Har
   readonly hardware: Hw;
   /** Manifest fields that follow from the hardware parameters; the loader fills them in. */
   readonly derived?: DerivedFacts<Static<Hw>>;
-  /** The model behaviour for these [H] parameters (the loader names it after the manifest). */
-  model(manifest: PlatformManifest, hardware: Static<Hw>): ModelPlatform;
+  /** The model behaviour for these [H] parameters (the loader adds the manifest's name and hasPrivateMem). */
+  model(manifest: PlatformManifest, hardware: Static<Hw>): PlatformModel;
   /** The guest conversion protocol, for a manifest whose `conversion.generic` is true. */
   conversion?(hardware: Static<Hw>): GuestConversion;
   /**

@@ -16,7 +16,8 @@
  */
 import type { SysResult } from '../../lib/kvm/backend.js';
 import { EEXIST, EFAULT, EINVAL, EOPNOTSUPP, EPERM } from '../../lib/kvm/errno.js';
-import type { GuestAccess, ModelPlatform, PlatformOpOutcome, PlatformVm, PlatformVmContext } from '../../lib/kvm/model/platform.js';
+import type { GuestAccess, PlatformOpOutcome, PlatformVm, PlatformVmContext } from '../../lib/kvm/model/platform.js';
+import type { PlatformModel } from '../../lib/platform/types.js';
 import { KVM_MEMORY_EXIT_FLAG_PRIVATE } from '../../lib/kvm/uapi.js';
 import { GfnSet, GuestMapping, PAGE, gfnOf, isHostFault, isPageAligned, isPrivateAttr, pageBase, pagesOf } from '../../lib/platform/common.js';
 import { RangeMap } from '../../lib/kvm/model/range_map.js';
@@ -55,11 +56,9 @@ export function ccaVmState(ctx: PlatformVmContext): CcaVmState | undefined {
   return states.get(ctx);
 }
 
-export function createCcaModel(hw: CcaHardware): ModelPlatform {
+export function createCcaModel(hw: CcaHardware): PlatformModel {
   const sharedBit = 1n << BigInt(hw.ipaBits - 1);
   return {
-    name: 'cca',
-    hasPrivateMem: true,
     preFault: false,
     attach(ctx: PlatformVmContext): PlatformVm {
       const rim = new ExtendRegister('sha256');

@@ -3,11 +3,9 @@
  * shared (arch/x86/kvm/mmu/mmu.c: fault->is_private stays false without
  * kvm_arch_has_private_mem()).
  */
-import type { ModelPlatform } from '../../lib/kvm/model/platform.js';
+import type { PlatformModel } from '../../lib/platform/types.js';
 
-export const defaultModel: ModelPlatform = {
-  name: 'default',
-  hasPrivateMem: false,
+export const defaultModel: PlatformModel = {
   preFault: true,
   attach: () => ({ isPrivateAccess: () => false }),
 };

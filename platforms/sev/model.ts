@@ -14,7 +14,8 @@
  */
 import type { SysResult } from '../../lib/kvm/backend.js';
 import { EFAULT, EINVAL, ENOTTY } from '../../lib/kvm/errno.js';
-import type { GuestAccess, ModelPlatform, PlatformOpOutcome, PlatformVcpuContext, PlatformVm, PlatformVmContext } from '../../lib/kvm/model/platform.js';
+import type { GuestAccess, PlatformOpOutcome, PlatformVcpuContext, PlatformVm, PlatformVmContext } from '../../lib/kvm/model/platform.js';
+import type { PlatformModel } from '../../lib/platform/types.js';
 import {
   KVM_EXIT_HYPERCALL_LONG_MODE, KVM_HC_MAP_GPA_RANGE, KVM_MAP_GPA_RANGE_DECRYPTED, KVM_MAP_GPA_RANGE_ENCRYPTED,
   KVM_MEMORY_ENCRYPT_OP, KVM_ENOSYS, KVM_SYSTEM_EVENT_SEV_TERM, KVM_X86_DEFAULT_VM,
@@ -59,13 +60,11 @@ export function sevVmState(ctx: PlatformVmContext): SevVmState | undefined {
  * `hw.vmsaFeatures` is sev_supported_vmsa_features [H]: the VMSA features
  * KVM_SEV_INIT2 accepts for SEV-ES (and KVM_X86_SEV_VMSA_FEATURES reports).
  */
-export function createSevModel(name: 'sev' | 'sev_es', hw: SevHardware): ModelPlatform {
+export function createSevModel(name: 'sev' | 'sev_es', hw: SevHardware): PlatformModel {
   const es = name === 'sev_es';
   const seed = hw.keySeed;
   const vmsaFeatures = BigInt(hw.vmsaFeatures);
   return {
-    name,
-    hasPrivateMem: false,
     hasProtectedState: name === 'sev_es',
     preFault: false,
     /**

@@ -16,7 +16,8 @@
  */
 import type { SysResult } from '../../lib/kvm/backend.js';
 import { EAGAIN, EEXIST, EFAULT, EINVAL, EIO, ENOTTY, EOPNOTSUPP, EPERM } from '../../lib/kvm/errno.js';
-import type { GuestAccess, ModelPlatform, PlatformOpOutcome, PlatformVcpuContext, PlatformVm, PlatformVmContext } from '../../lib/kvm/model/platform.js';
+import type { GuestAccess, PlatformOpOutcome, PlatformVcpuContext, PlatformVm, PlatformVmContext } from '../../lib/kvm/model/platform.js';
+import type { PlatformModel } from '../../lib/platform/types.js';
 import {
   KVM_EXIT_HYPERCALL_LONG_MODE, KVM_HC_MAP_GPA_RANGE, KVM_MAP_GPA_RANGE_DECRYPTED, KVM_MAP_GPA_RANGE_ENCRYPTED,
   KVM_MAP_GPA_RANGE_PAGE_SZ_2M, KVM_MAP_GPA_RANGE_PAGE_SZ_4K, KVM_MEMORY_ENCRYPT_OP, KVM_MEMORY_EXIT_FLAG_PRIVATE, KVM_SYSTEM_EVENT_SEV_TERM,
@@ -69,14 +70,12 @@ export function mergePscRuns(entries: readonly PscEntry[]): { gpa: bigint; npage
   return runs;
 }
 
-export function createSnpModel(hw: SnpHardware): ModelPlatform {
+export function createSnpModel(hw: SnpHardware): PlatformModel {
   const largeFolios = hw.largeFolios;
   const batch = BigInt(hw.populateBatchPages);
   const hostReadsCiphertext = hw.hostRead === 'ciphertext';
   const vmsaFeatures = BigInt(hw.vmsaFeatures);
   return {
-    name: 'snp',
-    hasPrivateMem: true,
     hasProtectedState: true,
     preFault: false,
     /** sev_dev_get_attr(): the VMSA features INIT2 accepts, shared with SEV-ES. */

@@ -4,12 +4,11 @@
  * kvm_mem_is_private(), so an access never mismatches. In-place conversion
  * (7.4) keeps a page's bytes: SW_PROTECTED has no kvm_arch_gmem_invalidate().
  */
-import type { GuestAccess, ModelPlatform } from '../../lib/kvm/model/platform.js';
+import type { GuestAccess } from '../../lib/kvm/model/platform.js';
+import type { PlatformModel } from '../../lib/platform/types.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../../lib/kvm/uapi.js';
 
-export const swProtectedModel: ModelPlatform = {
-  name: 'sw_protected',
-  hasPrivateMem: true,
+export const swProtectedModel: PlatformModel = {
   preFault: true,
   attach: (ctx) => ({ isPrivateAccess: (a: GuestAccess) => (ctx.attributes(a.gpa) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n }),
 };

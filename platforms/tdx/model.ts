@@ -23,8 +23,9 @@
 import type { IoctlArg, SysResult } from '../../lib/kvm/backend.js';
 import { E2BIG, EFAULT, EHWPOISON, EINVAL, EIO, EOPNOTSUPP } from '../../lib/kvm/errno.js';
 import type {
-  GuestAccess, ModelPlatform, PlatformOpOutcome, PlatformVcpuContext, PlatformVm, PlatformVmContext,
+  GuestAccess, PlatformOpOutcome, PlatformVcpuContext, PlatformVm, PlatformVmContext,
 } from '../../lib/kvm/model/platform.js';
+import type { PlatformModel } from '../../lib/platform/types.js';
 import {
   KVM_EXIT_HYPERCALL_LONG_MODE, KVM_HC_MAP_GPA_RANGE, KVM_MAP_GPA_RANGE_DECRYPTED, KVM_MAP_GPA_RANGE_ENCRYPTED,
   KVM_MEMORY_ENCRYPT_OP, KVM_MEMORY_EXIT_FLAG_PRIVATE,
@@ -64,14 +65,12 @@ interface MapGpaProgress {
 }
 
 /** `hw.gpaw` is the part's GPAW; KVM_TDX_INIT_VM's CPUID can change it per TD. */
-export function createTdxModel(hw: TdxHardware): ModelPlatform {
+export function createTdxModel(hw: TdxHardware): PlatformModel {
   const defaultGpaw: number = hw.gpaw;
   const chunk = BigInt(hw.mapGpaChunkBytes);
   const pendingAccess = hw.pendingAccess;
   const hostReadsZeros = hw.hostRead === 'zeros';
   return {
-    name: 'tdx',
-    hasPrivateMem: true,
     hasProtectedState: true,
     preFault: false,
     attach(ctx: PlatformVmContext): PlatformVm {

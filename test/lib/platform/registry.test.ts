@@ -115,6 +115,18 @@ t.test('derived facts follow the hardware parameter', async (t) => {
   t.equal(loadPlatform('toy').manifest.hostAccess.read, 'sigsegv', 'from the manifest\'s own hardware too');
 });
 
+t.test('the model takes its name and kvm_arch_has_private_mem() from the manifest, not from its own code', async (t) => {
+  registerPlatforms([toyPlatform()]);
+  t.teardown(() => unregisterPlatform('toy'));
+  t.equal(loadPlatform('toy').model.hasPrivateMem, true);
+  const m = toyManifest();
+  m.name = 'toy_shared';
+  m.hasPrivateMem = false;
+  (m.conversion as Record<string, unknown>).generic = false;
+  const p = buildPlugin(validateManifest(m, 'my-plugin/manifest.json'), 'my-plugin/manifest.json');
+  t.same([p.model.name, p.model.hasPrivateMem], ['toy_shared', false]);
+});
+
 t.test('an unknown or mistyped hardware key is refused on one line', async (t) => {
   registerPlatforms([toyPlatform()]);
   t.teardown(() => unregisterPlatform('toy'));
