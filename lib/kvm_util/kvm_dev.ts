@@ -4,7 +4,8 @@
  * kvm_has_cap) that open it.
  *
  * - `model`: the simulated /dev/kvm, with every platform plugin's behaviour
- *   registered and the KSFT_KERNEL release profile.
+ *   (registered for every model backend by platform_types.ts, which
+ *   options.ts loads) and the KSFT_KERNEL release profile.
  * - `kvm`: the host's /dev/kvm through FFI. A host without it skips at the
  *   first open, as C's open_path_or_exit() does.
  */
@@ -13,7 +14,7 @@ import { ENOENT, strerror } from '../kvm/errno.js';
 import { KVM_CHECK_EXTENSION } from '../kvm/uapi.js';
 import { createModelBackend } from '../kvm/model/index.js';
 import { createKvmBackend } from '../kvm/kvm/index.js';
-import { isPluginPath, loadPlatformOrExit, registerPlatformModels } from '../platform/index.js';
+import { isPluginPath, loadPlatformOrExit } from '../platform/index.js';
 import { TEST_ASSERT, KVM_IOCTL_ERROR, __TEST_REQUIRE } from './assert.js';
 import { noteResult } from './errno_state.js';
 import { ksftEnv, type KsftEnv } from './options.js';
@@ -45,8 +46,6 @@ const BACKENDS: Readonly<Record<KsftEnv['KSFT_BACKEND'], (env: KsftEnv) => Backe
       ...(vmAttrs !== undefined ? { vmMemoryAttributes: /^[Yy1]$/.test(vmAttrs) } : {}),
       ...(env.KSFT_NUMA_NODES !== undefined ? { numaNodes: Number(env.KSFT_NUMA_NODES) } : {}),
     });
-    // The platform plugins (platforms/<name>) replace the model's minimal built-in traits.
-    registerPlatformModels({ register: (type, p) => b.registerPlatform(type, p) });
     // A user plugin (KSFT_PLATFORM=./dir) takes its VM type over.
     if (isPluginPath(env.KSFT_PLATFORM)) {
       const p = loadPlatformOrExit(env.KSFT_PLATFORM);

@@ -1,14 +1,19 @@
 /**
  * KSFT_PLATFORM names and the VM type each one creates, from the platforms'
- * own list (platforms/index.ts), which kvm_util registers with the loader
- * here: every selftest reaches the loader through kvm_util, so this is the
- * entry point that makes the built-ins loadable by name.
+ * own list (platforms/index.ts), which kvm_util registers here: with the
+ * loader, so the built-ins load by name, and with the model, so every model
+ * backend accepts their VM types with their behaviour. Every selftest
+ * reaches both through kvm_util, so this is the entry point; neither
+ * lib/platform nor lib/kvm names a platform.
  */
 import { PLATFORMS } from '../../platforms/index.js';
-import { definitionManifest } from '../platform/loader.js';
+import { registerModelPlatformSource } from '../kvm/model/platform.js';
+import { builtinPlatforms, definitionManifest } from '../platform/loader.js';
 import { registerPlatforms } from '../platform/registry.js';
 
 registerPlatforms(PLATFORMS);
+// Every registered platform (a test's throwaway one too), built afresh for each backend.
+registerModelPlatformSource(() => builtinPlatforms().map((p) => [p.vmType, p.model] as const));
 
 /** A built-in platform's name. */
 export type PlatformName = (typeof PLATFORMS)[number]['name'];

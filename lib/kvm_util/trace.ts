@@ -33,11 +33,14 @@ import {
   KVM_SET_USER_MEMORY_REGION, KVM_SET_USER_MEMORY_REGION2,
   SIZEOF_KVM_REGS, UCALL_PIO_PORT,
 } from '../kvm/uapi.js';
+import { definitionForVmType, definitionManifest } from '../platform/loader.js';
 import { hex } from './types.js';
 
-const VM_TYPE_NAMES: Readonly<Record<number, string>> = {
-  0: 'KVM_X86_DEFAULT_VM', 1: 'KVM_X86_SW_PROTECTED_VM', 2: 'KVM_X86_SEV_VM', 3: 'KVM_X86_SEV_ES_VM', 4: 'KVM_X86_SNP_VM', 5: 'KVM_X86_TDX_VM',
-};
+/** A VM type's uAPI macro, from the registered platform that creates it (its manifest's vmTypeName). */
+function vmTypeName(type: number): string | undefined {
+  const d = definitionForVmType(type);
+  return d && definitionManifest(d).vmTypeName;
+}
 const UCALL_NAMES: Readonly<Record<number, string>> = {
   0: 'UCALL_NONE', 1: 'UCALL_SYNC', 2: 'UCALL_ABORT', 3: 'UCALL_PRINTF', 4: 'UCALL_DONE', 5: 'UCALL_UNHANDLED',
 };
@@ -101,7 +104,8 @@ export function traceBackend(inner: Backend, out: (line: string) => void): Backe
     const vm = reg.vms.get(fd);
     if (req === KVM_CREATE_VM && r.ret >= 0) {
       const type = Number(arg ?? 0);
-      emit(reg.addVm(r.ret).name, `KVM_CREATE_VM type ${type}${VM_TYPE_NAMES[type] ? ` (${VM_TYPE_NAMES[type]})` : ''}`);
+      const macro = vmTypeName(type);
+      emit(reg.addVm(r.ret).name, `KVM_CREATE_VM type ${type}${macro ? ` (${macro})` : ''}`);
     } else if (vm && req === KVM_CREATE_VCPU && r.ret >= 0) {
       reg.vcpus.set(r.ret, { vm, id: Number(arg ?? 0) });
     } else if (vm && req === KVM_CREATE_GUEST_MEMFD && bytes && r.ret >= 0) {

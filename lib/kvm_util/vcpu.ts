@@ -13,7 +13,7 @@ import { KvmRun } from '../kvm/kvm_run.js';
 import { kvm_mp_state, kvm_regs } from '../kvm/structs.js';
 import {
   EXIT_REASON_NAMES, KVM_CREATE_VCPU, KVM_EXIT_IO, KVM_GET_MP_STATE, KVM_GET_REGS, KVM_MP_STATE_RUNNABLE,
-  KVM_SET_MP_STATE, KVM_X86_TDX_VM, SIZEOF_KVM_REGS, UCALL_UNHANDLED,
+  KVM_SET_MP_STATE, SIZEOF_KVM_REGS, UCALL_UNHANDLED,
 } from '../kvm/uapi.js';
 import type { GuestCode } from '../guest/builder.js';
 import { KVM_IOCTL_ERROR, TEST_ASSERT, TEST_FAIL, argText, failureSite, testAssertAt, testAssertFail } from './assert.js';
@@ -28,15 +28,15 @@ import { KvmVcpu, type KvmVm } from './vm.js';
  * vm_vcpu_add(vm, id, guest_code): KVM_CREATE_VCPU, the kvm_run mapping,
  * and what x86's vm_arch_vcpu_add() sets up: the vCPU made RUNNABLE
  * (KVM_SET_MP_STATE), since with the in-kernel irqchip every vCPU but the
- * BSP would otherwise wait for an INIT/SIPI that never comes. (A TD's
- * vCPUs take KVM_TDX_INIT_VCPU instead.)
+ * BSP would otherwise wait for an INIT/SIPI that never comes. Without one
+ * (a TD's split irqchip) every vCPU starts runnable.
  */
 export function vmVcpuAdd(vm: KvmVm, id: number, guestCode?: GuestCode): KvmVcpu {
   const r = __vmIoctl(vm, KVM_CREATE_VCPU, id);
   assertVmVcpuIoctl(vm, r.ret >= 0, 'KVM_CREATE_VCPU', r.ret, 'vcpu->fd >= 0');
   const vcpu = new KvmVcpu(vm, id, r.ret, new KvmRun(vm.backend.kvmRunView(r.ret)), guestCode);
   vm.vcpus.push(vcpu);
-  if (vm.type >>> 0 < 32 && vm.type !== KVM_X86_TDX_VM) vcpuMpStateSet(vcpu, KVM_MP_STATE_RUNNABLE);
+  if (vm.type >>> 0 < 32 && vm.hasIrqchip) vcpuMpStateSet(vcpu, KVM_MP_STATE_RUNNABLE);
   return vcpu;
 }
 

@@ -18,11 +18,11 @@
  * - `kvmVmFree(vm)`: vCPUs, memslots, the VM fd and the /dev/kvm fd, closed.
  */
 import {
-  KVM_CAP_GET_TSC_KHZ, KVM_CAP_IMMEDIATE_EXIT, KVM_CREATE_IRQCHIP, KVM_CREATE_VM, KVM_GET_TSC_KHZ, KVM_X86_TDX_VM,
+  KVM_CAP_GET_TSC_KHZ, KVM_CAP_IMMEDIATE_EXIT, KVM_CREATE_IRQCHIP, KVM_CREATE_VM, KVM_GET_TSC_KHZ,
 } from '../kvm/uapi.js';
 import { __vmIoctl, vmIoctl } from './ioctl.js';
 import type { GuestCode } from '../guest/builder.js';
-import { postCreateCommand, vmPostCreate } from '../platform/index.js';
+import { postCreateCommand, takesInKernelIrqchip, vmPostCreate } from '../platform/index.js';
 import { KVM_IOCTL_ERROR, TEST_ASSERT, TEST_REQUIRE } from './assert.js';
 import { noteResult } from './errno_state.js';
 import { GUEST_AREA_SIZE, UCALL_STRIDE } from './guest_loader.js';
@@ -77,14 +77,15 @@ export const GUEST_AREA_GPA = BigInt(DEFAULT_GUEST_PHY_PAGES) * 4096n;
  * KVM_EXIT_HLT), KVM_SEV_INIT2 for the SEV types, which the kernel refuses
  * once the VM has vCPUs (__sev_guest_init()), KVM_TDX_INIT_VM for a TD,
  * without which it creates no vCPU (tdx_vcpu_create()), and the guest's TSC
- * rate. A TD gets no KVM_CREATE_IRQCHIP: TDX supports only a split irqchip.
+ * rate. A platform that refuses KVM_CREATE_IRQCHIP (a TD: split irqchip
+ * only) says so (PlatformDefinition.inKernelIrqchip).
  * Non-x86 VM types (the Arm platforms) have none of these steps.
  */
 export function kvmArchVmPostCreate(vm: KvmVm): void {
   const x86 = vm.type >>> 0 < 32;
   if (x86) {
     TEST_ASSERT(kvmHasCap(KVM_CAP_GET_TSC_KHZ), 'Require KVM_GET_TSC_KHZ to provide udelay() to guest.');
-    if (vm.type !== KVM_X86_TDX_VM) vmCreateIrqchip(vm);
+    if (takesInKernelIrqchip(vm.shape.type)) vmCreateIrqchip(vm);
   }
   const r = noteResult(vmPostCreate(vm.backend, vm.fd, vm.shape.type));
   TEST_ASSERT(r.ret === 0, KVM_IOCTL_ERROR(postCreateCommand(vm.shape.type) ?? 'kvm_arch_vm_post_create', r.ret, r.errno));

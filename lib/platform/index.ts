@@ -10,7 +10,7 @@ import type { PlatformPlugin } from './types.js';
 export { loadPlatform, loadPlatformOrExit, isPluginPath, builtinPlatforms, buildPlugin, PlatformLoadError, type LoadOptions } from './loader.js';
 export { ManifestError, validateManifest, parseManifest, describeSchema } from './validate.js';
 export { probePlatform } from './probe.js';
-export { postCreateCommand, vmPostCreate } from './launch_minimal.js';
+export { postCreateCommand, takesInKernelIrqchip, vmPostCreate } from './launch_minimal.js';
 export { PlatformManifest, type HardwareParams, type BehaviourName } from './manifest.js';
 export type { PlatformPlugin, GuestConversion, ConversionRequest, PlatformOpSink, HostAccessResult } from './types.js';
 

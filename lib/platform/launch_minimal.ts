@@ -6,9 +6,7 @@
  * finds them by VM type and runs them in order.
  */
 import type { Backend, SysResult } from '../kvm/backend.js';
-import { definitionManifest } from './loader.js';
-import { platformDefinitions } from './registry.js';
-import type { PlatformDefinition } from './types.js';
+import { definitionForVmType as definitionOf } from './loader.js';
 
 const OK: SysResult = { ret: 0, errno: 0 };
 
@@ -21,11 +19,6 @@ export function runSteps(list: readonly (() => SysResult)[]): SysResult {
   return OK;
 }
 
-/** The registered platform whose VMs have this type (the first, if plugins share one). */
-function definitionOf(vmType: number): PlatformDefinition | undefined {
-  return platformDefinitions().find((d) => definitionManifest(d).vmType === vmType);
-}
-
 /**
  * kvm_arch_vm_post_create() (tools/testing/selftests/kvm/lib/x86/processor.c),
  * before any vCPU exists: the platform's post-create step (KVM_SEV_INIT2
@@ -33,6 +26,15 @@ function definitionOf(vmType: number): PlatformDefinition | undefined {
  */
 export function vmPostCreate(b: Backend, vmFd: number, vmType: number): SysResult {
   return definitionOf(vmType)?.postCreate?.run(b, vmFd) ?? OK;
+}
+
+/**
+ * Whether kvm_arch_vm_post_create() gives a VM of this type the in-kernel
+ * irqchip (KVM_CREATE_IRQCHIP); false where the platform refuses one
+ * (PlatformDefinition.inKernelIrqchip).
+ */
+export function takesInKernelIrqchip(vmType: number): boolean {
+  return definitionOf(vmType)?.inKernelIrqchip !== false;
 }
 
 /** The command vmPostCreate() issues for a VM type, for error messages. */

@@ -12,7 +12,8 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HardwareParams, PlatformManifest } from './manifest.js';
+import { completeManifest } from './hardware.js';
+import type { HardwareParams, ManifestFile, PlatformManifest } from './manifest.js';
 import { withPoisonInjection } from './poison.js';
 import { platformDefinition, platformDefinitions } from './registry.js';
 import type { PlatformDefinition, PlatformPlugin } from './types.js';
@@ -20,7 +21,7 @@ import { ManifestError, parseManifest, validateManifest } from './validate.js';
 
 /** What loadPlatform() may change in a plugin: its [H] hardware parameters. */
 export interface LoadOptions {
-  /** Override [H] hardware parameters (merged over the manifest's). */
+  /** Override [H] hardware parameters (merged over the manifest's, validated as they are). */
   readonly hardware?: HardwareParams;
 }
 
@@ -31,25 +32,30 @@ export class PlatformLoadError extends Error {
 
 const isPath = (s: string): boolean => s.includes('/') || s.startsWith('.') || s.endsWith('.json');
 
-/** A plugin from an already validated manifest (`file` names it in messages). */
-export function buildPlugin(manifest: PlatformManifest, file: string, opts: LoadOptions = {}): PlatformPlugin {
-  const definition = platformDefinition(manifest.behaviour);
+/**
+ * A plugin from a manifest that passed the schema (`file` names it in
+ * messages): its behaviour's hardware parameters are checked here, and the
+ * fields they decide filled in (hardware.ts).
+ */
+export function buildPlugin(file: ManifestFile, path: string, opts: LoadOptions = {}): PlatformPlugin {
+  const definition = platformDefinition(file.behaviour);
   if (!definition) {
     const names = platformDefinitions().map((d) => d.name).join('|');
-    throw new ManifestError(file, '/behaviour', `one of ${names}`, `${file}: field /behaviour expected one of ${names}, got ${JSON.stringify(manifest.behaviour)}`);
+    throw new ManifestError(path, '/behaviour', `one of ${names}`, `${path}: field /behaviour expected one of ${names}, got ${JSON.stringify(file.behaviour)}`);
   }
-  const hardware: HardwareParams = { ...manifest.hardware, ...(opts.hardware ?? {}) };
-  const conversion = manifest.conversion.generic ? definition.conversion?.(hardware) ?? null : null;
+  const { manifest, hardware: typed } = completeManifest(file, definition, path, opts.hardware);
+  const hardware = manifest.hardware;
+  const conversion = manifest.conversion.generic ? definition.conversion?.(typed) ?? null : null;
   const OK = { ret: 0, errno: 0 };
   return {
     name: manifest.name,
-    file,
+    file: path,
     manifest,
     behaviour: manifest.behaviour,
     hardware,
     vmType: manifest.vmType,
-    // Every model behaviour takes memory-error injection (scenario 36) and carries the manifest's name.
-    model: withPoisonInjection({ ...definition.model(manifest, hardware), name: manifest.name }),
+    // Every model behaviour takes memory-error injection (scenario 36) and carries the manifest's name and private-memory trait.
+    model: withPoisonInjection({ ...definition.model(manifest, typed), name: manifest.name, hasPrivateMem: manifest.hasPrivateMem }),
     conversion,
     definition,
     launchMinimal: (b, vmFd, vcpuFds) => definition.launchMinimal?.(b, vmFd, vcpuFds) ?? OK,
@@ -73,22 +79,38 @@ function loadFromPath(p: string, opts: LoadOptions): PlatformPlugin {
 /** The validated plugin for a built-in name or a path; throws ManifestError / PlatformLoadError. */
 export function loadPlatform(nameOrPath: string, opts: LoadOptions = {}): PlatformPlugin {
   const builtin = platformDefinition(nameOrPath);
-  if (builtin) return buildPlugin(definitionManifest(builtin), builtin.manifestFile, opts);
+  if (builtin) return buildPlugin(definitionFile(builtin), builtin.manifestFile, opts);
   if (isPath(nameOrPath)) return loadFromPath(nameOrPath, opts);
   const names = platformDefinitions().map((d) => d.name).join('|');
   throw new PlatformLoadError(`unknown platform '${nameOrPath}' (expected one of ${names}, or a path to a plugin folder)`);
 }
 
+const FILES = new WeakMap<PlatformDefinition, ManifestFile>();
 const MANIFESTS = new WeakMap<PlatformDefinition, PlatformManifest>();
 
-/** A registered platform's own manifest, validated once. */
+/** A registered platform's own manifest file, validated once. */
+function definitionFile(d: PlatformDefinition): ManifestFile {
+  let m = FILES.get(d);
+  if (!m) {
+    m = validateManifest(d.manifest, d.manifestFile);
+    FILES.set(d, m);
+  }
+  return m;
+}
+
+/** A registered platform's own manifest as loaded: derived fields filled in from the default hardware. */
 export function definitionManifest(d: PlatformDefinition): PlatformManifest {
   let m = MANIFESTS.get(d);
   if (!m) {
-    m = validateManifest(d.manifest, d.manifestFile);
+    m = completeManifest(definitionFile(d), d, d.manifestFile).manifest;
     MANIFESTS.set(d, m);
   }
   return m;
+}
+
+/** The registered platform whose VMs have this type (the first, if plugins share one). */
+export function definitionForVmType(vmType: number): PlatformDefinition | undefined {
+  return platformDefinitions().find((d) => definitionManifest(d).vmType === vmType);
 }
 
 /** Every registered platform's plugin, validated (the built-ins once kvm_util registered them). */

@@ -6,9 +6,13 @@
  *
  * Hardware and firmware behaviour the kernel sources do not show (claims
  * marked [H] in platforms.md) lives under `hardware` as parameters, never as
- * constants in the behaviour code, so a user manifest can change them.
+ * constants in the behaviour code, so a user manifest can change them. A
+ * manifest field that follows from such a parameter (the TDX shared bit from
+ * `gpaw`, the SNP C-bit from `cbit`) is stated there only: the behaviour
+ * derives it (PlatformDefinition.derived) and the loader refuses a manifest
+ * that states it as well, so the two cannot disagree.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
 
 const Str = (description: string) => Type.String({ minLength: 1, description });
 
@@ -101,10 +105,15 @@ export const HostWriteOutcome = Type.Union([
   Type.Literal('plaintext'),
 ]);
 
+/**
+ * What a host access to private memory does. `read` and `write` may be left
+ * out where the behaviour derives them from a hardware parameter (TDX
+ * `hostRead`, pKVM `hostAccessSignal`); the loader fills them in.
+ */
 export const HostAccess = Type.Object(
   {
-    read: HostReadOutcome,
-    write: HostWriteOutcome,
+    read: Type.Optional(HostReadOutcome),
+    write: Type.Optional(HostWriteOutcome),
     description: Str('one line for messages'),
   },
   { additionalProperties: false },
@@ -143,11 +152,28 @@ export const Granularity = Type.Object(
 
 export const Arch = Type.Union([Type.Literal('x86_64'), Type.Literal('arm64')]);
 
+/** One [H] hardware parameter's value, before its behaviour's schema (PlatformDefinition.hardware) checks it. */
+export const HardwareValue = Type.Union([Type.Integer(), Type.Boolean(), Type.String()]);
+
 export const Hardware = Type.Record(
   Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9]*$' }),
-  Type.Union([Type.Integer(), Type.Boolean(), Type.String()]),
+  HardwareValue,
   { description: '[H] hardware/firmware parameters the behaviour reads' },
 );
+
+/**
+ * A behaviour's [H] parameters as one typebox object: every key carries a
+ * `description` and a `default` (or is Optional, where unset means "the
+ * kernel profile's rule" or "random"), and no other key is accepted. One
+ * declaration gives the behaviour's parameter type (Static) and the
+ * loader's validator.
+ */
+export type HardwareSchema = TObject;
+
+/** A behaviour's hardware schema: `props` with unknown keys refused. */
+export function hardwareSchema<P extends TProperties>(props: P): TObject<P> {
+  return Type.Object(props, { additionalProperties: false });
+}
 
 /**
  * A platform plugin's manifest.json: what the platform is, as data (typebox
@@ -177,17 +203,31 @@ export const PlatformManifest = Type.Object(
      * a platform's own; user plugins reuse one). The loader checks the name.
      */
     behaviour: Type.String({ pattern: '^[a-z][a-z0-9_]*$', description: 'a registered platform (platforms/index.ts)' }),
-    hardware: Hardware,
+    /** Omitted: the behaviour's defaults (PlatformDefinition.hardware). */
+    hardware: Type.Optional(Hardware),
   },
   { additionalProperties: false },
 );
 
-/** The manifest's static type. */
-export type PlatformManifest = Static<typeof PlatformManifest>;
+/** A manifest file as validated against the schema, before the loader derived its facts. */
+export type ManifestFile = Static<typeof PlatformManifest>;
+/** A host access outcome once the loader filled in what the hardware parameters decide. */
+export type HostAccess = Required<Static<typeof HostAccess>>;
+/**
+ * A loaded manifest: the file's fields plus the facts its behaviour derives
+ * from the hardware parameters (loader.ts), with every hardware parameter
+ * present (the manifest's values over the behaviour's defaults).
+ */
+export type PlatformManifest = Omit<ManifestFile, 'hostAccess' | 'hardware'> & {
+  readonly hostAccess: HostAccess;
+  readonly hardware: HardwareParams;
+};
 /** The name of a registered platform whose code a manifest uses. */
 export type BehaviourName = PlatformManifest['behaviour'];
 export type HostReadOutcome = Static<typeof HostReadOutcome>;
 export type HostWriteOutcome = Static<typeof HostWriteOutcome>;
 export type MarkerModel = Static<typeof MarkerModel>;
-/** [H] hardware/firmware parameters of a behaviour (platforms/README.md lists them). */
+/** [H] hardware/firmware parameters of a behaviour, untyped (platforms/README.md lists them). */
 export type HardwareParams = Static<typeof Hardware>;
+/** The wrong-state outcome of an access to a page the guest has not accepted or validated. */
+export type UnacceptedOutcome = NonNullable<Static<typeof WrongState>['unaccepted']>;

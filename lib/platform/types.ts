@@ -18,7 +18,10 @@ import type { KvmRun } from '../kvm/kvm_run.js';
 import type { ModelPlatform } from '../kvm/model/platform.js';
 import type { Gpa, GpaArg } from '../kvm_util/types.js';
 import type { KvmVm } from '../kvm_util/vm.js';
-import type { BehaviourName, HardwareParams, PlatformManifest } from './manifest.js';
+import type { Static } from '@sinclair/typebox';
+import type {
+  BehaviourName, HardwareParams, HardwareSchema, HostReadOutcome, HostWriteOutcome, PlatformManifest, UnacceptedOutcome,
+} from './manifest.js';
 
 /** Argument values a `platform` guest op may carry (program.ts). */
 export type PlatformOpArgs = Readonly<Record<string, bigint | number | string | boolean>>;
@@ -132,22 +135,66 @@ export interface PlatformPlugin {
 }
 
 /**
+ * A behaviour's model as its folder builds it: the ModelPlatform less what
+ * the manifest already states, its name and `hasPrivateMem`
+ * (kvm_arch_has_private_mem()), which the loader adds from the manifest.
+ */
+export type PlatformModel = Omit<ModelPlatform, 'name' | 'hasPrivateMem'>;
+
+/** The manifest fields a behaviour may derive from its hardware parameters, by JSON pointer. */
+export interface DerivableFacts {
+  readonly '/marker/bit': number;
+  readonly '/wrongState/unaccepted': UnacceptedOutcome;
+  readonly '/hostAccess/read': HostReadOutcome;
+  readonly '/hostAccess/write': HostWriteOutcome;
+}
+
+/**
+ * How one manifest field follows from one hardware parameter. `Key` names
+ * the parameters: a platform's folder declares its table with
+ * `keyof Hw & string` so a misspelt `from` does not compile; the
+ * definition keeps it a string so that definitions of different hardware
+ * fit one registry (a key type would make Hw contravariant).
+ */
+export interface Derivation<Hw, F extends keyof DerivableFacts, Key extends string = string> {
+  /** The hardware parameter it follows from (messages name it). */
+  readonly from: Key;
+  /** The rule in a few words, for the message refusing a manifest that states the field: 'gpaw - 1'. */
+  readonly rule: string;
+  value(hardware: Hw): DerivableFacts[F];
+}
+
+/** The manifest fields a behaviour derives; a manifest must leave each of them out. */
+export type DerivedFacts<Hw, Key extends string = string> = { readonly [F in keyof DerivableFacts]?: Derivation<Hw, F, Key> };
+
+/** A platform folder's derivation table, its `from` checked against its parameters. */
+export type DerivedFactsOf<Hw> = DerivedFacts<Hw, keyof Hw & string>;
+
+/**
  * What a platform's folder exports (platforms/<name>/index.ts): every fact
  * about the platform the framework needs, as one value. platforms/index.ts
  * lists them; an entry point hands that list to the loader's registry
  * (registry.ts), so lib/platform itself names no platform.
+ *
+ * `Hw` is the behaviour's hardware schema: the loader validates a manifest's
+ * `hardware` against it (defaults filled in, an unknown or mistyped key
+ * refused), so `model` and `conversion` receive its Static type.
  */
-export interface PlatformDefinition<Name extends string = string> {
+export interface PlatformDefinition<Name extends string = string, Hw extends HardwareSchema = HardwareSchema> {
   /** The behaviour name a manifest picks (`behaviour`); the folder's name. */
   readonly name: Name;
   /** The folder's manifest.json (the loader validates it). */
   readonly manifest: unknown;
   /** Where the manifest lives, for messages: platforms/<name>/manifest.json. */
   readonly manifestFile: string;
-  /** The model behaviour for these [H] parameters (the loader names it after the manifest). */
-  model(manifest: PlatformManifest, hardware: HardwareParams): ModelPlatform;
+  /** The [H] parameters the behaviour reads, with their defaults (manifest.ts, hardwareSchema()). */
+  readonly hardware: Hw;
+  /** Manifest fields that follow from the hardware parameters; the loader fills them in. */
+  readonly derived?: DerivedFacts<Static<Hw>>;
+  /** The model behaviour for these [H] parameters (the loader adds the manifest's name and hasPrivateMem). */
+  model(manifest: PlatformManifest, hardware: Static<Hw>): PlatformModel;
   /** The guest conversion protocol, for a manifest whose `conversion.generic` is true. */
-  conversion?(hardware: HardwareParams): GuestConversion;
+  conversion?(hardware: Static<Hw>): GuestConversion;
   /**
    * The step kvm_util's __vmCreate() runs right after KVM_CREATE_VM and
    * before any vCPU (kvm_arch_vm_post_create(),
@@ -158,6 +205,12 @@ export interface PlatformDefinition<Name extends string = string> {
     readonly command: string;
     run(backend: Backend, vmFd: number): SysResult;
   };
+  /**
+   * false where the platform takes no KVM_CREATE_IRQCHIP, so kvm_util's
+   * kvm_arch_vm_post_create() leaves the irqchip out (and with it the
+   * vCPUs' KVM_SET_MP_STATE, vm_arch_vcpu_add()). Default true.
+   */
+  readonly inKernelIrqchip?: boolean;
   /** PlatformPlugin.launchMinimal(); a no-op when omitted. */
   launchMinimal?(backend: Backend, vmFd: number, vcpuFds: readonly number[]): SysResult;
   /**

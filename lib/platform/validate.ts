@@ -6,7 +6,7 @@
  */
 import type { TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
-import { PlatformManifest } from './manifest.js';
+import { PlatformManifest, type ManifestFile } from './manifest.js';
 import { capNumber } from './probe.js';
 
 /** A manifest that does not match the schema: one line naming the file, the field and the expected type. */
@@ -76,14 +76,19 @@ function fieldName(path: string): string {
   return path === '' ? '(root)' : path;
 }
 
-function render(file: string, e: ValueError): ManifestError {
-  const field = fieldName(e.path);
+/**
+ * The one-line error for a schema error at `prefix` + its path; `unknown`
+ * says what an unknown key is not part of.
+ */
+export function renderSchemaError(file: string, error: ValueError, prefix = '', unknown = 'the platform manifest'): ManifestError {
+  const e = locateExtraKey(error);
+  const field = fieldName(prefix + e.path);
   const expected = describeSchema(e.schema);
   let message: string;
   if (e.type === ValueErrorType.ObjectRequiredProperty) {
     message = `${file}: missing field ${field} (expected ${expected})`;
   } else if (e.type === ValueErrorType.ObjectAdditionalProperties) {
-    message = `${file}: unknown field ${field} (not part of the platform manifest)`;
+    message = `${file}: unknown field ${field} (not part of ${unknown})`;
   } else {
     message = `${file}: field ${field} expected ${expected}, got ${JSON.stringify(e.value)}`;
   }
@@ -102,8 +107,13 @@ function locateExtraKey(e: ValueError): ValueError {
   return extra === undefined ? e : { ...e, path: `${e.path}/${extra}` };
 }
 
-/** Validate parsed manifest JSON; throws a ManifestError with a one-line message on the first problem. */
-export function validateManifest(value: unknown, file: string): PlatformManifest {
+/**
+ * Validate parsed manifest JSON; throws a ManifestError with a one-line
+ * message on the first problem. The hardware parameters and the fields
+ * derived from them are the loader's to check, against the behaviour the
+ * manifest names (hardware.ts).
+ */
+export function validateManifest(value: unknown, file: string): ManifestFile {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ManifestError(file, '(root)', 'object', `${file}: expected a JSON object, got ${JSON.stringify(value)}`);
   }
@@ -112,14 +122,10 @@ export function validateManifest(value: unknown, file: string): PlatformManifest
   // start validates the built-in manifests.
   if (!Value.Check(PlatformManifest, value)) {
     const first = Value.Errors(PlatformManifest, value).First();
-    if (first) throw render(file, locateExtraKey(first));
+    if (first) throw renderSchemaError(file, first);
   }
-  const m = value as PlatformManifest;
-  // Cross-field rules the schema cannot say.
-  if (m.marker.model === 'address-bit' && (m.marker.bit === undefined || m.marker.bitMeans === undefined)) {
-    const field = m.marker.bit === undefined ? '/marker/bit' : '/marker/bitMeans';
-    throw new ManifestError(file, field, 'present when /marker/model is "address-bit"', `${file}: missing field ${field} (required when /marker/model is "address-bit")`);
-  }
+  const m = value as ManifestFile;
+  // Cross-field rules the schema cannot say (those on derived fields wait for the loader: hardware.ts).
   const unknownCap = m.requiredCaps.findIndex((c) => capNumber(c) === undefined);
   if (unknownCap >= 0) {
     const field = `/requiredCaps/${unknownCap}`;
@@ -132,7 +138,7 @@ export function validateManifest(value: unknown, file: string): PlatformManifest
 }
 
 /** Parse JSON text and validate it; JSON syntax errors are reported on one line too. */
-export function parseManifest(text: string, file: string): PlatformManifest {
+export function parseManifest(text: string, file: string): ManifestFile {
   let value: unknown;
   try {
     value = JSON.parse(text);

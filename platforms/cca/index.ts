@@ -2,12 +2,15 @@
 import type { PlatformDefinition } from '../../lib/platform/types.js';
 import { ccaConversion } from './conversion.js';
 import manifest from './manifest.json' with { type: 'json' };
+import { CcaHardware, ccaDerived } from './hardware.js';
 import { createCcaModel } from './model.js';
 
-export const cca: PlatformDefinition<'cca'> = {
+export const cca: PlatformDefinition<'cca', typeof CcaHardware> = {
   name: 'cca',
   manifest,
   manifestFile: 'platforms/cca/manifest.json',
+  hardware: CcaHardware,
+  derived: ccaDerived,
   model: (_m, hw) => createCcaModel(hw),
   conversion: () => ccaConversion,
 };

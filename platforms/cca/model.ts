@@ -16,12 +16,13 @@
  */
 import type { SysResult } from '../../lib/kvm/backend.js';
 import { EEXIST, EFAULT, EINVAL, EOPNOTSUPP, EPERM } from '../../lib/kvm/errno.js';
-import type { GuestAccess, ModelPlatform, PlatformOpOutcome, PlatformVm, PlatformVmContext } from '../../lib/kvm/model/platform.js';
+import type { GuestAccess, PlatformOpOutcome, PlatformVm, PlatformVmContext } from '../../lib/kvm/model/platform.js';
+import type { PlatformModel } from '../../lib/platform/types.js';
 import { KVM_MEMORY_EXIT_FLAG_PRIVATE } from '../../lib/kvm/uapi.js';
 import { GfnSet, GuestMapping, PAGE, gfnOf, isHostFault, isPageAligned, isPrivateAttr, pageBase, pagesOf } from '../../lib/platform/common.js';
 import { RangeMap } from '../../lib/kvm/model/range_map.js';
 import { ExtendRegister, le64, sha, tag } from '../../lib/platform/digest.js';
-import type { HardwareParams } from '../../lib/platform/manifest.js';
+import type { CcaHardware } from './hardware.js';
 import {
   KVM_ARM_MODEL_GET_RIM, KVM_ARM_RMI_POPULATE, KVM_ARM_RMI_POPULATE_FLAGS_MEASURE, KVM_SYSTEM_EVENT_CRASH, RSI_ACCEPT, RSI_ERROR_INPUT,
   RSI_REJECT, SIZEOF_KVM_ARM_RMI_POPULATE, decodeRmiPopulate,
@@ -55,12 +56,9 @@ export function ccaVmState(ctx: PlatformVmContext): CcaVmState | undefined {
   return states.get(ctx);
 }
 
-export function createCcaModel(hw: HardwareParams): ModelPlatform {
-  const ipaBits = typeof hw.ipaBits === 'number' ? hw.ipaBits : 48;
-  const sharedBit = 1n << BigInt(ipaBits - 1);
+export function createCcaModel(hw: CcaHardware): PlatformModel {
+  const sharedBit = 1n << BigInt(hw.ipaBits - 1);
   return {
-    name: 'cca',
-    hasPrivateMem: true,
     preFault: false,
     attach(ctx: PlatformVmContext): PlatformVm {
       const rim = new ExtendRegister('sha256');

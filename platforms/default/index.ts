@@ -1,11 +1,15 @@
 /** KVM_X86_DEFAULT_VM: no private memory (lib/platform/types.ts, PlatformDefinition). */
-import { defaultPlatform } from '../../lib/kvm/model/builtin_platforms.js';
+import { hardwareSchema } from '../../lib/platform/manifest.js';
 import type { PlatformDefinition } from '../../lib/platform/types.js';
 import manifest from './manifest.json' with { type: 'json' };
+import { defaultModel } from './model.js';
 
-export const defaultVm: PlatformDefinition<'default'> = {
+const DefaultHardware = hardwareSchema({});
+
+export const defaultVm: PlatformDefinition<'default', typeof DefaultHardware> = {
   name: 'default',
   manifest,
   manifestFile: 'platforms/default/manifest.json',
-  model: () => defaultPlatform,
+  hardware: DefaultHardware,
+  model: () => defaultModel,
 };

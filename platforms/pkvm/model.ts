@@ -23,9 +23,10 @@
 import type { IoctlArg, SysResult } from '../../lib/kvm/backend.js';
 import { EFAULT, EINVAL } from '../../lib/kvm/errno.js';
 import { KVM_PKVM_MODEL_HOST_KERNEL_ACCESS } from './uapi.js';
-import type { ModelPlatform, PlatformOpOutcome, PlatformVm, PlatformVmContext } from '../../lib/kvm/model/platform.js';
+import type { PlatformOpOutcome, PlatformVm, PlatformVmContext } from '../../lib/kvm/model/platform.js';
+import type { PlatformModel } from '../../lib/platform/types.js';
 import { PAGE, gfnOf, pageBase } from '../../lib/platform/common.js';
-import type { HardwareParams } from '../../lib/platform/manifest.js';
+import type { PkvmHardware } from './hardware.js';
 
 /** SMCCC return values the guest sees in x0. */
 export const SMCCC_RET_SUCCESS = 0n;
@@ -46,11 +47,9 @@ export function pkvmVmState(ctx: PlatformVmContext): PkvmVmState | undefined {
   return states.get(ctx);
 }
 
-export function createPkvmModel(hw: HardwareParams): ModelPlatform {
-  const signal = hw.hostAccessSignal === 'SIGBUS' ? 'SIGBUS' : 'SIGSEGV';
+export function createPkvmModel(hw: PkvmHardware): PlatformModel {
+  const signal = hw.hostAccessSignal;
   return {
-    name: 'pkvm',
-    hasPrivateMem: false,
     preFault: false,
     attach(ctx: PlatformVmContext): PlatformVm {
       const pages = new Map<bigint, PkvmPageState>();

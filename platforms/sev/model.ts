@@ -14,13 +14,14 @@
  */
 import type { SysResult } from '../../lib/kvm/backend.js';
 import { EFAULT, EINVAL, ENOTTY } from '../../lib/kvm/errno.js';
-import type { GuestAccess, ModelPlatform, PlatformOpOutcome, PlatformVcpuContext, PlatformVm, PlatformVmContext } from '../../lib/kvm/model/platform.js';
+import type { GuestAccess, PlatformOpOutcome, PlatformVcpuContext, PlatformVm, PlatformVmContext } from '../../lib/kvm/model/platform.js';
+import type { PlatformModel } from '../../lib/platform/types.js';
 import {
   KVM_EXIT_HYPERCALL_LONG_MODE, KVM_HC_MAP_GPA_RANGE, KVM_MAP_GPA_RANGE_DECRYPTED, KVM_MAP_GPA_RANGE_ENCRYPTED,
   KVM_MEMORY_ENCRYPT_OP, KVM_ENOSYS, KVM_SYSTEM_EVENT_SEV_TERM, KVM_X86_DEFAULT_VM,
 } from '../../lib/kvm/uapi.js';
 import { GuestMapping, PAGE, pageBase, pagesOf } from '../../lib/platform/common.js';
-import type { HardwareParams } from '../../lib/platform/manifest.js';
+import type { SevHardware } from './hardware.js';
 import { SevCipher } from './cipher.js';
 import { dispatchSevOp, type SevOpHandler } from './encrypt_op.js';
 import { SevLaunch } from './launch.js';
@@ -28,7 +29,7 @@ import {
   KVM_SEV_ES_INIT, KVM_SEV_INIT, KVM_SEV_INIT2, KVM_SEV_LAUNCH_FINISH, KVM_SEV_LAUNCH_MEASURE, KVM_SEV_LAUNCH_SECRET, KVM_SEV_LAUNCH_START,
   KVM_SEV_LAUNCH_UPDATE_DATA, KVM_SEV_LAUNCH_UPDATE_VMSA, SEV_MEASUREMENT_LEN, SIZEOF_KVM_SEV_INIT,
   SIZEOF_KVM_SEV_LAUNCH_SECRET, SIZEOF_KVM_SEV_LAUNCH_START, SIZEOF_KVM_SEV_UADDR_LEN, decodeSevInit,
-  decodeSevLaunchSecret, decodeSevLaunchStart, decodeUaddrLen, encodeUaddrLen, ghcbMsrTermReq, KVM_X86_GRP_SEV, KVM_X86_SEV_VMSA_FEATURES, SVM_SEV_FEAT_DEBUG_SWAP,
+  decodeSevLaunchSecret, decodeSevLaunchStart, decodeUaddrLen, encodeUaddrLen, ghcbMsrTermReq, KVM_X86_GRP_SEV, KVM_X86_SEV_VMSA_FEATURES,
 } from './uapi.js';
 
 /** The synthetic VMSA page LAUNCH_UPDATE_VMSA measures for a vCPU: its id, then zeros. */
@@ -43,16 +44,6 @@ let vmSerial = 0;
 /** The commands sev_mem_enc_ioctl() takes on a VM that is not an SEV guest yet. */
 const INIT_COMMANDS: ReadonlySet<number> = new Set([KVM_SEV_INIT, KVM_SEV_ES_INIT, KVM_SEV_INIT2]);
 
-/**
- * sev_supported_vmsa_features [H]: the VMSA features KVM_SEV_INIT2 accepts
- * for SEV-ES and SNP (and KVM_X86_SEV_VMSA_FEATURES reports). The hardware
- * parameter `vmsaFeatures` (an integer mask) sets it; DEBUG_SWAP alone by
- * default, as on a part with debug swap and KVM's debug_swap parameter on.
- */
-export function sevSupportedVmsaFeatures(hw: HardwareParams): bigint {
-  return typeof hw.vmsaFeatures === 'number' ? BigInt(hw.vmsaFeatures) : SVM_SEV_FEAT_DEBUG_SWAP;
-}
-
 /** State of one SEV VM, reachable by tests through `sevVmState()`. */
 export interface SevVmState {
   readonly launch: SevLaunch;
@@ -65,13 +56,15 @@ export function sevVmState(ctx: PlatformVmContext): SevVmState | undefined {
   return states.get(ctx);
 }
 
-export function createSevModel(name: 'sev' | 'sev_es', hw: HardwareParams): ModelPlatform {
+/**
+ * `hw.vmsaFeatures` is sev_supported_vmsa_features [H]: the VMSA features
+ * KVM_SEV_INIT2 accepts for SEV-ES (and KVM_X86_SEV_VMSA_FEATURES reports).
+ */
+export function createSevModel(name: 'sev' | 'sev_es', hw: SevHardware): PlatformModel {
   const es = name === 'sev_es';
-  const seed = typeof hw.keySeed === 'string' ? hw.keySeed : undefined;
-  const vmsaFeatures = sevSupportedVmsaFeatures(hw);
+  const seed = hw.keySeed;
+  const vmsaFeatures = BigInt(hw.vmsaFeatures);
   return {
-    name,
-    hasPrivateMem: false,
     hasProtectedState: name === 'sev_es',
     preFault: false,
     /**

@@ -6,6 +6,7 @@ import { KVM_SEV_SNP_LAUNCH_FINISH, KVM_SEV_SNP_LAUNCH_START, encodeSevCmd } fro
 import { sevCmd, sevPostCreate } from '../sev/steps.js';
 import { snpConversion } from './conversion.js';
 import manifest from './manifest.json' with { type: 'json' };
+import { SnpHardware, snpDerived } from './hardware.js';
 import { createSnpModel } from './model.js';
 import { KVM_SEV_MODEL_HOST_READ, KVM_SEV_MODEL_HOST_WRITE, SIZEOF_KVM_SEV_SNP_LAUNCH_FINISH, encodeSnpLaunchStart } from './uapi.js';
 
@@ -18,10 +19,12 @@ function gpaArg(gpa: bigint, extra = 0): Uint8Array {
   return b;
 }
 
-export const snp: PlatformDefinition<'snp'> = {
+export const snp: PlatformDefinition<'snp', typeof SnpHardware> = {
   name: 'snp',
   manifest,
   manifestFile: 'platforms/snp/manifest.json',
+  hardware: SnpHardware,
+  derived: snpDerived,
   model: (_m, hw) => createSnpModel(hw),
   conversion: () => snpConversion,
   postCreate: sevPostCreate,

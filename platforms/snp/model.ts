@@ -16,16 +16,17 @@
  */
 import type { SysResult } from '../../lib/kvm/backend.js';
 import { EAGAIN, EEXIST, EFAULT, EINVAL, EIO, ENOTTY, EOPNOTSUPP, EPERM } from '../../lib/kvm/errno.js';
-import type { GuestAccess, ModelPlatform, PlatformOpOutcome, PlatformVcpuContext, PlatformVm, PlatformVmContext } from '../../lib/kvm/model/platform.js';
+import type { GuestAccess, PlatformOpOutcome, PlatformVcpuContext, PlatformVm, PlatformVmContext } from '../../lib/kvm/model/platform.js';
+import type { PlatformModel } from '../../lib/platform/types.js';
 import {
   KVM_EXIT_HYPERCALL_LONG_MODE, KVM_HC_MAP_GPA_RANGE, KVM_MAP_GPA_RANGE_DECRYPTED, KVM_MAP_GPA_RANGE_ENCRYPTED,
   KVM_MAP_GPA_RANGE_PAGE_SZ_2M, KVM_MAP_GPA_RANGE_PAGE_SZ_4K, KVM_MEMORY_ENCRYPT_OP, KVM_MEMORY_EXIT_FLAG_PRIVATE, KVM_SYSTEM_EVENT_SEV_TERM,
 } from '../../lib/kvm/uapi.js';
 import { GuestMapping, PAGE, gfnOf, isPageAligned, isPrivateAttr, pagesOf } from '../../lib/platform/common.js';
-import type { HardwareParams } from '../../lib/platform/manifest.js';
+import type { SnpHardware } from './hardware.js';
 import { SevCipher } from '../sev/cipher.js';
 import { dispatchSevOp, type SevOpHandler } from '../sev/encrypt_op.js';
-import { sevSupportedVmsaFeatures, sevVmsaImage } from '../sev/model.js';
+import { sevVmsaImage } from '../sev/model.js';
 import { ghcbMsrTermReq, KVM_SEV_INIT2, KVM_X86_GRP_SEV, KVM_X86_SEV_VMSA_FEATURES, KVM_SEV_SNP_LAUNCH_FINISH, KVM_SEV_SNP_LAUNCH_START, KVM_SEV_SNP_LAUNCH_UPDATE, SEV_RET_INVALID_GUEST_STATE, SEV_RET_INVALID_PARAM, SIZEOF_KVM_SEV_INIT, decodeSevInit } from '../sev/uapi.js';
 import { DEFAULT_SNP_CPUID_ALLOWED, SnpLaunch, snpCheckCpuid } from './launch.js';
 import { Rmp } from './rmp.js';
@@ -69,21 +70,19 @@ export function mergePscRuns(entries: readonly PscEntry[]): { gpa: bigint; npage
   return runs;
 }
 
-export function createSnpModel(hw: HardwareParams): ModelPlatform {
-  const largeFolios = hw.largeFolios === true;
-  const batch = typeof hw.populateBatchPages === 'number' ? BigInt(hw.populateBatchPages) : 0n;
-  const hostReadsCiphertext = hw.hostRead !== 'plaintext';
-  const vmsaFeatures = sevSupportedVmsaFeatures(hw);
+export function createSnpModel(hw: SnpHardware): PlatformModel {
+  const largeFolios = hw.largeFolios;
+  const batch = BigInt(hw.populateBatchPages);
+  const hostReadsCiphertext = hw.hostRead === 'ciphertext';
+  const vmsaFeatures = BigInt(hw.vmsaFeatures);
   return {
-    name: 'snp',
-    hasPrivateMem: true,
     hasProtectedState: true,
     preFault: false,
     /** sev_dev_get_attr(): the VMSA features INIT2 accepts, shared with SEV-ES. */
     devAttr: (group, attr) => (group === KVM_X86_GRP_SEV && attr === KVM_X86_SEV_VMSA_FEATURES ? vmsaFeatures : undefined),
     attach(ctx: PlatformVmContext): PlatformVm {
       // kvm_gmem_populate()'s rules: the part's override, else the release's (7.0 GUPs a 4K-aligned source).
-      const rules = hw.populateRules === '7.0' || hw.populateRules === '6.11' ? hw.populateRules : ctx.profile.populateRules;
+      const rules = hw.populateRules ?? ctx.profile.populateRules;
       const rmp = new Rmp();
       // The VM's memory encryption key, for what a host read of a guest-owned page returns.
       const cipher = SevCipher.random();

@@ -5,7 +5,8 @@ import { runSteps } from '../../lib/platform/launch_minimal.js';
 import type { PlatformDefinition } from '../../lib/platform/types.js';
 import { tdxConversion } from './conversion.js';
 import manifest from './manifest.json' with { type: 'json' };
-import { createTdxModel, tdxGpaw } from './model.js';
+import { TdxHardware, tdxDerived } from './hardware.js';
+import { createTdxModel } from './model.js';
 import {
   KVM_TDX_FINALIZE_VM, KVM_TDX_INIT_VCPU, KVM_TDX_INIT_VM, KVM_TDX_MODEL_HOST_READ, KVM_TDX_MODEL_HOST_WRITE, encodeTdxCmd,
   encodeTdxInitVm,
@@ -19,13 +20,15 @@ function gpaArg(gpa: bigint, extra = 0): Uint8Array {
   return b;
 }
 
-export const tdx: PlatformDefinition<'tdx'> = {
+export const tdx: PlatformDefinition<'tdx', typeof TdxHardware> = {
   name: 'tdx',
   manifest,
   manifestFile: 'platforms/tdx/manifest.json',
+  hardware: TdxHardware,
+  derived: tdxDerived,
   model: (_m, hw) => createTdxModel(hw),
   // The shared bit is GPA bit GPAW-1 (TDX module spec: GPAW 48 → bit 47, 52 → bit 51).
-  conversion: (hw) => tdxConversion(tdxGpaw(hw) - 1),
+  conversion: (hw) => tdxConversion(hw.gpaw - 1),
   /**
    * KVM_TDX_INIT_VM before any vCPU: tdx_vcpu_create() (arch/x86/kvm/vmx/tdx.c)
    * refuses KVM_CREATE_VCPU with -EIO until it ran, and tdx_td_init() takes
@@ -35,6 +38,8 @@ export const tdx: PlatformDefinition<'tdx'> = {
     command: 'KVM_TDX_INIT_VM',
     run: (b, vmFd) => memoryEncryptOp(b, vmFd, (d) => encodeTdxCmd({ id: KVM_TDX_INIT_VM, data: d }), encodeTdxInitVm()),
   },
+  // A TD's interrupt controller is the split irqchip (KVM_CAP_SPLIT_IRQCHIP), never KVM_CREATE_IRQCHIP's full one.
+  inKernelIrqchip: false,
   // INIT_VCPU needs the vCPUs, so it is part of the launch, not the post-create step.
   launchMinimal: (b, vmFd, vcpuFds) => runSteps([
     ...vcpuFds.map((fd) => () => memoryEncryptOp(b, fd, (d) => encodeTdxCmd({ id: KVM_TDX_INIT_VCPU, data: d }), new Uint8Array(0))),

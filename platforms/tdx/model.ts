@@ -23,14 +23,15 @@
 import { err, ok, type IoctlArg, type SysResult } from '../../lib/kvm/backend.js';
 import { E2BIG, EFAULT, EHWPOISON, EINVAL, EIO, EOPNOTSUPP } from '../../lib/kvm/errno.js';
 import type {
-  GuestAccess, ModelPlatform, PlatformOpOutcome, PlatformVcpuContext, PlatformVm, PlatformVmContext,
+  GuestAccess, PlatformOpOutcome, PlatformVcpuContext, PlatformVm, PlatformVmContext,
 } from '../../lib/kvm/model/platform.js';
+import type { PlatformModel } from '../../lib/platform/types.js';
 import {
   KVM_EXIT_HYPERCALL_LONG_MODE, KVM_HC_MAP_GPA_RANGE, KVM_MAP_GPA_RANGE_DECRYPTED, KVM_MAP_GPA_RANGE_ENCRYPTED,
   KVM_MEMORY_ENCRYPT_OP, KVM_MEMORY_EXIT_FLAG_PRIVATE,
 } from '../../lib/kvm/uapi.js';
 import { GfnSet, GuestMapping, PAGE, gfnOf, isHostFault, isPageAligned, isPrivateAttr, pageBase, pagesOf, u32 } from '../../lib/platform/common.js';
-import type { HardwareParams } from '../../lib/platform/manifest.js';
+import type { TdxHardware } from './hardware.js';
 import { TdxLaunch, type PopulateRules } from './launch.js';
 import {
   KVM_INTERRUPT, KVM_TDX_FINALIZE_VM, KVM_TDX_INIT_MEM_REGION, KVM_TDX_INIT_VCPU, KVM_TDX_INIT_VM,
@@ -60,24 +61,18 @@ interface MapGpaProgress {
   error?: bigint;
 }
 
-/** The guest physical address width of a part (`hardware.gpaw`, 48 with 4-level EPT); KVM_TDX_INIT_VM's CPUID can change it per TD. */
-export function tdxGpaw(hw: HardwareParams): number {
-  return typeof hw.gpaw === 'number' ? hw.gpaw : 48;
-}
-
-export function createTdxModel(hw: HardwareParams): ModelPlatform {
-  const defaultGpaw = tdxGpaw(hw);
-  const chunk = BigInt(typeof hw.mapGpaChunkBytes === 'number' ? hw.mapGpaChunkBytes : 0x200000);
-  const pendingAccess = hw.pendingAccess === 'memory-fault-size0' ? 'memory-fault-size0' : 'vm-dead';
-  const hostReadsZeros = hw.hostRead !== 'plaintext';
+/** `hw.gpaw` is the part's GPAW; KVM_TDX_INIT_VM's CPUID can change it per TD. */
+export function createTdxModel(hw: TdxHardware): PlatformModel {
+  const defaultGpaw: number = hw.gpaw;
+  const chunk = BigInt(hw.mapGpaChunkBytes);
+  const pendingAccess = hw.pendingAccess;
+  const hostReadsZeros = hw.hostRead === 'zeros';
   return {
-    name: 'tdx',
-    hasPrivateMem: true,
     hasProtectedState: true,
     preFault: false,
     attach(ctx: PlatformVmContext): PlatformVm {
       // kvm_gmem_populate()'s rules: the part's override, else the release's (7.0 dropped -EEXIST).
-      const rules: PopulateRules = hw.populateRules === '7.0' || hw.populateRules === '6.11' ? hw.populateRules : ctx.profile.populateRules;
+      const rules: PopulateRules = hw.populateRules ?? ctx.profile.populateRules;
       const launch = new TdxLaunch();
       let gpaw = defaultGpaw;
       const sharedBit = (): number => gpaw - 1;

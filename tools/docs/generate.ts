@@ -1,13 +1,16 @@
 // Every generated piece of docs/: the API reference pages (docs/api/), the
-// platform matrix and the kernel profile table (blocks inside hand-written
-// pages). `make docs` writes them; make check's docs test compares them
-// with what is committed, so none of them can drift from the code.
+// platform matrix, the kernel profile table and the platforms' hardware
+// parameters (blocks inside hand-written pages). `make docs` writes them;
+// make check's docs test compares them with what is committed, so none of
+// them can drift from the code.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { apiModule, type ApiModule } from './api_model.js';
 import { renderModule, renderTable, GENERATED_NOTE, type ApiPage } from './api_markdown.js';
 import { fillBlocks } from './generated.js';
+import { hardwareTable } from './hardware.js';
+import { platformDefinitions } from '../../lib/platform/registry.js';
 import { cocoTests, genericTable, platformTable, scenarioMatrix, testList } from './matrix.js';
 import { profilesTable } from './profiles.js';
 import type { TsProject } from './ts_project.js';
@@ -28,7 +31,7 @@ export const API_PAGES: readonly ApiPage[] = [
 ];
 
 /** Pages whose generated blocks are filled: page → block name → content. */
-const BLOCK_PAGES = ['docs/platform-matrix.md', 'docs/kernel-profiles.md'] as const;
+const BLOCK_PAGES = ['docs/platform-matrix.md', 'docs/kernel-profiles.md', 'platforms/README.md'] as const;
 
 export interface Generated {
   /** Path relative to the project root → full content. */
@@ -91,6 +94,7 @@ export async function generate(p: TsProject): Promise<Generated> {
       tests: testList(tests),
     },
     'docs/kernel-profiles.md': { profiles: profilesTable(p) },
+    'platforms/README.md': { hardware: hardwareTable(platformDefinitions()) },
   };
   for (const page of BLOCK_PAGES) {
     const path = join(p.root, page);

@@ -3,7 +3,11 @@
  *
  *   const b = createModelBackend({ kernel: '6.18' });
  *   b.setGuestProgram(vcpuFd, program);          // instead of loading guest code
- *   registerModelPlatform(KVM_X86_TDX_VM, tdx);  // platform plugins
+ *   b.registerPlatform(type, platform);          // a platform for one backend
+ *
+ * The VM types a backend accepts are the platforms registered with
+ * registerModelPlatformSource() (lib/kvm_util/platform_types.ts registers
+ * platforms/index.ts) or registerModelPlatform(); none by itself.
  *
  * Ucall rule shared with kvm_util: for every ucall the model writes the
  * struct ucall at the GPA `program.ucallGpa` (else defaultUcallGpa(vcpuId)),
@@ -22,9 +26,6 @@ export { defaultUcallGpa } from './vcpu.js';
 export { KVM_EXIT_INTR, KVM_INTERNAL_ERROR_EMULATION } from './exits.js';
 export { KERNEL_NAMES, PROFILES, kernelProfile, type KernelName, type KernelProfile } from './profiles.js';
 export * from './platform.js';
-export {
-  defaultPlatform, swProtectedPlatform, sevPlatform, sevEsPlatform, snpPlatform, tdxPlatform,
-} from './builtin_platforms.js';
 
 export function createModelBackend(opts: ModelOptions = {}): ModelBackend {
   return new ModelBackend(opts);

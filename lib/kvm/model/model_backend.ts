@@ -20,7 +20,6 @@ import { modelSupportedCpuid } from './cpuid.js';
 import { EBADF, EINVAL, ENOENT, EINTR } from '../errno.js';
 import type { GuestProgram } from '../guest_program.js';
 import { KVM_RUN, MAP_ANONYMOUS, PAGE_SIZE } from '../uapi.js';
-import { registerBuiltinPlatforms } from './builtin_platforms.js';
 import { FdTable, type OpenFile } from './fd_table.js';
 import { GUP_TEST_PATH, GupPins, GupTestFile } from './gup_test.js';
 import { HostAddressSpace } from './host_as.js';
@@ -28,7 +27,7 @@ import { HostMemory } from './host_memory.js';
 import { KvmDevFile, type KvmDevHost } from './kvm_dev.js';
 import { MemFile } from './memfd.js';
 import * as numa from './numa_syscalls.js';
-import { globalPlatforms, type ModelPlatform, type PlatformRegistry } from './platform.js';
+import { initialPlatforms, type ModelPlatform, type PlatformRegistry } from './platform.js';
 import type { KernelName, KernelProfile } from './profiles.js';
 import { resolveModelOptions, type ModelOptions } from './model_options.js';
 
@@ -71,10 +70,7 @@ export class ModelBackend implements Backend, KvmDevHost, ModelControl {
     this.devKvm = o.devKvm;
     // stdin, stdout, stderr: the fds a process starts with.
     for (const n of [0, 1, 2] as const) this.fds.install(new StdioPipe(n));
-    this.platforms = globalPlatforms.clone();
-    registerBuiltinPlatforms(this.platforms);
-    // Plugins registered globally win over the built-in traits.
-    for (const t of globalPlatforms.types()) this.platforms.register(t, globalPlatforms.get(t)!);
+    this.platforms = initialPlatforms();
   }
 
   get description(): string {

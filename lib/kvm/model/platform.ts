@@ -12,9 +12,11 @@
  *    free to keep its own state (guest page-table view, launch state, RMP,
  *    ownership) in the closure.
  *
- * The built-in DEFAULT and SW_PROTECTED types use this same seam
- * (builtin_platforms.ts); SEV, SEV-ES, SNP and TDX get minimal built-in traits
- * that a plugin replaces with `registerModelPlatform()`.
+ * The model names no platform: every VM type it accepts, DEFAULT included,
+ * is a ModelPlatform an entry point registered (platforms/<name>/model.ts
+ * through the loader: lib/kvm_util/platform_types.ts registers them all
+ * with `registerModelPlatformSource()`). A backend made before anything
+ * registered accepts no VM type, as a KVM without a vendor module would not.
  *
  * Hooks see the VM only through `PlatformVmContext`: reading and writing the
  * backing of a guest page, the attribute state, the slot covering a GPA and
@@ -288,9 +290,10 @@ export interface ModelPlatform {
 }
 
 /**
- * The registry: VM type → platform. A backend starts from a copy of the
- * global registry, so `registerModelPlatform()` before `createModelBackend()`
- * applies to every backend, and `backend.registerPlatform()` to one.
+ * The registry: VM type → platform. A backend starts from
+ * `initialPlatforms()`, so `registerModelPlatform()` before
+ * `createModelBackend()` applies to every backend, and
+ * `backend.registerPlatform()` to one.
  * Types below 32 appear in KVM_CAP_VM_TYPES; others (arm64 pKVM `1<<31`,
  * CCA) are accepted by KVM_CREATE_VM once registered.
  */
@@ -337,4 +340,27 @@ export const globalPlatforms = new PlatformRegistry();
 /** Register a platform for a VM type in every backend created afterwards. */
 export function registerModelPlatform(type: number, platform: ModelPlatform): void {
   globalPlatforms.register(type, platform);
+}
+
+/** VM types and their platforms, asked for each time a backend is made. */
+export type ModelPlatformSource = () => Iterable<readonly [number, ModelPlatform]>;
+
+const sources: ModelPlatformSource[] = [];
+
+/**
+ * Give every backend created afterwards these platforms. A source rather
+ * than a list, so that building them (validating the platforms'
+ * manifests) waits for the first model backend: a program on the real
+ * /dev/kvm never pays for it.
+ */
+export function registerModelPlatformSource(source: ModelPlatformSource): void {
+  sources.push(source);
+}
+
+/** The registry a new backend starts from: the sources' platforms, then registerModelPlatform()'s over them. */
+export function initialPlatforms(): PlatformRegistry {
+  const r = new PlatformRegistry();
+  for (const source of sources) for (const [type, platform] of source()) r.register(type, platform);
+  for (const type of globalPlatforms.types()) r.register(type, globalPlatforms.get(type)!);
+  return r;
 }

@@ -1,4 +1,5 @@
 import t from 'tap';
+import '../../../lib/kvm_util/platform_types.js'; // the platforms' VM types for the model backends made here
 import { KvmSystem } from '../../../lib/kvm/handles.js';
 import { createModelBackend } from '../../../lib/kvm/model/index.js';
 import { EINVAL, ENOENT } from '../../../lib/kvm/errno.js';

@@ -6,6 +6,7 @@
  * can run, the host's /dev/kvm backend (process_vm_readv).
  */
 import t from 'tap';
+import '../../../lib/kvm_util/platform_types.js'; // the platforms' VM types for the model backends made here
 import { HostFault, type Backend } from '../../../lib/kvm/backend.js';
 import { createKvmBackend } from '../../../lib/kvm/kvm/index.js';
 import { createModelBackend } from '../../../lib/kvm/model/index.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 
 interface EditableManifest {
   name: string;
-  marker: { bit: number };
+  marker: { bit?: number };
   hardware: Record<string, number | string | boolean>;
   granularity: { pageSize: number | string };
 }
@@ -30,7 +30,6 @@ const run = (platform: string) => spawnSync(process.execPath, ['--import', 'tsx'
 t.test('a user plugin with other [H] parameters runs the conversion test', async (t) => {
   const dir = plugin((m) => {
     m.name = 'tdx_gpaw52';
-    m.marker.bit = 51;
     m.hardware.gpaw = 52;
     m.hardware.mapGpaChunkBytes = 1 << 20;
   });
@@ -45,4 +44,20 @@ t.test('a bad user plugin is one line naming the file, the field and the type', 
   const r = run(dir);
   t.equal(r.status, 1);
   t.equal(r.stderr, `KSFT_PLATFORM: ${join(dir, 'manifest.json')}: field /granularity/pageSize expected integer >= 4096, got "4K"\n`);
+});
+
+t.test('a mistyped hardware parameter, or a derived fact stated beside it, is one line too', async (t) => {
+  const mistyped = plugin((m) => {
+    m.hardware.gpaw = 50;
+  });
+  const r = run(mistyped);
+  t.equal(r.status, 1);
+  t.equal(r.stderr, `KSFT_PLATFORM: ${join(mistyped, 'manifest.json')}: field /hardware/gpaw expected one of 48 | 52, got 50\n`);
+  const twice = plugin((m) => {
+    m.marker.bit = 47;
+    m.hardware.gpaw = 52;
+  });
+  const r2 = run(twice);
+  t.equal(r2.status, 1);
+  t.equal(r2.stderr, `KSFT_PLATFORM: ${join(twice, 'manifest.json')}: field /marker/bit expected absent (derived from /hardware/gpaw as gpaw - 1), got 47\n`);
 });

@@ -7,7 +7,9 @@ import { KVM_EXIT_HYPERCALL, KVM_EXIT_MEMORY_FAULT, KVM_HC_MAP_GPA_RANGE, KVM_MA
 import { GuestBuilder } from '../../../lib/guest/builder.js';
 import { ManifestError, PlatformLoadError, builtinPlatforms, loadPlatform, registerPlatformModels } from '../../../lib/platform/index.js';
 import type { ModelPlatform } from '../../../lib/kvm/model/platform.js';
+import { Value } from '@sinclair/typebox/value';
 import '../../../lib/kvm_util/platform_types.js'; // registers the built-in platforms with the loader
+import { PLATFORMS } from '../../../platforms/index.js';
 
 t.test('built-ins load by name, with their VM types', async (t) => {
   const types = Object.fromEntries(builtinPlatforms().map((p) => [p.name, p.vmType]));
@@ -22,18 +24,68 @@ t.test('a user plugin by path reuses a behaviour with its own [H] parameters', a
   const dir = mkdtempSync(join(tmpdir(), 'ksft-plugin-'));
   const m = JSON.parse(readFileSync('platforms/tdx/manifest.json', 'utf8')) as Record<string, unknown>;
   m.name = 'tdx_gpaw52';
-  (m.marker as Record<string, unknown>).bit = 51;
   (m.hardware as Record<string, unknown>).gpaw = 52;
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
   const p = loadPlatform(dir);
   t.equal(p.name, 'tdx_gpaw52');
   t.equal(p.hardware.gpaw, 52);
+  t.equal(p.manifest.marker.bit, 51, 'the shared bit follows the GPAW');
   t.equal(p.model.name, 'tdx_gpaw52');
   // Its conversion sets bit 51 for →shared.
   const g = new GuestBuilder();
   p.conversion!.convert(g, 0x100000000n, 4096n, false);
   const op = g.ops[0]!;
   t.equal(op.op === 'platform' ? op.args.gpa : undefined, 0x100000000n | (1n << 51n));
+});
+
+t.test('a user plugin cannot state a derived fact beside the parameter it follows from', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ksft-plugin-'));
+  const m = JSON.parse(readFileSync('platforms/tdx/manifest.json', 'utf8')) as Record<string, unknown>;
+  (m.marker as Record<string, unknown>).bit = 47;
+  (m.hardware as Record<string, unknown>).gpaw = 52;
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
+  t.throws(() => loadPlatform(dir), {
+    message: `${join(dir, 'manifest.json')}: field /marker/bit expected absent (derived from /hardware/gpaw as gpaw - 1), got 47`,
+  });
+});
+
+t.test('hardware parameters are checked against their behaviour\'s schema', async (t) => {
+  t.throws(() => loadPlatform('tdx', { hardware: { gpaw: 50 } }), { message: 'platforms/tdx/manifest.json: field /hardware/gpaw expected one of 48 | 52, got 50' });
+  t.throws(() => loadPlatform('tdx', { hardware: { gpaw: 'x' } }), { message: 'platforms/tdx/manifest.json: field /hardware/gpaw expected one of 48 | 52, got "x"' });
+  t.throws(() => loadPlatform('snp', { hardware: { largeFolio: true } }), {
+    message: 'platforms/snp/manifest.json: unknown field /hardware/largeFolio (not part of the hardware parameters of behaviour snp: cbit|hostRead|largeFolios|populateBatchPages|populateRules|vmsaFeatures)',
+  });
+  t.throws(() => loadPlatform('cca', { hardware: { ipaBits: 64 } }), { message: 'platforms/cca/manifest.json: field /hardware/ipaBits expected integer in [32, 52], got 64' });
+  t.throws(() => loadPlatform('default', { hardware: { gpaw: 48 } }), { message: /unknown field \/hardware\/gpaw \(not part of the hardware parameters of behaviour default: none\)$/ });
+});
+
+t.test('every built-in fact that follows from a hardware parameter is derived, defaults from the schema', async (t) => {
+  const facts = Object.fromEntries(builtinPlatforms().map((p) => [p.name, {
+    bit: p.manifest.marker.bit, unaccepted: p.manifest.wrongState.unaccepted, read: p.manifest.hostAccess.read, write: p.manifest.hostAccess.write,
+  }]));
+  t.same(facts.tdx, { bit: 47, unaccepted: 'vm-dead', read: 'zeros', write: 'poison' });
+  t.same(facts.snp, { bit: 51, unaccepted: 'guest-vc', read: 'ciphertext', write: 'rmp-fault' });
+  t.same(facts.sev, { bit: 51, unaccepted: undefined, read: 'ciphertext', write: 'silent-corruption' });
+  t.same(facts.cca, { bit: 47, unaccepted: 'guest-sea', read: 'sigbus', write: 'sigbus' });
+  t.same(facts.pkvm, { bit: undefined, unaccepted: undefined, read: 'sigsegv', write: 'sigsegv' });
+  const td = loadPlatform('tdx', { hardware: { gpaw: 52, pendingAccess: 'memory-fault-size0', hostRead: 'plaintext' } }).manifest;
+  t.same([td.marker.bit, td.wrongState.unaccepted, td.hostAccess.read], [51, 'memory-fault-size0', 'plaintext']);
+  t.equal(loadPlatform('sev', { hardware: { cbit: 47 } }).manifest.marker.bit, 47);
+  t.equal(loadPlatform('cca', { hardware: { ipaBits: 52 } }).manifest.marker.bit, 51);
+  const bus = loadPlatform('pkvm', { hardware: { hostAccessSignal: 'SIGBUS' } }).manifest.hostAccess;
+  t.same([bus.read, bus.write], ['sigbus', 'sigbus']);
+});
+
+t.test('every built-in hardware parameter has a description, and a default unless unset has a meaning', async (t) => {
+  for (const d of PLATFORMS) {
+    for (const [key, s] of Object.entries(d.hardware.properties)) {
+      const schema = s as { description?: string; default?: unknown; [k: symbol]: unknown };
+      t.ok(schema.description, `${d.name}.${key} has a description`);
+      const optional = Object.getOwnPropertySymbols(schema).some((sym) => schema[sym] === 'Optional');
+      t.ok(optional || schema.default !== undefined, `${d.name}.${key} has a default`);
+      if (schema.default !== undefined) t.ok(Value.Check(s, schema.default), `${d.name}.${key}'s default passes its own schema`);
+    }
+  }
 });
 
 t.test('a bad user plugin fails with the file and field', async (t) => {
@@ -49,7 +101,7 @@ t.test('a bad user plugin fails with the file and field', async (t) => {
 t.test('hardware overrides merge over the manifest', async (t) => {
   const p = loadPlatform('snp', { hardware: { largeFolios: true } });
   t.equal(p.hardware.largeFolios, true);
-  t.equal(p.hardware.cbit, 51);
+  t.equal(p.hardware.cbit, 51, 'the schema\'s default');
 });
 
 t.test('generic conversion: skip reasons name the platform and what is missing', async (t) => {
@@ -100,6 +152,7 @@ t.test('probe: what a KVM must offer for each platform', async (t) => {
   t.equal(probePlatform(loadPlatform('snp'), old), null, 'snp on 6.12');
   // A type the backend does not offer.
   const bare = createModelBackend({ kernel: '6.18' });
+  bare.platforms.unregister(0x80000000);
   t.equal(probePlatform(loadPlatform('pkvm'), bare), 'platform pkvm: vm_create_barebones_type(KVM_VM_TYPE_ARM_PROTECTED)');
   // 7.4 in either attribute mode: per-VM KVM_CAP_MEMORY_ATTRIBUTES, or the guest_memfd one in its place.
   for (const vmMemoryAttributes of [true, false]) {

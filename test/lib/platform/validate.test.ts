@@ -2,6 +2,8 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { PLATFORMS } from '../../../platforms/index.js';
 import { ManifestError, describeSchema, parseManifest, validateManifest } from '../../../lib/platform/validate.js';
+import { buildPlugin } from '../../../lib/platform/loader.js';
+import '../../../lib/kvm_util/platform_types.js'; // registers the built-in platforms with the loader
 
 const tdx = (): Record<string, unknown> => JSON.parse(readFileSync('platforms/tdx/manifest.json', 'utf8')) as Record<string, unknown>;
 const FILE = 'my-plugin/manifest.json';
@@ -69,10 +71,36 @@ t.test('a hardware parameter must be a scalar', async (t) => {
   t.match(e.message, /expected integer or boolean or string/);
 });
 
-t.test('cross-field rules', async (t) => {
+t.test('a hardware parameter is checked against its behaviour\'s schema, on one line', async (t) => {
+  const wrong = tdx();
+  (wrong.hardware as Record<string, unknown>).gpaw = 'x';
+  t.equal(errorOf(() => buildPlugin(validateManifest(wrong, FILE), FILE)).message, `${FILE}: field /hardware/gpaw expected one of 48 | 52, got "x"`);
+  const unknown = tdx();
+  (unknown.hardware as Record<string, unknown>).gpa = 52;
+  const e = errorOf(() => buildPlugin(validateManifest(unknown, FILE), FILE));
+  t.equal(e.message, `${FILE}: unknown field /hardware/gpa (not part of the hardware parameters of behaviour tdx: gpaw|mapGpaChunkBytes|pendingAccess|hostRead|populateRules)`);
+  t.equal(e.field, '/hardware/gpa');
+  const chunk = tdx();
+  (chunk.hardware as Record<string, unknown>).mapGpaChunkBytes = 100;
+  t.equal(errorOf(() => buildPlugin(validateManifest(chunk, FILE), FILE)).message, `${FILE}: field /hardware/mapGpaChunkBytes expected integer >= 4096, got 100`);
+});
+
+t.test('a derived field stated in the manifest is refused', async (t) => {
   const m = tdx();
-  delete (m.marker as Record<string, unknown>).bit;
-  t.equal(errorOf(() => validateManifest(m, FILE)).message, `${FILE}: missing field /marker/bit (required when /marker/model is "address-bit")`);
+  (m.wrongState as Record<string, unknown>).unaccepted = 'vm-dead';
+  t.equal(errorOf(() => buildPlugin(validateManifest(m, FILE), FILE)).message,
+    `${FILE}: field /wrongState/unaccepted expected absent (derived from /hardware/pendingAccess as pendingAccess), got "vm-dead"`);
+});
+
+t.test('cross-field rules', async (t) => {
+  // A behaviour that does not derive the bit: the manifest must state it.
+  const m = JSON.parse(readFileSync('platforms/sw_protected/manifest.json', 'utf8')) as Record<string, unknown>;
+  (m.marker as Record<string, unknown>).model = 'address-bit';
+  t.equal(errorOf(() => buildPlugin(validateManifest(m, FILE), FILE)).message, `${FILE}: missing field /marker/bit (required when /marker/model is "address-bit")`);
+  const h = JSON.parse(readFileSync('platforms/sw_protected/manifest.json', 'utf8')) as Record<string, unknown>;
+  delete (h.hostAccess as Record<string, unknown>).write;
+  t.equal(errorOf(() => buildPlugin(validateManifest(h, FILE), FILE)).message,
+    `${FILE}: missing field /hostAccess/write (expected one of "silent-corruption" | "rmp-fault" | "poison" | "sigsegv" | "sigbus" | "plaintext")`);
   const n = tdx();
   n.hasPrivateMem = false;
   t.equal(errorOf(() => validateManifest(n, FILE)).field, '/conversion/generic');

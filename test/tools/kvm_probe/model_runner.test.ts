@@ -1,4 +1,5 @@
 import t from 'tap';
+import '../../../lib/kvm_util/platform_types.js'; // the platforms' VM types for the model backends made here
 import { createModelBackend } from '../../../lib/kvm/model/index.js';
 import { runOnBackend, SafetyRefusal } from '../../../tools/kvm_probe/model_runner.js';
 import { devKvmUsable } from '../../../tools/kvm_probe/real_runner.js';

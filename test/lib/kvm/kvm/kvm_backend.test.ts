@@ -6,6 +6,7 @@
  * backend cannot run.
  */
 import t from 'tap';
+import '../../../../lib/kvm_util/platform_types.js'; // the platforms' VM types for the model backends made here
 import { HostFault, MAP_FAILED, type Backend } from '../../../../lib/kvm/backend.js';
 import { EBADF, EINTR, EINVAL } from '../../../../lib/kvm/errno.js';
 import { createKvmBackend } from '../../../../lib/kvm/kvm/index.js';

@@ -1,4 +1,5 @@
 import t from 'tap';
+import '../../../../lib/kvm_util/platform_types.js'; // the platforms' VM types for the model backends made here
 import { setup } from './helpers.js';
 import { EINVAL } from '../../../../lib/kvm/errno.js';
 import { RangeMap } from '../../../../lib/kvm/model/range_map.js';

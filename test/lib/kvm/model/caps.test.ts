@@ -9,6 +9,7 @@
  * difference from the model's distribution host is listed with its reason.
  */
 import t from 'tap';
+import '../../../../lib/kvm_util/platform_types.js'; // the platforms' VM types for the model backends made here
 import { readFileSync } from 'node:fs';
 import { createModelBackend, type KernelName } from '../../../../lib/kvm/model/index.js';
 import { KVM_CAPS_6_18 } from '../../../../lib/kvm/caps_uapi.js';

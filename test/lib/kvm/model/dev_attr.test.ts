@@ -1,6 +1,6 @@
 /** /dev/kvm KVM_HAS_DEVICE_ATTR / KVM_GET_DEVICE_ATTR: the x86 system attributes a platform reports (kvm_arch_dev_ioctl()). */
 import t from 'tap';
-import { createModelBackend } from '../../../../lib/kvm/model/index.js';
+import { createModelBackend, type ModelBackend } from '../../../../lib/kvm/model/index.js';
 import type { ModelPlatform } from '../../../../lib/kvm/model/platform.js';
 import { EFAULT, ENXIO } from '../../../../lib/kvm/errno.js';
 import { KVM_GET_DEVICE_ATTR, KVM_HAS_DEVICE_ATTR, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, SIZEOF_KVM_DEVICE_ATTR } from '../../../../lib/kvm/uapi.js';
@@ -20,8 +20,15 @@ function withAttr(name: string, answer: (g: number, a: bigint) => bigint | undef
   return { name, hasPrivateMem: false, preFault: true, attach: () => ({ isPrivateAccess: () => false }), devAttr: answer };
 }
 
-t.test('nobody reports the attribute → ENXIO; group 0 is not modelled', async (t) => {
+/** A model backend with no platform but those a case registers (the built-ins' SEV types answer the attribute). */
+function bareBackend(): ModelBackend {
   const b = createModelBackend({ kernel: '6.18' });
+  for (const type of b.platforms.types()) b.platforms.unregister(type);
+  return b;
+}
+
+t.test('nobody reports the attribute → ENXIO; group 0 is not modelled', async (t) => {
+  const b = bareBackend();
   const kvm = b.open('/dev/kvm').ret;
   const buf = b.mmap(0n, 4096n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n).addr;
   t.same(b.ioctl(kvm, KVM_HAS_DEVICE_ATTR, attr(1, 0n, buf)), { ret: -1, errno: ENXIO });
@@ -31,7 +38,7 @@ t.test('nobody reports the attribute → ENXIO; group 0 is not modelled', async 
 });
 
 t.test('GET stores the OR of the platforms’ answers at addr; HAS does not write', async (t) => {
-  const b = createModelBackend({ kernel: '6.18' });
+  const b = bareBackend();
   b.registerPlatform(20, withAttr('a', (g, a) => (g === 1 && a === 0n ? 0x20n : undefined)));
   b.registerPlatform(21, withAttr('b', (g, a) => (g === 1 && a === 0n ? 0x200n : undefined)));
   const kvm = b.open('/dev/kvm').ret;
@@ -48,7 +55,7 @@ t.test('GET stores the OR of the platforms’ answers at addr; HAS does not writ
 
 t.test('the sev_es and snp plugins report hardware.vmsaFeatures as KVM_X86_SEV_VMSA_FEATURES; plain SEV reports 0', async (t) => {
   const read = (plugins: [number, ModelPlatform][]): bigint => {
-    const b = createModelBackend({ kernel: '6.18' });
+    const b = bareBackend();
     for (const [type, p] of plugins) b.registerPlatform(type, p);
     const kvm = b.open('/dev/kvm').ret;
     const buf = b.mmap(0n, 4096n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n).addr;

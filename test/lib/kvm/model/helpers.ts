@@ -1,6 +1,7 @@
 /** Shared setup for the model tests: a backend, a VM of a type, guest ops with a source location. */
 
 import { createModelBackend, type ModelBackend, type KernelName } from '../../../../lib/kvm/model/index.js';
+import '../../../../lib/kvm_util/platform_types.js'; // the platforms' VM types for the model backends made here
 import { GuestMemfd, KvmSystem, KvmVcpuFd, KvmVmFd } from '../../../../lib/kvm/handles.js';
 import type { GuestOp, GuestView } from '../../../../lib/kvm/guest_program.js';
 import { HostFault } from '../../../../lib/kvm/backend.js';

@@ -5,6 +5,7 @@
  * offset, and pages are placed where the policy says when first allocated.
  */
 import t from 'tap';
+import '../../../../lib/kvm_util/platform_types.js'; // the platforms' VM types for the model backends made here
 import { createModelBackend, type ModelBackend, type KernelName } from '../../../../lib/kvm/model/index.js';
 import { EFAULT, EINVAL, EIO, ENOENT } from '../../../../lib/kvm/errno.js';
 import {

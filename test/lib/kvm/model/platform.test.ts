@@ -1,10 +1,12 @@
 import t from 'tap';
+import '../../../../lib/kvm_util/platform_types.js'; // the platforms' VM types for the model backends made here
 import { addSlot, gmem, op, readUcall, setup, expectFault } from './helpers.js';
 import {
   createModelBackend, registerModelPlatform, globalPlatforms, defaultUcallGpa,
   type ModelPlatform, type PlatformVmContext,
 } from '../../../../lib/kvm/model/index.js';
 import { KvmSystem } from '../../../../lib/kvm/handles.js';
+import { loadPlatform, vmPostCreate } from '../../../../lib/platform/index.js';
 import { EINVAL, ENOTTY } from '../../../../lib/kvm/errno.js';
 import {
   KVM_EXIT_HYPERCALL, KVM_EXIT_MEMORY_FAULT, KVM_EXIT_SYSTEM_EVENT, KVM_MEMORY_ENCRYPT_OP, KVM_VM_TYPE_ARM_PROTECTED,
@@ -14,13 +16,16 @@ import {
 const P = BigInt(PAGE_SIZE);
 const GPA = 0x100000000n;
 
-t.test('TDX built-in: marker-based private-ness gives mismatch exits (implicit conversion)', async (t) => {
+t.test('TDX: marker-based private-ness gives mismatch exits (implicit conversion)', async (t) => {
   const e = setup(5);
+  // The TD's own steps: KVM_TDX_INIT_VM before a vCPU, INIT_VCPU and FINALIZE_VM before KVM_RUN.
+  t.equal(vmPostCreate(e.b, e.vm.fd, 5).ret, 0, 'KVM_TDX_INIT_VM');
   const slot0 = addSlot(e, 0, 0n, 0x40000n);
   const g = gmem(e, P);
   addSlot(e, 10, GPA, P, g);
   e.vm.__setMemoryAttributes(GPA, P, 8);
   const v = e.vm.__createVcpu(0).vcpu!;
+  t.equal(loadPlatform('tdx').launchMinimal(e.b, e.vm.fd, [v.fd]).ret, 0, 'KVM_TDX_INIT_VCPU, KVM_TDX_FINALIZE_VM');
   e.b.setGuestProgram(v.fd, { ops: [op.write(GPA, 8, 1, 'shared'), op.done()] });
   t.same(await v.__run(), { ret: -1, errno: 14 });
   t.equal(v.run.exitReason, KVM_EXIT_MEMORY_FAULT);

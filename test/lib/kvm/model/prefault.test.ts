@@ -2,6 +2,7 @@ import t from 'tap';
 import { addSlot, gmem, setup } from './helpers.js';
 import { EINVAL, ENOENT, EOPNOTSUPP, EFAULT } from '../../../../lib/kvm/errno.js';
 import { KVM_CAP_PRE_FAULT_MEMORY, PAGE_SIZE, SZ_2M } from '../../../../lib/kvm/uapi.js';
+import { vmPostCreate } from '../../../../lib/platform/index.js';
 
 const P = BigInt(PAGE_SIZE);
 const M2 = BigInt(SZ_2M);
@@ -48,6 +49,8 @@ t.test('#55 private GFN without gmem in the slot → EFAULT', async (t) => {
 t.test('#56 pre-fault on CoCo types before finalise → EOPNOTSUPP (validation first)', async (t) => {
   for (const type of [2, 3, 4, 5]) {
     const e = setup(type);
+    // kvm_arch_vm_post_create(): a TD takes no vCPU before KVM_TDX_INIT_VM.
+    t.equal(vmPostCreate(e.b, e.vm.fd, type).ret, 0, `type ${type}: post-create step`);
     addSlot(e, 10, 0x100000000n, P);
     const v = e.vm.__createVcpu(0).vcpu!;
     t.same(v.__preFaultMemory(0x100000000n, P).res, { ret: -1, errno: EOPNOTSUPP }, `type ${type}`);

@@ -6,6 +6,7 @@
  */
 
 import t from 'tap';
+import '../../../../lib/kvm_util/platform_types.js'; // the platforms' VM types for the model backends made here
 import fc from 'fast-check';
 import { createModelBackend, type ModelBackend, type PlatformVmContext } from '../../../../lib/kvm/model/index.js';
 import { HostFault } from '../../../../lib/kvm/backend.js';

@@ -7,6 +7,7 @@
  * Without a usable `kvm` backend every case SKIPs with its reason.
  */
 import t, { type Test } from 'tap';
+import '../../../../lib/kvm_util/platform_types.js'; // the platforms' VM types for the model backends made here
 import { any, cmp, eq, recordGuestProgram, type GuestCode } from '../../../../lib/guest/builder.js';
 import type { Backend } from '../../../../lib/kvm/backend.js';
 import { createKvmBackend } from '../../../../lib/kvm/kvm/index.js';
