@@ -37,11 +37,11 @@ export { traceBackend } from './trace.js';
 export * from '../kvm/uapi.js';
 export * from '../kvm/errno.js';
 export * from '../guest/index.js';
-// The portable private-memory flow (lib/platform/testing.ts): a VM of
+// The portable private-memory flow (lib/kvm_util/coco.ts): a VM of
 // KSFT_PLATFORM's type after its post-create step, its minimal launch, the
 // guest's conversion call and a KVM_RUN loop that answers conversion exits
 // as a VMM does, so a test that converts runs unchanged on every platform.
 export {
   COCO_TEST_GPA, COCO_TEST_SLOT, cocoLaunch, cocoVmCreate, expectHostFault, expectMemoryFault, ksftPlatform, requireConversion,
   runToMemoryFault, runToUcall, type CocoVm, type CocoVmOptions, type MemoryFaultExit, type RunToUcallOptions,
-} from '../platform/testing.js';
+} from './coco.js';

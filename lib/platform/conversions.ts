@@ -11,7 +11,7 @@ import {
   KVM_EXIT_HYPERCALL, KVM_HC_MAP_GPA_RANGE, KVM_MAP_GPA_RANGE_DECRYPTED, KVM_MAP_GPA_RANGE_ENCRYPTED,
   KVM_MAP_GPA_RANGE_PAGE_SZ_1G, KVM_MAP_GPA_RANGE_PAGE_SZ_2M,
 } from '../kvm/uapi.js';
-import { gpa as asGpa } from '../kvm_util/types.js';
+import { gpa as asGpa } from '../kvm/addr.js';
 import { PAGE } from './common.js';
 import type { ConversionRequest, GuestConversion, PlatformOpSink } from './types.js';
 

@@ -16,8 +16,7 @@ import type { GuestCond, GuestReg, GuestView } from '../kvm/guest_program.js';
 import type { Backend, SysResult } from '../kvm/backend.js';
 import type { KvmRun } from '../kvm/kvm_run.js';
 import type { ModelPlatform } from '../kvm/model/platform.js';
-import type { Gpa, GpaArg } from '../kvm_util/types.js';
-import type { KvmVm } from '../kvm_util/vm.js';
+import type { Gpa, GpaArg } from '../kvm/addr.js';
 import type { BehaviourName, HardwareParams, PlatformManifest } from './manifest.js';
 
 /** Argument values a `platform` guest op may carry (program.ts). */
@@ -82,6 +81,15 @@ export interface GuestConversion {
   /** Views the guest uses for a private / shared access after a conversion. */
   readonly privateView: GuestView;
   readonly sharedView: GuestView;
+}
+
+/**
+ * A VM as the platform layer sees it: a backend and a VM fd. kvm_util's
+ * KvmVm is one; the platform layer sits below kvm_util and does not name it.
+ */
+export interface PlatformVmFd {
+  readonly backend: Backend;
+  readonly fd: number;
 }
 
 /** A typed host-access outcome: what a host read or write of private memory does. */
@@ -171,7 +179,7 @@ export interface PlatformDefinition<Name extends string = string> {
   readonly hostKernelAccess?: {
     /** The page as a skip text names it: 'an SNP private page'. */
     readonly page: string;
-    read?(vm: KvmVm, gpa: bigint): HostAccessResult;
-    write?(vm: KvmVm, gpa: bigint, data: Uint8Array): HostAccessResult;
+    read?(vm: PlatformVmFd, gpa: bigint): HostAccessResult;
+    write?(vm: PlatformVmFd, gpa: bigint, data: Uint8Array): HostAccessResult;
   };
 }

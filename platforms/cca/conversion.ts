@@ -1,6 +1,6 @@
 /** CCA's guest conversion protocol (lib/platform/types.ts, GuestConversion). */
 import { KVM_EXIT_MEMORY_FAULT, KVM_MEMORY_EXIT_FLAG_PRIVATE } from '../../lib/kvm/uapi.js';
-import { gpa as asGpa } from '../../lib/kvm_util/types.js';
+import { gpa as asGpa } from '../../lib/kvm/addr.js';
 import type { GuestConversion } from '../../lib/platform/types.js';
 
 /** CCA: RSI_IPA_STATE_SET exits as KVM_EXIT_MEMORY_FAULT; the attributes are the answer. */

@@ -15,18 +15,21 @@ import {
   UCALL_SYNC,
 } from '../kvm/uapi.js';
 import { EFAULT } from '../kvm/errno.js';
-import {
-  KVM_IOCTL_ERROR, REPORT_GUEST_ASSERT, TEST_ASSERT, TEST_ASSERT_EQ, TEST_FAIL, TEST_REQUIRE, __vmCreateWithVcpus, _vcpuRun, describeExit, getUcall,
-  testAssertAt,
-  kvmBackend, kvmClose, requireModel, setKvmBackend, vcpuArgsSet, vmCreateGuestMemfd, vmEnableCap, vmGuestMemPunchHole, vmMemAdd, vmSetMemoryAttributes,
-  vmShape, VM_MEM_SRC_ANONYMOUS, type KvmVcpu, type KvmVm, type MemRegion, type Ucall, type VmPostCreate,
-} from '../kvm_util/index.js';
-import { ksftEnv } from '../kvm_util/options.js';
-import { gpa as asGpa, hva as asHva, type Gpa, type Hva } from '../kvm_util/types.js';
-import { loadPlatform } from './loader.js';
-import { probePlatform } from './probe.js';
-import type { HardwareParams } from './manifest.js';
-import type { GuestConversion, PlatformPlugin } from './types.js';
+import { loadPlatform, probePlatform, type GuestConversion, type HardwareParams, type PlatformPlugin } from '../platform/index.js';
+import { KVM_IOCTL_ERROR, TEST_ASSERT, TEST_ASSERT_EQ, TEST_FAIL, TEST_REQUIRE, testAssertAt } from './assert.js';
+import { vmSetMemoryAttributes } from './attributes.js';
+import { vmEnableCap } from './caps.js';
+import { describeExit } from './exit_info.js';
+import { vmCreateGuestMemfd, vmGuestMemPunchHole } from './gmem.js';
+import { kvmBackend, requireModel, setKvmBackend } from './kvm_dev.js';
+import { VM_MEM_SRC_ANONYMOUS, vmMemAdd } from './memslots.js';
+import { ksftEnv } from './options.js';
+import { kvmClose } from './syscalls.js';
+import { gpa as asGpa, hva as asHva, type Gpa, type Hva } from './types.js';
+import { REPORT_GUEST_ASSERT, getUcall, type Ucall } from './ucall.js';
+import { _vcpuRun, vcpuArgsSet } from './vcpu.js';
+import { vmShape, type KvmVcpu, type KvmVm, type MemRegion } from './vm.js';
+import { __vmCreateWithVcpus, type VmPostCreate } from './vm_create.js';
 
 /** The memslot of the test region: slot 10, as the upstream private-memory tests use. */
 export const COCO_TEST_SLOT = 10;
@@ -218,7 +221,7 @@ export async function runToUcall(vcpu: KvmVcpu, want: number, opts: RunToUcallOp
   }
 }
 
-const SELF = ['lib/platform/testing.ts'];
+const SELF = ['lib/kvm_util/coco.ts'];
 const UCALL_NAMES: Readonly<Record<number, string>> = {
   [UCALL_SYNC]: 'UCALL_SYNC', [UCALL_ABORT]: 'UCALL_ABORT', [UCALL_PRINTF]: 'UCALL_PRINTF', [UCALL_DONE]: 'UCALL_DONE',
 };
