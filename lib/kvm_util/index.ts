@@ -42,6 +42,8 @@ export * from '../guest/index.js';
 // guest's conversion call and a KVM_RUN loop that answers conversion exits
 // as a VMM does, so a test that converts runs unchanged on every platform.
 export {
-  COCO_TEST_GPA, COCO_TEST_SLOT, cocoLaunch, cocoVmCreate, expectHostFault, expectMemoryFault, ksftPlatform, requireConversion,
-  runToMemoryFault, runToUcall, type CocoVm, type CocoVmOptions, type MemoryFaultExit, type RunToUcallOptions,
+  COCO_TEST_GPA, COCO_TEST_SLOT, __vcpuRunConversion, cocoLaunch, cocoVmCreate, expectHostFault, expectMemoryFault, ksftPlatform,
+  requireConversion, runToMemoryFault, runToUcall, usePlatform, vcpuRunConversion, vmEnableConversionExits, type CocoVm,
+  type CocoVmOptions, type ConversionRun, type MemoryFaultExit, type RunToUcallOptions,
 } from './coco.js';
+export type { ConversionRequest, GuestConversion, PlatformPlugin } from '../platform/index.js';

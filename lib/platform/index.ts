@@ -12,7 +12,8 @@ export { ManifestError, validateManifest, parseManifest, describeSchema } from '
 export { probePlatform } from './probe.js';
 export { postCreateCommand, vmPostCreate } from './launch_minimal.js';
 export { PlatformManifest, type HardwareParams, type BehaviourName } from './manifest.js';
-export type { PlatformPlugin, GuestConversion, ConversionRequest, PlatformOpSink, HostAccessResult } from './types.js';
+export type { PlatformPlugin, GuestConversion, ConversionProtocol, ConversionRequest, PlatformOpSink, HostAccessResult, PlatformVmFd } from './types.js';
+export { UCALL_CONVERSION_NOTE, conversionNote } from './conversions.js';
 
 /** Anything platforms can be registered with: a PlatformRegistry, or a model backend's registerPlatform. */
 export interface PlatformRegistrar {

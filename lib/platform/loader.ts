@@ -12,6 +12,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { portableConversion } from './conversions.js';
 import type { HardwareParams, PlatformManifest } from './manifest.js';
 import { withPoisonInjection } from './poison.js';
 import { platformDefinition, platformDefinitions } from './registry.js';
@@ -39,7 +40,8 @@ export function buildPlugin(manifest: PlatformManifest, file: string, opts: Load
     throw new ManifestError(file, '/behaviour', `one of ${names}`, `${file}: field /behaviour expected one of ${names}, got ${JSON.stringify(manifest.behaviour)}`);
   }
   const hardware: HardwareParams = { ...manifest.hardware, ...(opts.hardware ?? {}) };
-  const conversion = manifest.conversion.generic ? definition.conversion?.(hardware) ?? null : null;
+  const protocol = manifest.conversion.generic ? definition.conversion?.(hardware) : undefined;
+  const conversion = protocol ? portableConversion(protocol) : null;
   const OK = { ret: 0, errno: 0 };
   return {
     name: manifest.name,
