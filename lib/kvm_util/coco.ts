@@ -16,7 +16,7 @@ import {
 } from '../kvm/uapi.js';
 import { EFAULT } from '../kvm/errno.js';
 import {
-  UCALL_CONVERSION_NOTE, conversionNote, loadPlatform, probePlatform, type ConversionRequest, type GuestConversion, type HardwareParams,
+  UCALL_CONVERSION_NOTE, conversionNote, loadPlatform, loadPlatformOrExit, probePlatform, type ConversionRequest, type GuestConversion, type HardwareParams,
   type PlatformPlugin,
 } from '../platform/index.js';
 import { KVM_IOCTL_ERROR, TEST_ASSERT, TEST_ASSERT_EQ, TEST_FAIL, TEST_REQUIRE, testAssertAt } from './assert.js';
@@ -77,6 +77,15 @@ export interface CocoVm {
  */
 export function ksftPlatform(): string {
   return ksftEnv().KSFT_PLATFORM;
+}
+
+/**
+ * KSFT_PLATFORM's plugin, loaded but not probed: for a test that states
+ * its own requirements (requirePlatformVmType(), requireConversion()) in
+ * the C test's words. A bad plugin is one line and exit 1.
+ */
+export function ksftPlatformPlugin(): PlatformPlugin {
+  return loadPlatformOrExit(ksftPlatform());
 }
 
 /** The plugin `name`, registered with this process's model backend (overrides applied). */

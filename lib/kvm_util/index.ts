@@ -43,7 +43,7 @@ export * from '../guest/index.js';
 // as a VMM does, so a test that converts runs unchanged on every platform.
 export {
   COCO_TEST_GPA, COCO_TEST_SLOT, __vcpuRunConversion, cocoLaunch, cocoVmCreate, expectHostFault, expectMemoryFault, ksftPlatform,
-  requireConversion, runToMemoryFault, runToUcall, usePlatform, vcpuRunConversion, vmEnableConversionExits, type CocoVm,
+  ksftPlatformPlugin, requireConversion, runToMemoryFault, runToUcall, vcpuRunConversion, vmEnableConversionExits, type CocoVm,
   type CocoVmOptions, type ConversionRun, type MemoryFaultExit, type RunToUcallOptions,
 } from './coco.js';
 export type { ConversionRequest, GuestConversion, PlatformPlugin } from '../platform/index.js';

@@ -30,8 +30,8 @@ import {
   KVM_MEMORY_ATTRIBUTE_PRIVATE, PAGE_SHIFT, PAGE_SIZE, SZ_2M, UCALL_ABORT, UCALL_DONE, UCALL_SYNC, REPORT_GUEST_ASSERT, TEST_ASSERT,
   TEST_ASSERT_SAME_BACKING, TEST_EXPECT_SIGBUS, TEST_FAIL, VM_MEM_SRC_ANONYMOUS, VM_MEM_SRC_SHMEM, __vmCreateWithVcpus, addrGpa2Hva,
   atoiPositive, backingSrcHelp, close, cocoLaunch, exitReasonStr, expectGuestSees, expectHostSees, fallocate, getUcall, getoptLoop,
-  hostFill, hostRead, ksftPlatform, kvmHasGmemAttributes, kvmSelftestMain, kvmVmFree, parseBackingSrcType, requireConversion,
-  requirePlatformVmType, strerror, usePlatform, vcpuArgsSet, vcpuRunConversion, vmCreateGuestMemfd, vmEnableConversionExits,
+  hostFill, hostRead, ksftPlatformPlugin, kvmHasGmemAttributes, kvmSelftestMain, kvmVmFree, parseBackingSrcType, requireConversion,
+  requirePlatformVmType, strerror, vcpuArgsSet, vcpuRunConversion, vmCreateGuestMemfd, vmEnableConversionExits,
   vmGuestMemFallocate, vmMemAdd, vmMemSetMemoryAttributes, vmShape, type BackingSrc, type ConversionRequest, type GuestBuilder,
   type GuestConversion, type KvmVcpu, type KvmVm, type PlatformPlugin,
 } from '../../lib/kvm_util/index.js';
@@ -319,7 +319,7 @@ kvmSelftestMain(async (argv) => {
   let nrVcpus = 1;
 
   // C: TEST_REQUIRE(kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(KVM_X86_SW_PROTECTED_VM)), for KSFT_PLATFORM.
-  plugin = usePlatform(ksftPlatform());
+  plugin = ksftPlatformPlugin();
   conv = requireConversion(plugin);
   const plat = requirePlatformVmType({ privateMem: true });
 

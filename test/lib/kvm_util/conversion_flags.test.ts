@@ -75,3 +75,15 @@ t.test('TDX: the note is a ucall of its own command, before MapGPA', async (t) =
   const plain = recordGuestProgram((g) => conv.convert(g, 1n << 32n, PAGE, true));
   t.equal(plain.ops.length, p.ops.length - 1, 'without flags, no note');
 });
+
+t.test('the note compiles for the kvm backend\'s guest agent (x86-64), as any ucall', async (t) => {
+  const { compileGuestProgram } = await import('../../../lib/kvm/x86/agent.js');
+  const conv = requireConversion(loadPlatform('sw_protected'));
+  const p = recordGuestProgram((g) => {
+    conv.request(g, 0x200000n, PAGE, PUNCH);
+    g.done();
+  });
+  const area = { gpa: 0x200000n, size: 0x200000n };
+  const image = compileGuestProgram({ ...p, area, ucallGpa: 0x10000n }, { area, ucallGpa: 0x10000n, ucallHva: 0x7f0000010000n, hypercall: 'vmcall', gbPages: true });
+  t.ok(image.bytes.length > 0);
+});
