@@ -246,8 +246,9 @@ export async function __vcpuRunConversion(vcpu: KvmVcpu, conv: GuestConversion):
  * cocoLaunch(c);
  * const conv = requireConversion(c.plugin);
  * const req = await vcpuRunConversion(c.vcpu, conv);
- * TEST_ASSERT_EQ(req?.flags, 0x5n); // on every platform that converts
- * vmMemSetPrivate(c.vm, req!.gpa, req!.size);
+ * TEST_ASSERT(req, 'a conversion request');
+ * TEST_ASSERT_EQ(req.flags, 0x5n); // on every platform that converts
+ * vmMemSetPrivate(c.vm, req.gpa, req.size);
  * conv.complete(c.vcpu.run, 0n);
  * await runToUcall(c.vcpu, UCALL_DONE, { serve: c.plugin });
  * ```
