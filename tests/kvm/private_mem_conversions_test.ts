@@ -1,29 +1,25 @@
 /**
  * private_mem_conversions_test: vCPUs convert their own ranges of one
  * guest_memfd between private and shared, and check after every step what
- * the guest sees and what the host sees through the shared HVA (private
- * data never shows through; shared data the host writes reaches the guest;
- * a punched private page reads back zeros).
+ * the guest and the host (through the shared HVA) see.
  *
- * The conversion is KSFT_PLATFORM's own call (the raw KVM_HC_MAP_GPA_RANGE
- * on SW_PROTECTED, MapGPA + ACCEPT on TDX, PSC + PVALIDATE on SNP,
- * RSI_IPA_STATE_SET on CCA), carrying the test's flags as the C test's a2
- * does; the host decodes every platform's request the same way
- * (vcpuRunConversion()). Where guests cannot ask the host to convert, the
- * test skips with the platform's reason: SEV and SEV-ES have no private
- * guest_memfd (KVM_CAP_MEMORY_ATTRIBUTES is 0), pKVM shares and unshares
- * at EL2 without telling the VMM, and the default VM has no private memory.
+ * The conversion is KSFT_PLATFORM's own call (raw KVM_HC_MAP_GPA_RANGE on
+ * SW_PROTECTED, MapGPA + ACCEPT on TDX, PSC + PVALIDATE on SNP,
+ * RSI_IPA_STATE_SET on CCA) carrying the test's flags, and the host
+ * decodes every platform's request alike (vcpuRunConversion()). Where
+ * guests cannot ask the host to convert the test skips with the platform's
+ * reason: SEV and SEV-ES have no private guest_memfd, pKVM shares at EL2
+ * without telling the VMM, the default VM has no private memory.
  *
- * Each vCPU's host loop is its own async task and all start together, as
- * the C program's pthreads spin on `run_vcpus`; the model's KVM_RUN yields
- * at every exit, so conversions, fallocates and host checks interleave.
+ * One async host loop per vCPU, all started together (C: pthreads spinning
+ * on `run_vcpus`); the model's KVM_RUN yields at every exit, so the vCPUs'
+ * conversions, fallocates and host checks interleave.
  *
- * 7.4 with PRIVATE tracked per guest_memfd (kvm_has_gmem_attributes): the
- * guest_memfd is created MMAP|INIT_SHARED and is itself the memslots'
- * shmem backing, the host's look at a private page takes SIGBUS instead of
- * seeing the old shared data, and every converted page must be the guest's
- * own (TEST_ASSERT_SAME_BACKING). The reset after each range comes after
- * the punch of the whole range, since with one backing the punch zeroes it.
+ * 7.4 with PRIVATE per guest_memfd (kvm_has_gmem_attributes): the
+ * guest_memfd is MMAP|INIT_SHARED and itself the memslots' shmem backing,
+ * a host look at a private page is SIGBUS, every converted page must be
+ * the guest's own (TEST_ASSERT_SAME_BACKING), and the reset after each
+ * range follows the punch of the whole range, which zeroes it.
  */
 import {
   FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, GUEST_MEMFD_FLAG_INIT_SHARED, GUEST_MEMFD_FLAG_MMAP, KVM_EXIT_IO, KVM_MEM_GUEST_MEMFD,
