@@ -2,7 +2,11 @@
  * What every per-platform collection (tests/coco/<platform>) sets up: a VM
  * of the plugin's type with one vCPU and a guest_memfd-backed test region,
  * on the process's backend with the plugin's behaviour registered (with
- * hardware overrides when a scenario needs other [H] parameters).
+ * hardware overrides when a scenario needs other [H] parameters); and the
+ * host half of the portable conversion call (vcpuRunConversion()).
+ *
+ * Part of kvm_util rather than lib/platform: it asserts, creates VMs and
+ * reads ucalls, which the platform layer below kvm_util must not do.
  */
 import type { GuestCode } from '../guest/builder.js';
 import { HostFault, type HostSignal, type SysResult } from '../kvm/backend.js';

@@ -1,4 +1,9 @@
-/** kvm_util for TypeScript: the private-memory subset of tools/testing/selftests/kvm/include/kvm_util.h. */
+/**
+ * kvm_util for TypeScript: the private-memory subset of
+ * tools/testing/selftests/kvm/include/kvm_util.h. It sits on the platform
+ * layer (lib/platform, platforms/<name>) and never the other way round
+ * (lib/README.md, test/lib/layers.test.ts).
+ */
 export * from './assert.js';
 export * from './attributes.js';
 export * from './caps.js';
