@@ -273,7 +273,7 @@ async function testMemConversions(srcType: BackingSrc, nrVcpus: number, nrMemslo
       KVM_MEM_GUEST_MEMFD, memfd, slotSize * i, gmemFlags);
   }
 
-  for (let i = 0; i < nrVcpus; i++) vcpuArgsSet(vcpus[i]!, BASE_DATA_GPA + BigInt(i * perCpuSize));
+  vcpus.forEach((vcpu, i) => vcpuArgsSet(vcpu, BASE_DATA_GPA + BigInt(i * perCpuSize)));
 
   // What the platform needs before a vCPU may run (TDX: INIT_VCPU, FINALIZE_VM).
   cocoLaunch({ plugin, vm });
