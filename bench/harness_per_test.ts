@@ -25,7 +25,7 @@ async function program(count: number): Promise<string> {
   writeFileSync(src, [
     `import { EXPECT_EQ, TEST, TEST_HARNESS_MAIN } from '${root}/lib/harness/index.js';`,
     `import { ENV_DEFAULTS } from '${root}/lib/kvm_util/options.js';`,
-    `import { cocoVmCreate } from '${root}/lib/platform/testing.js';`,
+    `import { cocoVmCreate } from '${root}/lib/kvm_util/coco.js';`,
     // Referenced, so the bundle holds what a coco test's bundle holds.
     `export const unused = cocoVmCreate;`,
     ...tests,

@@ -20,7 +20,7 @@ import {
   GUEST_NR_REGS, guestFormatArity, type GuestAlu, type GuestCmp, type GuestCompare, type GuestCond, type GuestOp,
   type GuestOperand, type GuestProgram, type GuestReg, type GuestView, type GuestWidth, type SourceLoc,
 } from '../kvm/guest_program.js';
-import type { GuestAddrArg } from '../kvm_util/types.js';
+import type { GuestAddrArg } from '../kvm/addr.js';
 import { lazyCallerLoc } from './source_loc.js';
 import { UCALL_DONE, UCALL_MAX_ARGS, UCALL_PRINTF, UCALL_SYNC } from '../kvm/uapi.js';
 import type { Num } from '../libc/int.js';

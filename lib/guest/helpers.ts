@@ -3,7 +3,7 @@
  * (tools/testing/selftests/kvm/include/x86/processor.h, ucall_common.h).
  */
 import { KVM_HC_MAP_GPA_RANGE, PAGE_SHIFT } from '../kvm/uapi.js';
-import type { GpaArg } from '../kvm_util/types.js';
+import type { GpaArg } from '../kvm/addr.js';
 import type { GuestBuilder } from './builder.js';
 import type { Num } from '../libc/int.js';
 

@@ -4,10 +4,14 @@
  *
  *   TEST('standalone', () => { EXPECT_EQ(0, f()); });
  *
- *   interface Self { fd: number }
- *   const gmem = FIXTURE<Self, { size: number }>('gmem', () => ({ fd: -1 }));
- *   FIXTURE_VARIANT_ADD(gmem, 'one_page', { size: 4096 });
- *   FIXTURE_SETUP(gmem, (self, variant) => { self.fd = open(variant.size); ASSERT_GE(self.fd, 0); });
+ *   const base = FIXTURE<Record<never, never>, { size: number }>('gmem');
+ *   FIXTURE_VARIANT_ADD(base, 'one_page', { size: 4096 });
+ *   // The state setup returns is `self`'s, typed, in the teardown and the tests.
+ *   const gmem = FIXTURE_SETUP(base, (_self, variant) => {
+ *     const fd = open(variant.size);
+ *     ASSERT_GE(fd, 0);
+ *     return { fd };
+ *   });
  *   FIXTURE_TEARDOWN(gmem, (self) => { close(self.fd); });
  *   TEST_F(gmem, 'punch', async (self, variant) => { ASSERT_EQ(0, await punch(self.fd)); });
  *
@@ -16,7 +20,8 @@
  * The names and the output are the C ones (`gmem.one_page.punch`, `#  RUN`,
  * `ok N`, `# PASSED: ...`, Totals). Differences that come from the
  * language: the macros are functions, FIXTURE() returns a handle and takes
- * an initialiser for `self`, bodies may be async, SKIP() ends the body by
+ * an initialiser for `self`, FIXTURE_SETUP() may return the state it made
+ * (merged into `self`, typed for the teardown and the tests), bodies may be async, SKIP() ends the body by
  * throwing (as `return` would in C), and each test runs in a fresh start of
  * the same program rather than a fork, so module top-level code runs again
  * in every test process and should only define tests.

@@ -125,10 +125,15 @@ export function TEST_SIGNAL(name: string, signal: SignalSpec, fn: () => Awaitabl
 
 /**
  * FIXTURE(name) {fields}: `init` returns the fresh fixture data (`self`) for
- * each test. The variant type is the FIXTURE_VARIANT() struct; a fixture
- * without FIXTURE_VARIANT_ADD() runs its tests once with `variant` undefined.
+ * each test (default: none; C zero-fills `self`). The variant type is the
+ * FIXTURE_VARIANT() struct; a fixture without FIXTURE_VARIANT_ADD() runs its
+ * tests once with `variant` undefined. State that only setup can make (a VM,
+ * an fd) is better returned by FIXTURE_SETUP() than given a placeholder here.
  */
-export function FIXTURE<Self extends object, Variant = undefined>(name: string, init: () => Self): Fixture<Self, Variant> {
+export function FIXTURE<Self extends object = Record<never, never>, Variant = undefined>(
+  name: string,
+  init: () => Self = () => ({}) as Self,
+): Fixture<Self, Variant> {
   checkName(name, 'FIXTURE');
   if (fixtures.some((f) => f.name === name)) misuse(`FIXTURE: '${name}' is already defined`);
   const def: FixtureDef = {
@@ -147,11 +152,47 @@ export function FIXTURE<Self extends object, Variant = undefined>(name: string, 
   return handle;
 }
 
-/** FIXTURE_SETUP(fixture): runs before each of the fixture's tests, in the test's process; a failed ASSERT there skips the test body and the teardown. */
-export function FIXTURE_SETUP<Self extends object, Variant>(fixture: Fixture<Self, Variant>, fn: FixtureFn<Self, Variant>): void {
+/**
+ * FIXTURE_SETUP(fixture): runs before each of the fixture's tests, in the
+ * test's process; a failed ASSERT there skips the test body and the
+ * teardown, and so does a SKIP() or a failed EXPECT.
+ *
+ * The setup may fill `self` as C's does, or return the state it made: the
+ * returned object's fields are put into `self` before the body runs, and
+ * the handle FIXTURE_SETUP() returns knows their types. Since neither the
+ * body nor the teardown runs unless the setup finished, they see those
+ * fields set, with no placeholder in FIXTURE() and no `self.vm!`.
+ *
+ * @example
+ * ```ts
+ * const gmem = FIXTURE_SETUP(FIXTURE('gmem'), () => {
+ *   const vm = vmCreateBarebones();
+ *   return { vm, fd: vmCreateGuestMemfd(vm, 4096, 0) };
+ * });
+ * FIXTURE_TEARDOWN(gmem, (self) => { kvmClose(self.fd); kvmVmFree(self.vm); });
+ * TEST_F(gmem, 'punch', (self) => {
+ *   ASSERT_EQ(fallocate(self.fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0, 4096).ret, 0);
+ * });
+ * await TEST_HARNESS_MAIN();
+ * ```
+ */
+export function FIXTURE_SETUP<Self extends object, Variant, State extends object>(
+  fixture: Fixture<Self, Variant>,
+  fn: (self: Self, variant: Variant) => Awaitable<State>,
+): Fixture<Self & State, Variant>;
+export function FIXTURE_SETUP<Self extends object, Variant>(fixture: Fixture<Self, Variant>, fn: FixtureFn<Self, Variant>): Fixture<Self, Variant>;
+export function FIXTURE_SETUP<Self extends object, Variant>(
+  fixture: Fixture<Self, Variant>,
+  fn: (self: Self, variant: Variant) => Awaitable<unknown>,
+): Fixture<object, Variant> {
   const def = defOf(fixture, 'FIXTURE_SETUP');
   if (def.setup) misuse(`FIXTURE_SETUP: '${def.name}' already has a setup`);
-  def.setup = fn as FixtureFn<object, unknown>;
+  def.setup = async (self, variant) => {
+    const state = await fn(self as Self, variant as Variant);
+    if (typeof state === 'object' && state !== null && state !== self) Object.assign(self, state);
+  };
+  // The same handle: TEST_F() finds the fixture by it, whichever type it is seen with.
+  return fixture;
 }
 
 /** FIXTURE_TEARDOWN(fixture): runs once after each test that got through setup, also after a failed ASSERT in the body. */

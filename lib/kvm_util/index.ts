@@ -1,4 +1,9 @@
-/** kvm_util for TypeScript: the private-memory subset of tools/testing/selftests/kvm/include/kvm_util.h. */
+/**
+ * kvm_util for TypeScript: the private-memory subset of
+ * tools/testing/selftests/kvm/include/kvm_util.h. It sits on the platform
+ * layer (lib/platform, platforms/<name>) and never the other way round
+ * (lib/README.md, test/lib/layers.test.ts).
+ */
 export * from './assert.js';
 export * from './attributes.js';
 export * from './caps.js';
@@ -37,11 +42,13 @@ export { traceBackend } from './trace.js';
 export * from '../kvm/uapi.js';
 export * from '../kvm/errno.js';
 export * from '../guest/index.js';
-// The portable private-memory flow (lib/platform/testing.ts): a VM of
+// The portable private-memory flow (lib/kvm_util/coco.ts): a VM of
 // KSFT_PLATFORM's type after its post-create step, its minimal launch, the
 // guest's conversion call and a KVM_RUN loop that answers conversion exits
 // as a VMM does, so a test that converts runs unchanged on every platform.
 export {
-  COCO_TEST_GPA, COCO_TEST_SLOT, cocoLaunch, cocoVmCreate, expectHostFault, expectMemoryFault, ksftPlatform, requireConversion,
-  runToMemoryFault, runToUcall, type CocoVm, type CocoVmOptions, type MemoryFaultExit, type RunToUcallOptions,
-} from '../platform/testing.js';
+  COCO_TEST_GPA, COCO_TEST_SLOT, __vcpuRunConversion, cocoLaunch, cocoVmCreate, expectHostFault, expectMemoryFault, ksftPlatform,
+  ksftPlatformPlugin, requireConversion, runToMemoryFault, runToUcall, vcpuRunConversion, vmEnableConversionExits, type CocoVm,
+  type CocoVmOptions, type ConversionRun, type MemoryFaultExit, type RunToUcallOptions,
+} from './coco.js';
+export type { ConversionRequest, GuestConversion, PlatformPlugin } from '../platform/index.js';

@@ -12,6 +12,20 @@ import { BACKING_SRC_NAMES, SUPPORTED_BACKING_SRCS, type BackingSrc } from './me
 
 export { getopt, type GetoptOption, type GetoptResult };
 
+/**
+ * C's `while ((opt = getopt(argc, argv, optstring)) != -1)`: the options in
+ * order; at a bad one glibc's message goes to stderr and the loop gets '?',
+ * which a test's default case answers with its usage.
+ */
+export function* getoptLoop(argv: readonly string[], optstring: string, prog: string): Generator<GetoptOption> {
+  const r = getopt(argv, optstring, prog);
+  yield* r.options;
+  if (!r.ok) {
+    process.stderr.write(r.error);
+    yield { opt: '?' };
+  }
+}
+
 const INT_MIN = -(2 ** 31);
 const INT_MAX = 2 ** 31 - 1;
 

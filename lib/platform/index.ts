@@ -2,6 +2,11 @@
  * Platform plugins: the interface (types.ts), the manifest schema
  * (manifest.ts), validation (validate.ts) and the loader (loader.ts), plus
  * registration of the plugins' model behaviour with a model backend.
+ *
+ * This layer sits below kvm_util (lib/README.md): kvm_util builds VMs of a
+ * platform from these facts, and nothing here imports kvm_util, so a hook
+ * that acts on a VM takes a PlatformVmFd, and the helpers that assert
+ * (cocoVmCreate, runToUcall, host access) live in lib/kvm_util.
  */
 import type { ModelPlatform } from '../kvm/model/platform.js';
 import { builtinPlatforms } from './loader.js';
@@ -12,7 +17,8 @@ export { ManifestError, validateManifest, parseManifest, describeSchema } from '
 export { probePlatform } from './probe.js';
 export { postCreateCommand, takesInKernelIrqchip, vmPostCreate } from './launch_minimal.js';
 export { PlatformManifest, type HardwareParams, type BehaviourName } from './manifest.js';
-export type { PlatformPlugin, GuestConversion, ConversionRequest, PlatformOpSink, HostAccessResult } from './types.js';
+export type { PlatformPlugin, GuestConversion, ConversionProtocol, ConversionRequest, PlatformOpSink, HostAccessResult, PlatformVmFd } from './types.js';
+export { UCALL_CONVERSION_NOTE, conversionNote } from './conversions.js';
 
 /** Anything platforms can be registered with: a PlatformRegistry, or a model backend's registerPlatform. */
 export interface PlatformRegistrar {

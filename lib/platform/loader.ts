@@ -12,6 +12,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { portableConversion } from './conversions.js';
 import { completeManifest } from './hardware.js';
 import type { HardwareParams, ManifestFile, PlatformManifest } from './manifest.js';
 import { withPoisonInjection } from './poison.js';
@@ -45,7 +46,8 @@ export function buildPlugin(file: ManifestFile, path: string, opts: LoadOptions 
   }
   const { manifest, hardware: typed } = completeManifest(file, definition, path, opts.hardware);
   const hardware = manifest.hardware;
-  const conversion = manifest.conversion.generic ? definition.conversion?.(typed) ?? null : null;
+  const protocol = manifest.conversion.generic ? definition.conversion?.(typed) : undefined;
+  const conversion = protocol ? portableConversion(protocol) : null;
   const OK = { ret: 0, errno: 0 };
   return {
     name: manifest.name,

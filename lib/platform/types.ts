@@ -16,8 +16,7 @@ import type { GuestCond, GuestReg, GuestView } from '../kvm/guest_program.js';
 import type { Backend, SysResult } from '../kvm/backend.js';
 import type { KvmRun } from '../kvm/kvm_run.js';
 import type { ModelPlatform } from '../kvm/model/platform.js';
-import type { Gpa, GpaArg } from '../kvm_util/types.js';
-import type { KvmVm } from '../kvm_util/vm.js';
+import type { Gpa, GpaArg } from '../kvm/addr.js';
 import type { Static } from '@sinclair/typebox';
 import type {
   BehaviourName, HardwareParams, HardwareSchema, HostReadOutcome, HostWriteOutcome, PlatformManifest, UnacceptedOutcome,
@@ -34,6 +33,8 @@ export type PlatformOpArgs = Readonly<Record<string, bigint | number | string | 
 export interface PlatformOpSink {
   platform(call: string, args: PlatformOpArgs, opts?: { readonly expect?: bigint | number; readonly expr?: string; readonly dst?: GuestReg }): void;
   hypercall(nr: bigint | number, args: readonly (bigint | number)[], opts?: { readonly expect?: bigint | number; readonly expr?: string }): void;
+  /** ucall(cmd, args): the guest→host message (the flags note of conversions.ts). */
+  ucall(cmd: number, args?: readonly bigint[]): void;
   /** A guest register, for a status the guest tests itself. */
   reg(): GuestReg;
   /** GUEST_ASSERT(cond), reporting `message` formatted with `args`. */
@@ -48,26 +49,42 @@ export interface ConversionRequest {
   readonly toPrivate: boolean;
   /** The page size the guest asked with (PAGE_SZ_2M on an SNP 2M entry). */
   readonly pageSize: 4096 | 0x200000 | 0x40000000;
-  /** Raw attribute word (MAP_GPA_RANGE a2) for tests that encode their own flags. */
+  /** Raw attribute word (MAP_GPA_RANGE a2; CCA: the memory-fault flags). */
   readonly raw: bigint;
+  /**
+   * The test's own flags for this request (GuestConversion.convert()'s and
+   * request()'s `flags`; 0 when it gave none), whichever way the platform
+   * carried them.
+   */
+  readonly flags: bigint;
+  /**
+   * Whether the guest changed its side of the range's state with it (the
+   * platform's conversion call), so the host must follow; false for
+   * GuestConversion.request(), which converts nothing.
+   */
+  readonly converts: boolean;
 }
 
 /**
- * How the generic conversion test drives a conversion on this platform.
- * `null` on a platform (`conversion` field of the plugin) means it has none;
- * `skipReason` says why in kselftest words.
+ * A platform's own conversion protocol, as its folder implements it
+ * (platforms/<name>/conversion.ts): the guest call, the exit it reaches
+ * the VMM as, and what the guest owes around it. The loader wraps it into
+ * the portable GuestConversion (conversions.ts, portableConversion()).
  */
-export interface GuestConversion {
+export interface ConversionProtocol {
   /**
    * Record the guest side of converting [gpa, gpa+size): the request
    * (MapGPA, PSC, raw hypercall, RSI) and whatever the guest owes
    * afterwards (TDX ACCEPT, SNP PVALIDATE). `rawFlags` are OR-ed into the
-   * MAP_GPA_RANGE attribute word where the platform passes it through
-   * unchecked (the raw hypercall); other platforms ignore them.
+   * MAP_GPA_RANGE attribute word where `passesRawFlags`; other protocols
+   * never get any.
    */
   convert(g: PlatformOpSink, gpa: GpaArg, size: bigint | number, toPrivate: boolean, rawFlags?: bigint): void;
-  /** The conversion request carried by this exit, or null if the exit is something else. */
-  decodeExit(run: KvmRun): ConversionRequest | null;
+  /**
+   * The conversion request carried by this exit, or null if the exit is
+   * something else; `flags` only where the exit itself carries them.
+   */
+  decodeExit(run: KvmRun): (Omit<ConversionRequest, 'flags' | 'converts'> & { readonly flags?: bigint }) | null;
   /**
    * Complete the request after the VMM updated attributes: write the status
    * where the platform returns it (hypercall.ret). 0 = success.
@@ -80,11 +97,52 @@ export interface GuestConversion {
    * simply faulted in (SW_PROTECTED, CCA).
    */
   reacquire(g: PlatformOpSink, gpa: GpaArg, size: bigint | number): void;
-  /** Whether the raw attribute word carries test-private flags through (SW_PROTECTED only). */
+  /**
+   * Whether the call's exit carries a word KVM does not check (the raw
+   * KVM_HC_MAP_GPA_RANGE's a2: arch/x86/kvm/x86.c hands it to userspace
+   * as is), so test flags can ride in it (SW_PROTECTED only).
+   */
   readonly passesRawFlags: boolean;
   /** Views the guest uses for a private / shared access after a conversion. */
   readonly privateView: GuestView;
   readonly sharedView: GuestView;
+}
+
+/**
+ * The portable guest conversion call (`PlatformPlugin.conversion`): one
+ * call converts a range on whatever platform runs, carrying the test's
+ * flags, and the host decodes every platform's request into the same
+ * ConversionRequest. `null` on a platform means it has none;
+ * genericConversionSkip() says why in kselftest words.
+ */
+export interface GuestConversion extends Omit<ConversionProtocol, 'convert' | 'decodeExit'> {
+  /**
+   * Record the guest side of converting [gpa, gpa+size) with the platform's
+   * call. `flags` are the test's own host-side intent (set the attributes?
+   * fallocate?), opaque to the platform: in the MAP_GPA_RANGE attribute
+   * word where KVM passes it through (SW_PROTECTED, as the upstream test
+   * does), elsewhere in a note ucall just before the call (TDX MapGPA, SNP
+   * PSC and CCA RSI_IPA_STATE_SET have no such word), which the host's
+   * serving loop takes in (conversionNote()) before it decodes the exits.
+   */
+  convert(g: PlatformOpSink, gpa: GpaArg, size: bigint | number, toPrivate: boolean, flags?: bigint): void;
+  /**
+   * A request for [gpa, gpa+size) that converts nothing: the host acts on
+   * `flags` (say, punch the pages) and the guest's view of the range stays.
+   * A note ucall on every platform: the platforms' calls all change state.
+   */
+  request(g: PlatformOpSink, gpa: GpaArg, size: bigint | number, flags: bigint): void;
+  /** The request this exit carries, with the test's flags, or null if the exit is something else. */
+  decodeExit(run: KvmRun): ConversionRequest | null;
+}
+
+/**
+ * A VM as the platform layer sees it: a backend and a VM fd. kvm_util's
+ * KvmVm is one; the platform layer sits below kvm_util and does not name it.
+ */
+export interface PlatformVmFd {
+  readonly backend: Backend;
+  readonly fd: number;
 }
 
 /** A typed host-access outcome: what a host read or write of private memory does. */
@@ -194,7 +252,7 @@ export interface PlatformDefinition<Name extends string = string, Hw extends Har
   /** The model behaviour for these [H] parameters (the loader adds the manifest's name and hasPrivateMem). */
   model(manifest: PlatformManifest, hardware: Static<Hw>): PlatformModel;
   /** The guest conversion protocol, for a manifest whose `conversion.generic` is true. */
-  conversion?(hardware: Static<Hw>): GuestConversion;
+  conversion?(hardware: Static<Hw>): ConversionProtocol;
   /**
    * The step kvm_util's __vmCreate() runs right after KVM_CREATE_VM and
    * before any vCPU (kvm_arch_vm_post_create(),
@@ -224,7 +282,7 @@ export interface PlatformDefinition<Name extends string = string, Hw extends Har
   readonly hostKernelAccess?: {
     /** The page as a skip text names it: 'an SNP private page'. */
     readonly page: string;
-    read?(vm: KvmVm, gpa: bigint): HostAccessResult;
-    write?(vm: KvmVm, gpa: bigint, data: Uint8Array): HostAccessResult;
+    read?(vm: PlatformVmFd, gpa: bigint): HostAccessResult;
+    write?(vm: PlatformVmFd, gpa: bigint, data: Uint8Array): HostAccessResult;
   };
 }

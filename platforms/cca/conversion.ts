@@ -1,10 +1,10 @@
-/** CCA's guest conversion protocol (lib/platform/types.ts, GuestConversion). */
+/** CCA's guest conversion protocol (lib/platform/types.ts, ConversionProtocol). */
 import { KVM_EXIT_MEMORY_FAULT, KVM_MEMORY_EXIT_FLAG_PRIVATE } from '../../lib/kvm/uapi.js';
-import { gpa as asGpa } from '../../lib/kvm_util/types.js';
-import type { GuestConversion } from '../../lib/platform/types.js';
+import { gpa as asGpa } from '../../lib/kvm/addr.js';
+import type { ConversionProtocol } from '../../lib/platform/types.js';
 
 /** CCA: RSI_IPA_STATE_SET exits as KVM_EXIT_MEMORY_FAULT; the attributes are the answer. */
-export const ccaConversion: GuestConversion = {
+export const ccaConversion: ConversionProtocol = {
   convert(g, at, len, toPrivate) {
     const gpa = BigInt(at);
     g.platform('cca.rsi_ipa_state_set', { base: gpa, top: gpa + BigInt(len), ripas: toPrivate ? 'ram' : 'empty' }, { expect: 0n, expr: 'rsi_ipa_state_set() == RSI_ACCEPT' });

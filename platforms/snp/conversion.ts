@@ -1,10 +1,10 @@
-/** SNP's guest conversion protocol (lib/platform/types.ts, GuestConversion). */
+/** SNP's guest conversion protocol (lib/platform/types.ts, ConversionProtocol). */
 import { PAGE } from '../../lib/platform/common.js';
 import { decodeMapGpaRange, hypercallComplete } from '../../lib/platform/conversions.js';
-import type { GuestConversion } from '../../lib/platform/types.js';
+import type { ConversionProtocol } from '../../lib/platform/types.js';
 
 /** SNP: rescind validation before →shared, GHCB PSC for the range, PVALIDATE after →private. */
-export const snpConversion: GuestConversion = {
+export const snpConversion: ConversionProtocol = {
   convert(g, at, len, toPrivate) {
     const gpa = BigInt(at);
     const npages = BigInt(len) / PAGE;

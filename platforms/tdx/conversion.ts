@@ -1,8 +1,8 @@
-/** TDX's guest conversion protocol (lib/platform/types.ts, GuestConversion). */
+/** TDX's guest conversion protocol (lib/platform/types.ts, ConversionProtocol). */
 import { any, eq } from '../../lib/guest/builder.js';
 import type { GuestReg } from '../../lib/kvm/guest_program.js';
 import { decodeMapGpaRange, hypercallComplete } from '../../lib/platform/conversions.js';
-import type { GuestConversion, PlatformOpSink } from '../../lib/platform/types.js';
+import type { ConversionProtocol, PlatformOpSink } from '../../lib/platform/types.js';
 import { TDX_PAGE_ALREADY_ACCEPTED, TDX_SUCCESS } from './uapi.js';
 
 /**
@@ -27,7 +27,7 @@ function tdxAccept(g: PlatformOpSink, gpa: bigint, size: bigint): void {
 const acceptStatus = new WeakMap<PlatformOpSink, GuestReg>();
 
 /** TDX: MapGPA (shared bit set for →shared), then ACCEPT every page after →private. */
-export function tdxConversion(sharedBit: number): GuestConversion {
+export function tdxConversion(sharedBit: number): ConversionProtocol {
   const bit = 1n << BigInt(sharedBit);
   return {
     convert(g, at, len, toPrivate) {

@@ -17,7 +17,7 @@ import { __vmCreateGuestMemfd, vmCheckCap, vmGuestMemPunchHole, requireModel, vm
 import { KVM_MODEL_INJECT_POISON, encodePoisonArg } from '../../lib/platform/poison.js';
 import {
   COCO_TEST_SLOT, cocoVmCreate, runToMemoryFault, runToUcall, useModelKernel, type CocoVm,
-} from '../../lib/platform/testing.js';
+} from '../../lib/kvm_util/coco.js';
 
 /** What a platform adds to the shared private-memory scenarios. */
 export interface PrivateMemoryPlatform {

@@ -39,7 +39,7 @@ import {
   REPORT_GUEST_ASSERT, TEST_ASSERT, TEST_ASSERT_EQ, TEST_ASSERT_SAME_BACKING, TEST_EXPECT_SIGBUS, TEST_FAIL, TEST_REQUIRE,
   __gmemSetPrivate, __vcpuRun, __vmCreateShapeWithOneVcpu, addrGpa2Hva, forkHostProcess, getUcall, gmemSetPrivate, gmemSetShared,
   hostRead, hostWrite, kvmBackend, kvmCheckCap, kvmFallocate, kvmSelftestInit, kvmSlotToFd, kvmVmFree, pinPages, unpinPages,
-  vcpuSetGuestCode, vmMemAdd, vmShape, VM_MEM_SRC_SHMEM, type Hva, type KvmVcpu,
+  vcpuSetGuestCode, vmMemAdd, vmShape, VM_MEM_SRC_SHMEM, type Hva, type KvmVcpu, type KvmVm,
 } from '../../lib/kvm_util/index.js';
 
 /** Above APIC_DEFAULT_PHYS_BASE, as upstream picks SZ_4G. */
@@ -47,53 +47,51 @@ const TEST_GPA = 0x100000000n;
 const TEST_SLOT = 1;
 const PAGE = 4096n;
 
+/** One setup's state: every test body gets it whole. */
 interface Conversions {
-  vcpu: KvmVcpu | null;
+  vcpu: KvmVcpu;
   gmemFd: number;
   /** HVA of the guest_memfd's first byte, mmap()ed by vm_mem_add(). */
-  mem: Hva | null;
+  mem: Hva;
 }
 
-const gmemConversions = FIXTURE<Conversions>('gmem_conversions', () => ({ vcpu: null, gmemFd: -1, mem: null }));
+/**
+ * The fixture holds what the teardown frees: the VM of the test's last
+ * setup, which the body makes (C: GMEM_CONVERSION_TEST() calls
+ * gmem_conversions_do_setup() inside the test, and FIXTURE_SETUP is empty),
+ * so a body that failed before it leaves none.
+ */
+const gmemConversions = FIXTURE('gmem_conversions', (): { vm: KvmVm | null } => ({ vm: null }));
 
 /**
  * gmem_conversions_do_setup(): a SW_PROTECTED VM with one vCPU and slot 1
  * at 4G backed by a new guest_memfd of `nrPages` with `gmemFlags`, mapped
  * by the host as the slot's memory (VM_MEM_SRC_SHMEM with GUEST_MEMFD_FLAG_MMAP).
  */
-function doSetup(t: Conversions, nrPages: number, gmemFlags: bigint): void {
+function doSetup(self: { vm: KvmVm | null }, nrPages: number, gmemFlags: bigint): Conversions {
   const { vm, vcpu } = __vmCreateShapeWithOneVcpu(vmShape(KVM_X86_SW_PROTECTED_VM), nrPages);
+  self.vm = vm;
   vmMemAdd(vm, VM_MEM_SRC_SHMEM, TEST_GPA, TEST_SLOT, nrPages, KVM_MEM_GUEST_MEMFD, -1, 0n, gmemFlags);
-  t.vcpu = vcpu;
-  t.gmemFd = kvmSlotToFd(vm, TEST_SLOT);
-  t.mem = addrGpa2Hva(vm, TEST_GPA);
   // The pages the host checks must be the pages the guest converts.
   for (let i = 0n; i < BigInt(nrPages); i++) TEST_ASSERT_SAME_BACKING(vm, TEST_GPA + i * PAGE);
+  return { vcpu, gmemFd: kvmSlotToFd(vm, TEST_SLOT), mem: addrGpa2Hva(vm, TEST_GPA) };
 }
 
 /** gmem_conversions_do_teardown(): free the VM once (multipage tests tear down per page). */
-function doTeardown(t: Conversions): void {
-  if (!t.vcpu) return;
-  kvmVmFree(t.vcpu.vm);
-  t.vcpu = null;
+function doTeardown(self: { vm: KvmVm | null }): void {
+  if (!self.vm) return;
+  kvmVmFree(self.vm);
+  self.vm = null;
 }
 
 FIXTURE_TEARDOWN(gmemConversions, (self) => doTeardown(self));
 
-const vcpuOf = (t: Conversions): KvmVcpu => {
-  TEST_ASSERT(t.vcpu, 'no VM set up');
-  return t.vcpu;
-};
-const hvaOf = (t: Conversions, pgoff: number): bigint => {
-  TEST_ASSERT(t.mem !== null, 'no guest_memfd mapped');
-  return t.mem + BigInt(pgoff) * PAGE;
-};
+const hvaOf = (t: Conversions, pgoff: number): bigint => t.mem + BigInt(pgoff) * PAGE;
 
 /** GMEM_CONVERSION_TEST(): one setup with MMAP plus `flags`, then the body. */
 function conversionTest(name: string, nrPages: number, flags: bigint, body: (t: Conversions, nrPages: number) => Promise<void>): void {
   TEST_F(gmemConversions, name, async (self) => {
-    doSetup(self, nrPages, flags | GUEST_MEMFD_FLAG_MMAP);
-    await body(self, nrPages);
+    await body(doSetup(self, nrPages, flags | GUEST_MEMFD_FLAG_MMAP), nrPages);
   });
 }
 const initPrivateTest = (name: string, body: (t: Conversions, nrPages: number) => Promise<void>): void => conversionTest(name, 1, 0n, body);
@@ -107,8 +105,7 @@ const initSharedTest = (name: string, body: (t: Conversions, nrPages: number) =>
 function multipageTest(name: string, nrPages: number, body: (t: Conversions, nrPages: number, testPage: number) => Promise<void>): void {
   TEST_F(gmemConversions, name, async (self) => {
     for (let i = 0; i < nrPages; i++) {
-      doSetup(self, nrPages, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
-      await body(self, nrPages, i);
+      await body(doSetup(self, nrPages, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED), nrPages, i);
       doTeardown(self);
     }
   });
@@ -161,7 +158,7 @@ function hostDoRmw(t: Conversions, pgoff: number, expected: number, value: numbe
 /** test_private(): the host cannot touch the page; the guest reads `starting` and writes `value`. */
 async function testPrivate(t: Conversions, pgoff: number, starting: number, value: number): Promise<void> {
   TEST_EXPECT_SIGBUS(() => writeByte(parent, hvaOf(t, pgoff), value));
-  await runGuestDoRmw(vcpuOf(t), pgoff, starting, value);
+  await runGuestDoRmw(t.vcpu, pgoff, starting, value);
   TEST_EXPECT_SIGBUS(() => readByte(parent, hvaOf(t, pgoff)));
 }
 
@@ -173,7 +170,7 @@ async function testConvertToPrivate(t: Conversions, pgoff: number, starting: num
 /** test_shared(): host and guest take turns on the same byte, each seeing the other's write. */
 async function testShared(t: Conversions, pgoff: number, starting: number, hostValue: number, value: number): Promise<void> {
   hostDoRmw(t, pgoff, starting, hostValue);
-  await runGuestDoRmw(vcpuOf(t), pgoff, hostValue, value);
+  await runGuestDoRmw(t.vcpu, pgoff, hostValue, value);
   TEST_ASSERT_EQ(readByte(parent, hvaOf(t, pgoff)), value & 0xff);
 }
 

@@ -1,7 +1,7 @@
 // The build typechecks what it bundles, as the kernel's build compiles
 // before it links: esbuild only strips types, so without this step a test
 // that passes a GPA where an HVA belongs (a compile error by design,
-// lib/kvm_util/types.ts) would build and run. One tsc over the selected
+// lib/kvm/addr.ts) would build and run. One tsc over the selected
 // entry points and what they import, with the project's tsconfig.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

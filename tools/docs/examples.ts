@@ -30,7 +30,7 @@ export interface ExampleResult {
 
 /** The modules whose exports a snippet has in scope, first one wins a name. */
 export const SNIPPET_MODULES = [
-  'lib/kvm_util/index.ts', 'lib/guest/index.ts', 'lib/platform/testing.ts', 'lib/platform/index.ts', 'lib/kvm/uapi.ts', 'lib/kvm/errno.ts',
+  'lib/kvm_util/index.ts', 'lib/guest/index.ts', 'lib/kvm_util/coco.ts', 'lib/platform/index.ts', 'lib/kvm/uapi.ts', 'lib/kvm/errno.ts',
 ] as const;
 const HARNESS_MODULE = 'lib/harness/index.ts';
 

@@ -19,10 +19,10 @@ import type { TsProject } from './ts_project.js';
 export const API_PAGES: readonly ApiPage[] = [
   {
     entry: 'lib/kvm_util/index.ts', page: 'kvm_util.md', title: 'kvm_util: VMs, memory, vCPUs, asserts',
-    reexports: ['lib/kvm/uapi.ts', 'lib/kvm/errno.ts', 'lib/guest/index.ts', 'lib/platform/testing.ts'],
+    reexports: ['lib/kvm/uapi.ts', 'lib/kvm/errno.ts', 'lib/guest/index.ts', 'lib/kvm_util/coco.ts'],
   },
   { entry: 'lib/guest/index.ts', page: 'guest.md', title: 'guest: guest code as recorded programs' },
-  { entry: 'lib/platform/testing.ts', page: 'platform_testing.md', title: 'platform testing helpers' },
+  { entry: 'lib/kvm_util/coco.ts', page: 'coco.md', title: 'coco: a VM of any platform, its launch and its conversions' },
   { entry: 'lib/platform/index.ts', page: 'platform.md', title: 'platform plugins: interface, manifest, loader' },
   { entry: 'lib/harness/index.ts', page: 'harness.md', title: 'kselftest_harness: TEST, FIXTURE, ASSERT, EXPECT' },
   { entry: 'lib/kselftest/index.ts', page: 'kselftest.md', title: 'kselftest: the TAP API' },

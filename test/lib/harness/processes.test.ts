@@ -33,6 +33,18 @@ async function gone(pids: number[], ms = 3000): Promise<boolean> {
   return pids.every((p) => !alive(p));
 }
 
+t.test('FIXTURE_SETUP() returning its state: typed fields in the tests and teardowns, none after an early stop', async (t) => {
+  const program = await bundle('test/lib/harness/programs/typed_setup.ts', dir);
+  const log = join(dir, 'typed_setup.log');
+  const r = runProgram(program, [], { TEARDOWN_LOG: log });
+  t.equal(r.status, 0, r.stdout + r.stderr);
+  t.match(r.stdout, /^ok 1 sized\.two\.sees_state$/m);
+  t.match(r.stdout, /^ok 2 owned\.has_pid$/m);
+  t.match(r.stdout, /^ok 3 skipped\.body # SKIP no device$/m);
+  t.same(readFileSync(log, 'utf8').trim().split('\n'), ['teardown vm2 fd=42 calls=1', 'parent-teardown same=0'],
+    'the returned fields reach the teardown (and the parent\'s copy); a setup that skipped returns nothing and has no teardown');
+});
+
 t.test('teardown runs exactly once, in the right process', async (t) => {
   const program = await bundle('test/lib/harness/programs/teardown_once.ts', dir);
   const log = join(dir, 'teardown.log');

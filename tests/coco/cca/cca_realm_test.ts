@@ -12,7 +12,7 @@ import { ASSERT_EQ, ASSERT_TRUE, SKIP, TEST, TEST_HARNESS_MAIN } from '../../../
 import {
   _vcpuRun, hostFill, hostRead, mmap, vmCheckCap, vmCreateGuestMemfd, vmMemSetPrivate, vmMemSetShared, type KvmVcpu,
 } from '../../../lib/kvm_util/index.js';
-import { cocoVmCreate, expectHostFault, runToMemoryFault, runToUcall, sourcePage } from '../../../lib/platform/testing.js';
+import { cocoVmCreate, expectHostFault, runToMemoryFault, runToUcall, sourcePage } from '../../../lib/kvm_util/coco.js';
 import { ccaRsiIpaStateSet } from '../../../platforms/cca/guest.js';
 import { __rmiPopulate, ccaModelRim, expectedRim, rmiPopulate } from '../../../platforms/cca/host.js';
 import { toHex } from '../../../lib/platform/digest.js';

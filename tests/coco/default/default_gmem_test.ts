@@ -10,7 +10,7 @@ import {
 } from '../../../lib/kvm/uapi.js';
 import { ASSERT_EQ, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.js';
 import { __vmSetMemoryAttributes, hostFill, hostRead, mmap, vmCheckCap, vmCreateGuestMemfd } from '../../../lib/kvm_util/index.js';
-import { cocoVmCreate, expectHostFault, runToUcall } from '../../../lib/platform/testing.js';
+import { cocoVmCreate, expectHostFault, runToUcall } from '../../../lib/kvm_util/coco.js';
 import { gmemFlagsAboveReported } from '../scenarios.js';
 
 const SHARED_GMEM = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;

@@ -12,7 +12,7 @@ import { UCALL_DONE, UCALL_SYNC } from '../../../lib/kvm/uapi.js';
 import { ASSERT_EQ, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.js';
 import { __vcpuRun, hostFill, hostRead, hostWrite, requireModel, vmIoctl } from '../../../lib/kvm_util/index.js';
 import { KVM_PKVM_MODEL_HOST_KERNEL_ACCESS } from '../../../platforms/pkvm/uapi.js';
-import { COCO_TEST_GPA, cocoVmCreate, expectHostFault, runToUcall } from '../../../lib/platform/testing.js';
+import { COCO_TEST_GPA, cocoVmCreate, expectHostFault, runToUcall } from '../../../lib/kvm_util/coco.js';
 import { pkvmHypMeminfo, pkvmMemRelinquish, pkvmMemShare, pkvmMemUnshare } from '../../../platforms/pkvm/guest.js';
 
 // runToUcall() allows no other exit: pKVM conversions never reach the VMM.

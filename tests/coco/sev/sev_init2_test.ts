@@ -20,7 +20,7 @@ import { KVM_X86_DEFAULT_VM } from '../../../lib/kvm/uapi.js';
 import { ASSERT_EQ, ASSERT_NE, SKIP, TEST, TEST_HARNESS_MAIN, TH_LOG } from '../../../lib/harness/index.js';
 import { kvmBackend, kvmVmFree, requireModel, vmCreateBarebonesType, vmVcpuAdd } from '../../../lib/kvm_util/index.js';
 import type { HardwareParams } from '../../../lib/platform/manifest.js';
-import { usePlatform } from '../../../lib/platform/testing.js';
+import { usePlatform } from '../../../lib/kvm_util/coco.js';
 import { __sevIoctl, kvmSevSupportedVmsaFeatures } from '../../../platforms/sev/host.js';
 import {
   KVM_SEV_ES_INIT, KVM_SEV_INIT, KVM_SEV_INIT2, KVM_SEV_LAUNCH_START, KVM_SEV_SNP_LAUNCH_START, SEV_POLICY_ES, SVM_SEV_FEAT_DEBUG_SWAP, encodeSevInit, encodeSevLaunchStart,

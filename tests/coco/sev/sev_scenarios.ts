@@ -12,7 +12,7 @@ import {
   __vmSetMemoryAttributes, hostFill, hostRead, hostWrite, mmap, vmCheckCap, vmCreateBarebonesType, vmCreateGuestMemfd,
 } from '../../../lib/kvm_util/index.js';
 import { sha, toHex } from '../../../lib/platform/digest.js';
-import { cocoVmCreate, runToUcall, sourcePage, usePlatform } from '../../../lib/platform/testing.js';
+import { cocoVmCreate, runToUcall, sourcePage, usePlatform } from '../../../lib/kvm_util/coco.js';
 import { sevSetCbit } from '../../../platforms/sev/guest.js';
 import {
   __sevIoctl, __vmSevLaunchUpdateData, vmSevLaunch, vmSevLaunchFinish, vmSevLaunchMeasure, vmSevLaunchStart,

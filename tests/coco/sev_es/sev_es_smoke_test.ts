@@ -8,7 +8,7 @@
 import { KVM_EXIT_SHUTDOWN } from '../../../lib/kvm/uapi.js';
 import { ASSERT_EQ, TEST, TEST_HARNESS_MAIN, TH_LOG } from '../../../lib/harness/index.js';
 import { _vcpuRun, hostFill, type KvmVcpu } from '../../../lib/kvm_util/index.js';
-import { cocoVmCreate } from '../../../lib/platform/testing.js';
+import { cocoVmCreate } from '../../../lib/kvm_util/coco.js';
 import { sevEsGhcbTerminate } from '../../../platforms/sev/guest.js';
 import { vmSevLaunch } from '../../../platforms/sev/host.js';
 import {

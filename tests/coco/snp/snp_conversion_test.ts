@@ -8,7 +8,7 @@ import {
 } from '../../../lib/kvm/uapi.js';
 import { ASSERT_EQ, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.js';
 import { REPORT_GUEST_ASSERT, _vcpuRun, getUcall, vmSetMemoryAttributes, type KvmVcpu } from '../../../lib/kvm_util/index.js';
-import { cocoVmCreate } from '../../../lib/platform/testing.js';
+import { cocoVmCreate } from '../../../lib/kvm_util/coco.js';
 import { snpPsc, snpPscMsr, snpPvalidate } from '../../../platforms/snp/guest.js';
 import { GHCB_MSR_PSC_RESP_ERROR, PVALIDATE_FAIL_SIZEMISMATCH, VMGEXIT_PSC_ERROR_GENERIC } from '../../../platforms/snp/uapi.js';
 

@@ -9,7 +9,7 @@ import { UCALL_DONE } from '../../../lib/kvm/uapi.js';
 import { ASSERT_EQ, ASSERT_NE, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.js';
 import { hostRead, hostWrite, vmMemSetPrivate } from '../../../lib/kvm_util/index.js';
 import { toHex } from '../../../lib/platform/digest.js';
-import { cocoVmCreate, runToUcall, sourcePage, type CocoVm, type CocoVmOptions } from '../../../lib/platform/testing.js';
+import { cocoVmCreate, runToUcall, sourcePage, type CocoVm, type CocoVmOptions } from '../../../lib/kvm_util/coco.js';
 import { SNP_POLICY_DEFAULT, __snpLaunchUpdate, snpLaunchFinish, snpLaunchStart, snpLaunchUpdate, snpModelLaunchDigest } from '../../../platforms/snp/host.js';
 import { __sevIoctl } from '../../../platforms/sev/host.js';
 import { expectedSnpDigest } from '../../../platforms/snp/launch.js';

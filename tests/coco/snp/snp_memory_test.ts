@@ -6,7 +6,7 @@ import { EFAULT } from '../../../lib/kvm/errno.js';
 import { GUEST_MEMFD_FLAG_INIT_SHARED, UCALL_DONE } from '../../../lib/kvm/uapi.js';
 import { ASSERT_EQ, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.js';
 import { vmMemSetPrivate, vmSetMemoryAttributes } from '../../../lib/kvm_util/index.js';
-import { cocoVmCreate, runToUcall, sourcePage } from '../../../lib/platform/testing.js';
+import { cocoVmCreate, runToUcall, sourcePage } from '../../../lib/kvm_util/coco.js';
 import { snpPvalidate } from '../../../platforms/snp/guest.js';
 import { __snpModelHostWrite, snpLaunchFinish, snpLaunchStart, snpLaunchUpdate } from '../../../platforms/snp/host.js';
 import { KVM_SEV_SNP_PAGE_TYPE_NORMAL, PVALIDATE_FAIL_SIZEMISMATCH } from '../../../platforms/snp/uapi.js';

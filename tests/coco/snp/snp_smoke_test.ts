@@ -7,7 +7,7 @@
  */
 import { TEST, TEST_HARNESS_MAIN, TH_LOG } from '../../../lib/harness/index.js';
 import { vmMemSetPrivate, type KvmVcpu } from '../../../lib/kvm_util/index.js';
-import { cocoVmCreate, sourcePage } from '../../../lib/platform/testing.js';
+import { cocoVmCreate, sourcePage } from '../../../lib/kvm_util/coco.js';
 import { sevEsGhcbTerminate } from '../../../platforms/sev/guest.js';
 import { GHCB_SEV_ES_PROT_UNSUPPORTED, SEV_TERM_SET_GEN } from '../../../platforms/sev/uapi.js';
 import { SNP_POLICY_DEFAULT, snpLaunchFinish, snpLaunchStart, snpLaunchUpdate } from '../../../platforms/snp/host.js';

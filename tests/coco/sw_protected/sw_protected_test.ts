@@ -16,7 +16,7 @@ import {
 } from '../../../lib/kvm_util/index.js';
 import {
   COCO_TEST_SLOT, cocoVmCreate as create, expectHostFault, expectMemoryFault, runToMemoryFault, runToUcall, useModelKernel,
-} from '../../../lib/platform/testing.js';
+} from '../../../lib/kvm_util/coco.js';
 import { gmemFlagsAboveReported, poisonedGmemPage, punchHoleInMappedPrivateMemory } from '../scenarios.js';
 
 const SW = { name: 'sw_protected' };

@@ -13,7 +13,7 @@ import { ASSERT_EQ, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.j
 import {
   REPORT_GUEST_ASSERT, __vmSetMemoryAttributes, _vcpuRun, getUcall, vcpuIoctl, vmMemSetPrivate, vmSetMemoryAttributes,
 } from '../../../lib/kvm_util/index.js';
-import { cocoVmCreate, runToMemoryFault, runToUcall, type CocoVm, type CocoVmOptions } from '../../../lib/platform/testing.js';
+import { cocoVmCreate, runToMemoryFault, runToUcall, type CocoVm, type CocoVmOptions } from '../../../lib/kvm_util/coco.js';
 import { __tdxInitVm, tdxFinalizeVm, tdxInitAndFinalize, tdxInitVcpu, tdxInitVm } from '../../../platforms/tdx/host.js';
 import { tdxAccept, tdxMapGpa, tdxMapGpaResume } from '../../../platforms/tdx/guest.js';
 import { KVM_INTERRUPT, TDVMCALL_STATUS_RETRY, TDVMCALL_STATUS_SUBFUNC_UNSUPPORTED } from '../../../platforms/tdx/uapi.js';

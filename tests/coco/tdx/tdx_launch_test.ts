@@ -10,7 +10,7 @@ import { ASSERT_EQ, ASSERT_NE, TEST, TEST_HARNESS_MAIN } from '../../../lib/harn
 import { __vmIoctl, kvmVmFree, vmCreateBarebonesType, vmMemSetPrivate, vmVcpuAdd } from '../../../lib/kvm_util/index.js';
 import { toHex } from '../../../lib/platform/digest.js';
 import type { HardwareParams } from '../../../lib/platform/manifest.js';
-import { cocoVmCreate, runToUcall, sourcePage, usePlatform, type CocoVm } from '../../../lib/platform/testing.js';
+import { cocoVmCreate, runToUcall, sourcePage, usePlatform, type CocoVm } from '../../../lib/kvm_util/coco.js';
 import {
   __tdxInitMemRegion, __tdxInitVm, tdxFinalizeVm, tdxInitAndFinalize, tdxInitMemRegion, tdxInitVcpu, tdxInitVm, tdxModelMrtd,
 } from '../../../platforms/tdx/host.js';

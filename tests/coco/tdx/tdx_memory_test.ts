@@ -6,7 +6,7 @@ import { EHWPOISON } from '../../../lib/kvm/errno.js';
 import { KVM_MEMORY_EXIT_FLAG_PRIVATE, UCALL_DONE, UCALL_SYNC } from '../../../lib/kvm/uapi.js';
 import { ASSERT_EQ, TEST, TEST_HARNESS_MAIN } from '../../../lib/harness/index.js';
 import { vmMemSetPrivate } from '../../../lib/kvm_util/index.js';
-import { cocoVmCreate, runToMemoryFault, runToUcall } from '../../../lib/platform/testing.js';
+import { cocoVmCreate, runToMemoryFault, runToUcall } from '../../../lib/kvm_util/coco.js';
 import { tdxAccept } from '../../../platforms/tdx/guest.js';
 import { __tdxInitMemRegion, __tdxModelHostWrite, tdxFinalizeVm, tdxInitAndFinalize, tdxInitVcpu } from '../../../platforms/tdx/host.js';
 import { TDX_PAGE_SIZE_MISMATCH } from '../../../platforms/tdx/uapi.js';

@@ -9,7 +9,7 @@ import {
   addrGpa2Hva, addrHva2Gpa, expectHostSees, gpa, gva, hostFill, hostRead, hva, kvmMunmap, vmGuestMemPunchHole, vmMemSetPrivate,
   type Gpa, type Hva,
 } from '../../../../lib/kvm_util/index.js';
-import { cocoVmCreate, runToUcall } from '../../../../lib/platform/testing.js';
+import { cocoVmCreate, runToUcall } from '../../../../lib/kvm_util/coco.js';
 
 export async function mixed(): Promise<void> {
   const { vm, vcpu, gpa: base } = cocoVmCreate('sw_protected', (g, arg) => {

@@ -1,13 +1,13 @@
 /**
  * Host access to a private page on every platform, as typed results
- * (lib/platform/host_access.ts), on the model: each matches its manifest's
+ * (lib/kvm_util/host_access.ts), on the model: each matches its manifest's
  * `hostAccess` outcome.
  */
 import t from 'tap';
 import { GUEST_MEMFD_FLAG_MMAP, KVM_EXIT_IO, UCALL_SYNC } from '../../../lib/kvm/uapi.js';
 import { _vcpuRun, getUcall, hostFill, vmMemSetPrivate } from '../../../lib/kvm_util/index.js';
-import { hostReadPrivate, hostWritePrivate } from '../../../lib/platform/host_access.js';
-import { cocoVmCreate, sourcePage, type CocoVm } from '../../../lib/platform/testing.js';
+import { hostReadPrivate, hostWritePrivate } from '../../../lib/kvm_util/host_access.js';
+import { cocoVmCreate, sourcePage, type CocoVm } from '../../../lib/kvm_util/coco.js';
 import { rmiPopulate } from '../../../platforms/cca/host.js';
 import { vmSevLaunch } from '../../../platforms/sev/host.js';
 import { snpLaunchFinish, snpLaunchStart, snpLaunchUpdate } from '../../../platforms/snp/host.js';

@@ -2,7 +2,11 @@
  * What every per-platform collection (tests/coco/<platform>) sets up: a VM
  * of the plugin's type with one vCPU and a guest_memfd-backed test region,
  * on the process's backend with the plugin's behaviour registered (with
- * hardware overrides when a scenario needs other [H] parameters).
+ * hardware overrides when a scenario needs other [H] parameters); and the
+ * host half of the portable conversion call (vcpuRunConversion()).
+ *
+ * Part of kvm_util rather than lib/platform: it asserts, creates VMs and
+ * reads ucalls, which the platform layer below kvm_util must not do.
  */
 import type { GuestCode } from '../guest/builder.js';
 import { HostFault, type HostSignal, type SysResult } from '../kvm/backend.js';
@@ -12,21 +16,27 @@ import type { KernelName } from '../kvm/model/index.js';
 import {
   KVM_CAP_EXIT_HYPERCALL, KVM_EXIT_HYPERCALL, KVM_EXIT_IO, KVM_EXIT_MEMORY_FAULT, KVM_HC_MAP_GPA_RANGE, KVM_MEM_GUEST_MEMFD,
   KVM_MEMORY_ATTRIBUTE_PRIVATE, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, UCALL_ABORT, UCALL_DONE, UCALL_NONE, UCALL_PRINTF,
-  UCALL_SYNC,
+  UCALL_PIO_PORT, UCALL_SYNC,
 } from '../kvm/uapi.js';
 import { EFAULT } from '../kvm/errno.js';
 import {
-  KVM_IOCTL_ERROR, REPORT_GUEST_ASSERT, TEST_ASSERT, TEST_ASSERT_EQ, TEST_FAIL, TEST_REQUIRE, __vmCreateWithVcpus, _vcpuRun, describeExit, getUcall,
-  testAssertAt,
-  kvmBackend, kvmClose, requireModel, setKvmBackend, vcpuArgsSet, vmCreateGuestMemfd, vmEnableCap, vmGuestMemPunchHole, vmMemAdd, vmSetMemoryAttributes,
-  vmShape, VM_MEM_SRC_ANONYMOUS, type KvmVcpu, type KvmVm, type MemRegion, type Ucall, type VmPostCreate,
-} from '../kvm_util/index.js';
-import { ksftEnv } from '../kvm_util/options.js';
-import { gpa as asGpa, hva as asHva, type Gpa, type Hva } from '../kvm_util/types.js';
-import { loadPlatform } from './loader.js';
-import { probePlatform } from './probe.js';
-import type { HardwareParams } from './manifest.js';
-import type { GuestConversion, PlatformPlugin } from './types.js';
+  UCALL_CONVERSION_NOTE, conversionNote, loadPlatform, loadPlatformOrExit, probePlatform, type ConversionRequest, type GuestConversion, type HardwareParams,
+  type PlatformPlugin,
+} from '../platform/index.js';
+import { KVM_IOCTL_ERROR, TEST_ASSERT, TEST_ASSERT_EQ, TEST_FAIL, TEST_REQUIRE, testAssertAt } from './assert.js';
+import { vmSetMemoryAttributes } from './attributes.js';
+import { vmEnableCap } from './caps.js';
+import { describeExit } from './exit_info.js';
+import { vmCreateGuestMemfd, vmGuestMemPunchHole } from './gmem.js';
+import { kvmBackend, requireModel, setKvmBackend } from './kvm_dev.js';
+import { VM_MEM_SRC_ANONYMOUS, vmMemAdd } from './memslots.js';
+import { ksftEnv } from './options.js';
+import { kvmClose } from './syscalls.js';
+import { gpa as asGpa, hva as asHva, type Gpa, type Hva } from './types.js';
+import { REPORT_GUEST_ASSERT, getUcall, type Ucall } from './ucall.js';
+import { _vcpuRun, vcpuArgsSet } from './vcpu.js';
+import { vmShape, type KvmVcpu, type KvmVm, type MemRegion } from './vm.js';
+import { __vmCreateWithVcpus, type VmPostCreate } from './vm_create.js';
 
 /** The memslot of the test region: slot 10, as the upstream private-memory tests use. */
 export const COCO_TEST_SLOT = 10;
@@ -71,6 +81,15 @@ export interface CocoVm {
  */
 export function ksftPlatform(): string {
   return ksftEnv().KSFT_PLATFORM;
+}
+
+/**
+ * KSFT_PLATFORM's plugin, loaded but not probed: for a test that states
+ * its own requirements (requirePlatformVmType(), requireConversion()) in
+ * the C test's words. A bad plugin is one line and exit 1.
+ */
+export function ksftPlatformPlugin(): PlatformPlugin {
+  return loadPlatformOrExit(ksftPlatform());
 }
 
 /** The plugin `name`, registered with this process's model backend (overrides applied). */
@@ -138,7 +157,7 @@ export function cocoVmCreate(name: string, guestCode: GuestCode | undefined, opt
  * await runToUcall(c.vcpu, UCALL_DONE);
  * ```
  */
-export function cocoLaunch(c: CocoVm): void {
+export function cocoLaunch(c: Pick<CocoVm, 'plugin' | 'vm'>): void {
   const r = c.plugin.launchMinimal(c.vm.backend, c.vm.fd, c.vm.vcpus.map((v) => v.fd));
   TEST_ASSERT(r.ret === 0, `${c.plugin.name}: the minimal launch failed: ${KVM_IOCTL_ERROR('launch', r.ret, r.errno)}`);
 }
@@ -176,12 +195,93 @@ export function useModelKernel(kernel: KernelName, vmMemoryAttributes?: boolean)
   return b;
 }
 
+/** What one KVM_RUN of __vcpuRunConversion() came back with. */
+export interface ConversionRun {
+  /** KVM_RUN's result (the last one: notes on the way were run past). */
+  readonly r: SysResult;
+  /** The request this exit carries, with the test's flags; null for any other exit. */
+  readonly req: ConversionRequest | null;
+}
+
+/** Whether the exit is a ucall whose command is the conversion note. */
+function noteArgs(vcpu: KvmVcpu): readonly bigint[] | null {
+  const run = vcpu.run;
+  if (run.exitReason !== KVM_EXIT_IO || run.ioPort !== UCALL_PIO_PORT) return null;
+  const uc = getUcall(vcpu);
+  return uc.cmd === UCALL_CONVERSION_NOTE ? uc.args : null;
+}
+
+/**
+ * KVM_RUN as the host half of the portable conversion call: a note the
+ * guest's convert() left before its platform call is taken in and the vCPU
+ * run on, so what comes back is the next exit that is not a note, with
+ * `req` the conversion request it carries (the test's flags included, from
+ * a2 or from the note) or null. Raw: KVM_RUN's result is not asserted.
+ */
+export async function __vcpuRunConversion(vcpu: KvmVcpu, conv: GuestConversion): Promise<ConversionRun> {
+  for (;;) {
+    const r = await _vcpuRun(vcpu);
+    const note = r.ret === 0 ? noteArgs(vcpu) : null;
+    if (note) {
+      const req = conversionNote(vcpu.run, note);
+      if (req) return { r, req };
+      continue;
+    }
+    const req = conv.decodeExit(vcpu.run);
+    // A conversion request is a hypercall exit (x86) or, on CCA, the
+    // memory-fault exit that KVM_RUN returns with -1/EFAULT.
+    const isConversion = req !== null && (r.ret === 0 ? vcpu.run.exitReason === KVM_EXIT_HYPERCALL : r.errno === EFAULT);
+    return { r, req: isConversion ? req : null };
+  }
+}
+
+/**
+ * __vcpuRunConversion(), asserting that KVM_RUN succeeded unless the exit
+ * is a conversion request: the request, or null for the test's own exits
+ * (a ucall) to handle. Answer a request with `conv.complete(vcpu.run, 0n)`
+ * once the host followed it.
+ *
+ * @example
+ * ```ts
+ * const c = cocoVmCreate(ksftPlatform(), (g) => {
+ *   requireConversion().convert(g, COCO_TEST_GPA, 4096, true, 0x5n);
+ *   g.done();
+ * });
+ * cocoLaunch(c);
+ * const conv = requireConversion(c.plugin);
+ * const req = await vcpuRunConversion(c.vcpu, conv);
+ * TEST_ASSERT(req, 'a conversion request');
+ * TEST_ASSERT_EQ(req.flags, 0x5n); // on every platform that converts
+ * vmMemSetPrivate(c.vm, req.gpa, req.size);
+ * conv.complete(c.vcpu.run, 0n);
+ * await runToUcall(c.vcpu, UCALL_DONE, { serve: c.plugin });
+ * ```
+ */
+export async function vcpuRunConversion(vcpu: KvmVcpu, conv: GuestConversion): Promise<ConversionRequest | null> {
+  const { r, req } = await __vcpuRunConversion(vcpu, conv);
+  if (!req) testAssertAt(r.ret === 0, '!ret', `${KVM_IOCTL_ERROR('KVM_RUN', r.ret, r.errno)}\n  ${describeExit(vcpu)}`, SELF);
+  return req;
+}
+
+/**
+ * Let the platform's conversion call reach this VMM: the capability its
+ * manifest names (`conversion.enableCap`), as the upstream test's
+ * vm_enable_cap(vm, KVM_CAP_EXIT_HYPERCALL, BIT(KVM_HC_MAP_GPA_RANGE));
+ * without it TDX's MapGPA fails in the guest and KVM answers the raw
+ * hypercall -KVM_ENOSYS. Nothing where the request is a memory-fault exit
+ * (CCA).
+ */
+export function vmEnableConversionExits(vm: KvmVm, plugin: PlatformPlugin): void {
+  if (plugin.manifest.conversion.enableCap === 'KVM_CAP_EXIT_HYPERCALL') vmEnableCap(vm, KVM_CAP_EXIT_HYPERCALL, 1 << KVM_HC_MAP_GPA_RANGE);
+}
+
 /** How runToUcall() answers the exits on the way to the ucall. */
 export interface RunToUcallOptions {
   /**
-   * Answer KVM_EXIT_HYPERCALL(KVM_HC_MAP_GPA_RANGE) on the way as a VMM
-   * does: the plugin's conversion decodes the exit, the range's attributes
-   * follow it, the hypercall returns 0.
+   * Answer the platform's conversion requests on the way as a VMM does:
+   * the plugin's conversion decodes the exit, the range's attributes
+   * follow it, the call returns 0. A request() that converts nothing is
+   * answered without touching the attributes.
    */
   readonly serve?: PlatformPlugin;
   /** While serving: a conversion to shared also punches the pages out of the guest_memfd. */
@@ -194,16 +294,13 @@ export interface RunToUcallOptions {
  * ucall fails the test.
  */
 export async function runToUcall(vcpu: KvmVcpu, want: number, opts: RunToUcallOptions = {}): Promise<Ucall> {
+  const conv = opts.serve?.conversion ?? null;
   for (;;) {
-    const r = await _vcpuRun(vcpu);
-    const req = opts.serve?.conversion?.decodeExit(vcpu.run);
-    // A conversion request is a hypercall exit (x86) or, on CCA, the
-    // memory-fault exit that KVM_RUN returns with -1/EFAULT.
-    const conversion = req && (r.ret === 0 ? vcpu.run.exitReason === KVM_EXIT_HYPERCALL : r.errno === EFAULT);
-    if (conversion) {
-      vmSetMemoryAttributes(vcpu.vm, req.gpa, req.size, req.toPrivate ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0n);
-      if (opts.punchOnShare && !req.toPrivate) vmGuestMemPunchHole(vcpu.vm, req.gpa, req.size);
-      opts.serve!.conversion!.complete(vcpu.run, 0n);
+    const { r, req } = conv ? await __vcpuRunConversion(vcpu, conv) : { r: await _vcpuRun(vcpu), req: null };
+    if (conv && req) {
+      if (req.converts) vmSetMemoryAttributes(vcpu.vm, req.gpa, req.size, req.toPrivate ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0n);
+      if (req.converts && opts.punchOnShare && !req.toPrivate) vmGuestMemPunchHole(vcpu.vm, req.gpa, req.size);
+      conv.complete(vcpu.run, 0n);
       continue;
     }
     testAssertAt(r.ret === 0, '!ret', `${KVM_IOCTL_ERROR('KVM_RUN', r.ret, r.errno)}\n  ${describeExit(vcpu)}`, SELF);
@@ -218,7 +315,7 @@ export async function runToUcall(vcpu: KvmVcpu, want: number, opts: RunToUcallOp
   }
 }
 
-const SELF = ['lib/platform/testing.ts'];
+const SELF = ['lib/kvm_util/coco.ts'];
 const UCALL_NAMES: Readonly<Record<number, string>> = {
   [UCALL_SYNC]: 'UCALL_SYNC', [UCALL_ABORT]: 'UCALL_ABORT', [UCALL_PRINTF]: 'UCALL_PRINTF', [UCALL_DONE]: 'UCALL_DONE',
 };

@@ -16,8 +16,10 @@
  */
 import { HostFault } from '../kvm/backend.js';
 import { MAP_SHARED, PROT_READ, PROT_WRITE } from '../kvm/uapi.js';
-import { addrGpa2Hva, memRegionFind, requireModel, type KvmVm } from '../kvm_util/index.js';
-import type { HostAccessResult, PlatformPlugin } from './types.js';
+import type { HostAccessResult, PlatformPlugin } from '../platform/index.js';
+import { requireModel } from './kvm_dev.js';
+import { addrGpa2Hva, memRegionFind } from './memslots.js';
+import type { KvmVm } from './vm.js';
 
 const PAGE = 4096;
 
