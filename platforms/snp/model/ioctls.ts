@@ -9,7 +9,7 @@ import { EFAULT, EINVAL, ENOTTY, EPERM } from '../../../lib/kvm/errno.js';
 import type { PlatformVm } from '../../../lib/kvm/model/platform.js';
 import { KVM_MEMORY_ENCRYPT_OP } from '../../../lib/kvm/uapi.js';
 import { dispatchSevOp, type SevOpHandler } from '../../sev/encrypt_op.js';
-import { sevVmsaImage } from '../../sev/model.js';
+import { sevVmsaImage } from '../../sev/model/vmsa.js';
 import {
   KVM_SEV_INIT2, KVM_SEV_SNP_LAUNCH_FINISH, KVM_SEV_SNP_LAUNCH_START, KVM_SEV_SNP_LAUNCH_UPDATE, SIZEOF_KVM_SEV_INIT, decodeSevInit,
 } from '../../sev/uapi.js';

@@ -1,7 +1,7 @@
 /**
  * KVM_SEV_SNP_LAUNCH_UPDATE (arch/x86/kvm/svm/sev.c snp_launch_update(),
  * then kvm_gmem_populate() with sev_gmem_post_populate() per page: the
- * firmware's SNP_LAUNCH_UPDATE, SEV-SNP firmware ABI §8.17). The struct is
+ * SEV-SNP firmware ABI's SNP_LAUNCH_UPDATE command). The struct is
  * written back as far as the pages went, so that a VMM can resume after
  * -EAGAIN or an error.
  */

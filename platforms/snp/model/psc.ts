@@ -1,6 +1,6 @@
 /**
- * The GHCB page state change list (GHCB specification, "SNP Page State
- * Change", the psc_entry layout) as the guest op `snp.psc` carries it, and
+ * The GHCB page state change list (GHCB specification, the Page State
+ * Change NAE event's entry list) as the guest op `snp.psc` carries it, and
  * its merge into KVM_HC_MAP_GPA_RANGE exits (arch/x86/kvm/svm/sev.c
  * snp_begin_psc()).
  */

@@ -15,7 +15,7 @@ import {
 import { tdxModelControl } from './model_control.js';
 import type { TdxVm } from './state.js';
 
-/** tdx_get_cmd(): the struct kvm_tdx_cmd both the VM and the vCPU ioctls take. */
+/** The struct kvm_tdx_cmd both the VM and the vCPU ioctls copy in (tdx_get_cmd(); its hw_error check is not modelled). */
 export function readTdxCmd(arg: IoctlArg | undefined): ReturnType<typeof decodeTdxCmd> | undefined {
   return arg instanceof Uint8Array && arg.length >= SIZEOF_KVM_TDX_CMD ? decodeTdxCmd(arg) : undefined;
 }
