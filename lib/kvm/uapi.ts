@@ -136,6 +136,14 @@ export const KVM_X86_SEV_VM = 2;
 export const KVM_X86_SEV_ES_VM = 3;
 export const KVM_X86_SNP_VM = 4;
 export const KVM_X86_TDX_VM = 5;
+/**
+ * The x86 VM types the uAPI defines. A registered platform with any other
+ * type is a series or a vendor's own: the model offers it, a kernel without
+ * that series does not.
+ */
+export const KVM_X86_VM_TYPES: readonly number[] = [
+  KVM_X86_DEFAULT_VM, KVM_X86_SW_PROTECTED_VM, KVM_X86_SEV_VM, KVM_X86_SEV_ES_VM, KVM_X86_SNP_VM, KVM_X86_TDX_VM,
+];
 
 /* KVM_CAP_DISABLE_QUIRKS2 bits (arch/x86/include/uapi/asm/kvm.h). */
 export const KVM_X86_QUIRK_FIX_HYPERCALL_INSN = 1 << 5;

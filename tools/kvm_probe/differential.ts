@@ -6,6 +6,7 @@
 
 import { createModelBackend, type KernelName, type ModelBackend } from '../../lib/kvm/model/index.js';
 import '../../lib/kvm_util/platform_types.js'; // the platforms' VM types for the model backends made here
+import { KVM_X86_VM_TYPES } from '../../lib/kvm/uapi.js';
 import { builtinPlatforms } from '../../lib/platform/loader.js';
 import { pairResults, type Row } from './compare.js';
 import { runOnBackend } from './model_runner.js';
@@ -28,12 +29,14 @@ export interface DiffOptions {
 }
 
 /**
- * The model simulates every platform at once; the host it is compared with
- * is x86 (the kvm backend and the C probe are), whose KVM_CREATE_VM knows no
- * arm64 type (pKVM's 1 << 31, a realm's 256): those leave the model too.
+ * The model simulates every registered platform at once; the host it is
+ * compared with is an x86 kernel (the kvm backend and the C probe are),
+ * whose KVM_CREATE_VM knows only the uAPI's x86 types: an arm64 type
+ * (pKVM's 1 << 31, a realm's 256) and the type of a series or of a
+ * vendor's own platform leave the model too.
  */
 function x86Only(model: ModelBackend): ModelBackend {
-  for (const p of builtinPlatforms()) if (p.manifest.arch !== 'x86_64') model.platforms.unregister(p.vmType);
+  for (const p of builtinPlatforms()) if (p.manifest.arch !== 'x86_64' || !KVM_X86_VM_TYPES.includes(p.vmType)) model.platforms.unregister(p.vmType);
   return model;
 }
 

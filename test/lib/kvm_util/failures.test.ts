@@ -9,6 +9,7 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { PLATFORM_NAMES } from '../../../lib/kvm_util/platform_types.js';
 import { bundle, cleanEnv, nodeCommand, REPO, tempDir } from '../kselftest/support.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/failures.ts', import.meta.url));
@@ -185,7 +186,7 @@ t.test('a bad KSFT_* value is one line naming the variable and value, exit 1', a
   for (const [k, v, expected] of [
     ['KSFT_KERNEL', '5.4', '6.12|6.18|6.19|7.4'],
     ['KSFT_BACKEND', 'qemu', 'model|kvm'],
-    ['KSFT_PLATFORM', 'arm', 'default|sw_protected|sev|sev_es|snp|tdx|pkvm|cca or a plugin path (./dir)'],
+    ['KSFT_PLATFORM', 'arm', `${PLATFORM_NAMES.join('|')} or a plugin path (./dir)`],
     ['KSFT_TRACE', 'yes', '0|1'],
   ] as const) {
     const r = await run('pass', { [k]: v });

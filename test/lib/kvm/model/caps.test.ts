@@ -17,6 +17,7 @@ import { CAP_TABLE, KVM_MAX_VCPU_IDS, KVM_MAX_VCPUS } from '../../../../lib/kvm/
 import { E2BIG, EEXIST, EINVAL, ENXIO } from '../../../../lib/kvm/errno.js';
 import { encodeEnableCap } from '../../../../lib/kvm/structs.js';
 import { KVM_CHECK_EXTENSION, KVM_CREATE_IRQCHIP, KVM_CREATE_VCPU, KVM_CREATE_VM, KVM_ENABLE_CAP, KVM_X86_SNP_VM } from '../../../../lib/kvm/uapi.js';
+import { SERIES_VM_TYPES } from './helpers.js';
 
 const C = KVM_CAPS_6_18;
 const cap = (n: string): number => {
@@ -72,7 +73,7 @@ const NONZERO_6_18: readonly [string, number, number][] = [
   ['KVM_CAP_VM_TSC_CONTROL', 1, 1], ['KVM_CAP_SYSTEM_EVENT_DATA', 1, 1], ['KVM_CAP_X86_TRIPLE_FAULT_EVENT', 1, 1],
   ['KVM_CAP_VM_DISABLE_NX_HUGE_PAGES', 1, 1], ['KVM_CAP_DIRTY_LOG_RING_ACQ_REL', 1048576, 1048576],
   ['KVM_CAP_PMU_EVENT_MASKED_EVENTS', 1, 1], ['KVM_CAP_USER_MEMORY2', 1, 1], ['KVM_CAP_MEMORY_FAULT_INFO', 1, 1],
-  ['KVM_CAP_MEMORY_ATTRIBUTES', 8, 0], ['KVM_CAP_GUEST_MEMFD', 1, 1], ['KVM_CAP_VM_TYPES', 63, 63], ['KVM_CAP_PRE_FAULT_MEMORY', 1, 1],
+  ['KVM_CAP_MEMORY_ATTRIBUTES', 8, 0], ['KVM_CAP_GUEST_MEMFD', 1, 1], ['KVM_CAP_VM_TYPES', 63 | SERIES_VM_TYPES, 63 | SERIES_VM_TYPES], ['KVM_CAP_PRE_FAULT_MEMORY', 1, 1],
   ['KVM_CAP_X86_APIC_BUS_CYCLES_NS', 1, 1], ['KVM_CAP_X86_GUEST_MODE', 1, 1], ['KVM_CAP_GUEST_MEMFD_FLAGS', 3, 3],
 ];
 

@@ -5,7 +5,18 @@ import '../../../../lib/kvm_util/platform_types.js'; // the platforms' VM types 
 import { GuestMemfd, KvmSystem, KvmVcpuFd, KvmVmFd } from '../../../../lib/kvm/handles.js';
 import type { GuestOp, GuestView } from '../../../../lib/kvm/guest_program.js';
 import { HostFault } from '../../../../lib/kvm/backend.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../../../lib/kvm/uapi.js';
+import { KVM_X86_VM_TYPES, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../../../lib/kvm/uapi.js';
+import { builtinPlatforms } from '../../../../lib/platform/loader.js';
+
+/**
+ * KVM_CAP_VM_TYPES bits the model's backends offer beyond the uAPI's x86
+ * types: those of a platform in platforms/index.ts that belongs to a series
+ * or a vendor (0 for the upstream list). The model tests pin the kernel's
+ * bits and let a platform added there bring its own.
+ */
+export const SERIES_VM_TYPES = builtinPlatforms()
+  .filter((p) => p.vmType < 32 && !KVM_X86_VM_TYPES.includes(p.vmType))
+  .reduce((m, p) => m | (1 << p.vmType), 0);
 
 export const loc = { file: 'guest.ts', line: 42 };
 
