@@ -20,7 +20,8 @@ import { PlatformLoadError, buildPlugin, loadPlatform } from '../../../lib/platf
 import { hardwareSchema } from '../../../lib/platform/manifest.js';
 import { platformDefinitions, registerPlatforms, unregisterPlatform } from '../../../lib/platform/registry.js';
 import type { DerivedFactsOf, PlatformDefinition } from '../../../lib/platform/types.js';
-import { ManifestError, validateManifest } from '../../../lib/platform/validate.js';
+import { validateManifest } from '../../../lib/platform/validate.js';
+import { errorOf } from './manifest_error.js';
 import { PLATFORMS } from '../../../platforms/index.js';
 import { swProtectedModel } from '../../../platforms/sw_protected/model.js';
 
@@ -65,16 +66,6 @@ function toyPlatform(hardware: Record<string, unknown> = {}, seen: ToyHardware[]
     },
     conversion: () => rawMapGpaRangeConversion,
   };
-}
-
-function errorOf(fn: () => unknown): ManifestError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ManifestError) return e;
-    throw e;
-  }
-  throw new Error('no ManifestError thrown');
 }
 
 t.test('the built-ins are registered from platforms/index.ts, the only list', async (t) => {

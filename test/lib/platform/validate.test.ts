@@ -1,22 +1,13 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { PLATFORMS } from '../../../platforms/index.js';
-import { ManifestError, describeSchema, parseManifest, validateManifest } from '../../../lib/platform/validate.js';
+import { describeSchema, parseManifest, validateManifest } from '../../../lib/platform/validate.js';
+import { errorOf } from './manifest_error.js';
 import { buildPlugin } from '../../../lib/platform/loader.js';
 import '../../../lib/kvm_util/platform_types.js'; // registers the built-in platforms with the loader
 
 const tdx = (): Record<string, unknown> => JSON.parse(readFileSync('platforms/tdx/manifest.json', 'utf8')) as Record<string, unknown>;
 const FILE = 'my-plugin/manifest.json';
-
-function errorOf(fn: () => unknown): ManifestError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ManifestError) return e;
-    throw e;
-  }
-  throw new Error('no ManifestError thrown');
-}
 
 t.test('every built-in manifest validates', async (t) => {
   for (const { name, manifest, manifestFile: file } of PLATFORMS) {
