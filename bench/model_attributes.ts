@@ -5,6 +5,7 @@
 // R private runs (every other page), then times `calls` random single-page
 // conversions and `calls` attribute lookups through a guest read loop.
 import { createModelBackend, type PlatformVmContext } from '../lib/kvm/model/index.js';
+import '../lib/kvm_util/platform_types.js'; // the platforms' VM types for the model backends made here
 import { KvmSystem } from '../lib/kvm/handles.js';
 
 const calls = Number(process.argv[2] ?? 20000);

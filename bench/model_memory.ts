@@ -5,6 +5,7 @@
 // then touches N pages spread over each. Prints RSS/heap growth, the model's
 // resident page count and the time of each step.
 import { createModelBackend } from '../lib/kvm/model/index.js';
+import '../lib/kvm_util/platform_types.js'; // the platforms' VM types for the model backends made here
 import { KvmSystem } from '../lib/kvm/handles.js';
 import { KVM_MEM_GUEST_MEMFD, MAP_ANONYMOUS, MAP_PRIVATE } from '../lib/kvm/uapi.js';
 

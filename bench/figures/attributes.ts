@@ -3,6 +3,7 @@
 // attribute ranges never merge). Anchor: the fixed one-second budget.
 //   node --import tsx bench/figures/attributes.ts [runs=3]
 import { createModelBackend } from '../../lib/kvm/model/index.js';
+import '../../lib/kvm_util/platform_types.js'; // the platforms' VM types for the model backends made here
 import { KvmSystem } from '../../lib/kvm/handles.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_X86_SW_PROTECTED_VM } from '../../lib/kvm/uapi.js';
 import { fmt, median } from '../lib/measure.js';

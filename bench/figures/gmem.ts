@@ -4,6 +4,7 @@
 //   node --expose-gc --import tsx bench/figures/gmem.ts
 import { join } from 'node:path';
 import { createModelBackend } from '../../lib/kvm/model/index.js';
+import '../../lib/kvm_util/platform_types.js'; // the platforms' VM types for the model backends made here
 import { KvmSystem } from '../../lib/kvm/handles.js';
 import { ROOT, compileC, fmt, scratch, timeRun } from '../lib/measure.js';
 import { emitRow } from '../lib/report.js';

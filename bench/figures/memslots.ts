@@ -3,6 +3,7 @@
 //   node --import tsx bench/figures/memslots.ts [runs=3]
 import { join } from 'node:path';
 import { createModelBackend } from '../../lib/kvm/model/index.js';
+import '../../lib/kvm_util/platform_types.js'; // the platforms' VM types for the model backends made here
 import { KvmSystem } from '../../lib/kvm/handles.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE } from '../../lib/kvm/uapi.js';
 import { ROOT, compileC, fmt, median, scratch, timeRun } from '../lib/measure.js';
