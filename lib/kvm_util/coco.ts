@@ -49,7 +49,7 @@ export interface CocoVmOptions {
   readonly npages?: number;
   /** Bind the region to a guest_memfd (default true). */
   readonly gmem?: boolean;
-  /** Enable KVM_CAP_EXIT_HYPERCALL for MAP_GPA_RANGE (x86; default true). */
+  /** Enable the conversion exit the platform's manifest names (`conversion.enableCap`: KVM_CAP_EXIT_HYPERCALL for MAP_GPA_RANGE; default true). */
   readonly exitHypercall?: boolean;
   /** GUEST_MEMFD_FLAG_* for the region's guest_memfd (default 0). */
   readonly gmemFlags?: bigint;
@@ -125,9 +125,7 @@ function skipPlatform(reason: string): never {
 export function cocoVmCreate(name: string, guestCode: GuestCode | undefined, opts: CocoVmOptions = {}): CocoVm {
   const plugin = usePlatform(name, opts.hardware);
   const { vm, vcpus } = __vmCreateWithVcpus(vmShape(plugin.vmType), 1, 0, guestCode, opts.postCreate);
-  if (plugin.manifest.arch === 'x86_64' && opts.exitHypercall !== false) {
-    vmEnableCap(vm, KVM_CAP_EXIT_HYPERCALL, 1 << KVM_HC_MAP_GPA_RANGE);
-  }
+  if (opts.exitHypercall !== false) vmEnableConversionExits(vm, plugin);
   const npages = opts.npages ?? 16;
   let region: MemRegion | undefined;
   if (npages > 0 && opts.gmem !== false && opts.gmemFlags) {
@@ -176,7 +174,7 @@ export function cocoLaunch(c: Pick<CocoVm, 'plugin' | 'vm'>): void {
  * TEST_ASSERT_EQ(program.ops.length, 2); // PSC, then PVALIDATE
  * ```
  */
-export function requireConversion(plugin: PlatformPlugin = loadPlatform(ksftPlatform())): GuestConversion {
+export function requireConversion(plugin: PlatformPlugin = ksftPlatformPlugin()): GuestConversion {
   const skip = plugin.genericConversionSkip();
   if (skip !== null || !plugin.conversion) skipPlatform(skip ?? `${plugin.name}: no guest conversion protocol`);
   return plugin.conversion;

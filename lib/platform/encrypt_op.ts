@@ -5,7 +5,19 @@
  * place: remaining SNP_LAUNCH_UPDATE range, measurement length, ...).
  */
 import type { Backend } from '../kvm/backend.js';
+import { putU64 } from '../kvm/layout.js';
 import { KVM_MEMORY_ENCRYPT_OP, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kvm/uapi.js';
+
+/**
+ * The argument of the model-only commands that stand in for the host kernel
+ * touching a private page: the __u64 GPA, then `extra` bytes where the
+ * answer comes back (a page, for a read).
+ */
+export function gpaArg(gpa: bigint, extra = 0): Uint8Array {
+  const b = new Uint8Array(8 + extra);
+  putU64(b, 0, gpa);
+  return b;
+}
 
 export interface EncryptOpResult {
   readonly ret: number;

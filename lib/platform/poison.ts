@@ -13,14 +13,13 @@ import { _IOW } from '../kvm/ioctl.js';
 import { u64 } from '../kvm/layout.js';
 import { KVMIO, KVM_MEMORY_EXIT_FLAG_PRIVATE } from '../kvm/uapi.js';
 import { PAGE, gfnOf, pageBase, pagesOf } from './common.js';
+import { gpaArg as encodeGpaArg } from './encrypt_op.js';
 
 /** Takes the __u64 gpa; model-only, not part of any kernel's uAPI. */
 export const KVM_MODEL_INJECT_POISON = _IOW(KVMIO, 0xff, u64);
 
 export function encodePoisonArg(gpa: bigint): Uint8Array {
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, gpa, true);
-  return b;
+  return encodeGpaArg(gpa);
 }
 
 function gpaArg(arg: IoctlArg | undefined): bigint | undefined {

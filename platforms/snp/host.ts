@@ -7,6 +7,7 @@ import type { KvmVm } from '../../lib/kvm_util/index.js';
 import { TEST_ASSERT, requireModel } from '../../lib/kvm_util/index.js';
 import { __sevIoctl, sevIoctl, type SevOpResult } from '../sev/host.js';
 import { KVM_SEV_SNP_LAUNCH_FINISH, KVM_SEV_SNP_LAUNCH_START, KVM_SEV_SNP_LAUNCH_UPDATE } from '../sev/uapi.js';
+import { gpaArg } from '../../lib/platform/encrypt_op.js';
 import {
   KVM_SEV_MODEL_HOST_WRITE, KVM_SEV_MODEL_LAUNCH_DIGEST, SIZEOF_KVM_SEV_SNP_LAUNCH_FINISH, decodeSnpLaunchUpdate,
   encodeSnpLaunchStart, encodeSnpLaunchUpdate, type SnpLaunchUpdate,
@@ -46,7 +47,5 @@ export function snpModelLaunchDigest(vm: KvmVm): Uint8Array {
 /** Model-only and destructive on real hosts: a host kernel write to the page of `gpa` (scenario 19). */
 export function __snpModelHostWrite(vm: KvmVm, gpa: bigint): SevOpResult {
   requireModel('host kernel write to an SNP private page');
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, gpa, true);
-  return __sevIoctl(vm, KVM_SEV_MODEL_HOST_WRITE, b);
+  return __sevIoctl(vm, KVM_SEV_MODEL_HOST_WRITE, gpaArg(gpa));
 }

@@ -1,5 +1,6 @@
 /** SEV-SNP (lib/platform/types.ts, PlatformDefinition). */
-import { memoryEncryptOp } from '../../lib/platform/encrypt_op.js';
+import { PAGE_SIZE as PAGE } from '../../lib/kvm/uapi.js';
+import { gpaArg, memoryEncryptOp } from '../../lib/platform/encrypt_op.js';
 import { runSteps } from '../../lib/platform/launch_minimal.js';
 import type { PlatformDefinition } from '../../lib/platform/types.js';
 import { KVM_SEV_SNP_LAUNCH_FINISH, KVM_SEV_SNP_LAUNCH_START, encodeSevCmd } from '../sev/uapi.js';
@@ -9,15 +10,6 @@ import manifest from './manifest.json' with { type: 'json' };
 import { SnpHardware, snpDerived } from './hardware.js';
 import { createSnpModel } from './model.js';
 import { KVM_SEV_MODEL_HOST_READ, KVM_SEV_MODEL_HOST_WRITE, SIZEOF_KVM_SEV_SNP_LAUNCH_FINISH, encodeSnpLaunchStart } from './uapi.js';
-
-const PAGE = 4096;
-
-/** The model command's argument: the GPA, then room for the page it returns. */
-function gpaArg(gpa: bigint, extra = 0): Uint8Array {
-  const b = new Uint8Array(8 + extra);
-  new DataView(b.buffer).setBigUint64(0, gpa, true);
-  return b;
-}
 
 export const snp: PlatformDefinition<'snp', typeof SnpHardware> = {
   name: 'snp',

@@ -1,6 +1,6 @@
 /** Intel TDX (lib/platform/types.ts, PlatformDefinition). */
-import { KVM_MEMORY_ENCRYPT_OP } from '../../lib/kvm/uapi.js';
-import { memoryEncryptOp } from '../../lib/platform/encrypt_op.js';
+import { KVM_MEMORY_ENCRYPT_OP, PAGE_SIZE as PAGE } from '../../lib/kvm/uapi.js';
+import { gpaArg, memoryEncryptOp } from '../../lib/platform/encrypt_op.js';
 import { runSteps } from '../../lib/platform/launch_minimal.js';
 import type { PlatformDefinition } from '../../lib/platform/types.js';
 import { tdxConversion } from './conversion.js';
@@ -11,14 +11,6 @@ import {
   KVM_TDX_FINALIZE_VM, KVM_TDX_INIT_VCPU, KVM_TDX_INIT_VM, KVM_TDX_MODEL_HOST_READ, KVM_TDX_MODEL_HOST_WRITE, encodeTdxCmd,
   encodeTdxInitVm,
 } from './uapi.js';
-
-const PAGE = 4096;
-
-function gpaArg(gpa: bigint, extra = 0): Uint8Array {
-  const b = new Uint8Array(8 + extra);
-  new DataView(b.buffer).setBigUint64(0, gpa, true);
-  return b;
-}
 
 export const tdx: PlatformDefinition<'tdx', typeof TdxHardware> = {
   name: 'tdx',

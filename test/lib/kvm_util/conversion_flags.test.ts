@@ -10,7 +10,7 @@ import { KVM_EXIT_HYPERCALL, KVM_HC_MAP_GPA_RANGE, UCALL_DONE, UCALL_SYNC } from
 import { recordGuestProgram } from '../../../lib/guest/index.js';
 import {
   cocoLaunch, cocoVmCreate, getUcall, requireConversion, runToUcall, vcpuRunConversion, vmMemSetPrivate, vmMemSetShared,
-  type ConversionRequest,
+  type ConversionRequest, type GuestBuilder,
 } from '../../../lib/kvm_util/index.js';
 import { UCALL_CONVERSION_NOTE, loadPlatform } from '../../../lib/platform/index.js';
 
@@ -79,11 +79,14 @@ t.test('TDX: the note is a ucall of its own command, before MapGPA', async (t) =
 t.test('the note compiles for the kvm backend\'s guest agent (x86-64), as any ucall', async (t) => {
   const { compileGuestProgram } = await import('../../../lib/kvm/x86/agent.js');
   const conv = requireConversion(loadPlatform('sw_protected'));
-  const p = recordGuestProgram((g) => {
-    conv.request(g, 0x200000n, PAGE, PUNCH);
-    g.done();
-  });
   const area = { gpa: 0x200000n, size: 0x200000n };
-  const image = compileGuestProgram({ ...p, area, ucallGpa: 0x10000n }, { area, ucallGpa: 0x10000n, ucallHva: 0x7f0000010000n, hypercall: 'vmcall', gbPages: true });
-  t.ok(image.bytes.length > 0);
+  const compile = (record: (g: GuestBuilder) => void): Buffer => {
+    const p = recordGuestProgram((g) => { record(g); g.done(); });
+    return Buffer.from(compileGuestProgram({ ...p, area, ucallGpa: 0x10000n }, { area, ucallGpa: 0x10000n, ucallHva: 0x7f0000010000n, hypercall: 'vmcall', gbPages: true }).bytes);
+  };
+  // The note's command, as the agent stores it into struct ucall (a little-endian immediate).
+  const cmd = Buffer.alloc(4);
+  cmd.writeUInt32LE(UCALL_CONVERSION_NOTE);
+  t.ok(compile((g) => conv.request(g, 0x200000n, PAGE, PUNCH)).includes(cmd), 'the image stores the note\'s command');
+  t.notOk(compile(() => {}).includes(cmd), 'a program without a note does not');
 });
