@@ -18,6 +18,7 @@ import {
 } from '../backend.js';
 import { EBADF, EINVAL } from '../errno.js';
 import type { GuestProgram } from '../guest_program.js';
+import { kvm_userspace_memory_region } from '../structs.js';
 import {
   KVM_CREATE_VCPU, KVM_CREATE_VM, KVM_GET_VCPU_MMAP_SIZE, KVM_RUN, KVM_SET_USER_MEMORY_REGION, KVM_SET_USER_MEMORY_REGION2,
 } from '../uapi.js';
@@ -163,12 +164,11 @@ export class KvmBackend implements Backend {
     if (!vm) return;
     if (req === KVM_CREATE_VCPU) {
       this.files.set(ret, this.newVcpu(ret, vm, Number(BigInt.asUintN(32, intArg))));
-    } else if ((req === KVM_SET_USER_MEMORY_REGION || req === KVM_SET_USER_MEMORY_REGION2) && arg instanceof Uint8Array && arg.length >= 32) {
-      const dv = new DataView(arg.buffer, arg.byteOffset, 32);
-      const slot = dv.getUint32(0, true);
-      const size = dv.getBigUint64(16, true);
-      if (size === 0n) vm.slots.delete(slot);
-      else vm.slots.set(slot, { slot, flags: dv.getUint32(4, true), gpa: dv.getBigUint64(8, true), size, hva: dv.getBigUint64(24, true) });
+    } else if ((req === KVM_SET_USER_MEMORY_REGION || req === KVM_SET_USER_MEMORY_REGION2) && arg instanceof Uint8Array && arg.length >= kvm_userspace_memory_region.size) {
+      // Both versions start with struct kvm_userspace_memory_region.
+      const r = kvm_userspace_memory_region.decode(arg);
+      if (r.memorySize === 0n) vm.slots.delete(r.slot);
+      else vm.slots.set(r.slot, { slot: r.slot, flags: r.flags, gpa: r.guestPhysAddr, size: r.memorySize, hva: r.userspaceAddr });
     }
   }
 

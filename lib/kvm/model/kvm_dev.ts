@@ -97,7 +97,7 @@ function devAttr(sys: KvmDevHost, get: boolean, arg: IoctlArg | undefined): SysR
   if (val === undefined) return err(ENXIO);
   if (!get) return ok(0);
   const out = new Uint8Array(8);
-  putU64(out, 0, BigInt.asUintN(64, val));
+  putU64(out, 0, val);
   const f = sys.host.forEach(addr, 8, true, (st, idx, inPage, chunk, done) => st.touch(idx).set(out.subarray(done, done + chunk), inPage));
   return f ? err(EFAULT) : ok(0);
 }

@@ -31,7 +31,7 @@ import { initialPlatforms, type ModelPlatform, type PlatformRegistry } from './p
 import type { KernelName, KernelProfile } from './profiles.js';
 import { resolveModelOptions, type ModelOptions } from './model_options.js';
 
-export { parseNumaNodes, parseVmMemoryAttributes, type ModelOptions } from './model_options.js';
+export type { ModelOptions } from './model_options.js';
 import { StdioPipe } from './stdio.js';
 import { Vcpu } from './vcpu.js';
 import { kvmVcpuRun } from './vcpu/run.js';

@@ -20,12 +20,6 @@ import { ANON_INODE_INO, ANON_INODE_MODE, type FileOperations, type Kstat } from
 import { vmPlatformContext } from './vm/platform_ctx.js';
 import { kvmVmFops } from './vm/vm_fops.js';
 
-export { ok, err } from '../backend.js';
-export { structArg, capArg, intArg } from './ioctl_args.js';
-export { capValue } from './vm/check_extension.js';
-export { KVM_EXIT_HYPERCALL_VALID_MASK } from './vm/enable_cap.js';
-export { KVM_MAX_VCPU_IDS, KVM_MAX_VCPUS } from './caps.js';
-
 const PAGE = BigInt(PAGE_SIZE);
 /** The model host's TSC rate (kHz), as KVM_GET_TSC_KHZ reports it; a 2.3 GHz part like the measured hosts. */
 export const MODEL_TSC_KHZ = 2_300_000;

@@ -94,9 +94,9 @@ t.test('encode: designated-initializer zeroes, C truncation, little-endian', asy
   t.equal(getU64(b, 8), (1n << 64n) - 1n, 'u64 of -1n');
   t.same([getU32(b, 16), getU32(b, 20), getU32(b, 24)], [1, 2, 0], 'an array\'s missing tail is zero');
   t.same(Array.from(s.encode({})), new Array(s.size).fill(0));
-  t.equal(s.encode({ d: 1n << 64n }).length, s.size);
   t.equal(getU64(s.encode({ d: (1n << 64n) + 5n }), 8), 5n);
-  t.equal(s.encode({ e: [1, 2, 3, 4] }).length, s.size, 'an array longer than the field is cut');
+  const long = s.encode({ e: [1, 2, 3, 4] });
+  t.same([getU32(long, 24), getU32(long, 28)], [3, 0], 'an array longer than the field is cut: the tail padding stays zero');
   t.throws(() => s.encode({ c: 1.5 }), /not an integer/);
   t.throws(() => s.encode({ c: Number.NaN }), /not an integer/);
 });
