@@ -15,12 +15,16 @@ import { kvmHasGmemAttributes } from './gmem_attributes.js';
 import { TEST_REQUIRE } from './assert.js';
 import { kvmBackend, kvmCheckCap, openKvmDevPathOrExit } from './kvm_dev.js';
 import { ksftEnv } from './options.js';
-import { PLATFORM_VM_TYPES, type PlatformName, type PlatformVmType } from './platform_types.js';
+import type { PlatformVmType } from './platform_types.js';
 import { loadPlatformOrExit } from '../platform/index.js';
 
-/** A user plugin's VM type (KSFT_PLATFORM=./my-plugin). */
-function pluginVmType(path: string): PlatformVmType {
-  const p = loadPlatformOrExit(path);
+/**
+ * The VM type of a platform, built-in or a plugin folder, with its uAPI
+ * macro for skip texts. Only the named platform's manifest is read, when
+ * a test asks: a process on the real /dev/kvm never validates the others.
+ */
+export function platformVmType(nameOrPath: string): PlatformVmType {
+  const p = loadPlatformOrExit(nameOrPath);
   return { type: p.vmType, macro: p.manifest.vmTypeName };
 }
 
@@ -30,7 +34,7 @@ function pluginVmType(path: string): PlatformVmType {
  */
 export function requirePlatformVmType(opts: { privateMem?: boolean } = {}): PlatformVmType {
   const name = ksftEnv().KSFT_PLATFORM;
-  const plat: PlatformVmType = name in PLATFORM_VM_TYPES ? PLATFORM_VM_TYPES[name as PlatformName] : pluginVmType(name);
+  const plat = platformVmType(name);
   const b = kvmBackend();
   if (plat.type < 32) {
     TEST_REQUIRE(((kvmCheckCap(KVM_CAP_VM_TYPES) >>> plat.type) & 1) !== 0, `kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(${plat.macro})`);

@@ -8,7 +8,7 @@
  */
 import { PLATFORMS } from '../../platforms/index.js';
 import { registerModelPlatformSource } from '../kvm/model/platform.js';
-import { builtinPlatforms, definitionManifest } from '../platform/loader.js';
+import { builtinPlatforms } from '../platform/loader.js';
 import { registerPlatforms } from '../platform/registry.js';
 
 registerPlatforms(PLATFORMS);
@@ -27,8 +27,3 @@ export interface PlatformVmType {
   readonly macro: string;
 }
 
-/** Each built-in platform's VM type and its uAPI macro name (for skip texts), from its manifest. */
-export const PLATFORM_VM_TYPES: Readonly<Record<PlatformName, PlatformVmType>> = Object.fromEntries(PLATFORMS.map((p) => {
-  const m = definitionManifest(p);
-  return [p.name, { type: m.vmType, macro: m.vmTypeName }];
-})) as Record<PlatformName, PlatformVmType>;

@@ -57,7 +57,7 @@ export function buildPlugin(file: ManifestFile, path: string, opts: LoadOptions 
     hardware,
     vmType: manifest.vmType,
     // Every model behaviour takes memory-error injection (scenario 36) and carries the manifest's name and private-memory trait.
-    model: withPoisonInjection({ ...definition.model(manifest, typed), name: manifest.name, hasPrivateMem: manifest.hasPrivateMem }),
+    model: withPoisonInjection({ ...definition.model(typed), name: manifest.name, hasPrivateMem: manifest.hasPrivateMem }),
     conversion,
     definition,
     launchMinimal: (b, vmFd, vcpuFds) => definition.launchMinimal?.(b, vmFd, vcpuFds) ?? OK,

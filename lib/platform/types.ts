@@ -250,7 +250,7 @@ export interface PlatformDefinition<Name extends string = string, Hw extends Har
   /** Manifest fields that follow from the hardware parameters; the loader fills them in. */
   readonly derived?: DerivedFacts<Static<Hw>>;
   /** The model behaviour for these [H] parameters (the loader adds the manifest's name and hasPrivateMem). */
-  model(manifest: PlatformManifest, hardware: Static<Hw>): PlatformModel;
+  model(hardware: Static<Hw>): PlatformModel;
   /** The guest conversion protocol, for a manifest whose `conversion.generic` is true. */
   conversion?(hardware: Static<Hw>): ConversionProtocol;
   /**

@@ -11,6 +11,6 @@ export const cca: PlatformDefinition<'cca', typeof CcaHardware> = {
   manifestFile: 'platforms/cca/manifest.json',
   hardware: CcaHardware,
   derived: ccaDerived,
-  model: (_m, hw) => createCcaModel(hw),
+  model: (hw) => createCcaModel(hw),
   conversion: () => ccaConversion,
 };

@@ -10,5 +10,5 @@ export const pkvm: PlatformDefinition<'pkvm', typeof PkvmHardware> = {
   manifestFile: 'platforms/pkvm/manifest.json',
   hardware: PkvmHardware,
   derived: pkvmDerived,
-  model: (_m, hw) => createPkvmModel(hw),
+  model: (hw) => createPkvmModel(hw),
 };

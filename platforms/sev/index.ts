@@ -11,7 +11,7 @@ export const sev: PlatformDefinition<'sev', typeof SevHardware> = {
   manifestFile: 'platforms/sev/manifest.json',
   hardware: SevHardware,
   derived: sevDerived,
-  model: (_m, hw) => createSevModel('sev', hw),
+  model: (hw) => createSevModel('sev', hw),
   postCreate: sevPostCreate,
   launchMinimal: sevLaunchMinimal(false),
 };

@@ -11,7 +11,7 @@ export const sevEs: PlatformDefinition<'sev_es', typeof SevHardware> = {
   manifestFile: 'platforms/sev_es/manifest.json',
   hardware: SevHardware,
   derived: sevDerived,
-  model: (_m, hw) => createSevModel('sev_es', hw),
+  model: (hw) => createSevModel('sev_es', hw),
   postCreate: sevPostCreate,
   launchMinimal: sevLaunchMinimal(true),
 };

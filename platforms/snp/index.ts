@@ -17,7 +17,7 @@ export const snp: PlatformDefinition<'snp', typeof SnpHardware> = {
   manifestFile: 'platforms/snp/manifest.json',
   hardware: SnpHardware,
   derived: snpDerived,
-  model: (_m, hw) => createSnpModel(hw),
+  model: (hw) => createSnpModel(hw),
   conversion: () => snpConversion,
   postCreate: sevPostCreate,
   // Policy bits 16 (reserved, must be one) and 17 (SMT allowed).

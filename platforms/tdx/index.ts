@@ -18,7 +18,7 @@ export const tdx: PlatformDefinition<'tdx', typeof TdxHardware> = {
   manifestFile: 'platforms/tdx/manifest.json',
   hardware: TdxHardware,
   derived: tdxDerived,
-  model: (_m, hw) => createTdxModel(hw),
+  model: (hw) => createTdxModel(hw),
   // The shared bit is GPA bit GPAW-1 (TDX module spec: GPAW 48 → bit 47, 52 → bit 51).
   conversion: (hw) => tdxConversion(hw.gpaw - 1),
   /**

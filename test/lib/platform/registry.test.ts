@@ -60,7 +60,7 @@ function toyPlatform(hardware: Record<string, unknown> = {}, seen: ToyHardware[]
     manifestFile: TOY_FILE,
     hardware: ToyHardware,
     derived: toyDerived,
-    model: (_m, hw) => {
+    model: (hw) => {
       seen.push(hw);
       return { ...swProtectedModel, name: 'toy' };
     },
